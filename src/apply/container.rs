@@ -1,0 +1,57 @@
+//! What the engine is asked to create for a [`ContainerSpec`]: labels, network mode.
+
+use std::collections::BTreeMap;
+
+use crate::desired::{ContainerSpec, Role};
+use crate::engine::NewContainer;
+use crate::labels;
+
+/// The container to create for `spec` in `fleet`.
+pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
+    let mut l = BTreeMap::from([
+        (labels::FLEET.to_string(), fleet.to_string()),
+        (labels::ROLE.to_string(), spec.role.as_str().to_string()),
+        (
+            labels::SPEC.to_string(),
+            serde_json::to_string(spec).expect("a spec always serialises"),
+        ),
+        (labels::SPEC_DIGEST.to_string(), spec.digest()),
+    ]);
+    if let Some(d) = &spec.decky {
+        l.insert(labels::DECKY.to_string(), d.clone());
+    }
+    if let Some(s) = &spec.service {
+        l.insert(labels::SERVICE.to_string(), s.clone());
+    }
+    if let Some(t) = &spec.topology {
+        l.insert(labels::TOPOLOGY.to_string(), t.clone());
+    }
+    if spec.role == Role::Service {
+        l.insert(labels::DECNET_SERVICE.to_string(), "true".to_string());
+        l.insert(
+            labels::DECNET_DECKY.to_string(),
+            spec.decky.clone().unwrap_or_default(),
+        );
+        l.insert(
+            labels::DECNET_SERVICE_NAME.to_string(),
+            spec.service.clone().unwrap_or_default(),
+        );
+    }
+    let network_mode = match spec.base_name() {
+        Some(base) => format!("container:{base}"),
+        None => spec.network.clone().unwrap_or_else(|| "bridge".to_string()),
+    };
+    NewContainer {
+        name: spec.name.clone(),
+        image: spec.image.clone(),
+        entrypoint: spec.entrypoint.clone(),
+        command: spec.command.clone(),
+        env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        labels: l,
+        hostname: spec.hostname.clone(),
+        network_mode,
+        ip: spec.ip.clone(),
+        cap_add: spec.cap_add.clone(),
+        restart: true,
+    }
+}

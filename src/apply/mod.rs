@@ -1,0 +1,346 @@
+//! The executor: runs exactly the steps of a [`Plan`], never diffing again.
+//!
+//! Networks first; then each decky (and each singleton) as its own unit,
+//! several at once: removals (services before their base), the base, its
+//! services, then its files (one tar upload and one `rm` per container).
+//! A failed step skips what depends on it and nothing else.
+
+mod container;
+mod report;
+mod tarball;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::desired::Role;
+use crate::engine::Engine;
+use crate::labels;
+use crate::plan::{Action, Change, Detail, Object, Plan};
+use crate::record::{self, FileRecord};
+
+pub use report::{Outcome, Report};
+
+/// Deckies worked on at once.
+const UNITS_IN_FLIGHT: usize = 8;
+/// Container starts at once: many parallel starts slow the engine badly.
+const STARTS_IN_FLIGHT: usize = 2;
+
+/// Called with each finished step, as it finishes.
+pub type Progress = Arc<dyn Fn(&Outcome) + Send + Sync>;
+
+/// What apply needs besides the plan: the record it updates.
+pub struct RecordUpdate {
+    pub previous: Option<FileRecord>,
+    /// Declared files (container, path) of the deckies in scope: recorded as dropped.
+    pub declared: BTreeSet<(String, String)>,
+    /// Containers of the deckies in scope (`None`: all): their entries that
+    /// are no longer declared leave the record.
+    pub scope: Option<BTreeSet<String>>,
+}
+
+/// Runs `plan` against `engine`.
+pub async fn apply(
+    engine: &Engine,
+    plan: &Plan,
+    record: RecordUpdate,
+    progress: Progress,
+) -> Report {
+    let mut report = Report::default();
+    let done = |outcome: Outcome, report: &mut Report| {
+        progress(&outcome);
+        report.outcomes.push(outcome);
+    };
+
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.object, Object::Network { .. }))
+    {
+        let started = Instant::now();
+        let result = match &change.detail {
+            Detail::Network(spec) => engine
+                .create_network(
+                    spec,
+                    [(labels::FLEET.to_string(), plan.fleet.clone())].into(),
+                )
+                .await
+                .map_err(|e| e.to_string()),
+            _ => Err("a network change without a network spec".to_string()),
+        };
+        done(Outcome::new(change, result, started), &mut report);
+    }
+    let network_failed = report.failed() > 0;
+
+    let mut units: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| !matches!(c.object, Object::Network { .. }))
+    {
+        let key = match &change.object {
+            Object::Singleton { service } => format!("singleton:{service}"),
+            other => format!("decky:{}", other.decky().unwrap_or_default()),
+        };
+        units.entry(key).or_default().push(change.clone());
+    }
+    let units_limit = Arc::new(Semaphore::new(UNITS_IN_FLIGHT));
+    let starts = Arc::new(Semaphore::new(STARTS_IN_FLIGHT));
+    let mut tasks = JoinSet::new();
+    for (_, changes) in units {
+        let (engine, fleet, progress) = (engine.clone(), plan.fleet.clone(), progress.clone());
+        let (units_limit, starts) = (units_limit.clone(), starts.clone());
+        tasks.spawn(async move {
+            let _permit = units_limit
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            Unit {
+                engine: &engine,
+                fleet: &fleet,
+                starts: &starts,
+                progress: &progress,
+                outcomes: Vec::new(),
+                failed: BTreeSet::new(),
+            }
+            .run(changes, network_failed)
+            .await
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        report
+            .outcomes
+            .extend(joined.expect("a unit task does not panic"));
+    }
+
+    let files_touched = plan
+        .changes
+        .iter()
+        .any(|c| matches!(c.object, Object::File { .. }) || c.action == Action::Delete);
+    let next = next_record(&record, &report);
+    if files_touched || record.previous.as_ref().map(|r| &r.files) != Some(&next) {
+        if let Err(e) = record::write(engine, &plan.fleet, record.previous.as_ref(), &next).await {
+            report
+                .errors
+                .push(format!("the file record could not be written: {e}"));
+        }
+    }
+    report
+}
+
+/// The record after this apply: what was recorded, less what was deleted, plus
+/// what is declared in scope.
+fn next_record(update: &RecordUpdate, report: &Report) -> BTreeSet<(String, String)> {
+    let mut files = update
+        .previous
+        .as_ref()
+        .map(|r| r.files.clone())
+        .unwrap_or_default();
+    let in_scope = |c: &str| update.scope.as_ref().is_none_or(|s| s.contains(c));
+    let deleted_containers: BTreeSet<&str> = report
+        .succeeded()
+        .filter(|(c, _)| c.action == Action::Delete)
+        .filter_map(|(c, _)| match &c.detail {
+            Detail::Container { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    files.retain(|(container, path)| {
+        let deleted_file = report.succeeded().any(|(c, _)| c.action == Action::Delete && matches!(&c.object, Object::File { container: fc, path: fp, .. } if fc == container && fp == path));
+        !(deleted_file || deleted_containers.contains(container.as_str()) || (in_scope(container) && !update.declared.contains(&(container.clone(), path.clone())) && !report.failed_file(container, path)))
+    });
+    files.extend(update.declared.iter().cloned());
+    files
+}
+
+/// One decky or singleton, worked through in order.
+struct Unit<'a> {
+    engine: &'a Engine,
+    fleet: &'a str,
+    starts: &'a Semaphore,
+    progress: &'a Progress,
+    outcomes: Vec<Outcome>,
+    /// Containers whose step failed: what depends on them is skipped.
+    failed: BTreeSet<String>,
+}
+
+fn container_of(change: &Change) -> &str {
+    match (&change.detail, &change.object) {
+        (Detail::Container { name, .. }, _) => name,
+        (_, Object::File { container, .. }) => container,
+        _ => "",
+    }
+}
+
+impl Unit<'_> {
+    fn record(&mut self, change: &Change, result: Result<(), String>, started: Instant) {
+        if result.is_err() {
+            self.failed.insert(container_of(change).to_string());
+        }
+        let outcome = Outcome::new(change, result, started);
+        (self.progress)(&outcome);
+        self.outcomes.push(outcome);
+    }
+
+    async fn run(mut self, changes: Vec<Change>, network_failed: bool) -> Vec<Outcome> {
+        let role = |c: &Change| match &c.detail {
+            Detail::Container { spec: Some(s), .. } => Some(s.role),
+            _ => match c.object {
+                Object::Decky { .. } => Some(Role::Base),
+                Object::Service { .. } => Some(Role::Service),
+                Object::Singleton { .. } => Some(Role::Singleton),
+                _ => None,
+            },
+        };
+        let containers: Vec<&Change> = changes.iter().filter(|c| role(c).is_some()).collect();
+
+        // 1. Removals and the removal half of replacements: services, then the base.
+        for base_last in [false, true] {
+            for change in containers.iter().filter(|c| {
+                matches!(c.action, Action::Delete | Action::Replace)
+                    && (role(c) == Some(Role::Base)) == base_last
+            }) {
+                let started = Instant::now();
+                let result = self
+                    .engine
+                    .remove_container(container_of(change))
+                    .await
+                    .map_err(|e| e.to_string());
+                if change.action == Action::Delete || result.is_err() {
+                    self.record(change, result, started);
+                }
+            }
+        }
+        // 2. The base, then 3. services and singletons.
+        for bases in [true, false] {
+            for change in containers.iter().filter(|c| {
+                matches!(c.action, Action::Create | Action::Replace | Action::Start)
+                    && (role(c) == Some(Role::Base)) == bases
+            }) {
+                let name = container_of(change).to_string();
+                if self.failed.contains(&name) {
+                    continue; // its removal failed and was reported
+                }
+                let started = Instant::now();
+                let result = if network_failed && !matches!(change.action, Action::Start) {
+                    Err("skipped: a network could not be created".to_string())
+                } else if let Some(base) = change
+                    .object
+                    .decky()
+                    .filter(|_| !bases && role(change) == Some(Role::Service))
+                    .filter(|b| self.failed.contains(*b))
+                {
+                    Err(format!("skipped: its base {base} failed"))
+                } else {
+                    self.bring_up(change).await
+                };
+                self.record(change, result, started);
+            }
+        }
+        // 4. Files, one upload and one delete per container.
+        let mut by_container: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+        for change in changes
+            .iter()
+            .filter(|c| matches!(c.object, Object::File { .. }))
+        {
+            by_container
+                .entry(container_of(change))
+                .or_default()
+                .push(change);
+        }
+        for (container, file_changes) in by_container {
+            self.files(container, &file_changes).await;
+        }
+        self.outcomes
+    }
+
+    async fn bring_up(&self, change: &Change) -> Result<(), String> {
+        let name = container_of(change);
+        if change.action != Action::Start {
+            let Detail::Container {
+                spec: Some(spec), ..
+            } = &change.detail
+            else {
+                return Err("a create without a container spec".to_string());
+            };
+            self.engine
+                .create_container(&container::new_container(self.fleet, spec))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let _start = self
+            .starts
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        self.engine
+            .start_container(name)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn files(&mut self, container: &str, changes: &[&Change]) {
+        let (writes, deletes): (Vec<&Change>, Vec<&Change>) =
+            changes.iter().partition(|c| c.action != Action::Delete);
+        if self.failed.contains(container) {
+            for change in changes {
+                self.record(
+                    change,
+                    Err(format!("skipped: container {container} failed")),
+                    Instant::now(),
+                );
+            }
+            return;
+        }
+        if !writes.is_empty() {
+            let started = Instant::now();
+            let files: Vec<(&str, &crate::desired::FileContent)> = writes
+                .iter()
+                .filter_map(|c| match (&c.object, &c.detail) {
+                    (Object::File { path, .. }, Detail::File(f)) => {
+                        f.write.as_ref().map(|w| (path.as_str(), w))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let result = match tarball::build(&files, now) {
+                Ok(tar) => self
+                    .engine
+                    .upload(container, tar)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("cannot build the archive: {e}")),
+            };
+            for change in writes {
+                self.record(change, result.clone(), started);
+            }
+        }
+        if !deletes.is_empty() {
+            let started = Instant::now();
+            let mut cmd = vec!["rm".to_string(), "-f".to_string(), "--".to_string()];
+            cmd.extend(
+                deletes
+                    .iter()
+                    .filter_map(|c| c.object.path().map(str::to_string)),
+            );
+            let result = match self.engine.exec(container, "0:0", cmd).await {
+                Ok(out) if out.exit_code == Some(0) => Ok(()),
+                Ok(out) if matches!(out.exit_code, Some(126) | Some(127)) || out.output.contains("executable file not found") => {
+                    Err(format!("container {container} has no `rm`: deleting files needs rm in the target container ({})", out.output.trim()))
+                }
+                Ok(out) => Err(format!("rm exited with {:?}: {}", out.exit_code, out.output.trim())),
+                Err(e) if e.to_string().contains("executable file not found") => {
+                    Err(format!("container {container} has no `rm`: deleting files needs rm in the target container ({e})"))
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            for change in deletes {
+                self.record(change, result.clone(), started);
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The command line, as clap parses it. Turned into settings by `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keeps a fleet of DECNET deckies (decoy hosts run as Docker containers) in
+/// the state a TOML file describes: reads the live containers, prints a plan,
+/// and applies it live, one container or one file at a time.
+#[derive(Debug, Parser)]
+#[command(name = "deckhand", version, propagate_version = true)]
+#[command(
+    after_help = "Typical session:\n  deckhand validate            # check deckhand.toml offline\n  deckhand plan                # what would change, and why\n  deckhand apply               # plan, confirm with 'yes', apply\n\nExit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode only)."
+)]
+pub struct Cli {
+    /// Docker engine to talk to (unix:///path or tcp://host:port). Default: $DOCKER_HOST, else the local socket.
+    #[arg(long, global = true, value_name = "URL")]
+    pub docker_host: Option<String>,
+
+    /// Never colour output (also: the NO_COLOR environment variable). Colour is only used on a terminal.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the desired-state file(s) offline; no engine needed.
+    Validate(ConfigArgs),
+    /// Read the live state and print what apply would change. Changes nothing.
+    Plan(PlanArgs),
+    /// Plan, confirm, and apply: add or remove single containers and files, live.
+    Apply(ApplyArgs),
+    /// Show each decky, its services and their live state.
+    Status(ConfigArgs),
+    /// Clear a fleet lock left behind by a killed run.
+    Unlock(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The desired-state file, or a directory whose *.toml files together form it.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        default_value = "deckhand.toml"
+    )]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 2 when there are changes, 0 when there are none (1 stays an error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan only this decky (repeatable). Fleet singletons are left alone.
+    #[arg(long, value_name = "DECKY")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Apply without asking. Required when standard input is not a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Apply only this decky (repeatable). Fleet singletons are left alone.
+    #[arg(long, value_name = "DECKY")]
+    pub target: Vec<String>,
+}

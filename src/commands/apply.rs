@@ -1,0 +1,155 @@
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::bail;
+
+use crate::apply::{self, Outcome, RecordUpdate};
+use crate::cli::ApplyArgs;
+use crate::desired::{DesiredState, Ensure};
+use crate::live::LiveState;
+use crate::lock::FleetLock;
+use crate::observe::observe;
+use crate::plan::plan;
+use crate::render::style::Style;
+use crate::render::{self, text};
+
+use super::Context;
+
+pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    let loaded = super::load(&args.config.file)?;
+    let interactive = std::io::stdin().is_terminal();
+    if !interactive && !args.auto_approve {
+        bail!("apply asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to apply without asking (review with `deckhand plan` first)");
+    }
+    let engine = ctx.connect().await?;
+    let desired = &loaded.desired;
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let lock = FleetLock::acquire(&engine, &desired.fleet, &command).await?;
+    let result = locked(ctx, args, &engine, desired, interactive).await;
+    let released = lock.release(&engine).await;
+    let code = result?;
+    released?;
+    Ok(code)
+}
+
+async fn locked(
+    ctx: &Context,
+    args: &ApplyArgs,
+    engine: &crate::engine::Engine,
+    desired: &DesiredState,
+    interactive: bool,
+) -> anyhow::Result<ExitCode> {
+    let live = observe(engine, desired).await?;
+    let plan = plan(desired, &live, &args.target)?;
+    let style = ctx.style;
+    render::text::render(&plan, &mut std::io::stdout().lock(), style)?;
+    if plan.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.auto_approve && interactive && !confirm()? {
+        println!("Apply cancelled; nothing was changed.");
+        return Ok(ExitCode::from(1));
+    }
+    println!();
+    let progress: apply::Progress = Arc::new(move |o: &Outcome| print_outcome(o, style));
+    let report = apply::apply(
+        engine,
+        &plan,
+        record_update(desired, &live, &args.target),
+        progress,
+    )
+    .await;
+
+    let failed = report.failed();
+    let ok = report.outcomes.len() - (failed - report.errors.len());
+    println!();
+    for e in &report.errors {
+        println!("{} {e}", style.red("error:"));
+    }
+    if failed == 0 {
+        println!(
+            "{}",
+            style.bold(&format!("Apply complete: {ok} steps done."))
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "{}",
+            style.red(&format!(
+                "Apply finished with {failed} failure(s), {ok} steps done:"
+            ))
+        );
+        for o in report.outcomes.iter().filter(|o| o.result.is_err()) {
+            println!(
+                "  {}: {}",
+                text::describe(&o.change),
+                o.result
+                    .as_ref()
+                    .err()
+                    .map(String::as_str)
+                    .unwrap_or_default()
+            );
+        }
+        println!("Fix the cause and run apply again: it converges.");
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn confirm() -> anyhow::Result<bool> {
+    print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+fn print_outcome(o: &Outcome, style: Style) {
+    let secs = o.elapsed.as_secs_f64();
+    match &o.result {
+        Ok(()) => println!(
+            "  {} {}: {} ({secs:.2}s)",
+            text::symbol(o.change.action, style),
+            text::describe(&o.change),
+            o.verb()
+        ),
+        Err(e) => println!(
+            "  {} {}: {} ({secs:.2}s)",
+            style.red("!"),
+            text::describe(&o.change),
+            style.red(&format!("failed: {e}"))
+        ),
+    }
+}
+
+/// The record bookkeeping for this apply: which files are declared in scope.
+fn record_update(desired: &DesiredState, live: &LiveState, targets: &[String]) -> RecordUpdate {
+    let in_scope = |decky: &str| targets.is_empty() || targets.iter().any(|t| t == decky);
+    let declared = desired
+        .files
+        .iter()
+        .filter(|f| in_scope(&f.decky) && matches!(f.ensure, Ensure::Present(_)))
+        .map(|f| (f.container.clone(), f.path.clone()))
+        .collect();
+    let scope = (!targets.is_empty()).then(|| {
+        let mut containers: BTreeSet<String> = desired
+            .containers
+            .iter()
+            .filter(|c| c.decky.as_deref().is_some_and(in_scope))
+            .map(|c| c.name.clone())
+            .collect();
+        containers.extend(
+            live.containers
+                .values()
+                .filter(|c| c.decky.as_deref().is_some_and(in_scope))
+                .map(|c| c.name.clone()),
+        );
+        containers
+    });
+    RecordUpdate {
+        previous: live.record.clone(),
+        declared,
+        scope,
+    }
+}

@@ -1,0 +1,56 @@
+//! Command glue: each subcommand turns settings into a pipeline run and an exit code.
+
+mod apply;
+mod plan;
+mod status;
+mod unlock;
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Loaded};
+use crate::engine::Engine;
+use crate::render::style::Style;
+
+/// Settings shared by every command, decided once from flags and environment.
+pub struct Context {
+    pub docker_host: Option<String>,
+    pub style: Style,
+}
+
+impl Context {
+    pub fn from_cli(cli: &Cli) -> Context {
+        let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Context {
+            docker_host: cli.docker_host.clone(),
+            style: Style {
+                color: !no_color && std::io::stdout().is_terminal(),
+            },
+        }
+    }
+
+    pub async fn connect(&self) -> anyhow::Result<Engine> {
+        Ok(Engine::connect(self.docker_host.as_deref()).await?)
+    }
+}
+
+/// Loads the desired state; an invalid file is reported with every problem found.
+pub fn load(path: &Path) -> anyhow::Result<Loaded> {
+    config::load(path).with_context(|| format!("invalid configuration {}", path.display()))
+}
+
+pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Context::from_cli(&cli);
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Plan(args) => plan::run(&ctx, &args).await,
+        Command::Apply(args) => apply::run(&ctx, &args).await,
+        Command::Status(args) => status::run(&ctx, &args).await,
+        Command::Unlock(args) => unlock::run(&ctx, &args).await,
+    }
+}

@@ -1,0 +1,83 @@
+//! Reading the desired-state file(s) into a validated [`DesiredState`].
+//!
+//! `-f` names a file, or a directory whose `*.toml` files (in name order) form
+//! one desired state. Every problem found is reported at once, each with its
+//! file, line and column.
+
+mod error;
+mod raw;
+mod source;
+mod validate;
+pub mod values;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{ConfigError, Diagnostic, Location};
+pub use source::SourceFile;
+
+use crate::desired::DesiredState;
+
+/// Largest `source` file accepted, in bytes (64 MiB).
+pub const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A loaded desired state and the files it came from (for watch and saved plans).
+#[derive(Debug)]
+pub struct Loaded {
+    pub desired: DesiredState,
+    /// The TOML files and every `source` they name, canonicalised.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Reads and validates the config at `path` (a file or a directory).
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let files = config_files(path)?;
+    let mut sources = Vec::with_capacity(files.len());
+    for file in files {
+        let bytes = std::fs::read(&file).map_err(|source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let src = SourceFile::new(file, String::from_utf8_lossy(valid).into_owned());
+                let at = valid.len();
+                return Err(ConfigError::Invalid(vec![src.diagnostic(
+                    &(at..at),
+                    "the file is not valid UTF-8",
+                    Some(
+                        "save it as UTF-8; binary bait belongs in content_b64 or a source file"
+                            .into(),
+                    ),
+                )]));
+            }
+        };
+        sources.push(SourceFile::new(file, text));
+    }
+    validate::validate(&sources)
+}
+
+fn config_files(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let read_err = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(read_err)? {
+        let entry = entry.map_err(read_err)?;
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "toml") && p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(ConfigError::EmptyDirectory(path.to_path_buf()));
+    }
+    Ok(files)
+}

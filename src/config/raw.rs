@@ -1,0 +1,101 @@
+//! The TOML file as written: serde types that mirror SPEC §1 key by key.
+//!
+//! Unknown keys are refused here (`deny_unknown_fields`); every other rule is
+//! checked in `validate`, which needs the spans kept by `Spanned`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type Key = Spanned<String>;
+pub type Table<T> = BTreeMap<Key, Spanned<T>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub fleet: Option<Spanned<RawFleet>>,
+    #[serde(default)]
+    pub hosts: Table<RawHost>,
+    #[serde(default)]
+    pub networks: Table<RawNetwork>,
+    #[serde(default)]
+    pub services: Table<RawService>,
+    #[serde(default)]
+    pub deckies: Table<RawDecky>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFleet {
+    pub name: Option<Spanned<String>>,
+    pub base_image: Option<Spanned<String>>,
+    pub network: Option<Spanned<String>>,
+    pub services: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+/// Parsed so that `[hosts]` is recognised and refused with a clear message.
+#[allow(dead_code)]
+pub struct RawHost {
+    pub docker_host: Option<Spanned<String>>,
+    pub tls: Option<Spanned<toml::Table>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    pub driver: Option<Spanned<String>>,
+    pub subnet: Option<Spanned<String>>,
+    pub gateway: Option<Spanned<String>>,
+    pub parent: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub image: Option<Spanned<String>>,
+    pub command: Option<Spanned<Vec<String>>>,
+    pub entrypoint: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub env: BTreeMap<Key, String>,
+    pub ports: Option<Vec<Spanned<i64>>>,
+    #[serde(default)]
+    pub cap_add: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub singleton: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDecky {
+    pub services: Option<Spanned<Vec<Spanned<String>>>>,
+    pub hostname: Option<Spanned<String>>,
+    pub ip: Option<Spanned<String>>,
+    pub image: Option<Spanned<String>>,
+    pub command: Option<Spanned<Vec<String>>>,
+    pub network: Option<Spanned<String>>,
+    pub topology: Option<Spanned<String>>,
+    pub host: Option<Spanned<String>>,
+    #[serde(default)]
+    pub service_config: Table<BTreeMap<Key, String>>,
+    #[serde(default)]
+    pub files: Table<RawFileEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileEntry {
+    pub source: Option<Spanned<String>>,
+    pub content: Option<Spanned<String>>,
+    pub content_b64: Option<Spanned<String>>,
+    pub mode: Option<Spanned<toml::Value>>,
+    pub owner: Option<Spanned<String>>,
+    pub mtime: Option<Spanned<toml::Value>>,
+    pub mtime_offset: Option<Spanned<toml::Value>>,
+    pub target: Option<Spanned<String>>,
+    #[serde(default)]
+    pub sensitive: bool,
+    pub ensure: Option<Spanned<String>>,
+}

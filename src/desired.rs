@@ -1,0 +1,166 @@
+//! The desired state: what the TOML file(s) describe, validated and resolved.
+//!
+//! Everything here is plain data built by `config`; nothing refers back to TOML.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A validated fleet, ready to be compared with the live state.
+#[derive(Debug, Clone)]
+pub struct DesiredState {
+    pub fleet: String,
+    /// Networks the file declares (created when missing, never deleted).
+    pub networks: BTreeMap<String, NetworkSpec>,
+    /// Networks containers join, declared or expected to exist on the engine.
+    pub used_networks: Vec<String>,
+    /// Bases, services and singletons, in creation order (bases before their services).
+    pub containers: Vec<ContainerSpec>,
+    /// Every file entry, present or absent.
+    pub files: Vec<FileSpec>,
+    /// Names of all deckies, in name order.
+    pub deckies: Vec<String>,
+}
+
+impl DesiredState {
+    pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
+        self.containers.iter().find(|c| c.name == name)
+    }
+}
+
+/// A network to create when missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub driver: String,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub parent: Option<String>,
+}
+
+/// What part a managed container plays; also the `deckhand.role` label value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Base,
+    Service,
+    Singleton,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Base => "base",
+            Role::Service => "service",
+            Role::Singleton => "singleton",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "base" => Some(Role::Base),
+            "service" => Some(Role::Service),
+            "singleton" => Some(Role::Singleton),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a managed container is created from. Two equal specs give equal
+/// containers; the digest of this value is stored on the container as a label,
+/// and the value itself too, so that a replace can name the field that forced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decky: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    /// Informational (shown in plans and status): not part of the digest.
+    #[serde(skip)]
+    pub ports: Vec<u16>,
+    /// Bases only: the hostname the decky answers to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Bases and singletons: the network joined. Services share their base's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<String>,
+}
+
+impl ContainerSpec {
+    /// The stable digest of this spec: sha256 of its canonical JSON.
+    pub fn digest(&self) -> String {
+        let json = serde_json::to_vec(self).expect("a spec always serialises");
+        hex::encode(Sha256::digest(json))
+    }
+
+    /// The base container a service joins; `None` for bases and singletons.
+    pub fn base_name(&self) -> Option<&str> {
+        match self.role {
+            Role::Service => self.decky.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// One `files."<path>"` entry of a decky.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    pub decky: String,
+    /// "base" or the service the file lives in.
+    pub target: String,
+    /// The container name that holds the file.
+    pub container: String,
+    pub path: String,
+    pub sensitive: bool,
+    pub ensure: Ensure,
+}
+
+/// Whether a file must exist (with this content and metadata) or must not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ensure {
+    Present(FileContent),
+    Absent,
+}
+
+/// The bytes and metadata of a file to drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileContent {
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: Mtime,
+}
+
+/// When the file claims to have been modified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mtime {
+    /// Seconds since the epoch; compared with the live file.
+    Absolute(i64),
+    /// Seconds relative to the time of writing; not compared afterwards.
+    /// No `mtime` at all is an offset of zero.
+    Offset(i64),
+}
+
+impl FileContent {
+    /// The sha256 of the content, hex.
+    pub fn sha256(&self) -> String {
+        hex::encode(Sha256::digest(&self.bytes))
+    }
+}

@@ -1,0 +1,48 @@
+//! Reading and writing files inside containers through the archive API.
+
+use bollard::query_parameters::{
+    DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use super::{Engine, EngineError};
+
+impl Engine {
+    /// A tar of `path` (a file or a directory) in `container`, or `None` when
+    /// the path does not exist. The body is drained at once: the engine keeps
+    /// the container locked until it is.
+    pub async fn download(
+        &self,
+        container: &str,
+        path: &str,
+    ) -> Result<Option<Vec<u8>>, EngineError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let mut tar = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => tar.extend_from_slice(&bytes),
+                Err(e) => {
+                    let e = EngineError::from_bollard(format!("read {path} in {container}"), e);
+                    // A 404 names either the path or the container; the caller
+                    // observes containers separately, so this is a missing path.
+                    return if e.is_not_found() { Ok(None) } else { Err(e) };
+                }
+            }
+        }
+        Ok(Some(tar))
+    }
+
+    /// Extracts `tar` at `/` in `container`.
+    pub async fn upload(&self, container: &str, tar: Vec<u8>) -> Result<(), EngineError> {
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(container, Some(options), bollard::body_full(tar.into()))
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("write files in {container}"), e))
+    }
+}

@@ -1,0 +1,144 @@
+//! Containers: list, create, start, remove.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
+    RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+
+use super::{ContainerInfo, Engine, EngineError, MountInfo, NewContainer};
+
+impl Engine {
+    /// Every container on the engine, running or not, optionally filtered by one label (`key=value`).
+    pub async fn list_containers(
+        &self,
+        label: Option<&str>,
+    ) -> Result<Vec<ContainerInfo>, EngineError> {
+        let mut filters = HashMap::new();
+        if let Some(l) = label {
+            filters.insert("label".to_string(), vec![l.to_string()]);
+        }
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| EngineError::from_bollard("list containers", e))?;
+        Ok(list
+            .into_iter()
+            .map(|c| ContainerInfo {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .unwrap_or_default()
+                    .first()
+                    .map(|n| n.trim_start_matches('/').to_string())
+                    .unwrap_or_default(),
+                image: c.image.unwrap_or_default(),
+                labels: c.labels.unwrap_or_default().into_iter().collect(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                mounts: c
+                    .mounts
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| MountInfo {
+                        destination: m.destination.unwrap_or_default(),
+                        kind: m.typ.unwrap_or_default(),
+                        read_write: m.rw.unwrap_or(true),
+                    })
+                    .collect(),
+                created: c.created.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Creates (does not start) a container; returns its id.
+    pub async fn create_container(&self, c: &NewContainer) -> Result<String, EngineError> {
+        let networking_config = c.ip.as_ref().map(|ip| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                c.network_mode.clone(),
+                EndpointSettings {
+                    ipam_config: Some(EndpointIpamConfig {
+                        ipv4_address: Some(ip.clone()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )])),
+        });
+        let body = ContainerCreateBody {
+            image: Some(c.image.clone()),
+            entrypoint: c.entrypoint.clone(),
+            cmd: c.command.clone(),
+            env: (!c.env.is_empty()).then(|| c.env.clone()),
+            labels: Some(c.labels.clone().into_iter().collect()),
+            hostname: c.hostname.clone(),
+            host_config: Some(HostConfig {
+                network_mode: Some(c.network_mode.clone()),
+                cap_add: (!c.cap_add.is_empty()).then(|| c.cap_add.clone()),
+                restart_policy: c.restart.then_some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                    maximum_retry_count: None,
+                }),
+                ..Default::default()
+            }),
+            networking_config,
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&c.name)
+            .build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("create container {}", c.name), e))?;
+        Ok(created.id)
+    }
+
+    pub async fn start_container(&self, name: &str) -> Result<(), EngineError> {
+        self.docker
+            .start_container(name, None)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("start container {name}"), e))
+    }
+
+    /// Stops (by SIGKILL) and removes a container; a container already gone is not an error.
+    pub async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        match self.docker.remove_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) => match EngineError::from_bollard(format!("remove container {name}"), e) {
+                e if e.is_not_found() => Ok(()),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// Labels of one container, or `None` when it does not exist.
+    pub async fn container_labels(
+        &self,
+        name: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, EngineError> {
+        match self.docker.inspect_container(name, None).await {
+            Ok(c) => Ok(Some(
+                c.config
+                    .and_then(|c| c.labels)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+            )),
+            Err(e) => match EngineError::from_bollard(format!("inspect container {name}"), e) {
+                e if e.is_not_found() => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+}

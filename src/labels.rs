@@ -1,0 +1,24 @@
+//! The labels deckhand puts on the engine's objects (SPEC §2).
+
+pub const FLEET: &str = "deckhand.fleet";
+pub const DECKY: &str = "deckhand.decky";
+pub const SERVICE: &str = "deckhand.service";
+pub const ROLE: &str = "deckhand.role";
+pub const TOPOLOGY: &str = "deckhand.topology";
+/// The spec a container was created from, as JSON: lets a replace name its reason.
+pub const SPEC: &str = "deckhand.spec";
+/// sha256 of [`SPEC`]: a different digest means replace.
+pub const SPEC_DIGEST: &str = "deckhand.spec-digest";
+
+/// DECNET's own labels on per-decky service containers.
+pub const DECNET_SERVICE: &str = "decnet.fleet.service";
+pub const DECNET_DECKY: &str = "decnet.fleet.decky";
+pub const DECNET_SERVICE_NAME: &str = "decnet.fleet.service_name";
+
+/// On deckhand's never-started holder containers: `lock` or `record`.
+pub const HOLDER: &str = "deckhand.holder";
+
+/// `deckhand.fleet=<fleet>`, the filter for everything a fleet owns.
+pub fn fleet_filter(fleet: &str) -> String {
+    format!("{FLEET}={fleet}")
+}

@@ -1,0 +1,20 @@
+//! deckhand keeps a fleet of DECNET deckies in the state a TOML file describes.
+//!
+//! The pipeline: `config` (desired state) and `observe` (live state) feed the
+//! pure `plan`; `render` draws it; `apply` executes exactly it. `engine` is the
+//! only module that speaks to Docker.
+
+pub mod apply;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod desired;
+pub mod engine;
+mod holder;
+pub mod labels;
+pub mod live;
+pub mod lock;
+pub mod observe;
+pub mod plan;
+pub mod record;
+pub mod render;

@@ -1,0 +1,63 @@
+//! The live state: what the engine holds for one fleet, in deckhand's own types.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::desired::{ContainerSpec, Role};
+use crate::record::FileRecord;
+
+/// One fleet as observed on one engine.
+#[derive(Debug, Clone, Default)]
+pub struct LiveState {
+    /// This fleet's containers (by `deckhand.fleet` label), by name.
+    pub containers: BTreeMap<String, LiveContainer>,
+    /// Names of every network on the engine.
+    pub networks: BTreeSet<String>,
+    /// Managed files read back, by (container, path).
+    pub files: BTreeMap<(String, String), LiveFile>,
+    /// What deckhand dropped before; `None` when there is no record.
+    pub record: Option<FileRecord>,
+}
+
+/// A container of this fleet as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveContainer {
+    pub id: String,
+    pub name: String,
+    pub role: Option<Role>,
+    pub decky: Option<String>,
+    pub service: Option<String>,
+    /// The engine's state word: created, running, exited, …
+    pub state: String,
+    /// The spec it was created from, when its label could be read.
+    pub spec: Option<ContainerSpec>,
+    pub digest: Option<String>,
+    /// Mount points where a file cannot be written: (destination, why).
+    pub unwritable: Vec<(String, String)>,
+}
+
+impl LiveContainer {
+    pub fn is_running(&self) -> bool {
+        self.state == "running" || self.state == "restarting"
+    }
+}
+
+/// A file inside a container as read back through the archive API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveFile {
+    Missing,
+    Present(LiveFileState),
+    /// The read failed; the message says why.
+    Unreadable(String),
+}
+
+/// Content and metadata of a live path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveFileState {
+    /// "file", "directory", "symlink", …
+    pub kind: String,
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: i64,
+}

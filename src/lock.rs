@@ -1,0 +1,134 @@
+//! The fleet lock (SPEC §5): one apply or watch pass per fleet and engine.
+//!
+//! The lock is a never-started holder container named `deckhand.lock.<fleet>`;
+//! creating it succeeds for exactly one caller. Its labels name the holder.
+
+use std::collections::BTreeMap;
+
+use crate::engine::{Engine, EngineError};
+use crate::{holder, labels};
+
+const OWNER: &str = "deckhand.lock.owner";
+const HOST: &str = "deckhand.lock.host";
+const PID: &str = "deckhand.lock.pid";
+const COMMAND: &str = "deckhand.lock.command";
+const SINCE: &str = "deckhand.lock.since";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("fleet '{fleet}' is locked by {holder} since {since}\n  help: wait for that run to end; if it was killed, run `deckhand unlock`")]
+    Held {
+        fleet: String,
+        holder: String,
+        since: String,
+    },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// A held lock; release it with [`FleetLock::release`].
+pub struct FleetLock {
+    name: String,
+}
+
+fn lock_name(fleet: &str) -> String {
+    format!("deckhand.lock.{fleet}")
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+fn describe(l: &BTreeMap<String, String>) -> (String, String) {
+    let get = |k: &str| l.get(k).cloned().unwrap_or_else(|| "?".to_string());
+    (
+        format!(
+            "{}@{} (pid {}, `{}`)",
+            get(OWNER),
+            get(HOST),
+            get(PID),
+            get(COMMAND)
+        ),
+        get(SINCE),
+    )
+}
+
+impl FleetLock {
+    /// Takes the lock or fails fast naming the holder. A lock left on this host
+    /// by a process that no longer exists is taken over, with a warning.
+    pub async fn acquire(
+        engine: &Engine,
+        fleet: &str,
+        command: &str,
+    ) -> Result<FleetLock, LockError> {
+        let name = lock_name(fleet);
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let labels = BTreeMap::from([
+            (
+                OWNER.to_string(),
+                std::env::var("USER").unwrap_or_else(|_| "unknown".to_string()),
+            ),
+            (HOST.to_string(), this_host()),
+            (PID.to_string(), std::process::id().to_string()),
+            (COMMAND.to_string(), command.to_string()),
+            (SINCE.to_string(), now),
+        ]);
+        for _ in 0..2 {
+            match holder::create(engine, &name, fleet, "lock", labels.clone()).await {
+                Ok(()) => return Ok(FleetLock { name }),
+                Err(e) if e.is_conflict() => {}
+                Err(e) => return Err(e.into()),
+            }
+            let Some(held) = engine.container_labels(&name).await? else {
+                continue; // released between our create and our look: try again
+            };
+            let (holder, since) = describe(&held);
+            let dead_here = held.get(HOST) == Some(&this_host())
+                && held
+                    .get(PID)
+                    .and_then(|p| p.parse::<u32>().ok())
+                    .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+            if !dead_here {
+                return Err(LockError::Held {
+                    fleet: fleet.to_string(),
+                    holder,
+                    since,
+                });
+            }
+            eprintln!("warning: taking over the lock of fleet '{fleet}' left by {holder} since {since}: that process is gone");
+            engine.remove_container(&name).await?;
+        }
+        let (holder, since) = engine
+            .container_labels(&name)
+            .await?
+            .map(|l| describe(&l))
+            .unwrap_or_default();
+        Err(LockError::Held {
+            fleet: fleet.to_string(),
+            holder,
+            since,
+        })
+    }
+
+    pub async fn release(self, engine: &Engine) -> Result<(), EngineError> {
+        engine.remove_container(&self.name).await
+    }
+}
+
+/// Removes the lock of `fleet` whoever holds it; returns the holder it removed.
+pub async fn force_unlock(engine: &Engine, fleet: &str) -> Result<Option<String>, EngineError> {
+    let name = lock_name(fleet);
+    let Some(held) = engine.container_labels(&name).await? else {
+        return Ok(None);
+    };
+    if held.get(labels::FLEET).map(String::as_str) != Some(fleet) {
+        return Ok(None);
+    }
+    engine.remove_container(&name).await?;
+    let (holder, since) = describe(&held);
+    Ok(Some(format!("{holder} since {since}")))
+}

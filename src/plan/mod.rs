@@ -1,0 +1,192 @@
+//! The plan: plain data saying what apply will do, and why.
+//!
+//! Built by [`planner::plan`] from the desired and live states; drawn by the
+//! renderers; executed as is by `apply`. Nothing here talks to the engine.
+
+mod files;
+pub mod planner;
+mod spec_diff;
+
+use crate::desired::{ContainerSpec, FileContent, NetworkSpec};
+
+pub use planner::{plan, PlanError};
+
+/// Everything one apply would do to one fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub fleet: String,
+    pub changes: Vec<Change>,
+    /// Things the operator should know that are not changes (e.g. a missing record).
+    pub notes: Vec<String>,
+}
+
+/// What a change does; a closed set (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Start,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::Start => "start",
+        }
+    }
+}
+
+/// What a change acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Object {
+    Network {
+        name: String,
+    },
+    /// A decky's base container.
+    Decky {
+        decky: String,
+    },
+    Service {
+        decky: String,
+        service: String,
+    },
+    Singleton {
+        service: String,
+    },
+    File {
+        decky: String,
+        container: String,
+        path: String,
+    },
+}
+
+impl Object {
+    /// The `kind` word of the JSON plan.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Object::Network { .. } => "network",
+            Object::Decky { .. } => "decky",
+            Object::Service { .. } => "service",
+            Object::Singleton { .. } => "singleton",
+            Object::File { .. } => "file",
+        }
+    }
+
+    pub fn decky(&self) -> Option<&str> {
+        match self {
+            Object::Decky { decky }
+            | Object::Service { decky, .. }
+            | Object::File { decky, .. } => Some(decky),
+            _ => None,
+        }
+    }
+
+    pub fn service(&self) -> Option<&str> {
+        match self {
+            Object::Service { service, .. } | Object::Singleton { service } => Some(service),
+            _ => None,
+        }
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Object::File { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub action: Action,
+    pub object: Object,
+    /// Why, in words: `not live`, `image a -> b`, `env SSH_PASSWORD changed`.
+    pub reasons: Vec<String>,
+    pub detail: Detail,
+}
+
+/// What the step needs to run, and what the renderers show beyond the reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    Network(NetworkSpec),
+    /// The container to act on; `spec` is what a create or replace creates.
+    Container {
+        name: String,
+        spec: Option<Box<ContainerSpec>>,
+    },
+    File(FileChange),
+}
+
+/// A file step: what to write (none for a delete) and how it differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub write: Option<FileContent>,
+    pub sensitive: bool,
+    pub content: ContentChange,
+}
+
+/// How a file's content changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentChange {
+    Unchanged,
+    /// A unified diff of two text versions.
+    TextDiff(String),
+    /// Binary or sensitive: sizes and short digests only, never bytes.
+    Opaque {
+        before: Option<Digest>,
+        after: Option<Digest>,
+    },
+}
+
+/// Size and short sha256 of some content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub size: usize,
+    pub sha256: String,
+}
+
+impl Digest {
+    pub fn of(bytes: &[u8]) -> Digest {
+        use sha2::Digest as _;
+        let full = hex::encode(sha2::Sha256::digest(bytes));
+        Digest {
+            size: bytes.len(),
+            sha256: full[..12].to_string(),
+        }
+    }
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub replace: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update | Action::Start => s.change += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.destroy += 1,
+            }
+        }
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}

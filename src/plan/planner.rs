@@ -1,0 +1,327 @@
+//! The planner: a pure function from (desired, live) to a [`Plan`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::desired::{ContainerSpec, DesiredState, Ensure, Role};
+use crate::live::{LiveContainer, LiveFile, LiveState};
+
+use super::{files, spec_diff, Action, Change, Detail, Object, Plan};
+
+/// Why no plan could be made; nothing was changed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("unknown target decky '{name}'\n  help: deckies in the file or live: {known}")]
+    UnknownTarget { name: String, known: String },
+    #[error("{}", .0.join("\n"))]
+    Refused(Vec<String>),
+}
+
+/// Plans `live` into `desired`. With `targets`, only those deckies (and the
+/// networks they use) are planned; singletons are left alone.
+pub fn plan(
+    desired: &DesiredState,
+    live: &LiveState,
+    targets: &[String],
+) -> Result<Plan, PlanError> {
+    let live_deckies: BTreeSet<&str> = live
+        .containers
+        .values()
+        .filter_map(|c| c.decky.as_deref())
+        .collect();
+    for t in targets {
+        if !desired.deckies.contains(t) && !live_deckies.contains(t.as_str()) {
+            let mut known: BTreeSet<&str> = desired.deckies.iter().map(String::as_str).collect();
+            known.extend(&live_deckies);
+            return Err(PlanError::UnknownTarget {
+                name: t.clone(),
+                known: known.into_iter().collect::<Vec<_>>().join(", "),
+            });
+        }
+    }
+    let in_scope = |decky: Option<&str>| {
+        targets.is_empty() || decky.is_some_and(|d| targets.iter().any(|t| t == d))
+    };
+
+    let mut planner = Planner {
+        desired,
+        live,
+        refusals: Vec::new(),
+        fresh: BTreeMap::new(),
+    };
+    let mut changes = planner.networks(&in_scope);
+    let mut by_decky: BTreeMap<Option<String>, Vec<Change>> = BTreeMap::new();
+
+    for spec in desired
+        .containers
+        .iter()
+        .filter(|c| in_scope(c.decky.as_deref()))
+    {
+        if let Some(change) = planner.container(spec) {
+            by_decky.entry(spec.decky.clone()).or_default().push(change);
+        }
+    }
+    // Live containers no longer desired: services before their base.
+    let mut gone: Vec<&LiveContainer> = live
+        .containers
+        .values()
+        .filter(|c| desired.container(&c.name).is_none() && in_scope(c.decky.as_deref()))
+        .collect();
+    gone.sort_by_key(|c| (c.decky.clone(), c.role == Some(Role::Base), c.name.clone()));
+    for c in gone {
+        by_decky.entry(c.decky.clone()).or_default().push(Change {
+            action: Action::Delete,
+            object: object_of_live(c),
+            reasons: vec![match &c.decky {
+                Some(d) if !desired.deckies.contains(d) => {
+                    format!("decky {d} is no longer in the file")
+                }
+                _ => "no longer in the file".to_string(),
+            }],
+            detail: Detail::Container {
+                name: c.name.clone(),
+                spec: None,
+            },
+        });
+    }
+    for change in planner.files(&in_scope) {
+        by_decky
+            .entry(change.object.decky().map(str::to_string))
+            .or_default()
+            .push(change);
+    }
+    // Deckies in name order; fleet-wide singletons last.
+    let singletons = by_decky.remove(&None).unwrap_or_default();
+    changes.extend(by_decky.into_values().flatten());
+    changes.extend(singletons);
+
+    if !planner.refusals.is_empty() {
+        return Err(PlanError::Refused(planner.refusals));
+    }
+    let mut notes = Vec::new();
+    if live.record.is_none() && !live.containers.is_empty() {
+        notes.push("no file record was found on the engine: files dropped by an earlier apply and since removed from the config cannot be found, so they are not deleted; this apply writes a new record".to_string());
+    }
+    Ok(Plan {
+        fleet: desired.fleet.clone(),
+        changes,
+        notes,
+    })
+}
+
+struct Planner<'a> {
+    desired: &'a DesiredState,
+    live: &'a LiveState,
+    refusals: Vec<String>,
+    /// Containers this plan creates or replaces, with the word for it.
+    fresh: BTreeMap<String, &'static str>,
+}
+
+impl Planner<'_> {
+    fn networks(&self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<Change> {
+        let used: BTreeSet<&str> = self
+            .desired
+            .containers
+            .iter()
+            .filter(|c| in_scope(c.decky.as_deref()))
+            .filter_map(|c| c.network.as_deref())
+            .collect();
+        let mut out = Vec::new();
+        for name in used {
+            if self.live.networks.contains(name) {
+                continue;
+            }
+            // A network neither declared nor live is refused in `container`.
+            if let Some(spec) = self.desired.networks.get(name) {
+                out.push(Change {
+                    action: Action::Create,
+                    object: Object::Network {
+                        name: name.to_string(),
+                    },
+                    reasons: vec!["not present live".to_string()],
+                    detail: Detail::Network(spec.clone()),
+                });
+            }
+        }
+        out
+    }
+
+    fn container(&mut self, spec: &ContainerSpec) -> Option<Change> {
+        if let Some(net) = &spec.network {
+            if !self.live.networks.contains(net) && !self.desired.networks.contains_key(net) {
+                self.refusals.push(format!("{}: network '{net}' is neither declared in [networks] nor present on the engine\n  help: declare [networks.{net}] or create it first", spec.name));
+            }
+        }
+        let detail = Detail::Container {
+            name: spec.name.clone(),
+            spec: Some(Box::new(spec.clone())),
+        };
+        let base_fresh = spec.base_name().and_then(|b| self.fresh.get(b).copied());
+        let (action, reasons) = match self.live.containers.get(&spec.name) {
+            None => (Action::Create, vec!["not live".to_string()]),
+            Some(live) if live.digest.as_deref() != Some(spec.digest().as_str()) => (
+                Action::Replace,
+                spec_diff::reasons(live.spec.as_ref(), spec),
+            ),
+            Some(_) if base_fresh.is_some() => (
+                Action::Replace,
+                vec![format!(
+                    "its base {} is {}",
+                    spec.base_name().unwrap_or_default(),
+                    base_fresh.unwrap_or_default()
+                )],
+            ),
+            Some(live) if !live.is_running() => (
+                Action::Start,
+                vec![format!(
+                    "{} live",
+                    if live.state.is_empty() {
+                        "not running"
+                    } else {
+                        &live.state
+                    }
+                )],
+            ),
+            Some(_) => return None,
+        };
+        let mut reasons = reasons;
+        if action == Action::Create || action == Action::Replace {
+            self.fresh.insert(
+                spec.name.clone(),
+                if action == Action::Create {
+                    "created"
+                } else {
+                    "replaced"
+                },
+            );
+            if spec.role == Role::Base && action == Action::Replace {
+                let taken: Vec<&str> = self
+                    .desired
+                    .containers
+                    .iter()
+                    .filter(|c| {
+                        c.base_name() == Some(&spec.name)
+                            && self.live.containers.contains_key(&c.name)
+                    })
+                    .map(|c| c.name.as_str())
+                    .collect();
+                if !taken.is_empty() {
+                    reasons.push(format!("replaces its services too: {}", taken.join(", ")));
+                }
+            }
+        }
+        Some(Change {
+            action,
+            object: object_of_spec(spec),
+            reasons,
+            detail,
+        })
+    }
+
+    fn files(&mut self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<Change> {
+        let mut out = Vec::new();
+        let mut declared = BTreeSet::new();
+        for f in self
+            .desired
+            .files
+            .iter()
+            .filter(|f| in_scope(Some(&f.decky)))
+        {
+            declared.insert((f.container.clone(), f.path.clone()));
+            let object = Object::File {
+                decky: f.decky.clone(),
+                container: f.container.clone(),
+                path: f.path.clone(),
+            };
+            if let Some(live) = self.live.containers.get(&f.container) {
+                if let Some((dest, why)) = live.unwritable.iter().find(|(d, _)| {
+                    f.path == *d || f.path.starts_with(&format!("{}/", d.trim_end_matches('/')))
+                }) {
+                    self.refusals.push(format!(
+                        "file {} of decky {}: {dest} in {} is {why}; choose a path outside it",
+                        f.path, f.decky, f.container
+                    ));
+                    continue;
+                }
+            }
+            if let Some(word) = self.fresh.get(&f.container) {
+                if let Ensure::Present(content) = &f.ensure {
+                    out.push(Change {
+                        action: Action::Create,
+                        object,
+                        reasons: vec![format!("container {} is {word}", f.container)],
+                        detail: Detail::File(files::creation(f.sensitive, content)),
+                    });
+                }
+                continue;
+            }
+            let live = self
+                .live
+                .files
+                .get(&(f.container.clone(), f.path.clone()))
+                .cloned()
+                .unwrap_or(LiveFile::Missing);
+            match files::compare(f, &live) {
+                Ok(Some((action, reasons, change))) => out.push(Change {
+                    action,
+                    object,
+                    reasons,
+                    detail: Detail::File(change),
+                }),
+                Ok(None) => {}
+                Err(why) => self
+                    .refusals
+                    .push(format!("file {} of decky {}: {why}", f.path, f.decky)),
+            }
+        }
+        // Dropped earlier, no longer declared, and in a container that lives on.
+        for (container, path) in self.live.record.iter().flat_map(|r| r.files.iter()) {
+            let Some(live_container) = self.live.containers.get(container) else {
+                continue;
+            };
+            if declared.contains(&(container.clone(), path.clone()))
+                || self.fresh.contains_key(container)
+                || self.desired.container(container).is_none()
+                || !in_scope(live_container.decky.as_deref())
+            {
+                continue;
+            }
+            if let Some(LiveFile::Present(state)) =
+                self.live.files.get(&(container.clone(), path.clone()))
+            {
+                out.push(Change {
+                    action: Action::Delete,
+                    object: Object::File {
+                        decky: live_container.decky.clone().unwrap_or_default(),
+                        container: container.clone(),
+                        path: path.clone(),
+                    },
+                    reasons: vec!["dropped by deckhand, no longer in the file".to_string()],
+                    // The record keeps no flags: assume sensitive and show no bytes.
+                    detail: Detail::File(files::deletion(true, state)),
+                });
+            }
+        }
+        out
+    }
+}
+
+fn object_of_spec(spec: &ContainerSpec) -> Object {
+    let decky = spec.decky.clone().unwrap_or_default();
+    let service = spec.service.clone().unwrap_or_default();
+    match spec.role {
+        Role::Base => Object::Decky { decky },
+        Role::Service => Object::Service { decky, service },
+        Role::Singleton => Object::Singleton { service },
+    }
+}
+
+fn object_of_live(c: &LiveContainer) -> Object {
+    let decky = c.decky.clone().unwrap_or_default();
+    let service = c.service.clone().unwrap_or_else(|| c.name.clone());
+    match c.role {
+        Some(Role::Base) => Object::Decky { decky },
+        Some(Role::Singleton) => Object::Singleton { service },
+        _ if c.decky.is_none() => Object::Singleton { service },
+        _ => Object::Service { decky, service },
+    }
+}

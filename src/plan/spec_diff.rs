@@ -1,0 +1,124 @@
+//! Names the fields that force a container's replacement.
+
+use crate::desired::ContainerSpec;
+
+/// Why `live` must be replaced by `want`, field by field. Environment values
+/// are never shown: they may hold passwords.
+pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String> {
+    let Some(live) = live else {
+        return vec!["created from an unknown spec (no readable deckhand.spec label)".to_string()];
+    };
+    let mut out = Vec::new();
+    let show = |v: &Option<Vec<String>>| {
+        v.as_ref()
+            .map(|c| format!("{c:?}"))
+            .unwrap_or_else(|| "(image default)".to_string())
+    };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_string());
+    if live.image != want.image {
+        out.push(format!("image {} -> {}", live.image, want.image));
+    }
+    if live.entrypoint != want.entrypoint {
+        out.push(format!(
+            "entrypoint {} -> {}",
+            show(&live.entrypoint),
+            show(&want.entrypoint)
+        ));
+    }
+    if live.command != want.command {
+        out.push(format!(
+            "command {} -> {}",
+            show(&live.command),
+            show(&want.command)
+        ));
+    }
+    for (k, v) in &want.env {
+        match live.env.get(k) {
+            None => out.push(format!("env {k} added")),
+            Some(old) if old != v => out.push(format!("env {k} changed")),
+            _ => {}
+        }
+    }
+    for k in live.env.keys().filter(|k| !want.env.contains_key(*k)) {
+        out.push(format!("env {k} removed"));
+    }
+    if live.cap_add != want.cap_add {
+        out.push(format!("cap_add {:?} -> {:?}", live.cap_add, want.cap_add));
+    }
+    if live.hostname != want.hostname {
+        out.push(format!(
+            "hostname {} -> {}",
+            opt(&live.hostname),
+            opt(&want.hostname)
+        ));
+    }
+    if live.network != want.network {
+        out.push(format!(
+            "network {} -> {}",
+            opt(&live.network),
+            opt(&want.network)
+        ));
+    }
+    if live.ip != want.ip {
+        out.push(format!("ip {} -> {}", opt(&live.ip), opt(&want.ip)));
+    }
+    if live.topology != want.topology {
+        out.push(format!(
+            "topology {} -> {}",
+            opt(&live.topology),
+            opt(&want.topology)
+        ));
+    }
+    if live.role != want.role || live.decky != want.decky || live.service != want.service {
+        out.push("role changed".to_string());
+    }
+    if out.is_empty() {
+        out.push("spec digest differs".to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::Role;
+
+    fn spec() -> ContainerSpec {
+        ContainerSpec {
+            name: "web-01-ssh".into(),
+            role: Role::Service,
+            decky: Some("web-01".into()),
+            service: Some("ssh".into()),
+            image: "decnet/ssh:1.2".into(),
+            entrypoint: None,
+            command: None,
+            env: [("SSH_PASSWORD".to_string(), "admin".to_string())].into(),
+            cap_add: vec![],
+            ports: vec![22],
+            hostname: None,
+            network: None,
+            ip: None,
+            topology: None,
+        }
+    }
+
+    #[test]
+    fn an_image_change_names_both_images() {
+        let mut want = spec();
+        want.image = "decnet/ssh:1.3".into();
+        assert_eq!(
+            reasons(Some(&spec()), &want),
+            vec!["image decnet/ssh:1.2 -> decnet/ssh:1.3"]
+        );
+    }
+
+    #[test]
+    fn env_changes_name_the_key_but_never_the_value() {
+        let mut want = spec();
+        want.env.insert("SSH_PASSWORD".into(), "hunter2".into());
+        want.env.insert("BANNER".into(), "x".into());
+        let r = reasons(Some(&spec()), &want);
+        assert_eq!(r, vec!["env BANNER added", "env SSH_PASSWORD changed"]);
+        assert!(!r.join(" ").contains("hunter2"));
+    }
+}

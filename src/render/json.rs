@@ -1,0 +1,69 @@
+//! The machine plan: one JSON object (SPEC §4), `format_version` 1.
+
+use std::io::{self, Write};
+
+use serde_json::{json, Value};
+
+use crate::plan::{ContentChange, Detail, Digest, Plan};
+
+pub fn to_value(plan: &Plan) -> Value {
+    let changes: Vec<Value> = plan
+        .changes
+        .iter()
+        .map(|c| {
+            let container = match &c.detail {
+                Detail::Container { name, .. } => Some(name.clone()),
+                Detail::File(_) => match &c.object {
+                    crate::plan::Object::File { container, .. } => Some(container.clone()),
+                    _ => None,
+                },
+                Detail::Network(_) => None,
+            };
+            let mut v = json!({
+                "action": c.action.as_str(),
+                "kind": c.object.kind(),
+                "host": "local",
+                "decky": c.object.decky(),
+                "service": c.object.service(),
+                "path": c.object.path(),
+                "reason": c.reasons.join("; "),
+                "reasons": c.reasons,
+                "container": container,
+            });
+            if let Detail::File(f) = &c.detail {
+                v["sensitive"] = json!(f.sensitive);
+                v["content"] = content(&f.content);
+            }
+            v
+        })
+        .collect();
+    let s = plan.summary();
+    json!({
+        "format_version": 1,
+        "fleet": plan.fleet,
+        "changes": changes,
+        "notes": plan.notes,
+        "summary": {"add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy},
+    })
+}
+
+fn digest(d: &Option<Digest>) -> Value {
+    d.as_ref()
+        .map(|d| json!({"size": d.size, "sha256": d.sha256}))
+        .unwrap_or(Value::Null)
+}
+
+fn content(c: &ContentChange) -> Value {
+    match c {
+        ContentChange::Unchanged => Value::Null,
+        ContentChange::TextDiff(diff) => json!({"diff": diff}),
+        ContentChange::Opaque { before, after } => {
+            json!({"before": digest(before), "after": digest(after)})
+        }
+    }
+}
+
+pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &to_value(plan))?;
+    writeln!(out)
+}

@@ -1,0 +1,141 @@
+//! The human plan, `terraform plan` style.
+
+use std::io::{self, Write};
+
+use super::style::Style;
+use crate::plan::{Action, Change, ContentChange, Detail, Digest, Object, Plan};
+
+/// The symbol of an action: `+ ~ -/+ -`, with its colour.
+pub fn symbol(action: Action, style: Style) -> String {
+    match action {
+        Action::Create => style.green("+"),
+        Action::Update => style.yellow("~"),
+        Action::Start => style.yellow("~"),
+        Action::Replace => style.magenta("-/+"),
+        Action::Delete => style.red("-"),
+    }
+}
+
+/// How a change names its object: `service web-01-ssh`, `file web-01:/etc/motd`.
+pub fn describe(change: &Change) -> String {
+    match (&change.object, &change.detail) {
+        (Object::Network { name }, _) => format!("network {name}"),
+        (
+            Object::File {
+                container, path, ..
+            },
+            _,
+        ) => format!("file {container}:{path}"),
+        (object, Detail::Container { name, .. }) => format!("{} {name}", object.kind()),
+        (object, _) => object.kind().to_string(),
+    }
+}
+
+pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
+    for note in &plan.notes {
+        writeln!(out, "{} {note}", style.yellow("note:"))?;
+    }
+    if plan.is_empty() {
+        writeln!(
+            out,
+            "No changes. Fleet '{}' matches the configuration.",
+            plan.fleet
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "deckhand will perform these actions on fleet '{}':",
+        plan.fleet
+    )?;
+    let mut group: Option<Option<String>> = None;
+    for change in &plan.changes {
+        let this = change.object.decky().map(str::to_string);
+        if group.as_ref() != Some(&this) {
+            writeln!(out)?;
+            match &this {
+                Some(d) => writeln!(out, "  {}", style.bold(&format!("# decky {d}")))?,
+                None if matches!(change.object, Object::Network { .. }) => {
+                    writeln!(out, "  {}", style.bold("# networks"))?
+                }
+                None => writeln!(out, "  {}", style.bold("# fleet-wide"))?,
+            }
+            group = Some(this);
+        }
+        let verb = if change.action == Action::Start {
+            "start "
+        } else {
+            ""
+        };
+        let sym = symbol(change.action, style);
+        let pad = if change.action == Action::Replace {
+            ""
+        } else {
+            "  "
+        };
+        writeln!(
+            out,
+            "  {pad}{sym} {verb}{}  {}",
+            describe(change),
+            style.dim(&format!("({})", change.reasons.join("; ")))
+        )?;
+        if let Detail::File(file) = &change.detail {
+            render_content(&file.content, file.sensitive, out, style)?;
+        }
+    }
+    let s = plan.summary();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
+            s.add, s.change, s.replace, s.destroy
+        ))
+    )?;
+    Ok(())
+}
+
+fn digest(d: &Option<Digest>) -> String {
+    match d {
+        Some(d) => format!("{} bytes, sha256 {}", d.size, d.sha256),
+        None => "absent".to_string(),
+    }
+}
+
+fn render_content(
+    content: &ContentChange,
+    sensitive: bool,
+    out: &mut dyn Write,
+    style: Style,
+) -> io::Result<()> {
+    const INDENT: &str = "        ";
+    match content {
+        ContentChange::Unchanged => {}
+        ContentChange::TextDiff(diff) => {
+            for line in diff.lines() {
+                let painted = match line.chars().next() {
+                    Some('+') => style.green(line),
+                    Some('-') => style.red(line),
+                    Some('@') => style.dim(line),
+                    _ => line.to_string(),
+                };
+                writeln!(out, "{INDENT}{painted}")?;
+            }
+        }
+        ContentChange::Opaque { before, after } => {
+            let what = if sensitive {
+                "sensitive content"
+            } else {
+                "binary content"
+            };
+            writeln!(
+                out,
+                "{INDENT}{what}: {} -> {}",
+                digest(before),
+                digest(after)
+            )?;
+        }
+    }
+    Ok(())
+}
