@@ -39,7 +39,12 @@ impl Engine {
 
     /// Extracts `tar` at `/` in `container`.
     pub async fn upload(&self, container: &str, tar: Vec<u8>) -> Result<(), EngineError> {
-        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        // Refuse to replace a directory with a file (or the reverse) rather than
+        // let the engine remove a whole directory tree.
+        let options = UploadToContainerOptionsBuilder::default()
+            .path("/")
+            .no_overwrite_dir_non_dir("true")
+            .build();
         self.docker
             .upload_to_container(container, Some(options), bollard::body_full(tar.into()))
             .await
