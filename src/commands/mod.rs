@@ -41,7 +41,7 @@ impl Context {
 
 /// Loads the desired state; an invalid file is reported with every problem found.
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
-    config::load(path).with_context(|| format!("invalid configuration {}", path.display()))
+    config::load(path).context("invalid configuration")
 }
 
 pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
