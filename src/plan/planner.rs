@@ -325,3 +325,223 @@ fn object_of_live(c: &LiveContainer) -> Object {
         _ => Object::Service { decky, service },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::{FileContent, FileSpec, Mtime};
+    use crate::live::LiveFileState;
+    use crate::record::FileRecord;
+
+    fn container(name: &str, role: Role, decky: &str, service: Option<&str>) -> ContainerSpec {
+        ContainerSpec {
+            name: name.into(),
+            role,
+            decky: Some(decky.into()),
+            service: service.map(Into::into),
+            image: "img:1".into(),
+            entrypoint: None,
+            command: None,
+            env: Default::default(),
+            cap_add: vec![],
+            ports: vec![],
+            hostname: None,
+            network: None,
+            ip: None,
+            topology: None,
+        }
+    }
+
+    fn desired() -> DesiredState {
+        DesiredState {
+            fleet: "corp".into(),
+            networks: Default::default(),
+            used_networks: vec![],
+            containers: vec![
+                container("web", Role::Base, "web", None),
+                container("web-ssh", Role::Service, "web", Some("ssh")),
+                container("db", Role::Base, "db", None),
+            ],
+            files: vec![FileSpec {
+                decky: "web".into(),
+                target: "ssh".into(),
+                container: "web-ssh".into(),
+                path: "/root/x".into(),
+                sensitive: false,
+                ensure: Ensure::Present(FileContent {
+                    bytes: b"x\n".to_vec(),
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                    mtime: Mtime::Offset(0),
+                }),
+            }],
+            deckies: vec!["db".into(), "web".into()],
+        }
+    }
+
+    /// The live state that applying `d` leaves behind.
+    fn converged(d: &DesiredState) -> LiveState {
+        let containers = d
+            .containers
+            .iter()
+            .map(|c| {
+                let live = LiveContainer {
+                    id: format!("id-{}", c.name),
+                    name: c.name.clone(),
+                    role: Some(c.role),
+                    decky: c.decky.clone(),
+                    service: c.service.clone(),
+                    state: "running".into(),
+                    spec: Some(c.clone()),
+                    digest: Some(c.digest()),
+                    unwritable: vec![],
+                };
+                (c.name.clone(), live)
+            })
+            .collect();
+        let files = [(
+            ("web-ssh".to_string(), "/root/x".to_string()),
+            LiveFile::Present(LiveFileState {
+                kind: "file".into(),
+                bytes: b"x\n".to_vec(),
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                mtime: 5,
+            }),
+        )]
+        .into();
+        LiveState {
+            containers,
+            networks: ["bridge".to_string()].into(),
+            files,
+            record: Some(FileRecord {
+                generation: 1,
+                files: [("web-ssh".to_string(), "/root/x".to_string())].into(),
+            }),
+        }
+    }
+
+    fn summary(p: &Plan) -> Vec<String> {
+        p.changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} {}",
+                    c.action.as_str(),
+                    c.object.kind(),
+                    crate::render::text::describe(c)
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_converged_fleet_plans_no_changes() {
+        let d = desired();
+        assert_eq!(plan(&d, &converged(&d), &[]).unwrap().changes, vec![]);
+    }
+
+    #[test]
+    fn replacing_a_base_replaces_its_services_and_drops_their_files_again() {
+        let d = desired();
+        let live = converged(&d);
+        let mut changed = d.clone();
+        changed.containers[0].image = "img:2".into();
+        let p = plan(&changed, &live, &[]).unwrap();
+        assert_eq!(
+            summary(&p),
+            vec![
+                "replace decky decky web",
+                "replace service service web-ssh",
+                "create file file web-ssh:/root/x"
+            ]
+        );
+        assert_eq!(
+            p.changes[0].reasons,
+            vec!["image img:1 -> img:2", "replaces its services too: web-ssh"]
+        );
+        assert_eq!(p.changes[1].reasons, vec!["its base web is replaced"]);
+    }
+
+    #[test]
+    fn a_missing_base_takes_its_live_services_along() {
+        let d = desired();
+        let mut live = converged(&d);
+        live.containers.remove("web");
+        let p = plan(&d, &live, &[]).unwrap();
+        assert_eq!(
+            summary(&p)[..2],
+            [
+                "create decky decky web".to_string(),
+                "replace service service web-ssh".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_dropped_earlier_and_gone_from_the_config_is_deleted() {
+        let d = desired();
+        let live = converged(&d);
+        let mut changed = d.clone();
+        changed.files.clear();
+        let p = plan(&changed, &live, &[]).unwrap();
+        assert_eq!(summary(&p), vec!["delete file file web-ssh:/root/x"]);
+    }
+
+    #[test]
+    fn a_decky_gone_from_the_config_loses_its_services_before_its_base() {
+        let d = desired();
+        let live = converged(&d);
+        let mut changed = d.clone();
+        changed
+            .containers
+            .retain(|c| c.decky.as_deref() != Some("web"));
+        changed.files.clear();
+        changed.deckies.retain(|x| x != "web");
+        let p = plan(&changed, &live, &[]).unwrap();
+        assert_eq!(
+            summary(&p),
+            vec!["delete service service web-ssh", "delete decky decky web"]
+        );
+        assert_eq!(
+            p.changes[0].reasons,
+            vec!["decky web is no longer in the file"]
+        );
+    }
+
+    #[test]
+    fn targets_leave_other_deckies_alone_and_unknown_targets_are_refused() {
+        let d = desired();
+        let p = plan(&d, &LiveState::default(), &["db".into()]).unwrap();
+        assert_eq!(summary(&p), vec!["create decky decky db"]);
+        let err = plan(&d, &LiveState::default(), &["nope".into()]).unwrap_err();
+        assert_eq!(
+            err,
+            PlanError::UnknownTarget {
+                name: "nope".into(),
+                known: "db, web".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_network_neither_declared_nor_live_is_refused() {
+        let mut d = desired();
+        d.containers[2].network = Some("lan".into());
+        let err = plan(&d, &LiveState::default(), &[]).unwrap_err();
+        assert!(
+            matches!(err, PlanError::Refused(r) if r[0].contains("network 'lan' is neither declared"))
+        );
+    }
+
+    #[test]
+    fn a_lost_record_is_reported() {
+        let d = desired();
+        let mut live = converged(&d);
+        live.record = None;
+        let p = plan(&d, &live, &[]).unwrap();
+        assert!(p.notes[0].starts_with("no file record was found"));
+    }
+}

@@ -1,0 +1,183 @@
+//! A plan with one change of every kind, for the renderers' snapshot tests.
+
+use crate::desired::{ContainerSpec, FileContent, Mtime, NetworkSpec, Role};
+use crate::plan::{Action, Change, ContentChange, Detail, Digest, FileChange, Object, Plan};
+
+fn spec(
+    name: &str,
+    role: Role,
+    decky: Option<&str>,
+    service: Option<&str>,
+) -> Option<Box<ContainerSpec>> {
+    Some(Box::new(ContainerSpec {
+        name: name.into(),
+        role,
+        decky: decky.map(Into::into),
+        service: service.map(Into::into),
+        image: "busybox:1.36".into(),
+        entrypoint: None,
+        command: None,
+        env: Default::default(),
+        cap_add: vec![],
+        ports: vec![],
+        hostname: None,
+        network: None,
+        ip: None,
+        topology: None,
+    }))
+}
+
+fn content(bytes: &[u8]) -> Option<FileContent> {
+    Some(FileContent {
+        bytes: bytes.to_vec(),
+        mode: 0o600,
+        uid: 1000,
+        gid: 1000,
+        mtime: Mtime::Absolute(0),
+    })
+}
+
+pub fn every_kind() -> Plan {
+    let file = |decky: &str, container: &str, path: &str| Object::File {
+        decky: decky.into(),
+        container: container.into(),
+        path: path.into(),
+    };
+    Plan {
+        fleet: "corp".into(),
+        notes: vec![],
+        changes: vec![
+            Change {
+                action: Action::Create,
+                object: Object::Network {
+                    name: "decnet_lan".into(),
+                },
+                reasons: vec!["not present live".into()],
+                detail: Detail::Network(NetworkSpec {
+                    name: "decnet_lan".into(),
+                    driver: "bridge".into(),
+                    subnet: Some("172.30.0.0/24".into()),
+                    gateway: None,
+                    parent: None,
+                }),
+            },
+            Change {
+                action: Action::Replace,
+                object: Object::Decky {
+                    decky: "web-01".into(),
+                },
+                reasons: vec![
+                    "image busybox:1.35 -> busybox:1.36".into(),
+                    "replaces its services too: web-01-ssh".into(),
+                ],
+                detail: Detail::Container {
+                    name: "web-01".into(),
+                    spec: spec("web-01", Role::Base, Some("web-01"), None),
+                },
+            },
+            Change {
+                action: Action::Replace,
+                object: Object::Service {
+                    decky: "web-01".into(),
+                    service: "ssh".into(),
+                },
+                reasons: vec!["its base web-01 is replaced".into()],
+                detail: Detail::Container {
+                    name: "web-01-ssh".into(),
+                    spec: spec("web-01-ssh", Role::Service, Some("web-01"), Some("ssh")),
+                },
+            },
+            Change {
+                action: Action::Create,
+                object: file("web-01", "web-01-ssh", "/home/admin/.bash_history"),
+                reasons: vec!["container web-01-ssh is replaced".into()],
+                detail: Detail::File(FileChange {
+                    write: content(b"ls\n"),
+                    sensitive: false,
+                    content: ContentChange::TextDiff("@@ -0,0 +1 @@\n+ls\n".into()),
+                }),
+            },
+            Change {
+                action: Action::Start,
+                object: Object::Service {
+                    decky: "web-02".into(),
+                    service: "http".into(),
+                },
+                reasons: vec!["exited live".into()],
+                detail: Detail::Container {
+                    name: "web-02-http".into(),
+                    spec: None,
+                },
+            },
+            Change {
+                action: Action::Update,
+                object: file("web-02", "web-02", "/root/.aws/credentials"),
+                reasons: vec!["content changed".into(), "mode 0644 -> 0600".into()],
+                detail: Detail::File(FileChange {
+                    write: content(b"secret"),
+                    sensitive: true,
+                    content: ContentChange::Opaque {
+                        before: Some(Digest {
+                            size: 12,
+                            sha256: "aaaaaaaaaaaa".into(),
+                        }),
+                        after: Some(Digest {
+                            size: 6,
+                            sha256: "bbbbbbbbbbbb".into(),
+                        }),
+                    },
+                }),
+            },
+            Change {
+                action: Action::Delete,
+                object: file("web-02", "web-02", "/tmp/old"),
+                reasons: vec!["dropped by deckhand, no longer in the file".into()],
+                detail: Detail::File(FileChange {
+                    write: None,
+                    sensitive: true,
+                    content: ContentChange::Opaque {
+                        before: Some(Digest {
+                            size: 3,
+                            sha256: "cccccccccccc".into(),
+                        }),
+                        after: None,
+                    },
+                }),
+            },
+            Change {
+                action: Action::Delete,
+                object: Object::Service {
+                    decky: "web-03".into(),
+                    service: "ftp".into(),
+                },
+                reasons: vec!["decky web-03 is no longer in the file".into()],
+                detail: Detail::Container {
+                    name: "web-03-ftp".into(),
+                    spec: None,
+                },
+            },
+            Change {
+                action: Action::Delete,
+                object: Object::Decky {
+                    decky: "web-03".into(),
+                },
+                reasons: vec!["decky web-03 is no longer in the file".into()],
+                detail: Detail::Container {
+                    name: "web-03".into(),
+                    spec: None,
+                },
+            },
+            Change {
+                action: Action::Create,
+                object: Object::Singleton {
+                    service: "sniffer".into(),
+                },
+                reasons: vec!["not live".into()],
+                detail: Detail::Container {
+                    name: "corp-sniffer".into(),
+                    spec: spec("corp-sniffer", Role::Singleton, None, Some("sniffer")),
+                },
+            },
+        ],
+    }
+}
