@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The example fleet end to end: plan, apply, and a second plan that says `No changes.`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/images.sh
+cargo build --release --quiet
+deckhand="$PWD/target/release/deckhand"
+cd examples/quickstart
+"$deckhand" validate
+"$deckhand" plan
+"$deckhand" apply --auto-approve
+"$deckhand" plan
+"$deckhand" status
