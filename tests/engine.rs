@@ -507,16 +507,33 @@ ip = \"10.213.{third}.10\"
 #[test]
 fn a_failed_step_is_reported_and_other_deckies_proceed_then_a_rerun_converges() {
     let fleet = Fleet::new("fail");
-    let broken = three_deckies(r#"["ssh"]"#).replace("[services.ssh]\nimage = \"{image}\"", "[services.ssh]\nimage = \"deckhand/no-such-image:0\"");
+    let broken = three_deckies(r#"["ssh"]"#).replace(
+        "[services.ssh]\nimage = \"{image}\"",
+        "[services.ssh]\nimage = \"deckhand/no-such-image:0\"",
+    );
     fleet.write(&broken);
     let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.contains(&format!("service {}: failed", fleet.n("b-ssh"))), "{run:?}");
-    assert!(run.stdout.contains("deckhand/no-such-image:0"), "the engine's message is shown: {run:?}");
-    assert!(run.stdout.contains("Apply finished with 1 failure(s)"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("service {}: failed", fleet.n("b-ssh"))),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("deckhand/no-such-image:0"),
+        "the engine's message is shown: {run:?}"
+    );
+    assert!(
+        run.stdout.contains("Apply finished with 1 failure(s)"),
+        "{run:?}"
+    );
     let live = fleet.containers();
     for name in [fleet.n("a"), fleet.n("a-http"), fleet.n("b"), fleet.n("c")] {
-        assert_eq!(live.get(&name).map(|c| c.status.as_str()), Some("running"), "{name}");
+        assert_eq!(
+            live.get(&name).map(|c| c.status.as_str()),
+            Some("running"),
+            "{name}"
+        );
     }
     fleet.write(&three_deckies(r#"["ssh"]"#));
     fleet.apply();

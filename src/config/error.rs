@@ -41,9 +41,10 @@ impl fmt::Display for Diagnostic {
 /// Why a desired state could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("no *.toml file in directory {0}")]

@@ -81,3 +81,62 @@ fn config_files(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_directory_of_toml_files_forms_one_desired_state() {
+        let dir = dir_with(&[
+            (
+                "00-fleet.toml",
+                "[fleet]\nname = \"corp\"\nbase_image = \"img:1\"\n",
+            ),
+            ("10-catalog.toml", "[services.ssh]\nimage = \"ssh:1\"\n"),
+            (
+                "20-deckies.toml",
+                "[deckies.web-01]\nservices = [\"ssh\"]\n",
+            ),
+            ("notes.txt", "not toml"),
+        ]);
+        let loaded = load(dir.path()).unwrap();
+        let names: Vec<&str> = loaded
+            .desired
+            .containers
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["web-01", "web-01-ssh"]);
+        assert_eq!(loaded.inputs.len(), 3);
+    }
+
+    #[test]
+    fn a_decky_defined_in_two_files_names_both() {
+        let dir = dir_with(&[
+            ("a.toml", "[fleet]\nname = \"corp\"\nbase_image = \"img:1\"\n\n[deckies.web-01]\nservices = []\n"),
+            ("b.toml", "[deckies.web-01]\nservices = []\n"),
+        ]);
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("b.toml:1:10: decky 'web-01' is defined twice: here and at"),
+            "{err}"
+        );
+        assert!(err.contains("a.toml:5:10"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let dir = dir_with(&[("deckhand.toml", "[fleet]\nname = \"corp\"\nbase_image = \"img:1\"\n\n[deckies.web-01]\nservices = [\"nope\"]\nip = \"x\"\n")]);
+        let err = load(&dir.path().join("deckhand.toml")).unwrap_err();
+        assert_eq!(err.diagnostics().len(), 2, "{err}");
+    }
+}
