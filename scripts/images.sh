@@ -8,6 +8,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 image="deckhand/busybox:1.35"
 alt="deckhand/busybox:alt"
+no_rm="deckhand/no-rm:1"
 
 if ! docker image inspect "$image" >/dev/null 2>&1; then
   if ! dpkg -s busybox-static >/dev/null 2>&1; then
@@ -33,4 +34,11 @@ fi
 if ! docker image inspect "$alt" >/dev/null 2>&1; then
   docker tag "$image" "$alt"
 fi
-echo "images ready: $image $alt" >&2
+# For the test of deleting files in a container without `rm`.
+if ! docker image inspect "$no_rm" >/dev/null 2>&1; then
+  ctx_rm="$(mktemp -d)"
+  printf 'FROM %s\nRUN ["/bin/busybox", "rm", "/bin/rm"]\n' "$image" >"$ctx_rm/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q -t "$no_rm" "$ctx_rm" >/dev/null 2>&1 || DOCKER_BUILDKIT=0 docker build -t "$no_rm" "$ctx_rm"
+  rm -rf "$ctx_rm"
+fi
+echo "images ready: $image $alt $no_rm" >&2

@@ -284,3 +284,32 @@ source = "link"
     );
     assert!(fleet.containers().is_empty());
 }
+
+#[test]
+fn deleting_a_file_in_a_container_without_rm_says_so() {
+    let fleet = Fleet::new("norm");
+    let config = |files: &str| {
+        with_files(files).replace(
+            "[services.ssh]\nimage = \"{image}\"",
+            "[services.ssh]\nimage = \"deckhand/no-rm:1\"",
+        )
+    };
+    fleet.write(&config(
+        r#"
+[deckies.{fleet}-a.files."/root/bait"]
+content = "x"
+"#,
+    ));
+    fleet.apply();
+    fleet.write(&config(""));
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("container {} has no `rm`", fleet.n("a-ssh"))),
+        "{run:?}"
+    );
+    // The file stays recorded, so the delete is planned again.
+    let plan = fleet.plan();
+    assert!(plan.stdout.contains("- file"), "{plan:?}");
+}
