@@ -70,10 +70,18 @@ pub struct PlanArgs {
     /// Plan only this decky (repeatable). Fleet singletons are left alone.
     #[arg(long, value_name = "DECKY")]
     pub target: Vec<String>,
+    /// Also save the plan, pinned to the config and the live state it was made
+    /// from; `deckhand apply FILE` runs exactly it, or refuses if either changed.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `plan --out`: applied without asking, exactly as saved,
+    /// and refused ("plan is stale") if the config or the live state changed since.
+    #[arg(value_name = "PLANFILE", conflicts_with_all = ["target"])]
+    pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Apply without asking. Required when standard input is not a terminal.

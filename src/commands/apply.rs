@@ -14,20 +14,43 @@ use crate::observe::observe;
 use crate::plan::plan;
 use crate::render::style::Style;
 use crate::render::{self, text};
+use crate::saved::{self, SavedPlan};
 
 use super::Context;
 
+/// How apply gets the go-ahead.
+enum Approval {
+    /// Ask for `yes` on the terminal.
+    Ask,
+    /// `--auto-approve`.
+    Given,
+    /// A saved plan: run it if it is exactly what was saved.
+    Saved(Box<SavedPlan>),
+}
+
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let loaded = super::load(&args.config.file)?;
-    let interactive = std::io::stdin().is_terminal();
-    if !interactive && !args.auto_approve {
-        bail!("apply asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to apply without asking (review with `deckhand plan` first)");
+    let (config, targets, approval) = match &args.plan_file {
+        Some(file) => {
+            let saved = SavedPlan::read(file)?;
+            (saved.config.clone(), saved.targets.clone(), Approval::Saved(Box::new(saved)))
+        }
+        None if args.auto_approve => (args.config.file.clone(), args.target.clone(), Approval::Given),
+        None if std::io::stdin().is_terminal() => (args.config.file.clone(), args.target.clone(), Approval::Ask),
+        None => bail!("apply asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to apply without asking (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`"),
+    };
+    let loaded = super::load(&config)?;
+    if let Approval::Saved(saved) = &approval {
+        if saved::desired_digest(&loaded.inputs).ok().as_deref()
+            != Some(saved.desired_digest.as_str())
+        {
+            bail!("plan is stale: the configuration ({}) changed since the plan was made; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", config.display());
+        }
     }
     let engine = ctx.connect().await?;
     let desired = &loaded.desired;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let lock = FleetLock::acquire(&engine, &desired.fleet, &command).await?;
-    let result = locked(ctx, args, &engine, desired, interactive).await;
+    let result = locked(ctx, &targets, &approval, &engine, desired).await;
     let released = lock.release(&engine).await;
     let code = result?;
     released?;
@@ -36,19 +59,28 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 
 async fn locked(
     ctx: &Context,
-    args: &ApplyArgs,
+    targets: &[String],
+    approval: &Approval,
     engine: &crate::engine::Engine,
     desired: &DesiredState,
-    interactive: bool,
 ) -> anyhow::Result<ExitCode> {
     let live = observe(engine, desired).await?;
-    let plan = plan(desired, &live, &args.target)?;
+    let plan = plan(desired, &live, targets)?;
+    if let Approval::Saved(saved) = approval {
+        // The config is unchanged (checked before locking) and the live state
+        // is as it was observed then, so this plan is the saved one; compare anyway.
+        if saved::live_fingerprint(&live) != saved.live_fingerprint
+            || render::json::to_value(&plan) != saved.plan
+        {
+            bail!("plan is stale: the live state of fleet '{}' changed since the plan was made; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", desired.fleet);
+        }
+    }
     let style = ctx.style;
     render::text::render(&plan, &mut std::io::stdout().lock(), style)?;
     if plan.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    if !args.auto_approve && interactive && !confirm()? {
+    if matches!(approval, Approval::Ask) && !confirm()? {
         println!("Apply cancelled; nothing was changed.");
         return Ok(ExitCode::from(1));
     }
@@ -57,7 +89,7 @@ async fn locked(
     let report = apply::apply(
         engine,
         &plan,
-        record_update(desired, &live, &args.target),
+        record_update(desired, &live, targets),
         progress,
     )
     .await;

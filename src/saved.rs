@@ -1,0 +1,117 @@
+//! Saved plans (`plan --out FILE`, `apply FILE`), pinned to what they were made from.
+//!
+//! A saved plan holds a digest of the desired state (every config file and
+//! `source`, byte for byte) and a fingerprint of the live state it observed
+//! (container ids, spec digests and states, networks, every managed file's
+//! digest and metadata, the record). `apply FILE` observes again and refuses
+//! when either differs, so what was reviewed is what runs. File contents are
+//! never saved: a sensitive file appears only as its size and digest.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::live::{LiveFile, LiveState};
+
+/// The version of the saved-plan format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A plan as written by `plan --out`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPlan {
+    pub format_version: u32,
+    pub fleet: String,
+    /// The config path, absolute, that the plan was made from.
+    pub config: PathBuf,
+    pub targets: Vec<String>,
+    pub desired_digest: String,
+    pub live_fingerprint: String,
+    /// The plan as `--format json` renders it: the steps that will run.
+    pub plan: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("cannot read plan file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a deckhand plan file ({message})")]
+    Format { path: PathBuf, message: String },
+}
+
+impl SavedPlan {
+    pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| SavedPlanError::Format {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        if saved.format_version != FORMAT_VERSION {
+            return Err(SavedPlanError::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "format_version {} is not {FORMAT_VERSION}",
+                    saved.format_version
+                ),
+            });
+        }
+        Ok(saved)
+    }
+}
+
+/// sha256 over every input file's path and bytes, in order.
+pub fn desired_digest(inputs: &[PathBuf]) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    for path in inputs {
+        h.update(path.to_string_lossy().as_bytes());
+        h.update([0]);
+        let bytes = std::fs::read(path)?;
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// sha256 over everything observed that a plan depends on.
+pub fn live_fingerprint(live: &LiveState) -> String {
+    let mut lines = Vec::new();
+    for c in live.containers.values() {
+        lines.push(format!(
+            "container {} {} {} {}",
+            c.name,
+            c.id,
+            c.digest.as_deref().unwrap_or("-"),
+            c.state
+        ));
+    }
+    for n in &live.networks {
+        lines.push(format!("network {n}"));
+    }
+    for ((container, path), f) in &live.files {
+        let state = match f {
+            LiveFile::Missing => "missing".to_string(),
+            LiveFile::Unreadable(why) => format!("unreadable {why}"),
+            LiveFile::Present(s) => format!(
+                "{} {} {:o} {}:{} {}",
+                s.kind,
+                hex::encode(Sha256::digest(&s.bytes)),
+                s.mode,
+                s.uid,
+                s.gid,
+                s.mtime
+            ),
+        };
+        lines.push(format!("file {container} {path} {state}"));
+    }
+    if let Some(r) = &live.record {
+        lines.push(format!("record {} {:?}", r.generation, r.files));
+    }
+    hex::encode(Sha256::digest(lines.join("\n").as_bytes()))
+}

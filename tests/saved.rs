@@ -1,0 +1,125 @@
+//! Saved plans: applied exactly, or refused as stale when the config or the live state moved.
+
+mod common;
+
+use common::{docker, Fleet};
+
+const CONFIG: &str = r#"
+[fleet]
+name = "{fleet}"
+base_image = "{image}"
+
+[services.ssh]
+image = "{image}"
+command = ["sleep", "infinity"]
+
+[deckies.{fleet}-a]
+services = ["ssh"]
+
+[deckies.{fleet}-a.files."/root/.pgpass"]
+content = "db:5432:*:admin:Saved-Secret-91\n"
+sensitive = true
+
+[deckies.{fleet}-b]
+services = []
+"#;
+
+fn save(fleet: &Fleet) -> String {
+    let run = fleet.deckhand(&["plan", "--out", "reviewed.plan"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(fleet.dir.path().join("reviewed.plan")).unwrap();
+    assert!(
+        !text.contains("Saved-Secret-91"),
+        "sensitive content in the saved plan"
+    );
+    text
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_its_steps() {
+    let fleet = Fleet::new("saved");
+    fleet.write(CONFIG);
+    save(&fleet);
+    let run = fleet.deckhand(&["apply", "reviewed.plan", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("Apply complete: 4 steps done."),
+        "{run:?}"
+    );
+    assert!(!run.all().contains("Saved-Secret-91"));
+    let names: Vec<String> = fleet.containers().into_keys().collect();
+    assert_eq!(names, vec![fleet.n("a"), fleet.n("a-ssh"), fleet.n("b")]);
+    fleet.assert_no_changes();
+    // Applied once, the same plan is stale: the live state it was made from is gone.
+    let again = fleet.deckhand(&["apply", "reviewed.plan"]);
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("plan is stale"), "{again:?}");
+}
+
+#[test]
+fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
+    let fleet = Fleet::new("stale");
+    fleet.write(CONFIG);
+    fleet.apply();
+    let everything = || {
+        docker(&[
+            "ps",
+            "-a",
+            "--no-trunc",
+            "--filter",
+            &format!("label=deckhand.fleet={}", fleet.name),
+            "--format",
+            "{{.ID}} {{.Names}} {{.State}}",
+        ])
+    };
+
+    // An edit of the TOML.
+    fleet.write(&CONFIG.replace("services = []", "services = [\"ssh\"]"));
+    save(&fleet);
+    fleet.write(&CONFIG.replace(
+        "services = []",
+        "services = [\"ssh\"]\nhostname = \"other\"",
+    ));
+    let before = everything();
+    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("plan is stale: the configuration"),
+        "{run:?}"
+    );
+    assert_eq!(everything(), before);
+
+    // A file edited inside a decky.
+    fleet.write(&CONFIG.replace("services = []", "services = [\"ssh\"]"));
+    save(&fleet);
+    docker(&[
+        "exec",
+        &fleet.n("a-ssh"),
+        "sh",
+        "-c",
+        "echo x >> /root/.pgpass",
+    ]);
+    let before = everything();
+    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("plan is stale: the live state"),
+        "{run:?}"
+    );
+    assert_eq!(everything(), before);
+
+    // A service container removed out of band.
+    save(&fleet);
+    docker(&["rm", "-f", &fleet.n("a-ssh")]);
+    let before = everything();
+    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("plan is stale"), "{run:?}");
+    assert_eq!(everything(), before);
+
+    // A fresh plan of the same state applies.
+    save(&fleet);
+    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    fleet.assert_no_changes();
+}
