@@ -55,6 +55,8 @@ pub struct ConfigArgs {
 pub enum Format {
     Text,
     Json,
+    /// For a pull-request comment: collapsible per decky, capped at 65,536 characters.
+    Markdown,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,9 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Text => render::text::render(&plan, &mut out, ctx.style)?,
         Format::Json => render::json::render(&plan, &mut out)?,
+        Format::Markdown => {
+            render::markdown::render(&plan, &mut out, render::markdown::GITHUB_COMMENT_LIMIT)?
+        }
     }
     if let Some(path) = &args.out {
         let saved = SavedPlan {

@@ -2,6 +2,7 @@
 //! parameter, never global state.
 
 pub mod json;
+pub mod markdown;
 pub mod style;
 pub mod text;
 
@@ -39,6 +40,53 @@ mod tests {
             notes: vec![],
         };
         insta::assert_snapshot!(text(&plan, Style::PLAIN), @"No changes. Fleet 'corp' matches the configuration.");
+    }
+
+    fn markdown(plan: &Plan, cap: usize) -> String {
+        let mut out = Vec::new();
+        markdown::render(plan, &mut out, cap).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn markdown_plan_of_every_kind_of_change() {
+        insta::assert_snapshot!(markdown(
+            &fixture::every_kind(),
+            markdown::GITHUB_COMMENT_LIMIT
+        ));
+    }
+
+    #[test]
+    fn markdown_over_the_cap_drops_diffs_then_sections_never_half_a_block() {
+        let mut plan = fixture::every_kind();
+        let big: String = (0..3000).map(|i| format!("+line {i}\n")).collect();
+        for c in &mut plan.changes {
+            if let crate::plan::Detail::File(f) = &mut c.detail {
+                if let crate::plan::ContentChange::TextDiff(d) = &mut f.content {
+                    *d = big.clone();
+                }
+            }
+        }
+        let out = markdown(&plan, 4_000);
+        assert!(
+            out.chars().count() <= 4_000,
+            "{} characters",
+            out.chars().count()
+        );
+        assert!(out.contains("diffs omitted for 1"), "{out}");
+        assert!(out.contains("Plan: 3 to add"), "{out}");
+        assert_eq!(
+            out.matches("<details>").count(),
+            out.matches("</details>").count()
+        );
+        assert_eq!(out.matches("```").count() % 2, 0);
+        let tiny = markdown(&plan, 1_200);
+        assert!(tiny.contains("section(s) not shown"), "{tiny}");
+        assert!(
+            tiny.chars().count() <= 1_200,
+            "{} characters",
+            tiny.chars().count()
+        );
     }
 
     #[test]
