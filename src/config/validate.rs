@@ -80,11 +80,12 @@ fn merge<'a, T>(
     }
 }
 
-fn list_names<T>(map: &BTreeMap<String, T>) -> String {
-    if map.is_empty() {
+fn list_names<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
         "(none)".to_string()
     } else {
-        map.keys().cloned().collect::<Vec<_>>().join(", ")
+        names.join(", ")
     }
 }
 
@@ -375,6 +376,53 @@ impl Validator<'_> {
         }
     }
 
+    /// The catalog entry a service list names, if it exists and is of the
+    /// wanted kind (singleton or not); otherwise an error listing the choices.
+    fn catalog_entry<'c>(
+        &mut self,
+        src: usize,
+        s: &Spanned<String>,
+        catalog: &'c BTreeMap<String, Named<'c, RawService>>,
+        singleton: bool,
+        place: &str,
+    ) -> Option<&'c Named<'c, RawService>> {
+        let svc = s.get_ref();
+        let kind = if singleton {
+            "singleton services"
+        } else {
+            "per-decky services"
+        };
+        let eligible = catalog
+            .iter()
+            .filter(|(_, e)| e.value.get_ref().singleton == singleton)
+            .map(|(k, _)| k);
+        let choices = format!("the catalog's {kind}: {}", list_names(eligible));
+        match catalog.get(svc) {
+            None => self.ctx.err_help(
+                src,
+                &s.span(),
+                format!("unknown service '{svc}' {place}"),
+                choices,
+            ),
+            Some(e) if e.value.get_ref().singleton == singleton => return Some(e),
+            Some(_) if singleton => self.ctx.err_help(
+                src,
+                &s.span(),
+                format!("service '{svc}' {place} is not a singleton"),
+                format!(
+                    "set singleton = true in [services.{svc}], or list it on deckies; {choices}"
+                ),
+            ),
+            Some(_) => self.ctx.err_help(
+                src,
+                &s.span(),
+                format!("service '{svc}' is a fleet singleton and cannot run {place}"),
+                format!("list it in [fleet] services instead; {choices}"),
+            ),
+        }
+        None
+    }
+
     fn claim_name(&mut self, src: usize, span: &Range<usize>, name: &str, what: String) {
         if let Err(m) = values::container_name(name) {
             self.ctx.err(src, span, format!("{what}: {m}"));
@@ -492,24 +540,11 @@ impl Validator<'_> {
             .unwrap_or_default()
         {
             let svc = s.get_ref();
-            let Some(entry) = catalog.get(svc) else {
-                self.ctx.err_help(
-                    src,
-                    &s.span(),
-                    format!("unknown service '{svc}' for decky {name}"),
-                    format!("the catalog has: {}", list_names(catalog)),
-                );
+            let Some(entry) =
+                self.catalog_entry(src, s, catalog, false, &format!("for decky {name}"))
+            else {
                 continue;
             };
-            if entry.value.get_ref().singleton {
-                self.ctx.err_help(
-                    src,
-                    &s.span(),
-                    format!("service '{svc}' is a fleet singleton and cannot run on decky {name}"),
-                    "list it in [fleet] services instead",
-                );
-                continue;
-            }
             if services.contains(svc) {
                 self.ctx.err_help(
                     src,
@@ -872,24 +907,11 @@ impl Validator<'_> {
             .unwrap_or_default()
         {
             let svc = s.get_ref();
-            let Some(entry) = catalog.get(svc) else {
-                self.ctx.err_help(
-                    fleet_src,
-                    &s.span(),
-                    format!("unknown fleet service '{svc}'"),
-                    format!("the catalog has: {}", list_names(catalog)),
-                );
+            let Some(entry) =
+                self.catalog_entry(fleet_src, s, catalog, true, "in [fleet] services")
+            else {
                 continue;
             };
-            if !entry.value.get_ref().singleton {
-                self.ctx.err_help(
-                    fleet_src,
-                    &s.span(),
-                    format!("fleet service '{svc}' is not a singleton"),
-                    format!("set singleton = true in [services.{svc}], or list it on deckies"),
-                );
-                continue;
-            }
             if !seen.insert(svc.clone()) {
                 self.ctx.err(
                     fleet_src,
