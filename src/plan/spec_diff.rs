@@ -18,19 +18,13 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
     if live.image != want.image {
         out.push(format!("image {} -> {}", live.image, want.image));
     }
-    if live.entrypoint != want.entrypoint {
-        out.push(format!(
-            "entrypoint {} -> {}",
-            show(&live.entrypoint),
-            show(&want.entrypoint)
-        ));
-    }
-    if live.command != want.command {
-        out.push(format!(
-            "command {} -> {}",
-            show(&live.command),
-            show(&want.command)
-        ));
+    for (field, before, after) in [
+        ("entrypoint", &live.entrypoint, &want.entrypoint),
+        ("command", &live.command, &want.command),
+    ] {
+        if before != after {
+            out.push(format!("{field} {} -> {}", show(before), show(after)));
+        }
     }
     for (k, v) in &want.env {
         match live.env.get(k) {
@@ -45,29 +39,16 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
     if live.cap_add != want.cap_add {
         out.push(format!("cap_add {:?} -> {:?}", live.cap_add, want.cap_add));
     }
-    if live.hostname != want.hostname {
-        out.push(format!(
-            "hostname {} -> {}",
-            opt(&live.hostname),
-            opt(&want.hostname)
-        ));
-    }
-    if live.network != want.network {
-        out.push(format!(
-            "network {} -> {}",
-            opt(&live.network),
-            opt(&want.network)
-        ));
-    }
-    if live.ip != want.ip {
-        out.push(format!("ip {} -> {}", opt(&live.ip), opt(&want.ip)));
-    }
-    if live.topology != want.topology {
-        out.push(format!(
-            "topology {} -> {}",
-            opt(&live.topology),
-            opt(&want.topology)
-        ));
+    let text_fields = [
+        ("hostname", &live.hostname, &want.hostname),
+        ("network", &live.network, &want.network),
+        ("ip", &live.ip, &want.ip),
+        ("topology", &live.topology, &want.topology),
+    ];
+    for (field, before, after) in text_fields {
+        if before != after {
+            out.push(format!("{field} {} -> {}", opt(before), opt(after)));
+        }
     }
     if live.role != want.role || live.decky != want.decky || live.service != want.service {
         out.push("role changed".to_string());
