@@ -134,23 +134,49 @@ pub async fn apply(
 /// The record after this apply: what was recorded, less what was deleted, plus
 /// what is declared in scope.
 fn next_record(update: &RecordUpdate, report: &Report) -> BTreeSet<(String, String)> {
+    let mut deleted_files = BTreeSet::new();
+    let mut failed_files = BTreeSet::new();
+    let mut deleted_containers = BTreeSet::new();
+    for o in &report.outcomes {
+        match (&o.change.object, &o.change.detail, &o.result) {
+            (
+                Object::File {
+                    container, path, ..
+                },
+                _,
+                Err(_),
+            ) => {
+                failed_files.insert((container.clone(), path.clone()));
+            }
+            (
+                Object::File {
+                    container, path, ..
+                },
+                _,
+                Ok(()),
+            ) if o.change.action == Action::Delete => {
+                deleted_files.insert((container.clone(), path.clone()));
+            }
+            (_, Detail::Container { name, .. }, Ok(())) if o.change.action == Action::Delete => {
+                deleted_containers.insert(name.clone());
+            }
+            _ => {}
+        }
+    }
+    let in_scope = |c: &str| update.scope.as_ref().is_none_or(|s| s.contains(c));
     let mut files = update
         .previous
         .as_ref()
         .map(|r| r.files.clone())
         .unwrap_or_default();
-    let in_scope = |c: &str| update.scope.as_ref().is_none_or(|s| s.contains(c));
-    let deleted_containers: BTreeSet<&str> = report
-        .succeeded()
-        .filter(|(c, _)| c.action == Action::Delete)
-        .filter_map(|(c, _)| match &c.detail {
-            Detail::Container { name, .. } => Some(name.as_str()),
-            _ => None,
-        })
-        .collect();
-    files.retain(|(container, path)| {
-        let deleted_file = report.succeeded().any(|(c, _)| c.action == Action::Delete && matches!(&c.object, Object::File { container: fc, path: fp, .. } if fc == container && fp == path));
-        !(deleted_file || deleted_containers.contains(container.as_str()) || (in_scope(container) && !update.declared.contains(&(container.clone(), path.clone())) && !report.failed_file(container, path)))
+    files.retain(|entry| {
+        let (container, _) = entry;
+        let undeclared_in_scope = in_scope(container)
+            && !update.declared.contains(entry)
+            && !failed_files.contains(entry);
+        !(deleted_files.contains(entry)
+            || deleted_containers.contains(container)
+            || undeclared_in_scope)
     });
     files.extend(update.declared.iter().cloned());
     files

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::plan::{Action, Change, Object};
+use crate::plan::{Action, Change};
 
 /// One finished step.
 #[derive(Debug, Clone)]
@@ -44,17 +44,5 @@ pub struct Report {
 impl Report {
     pub fn failed(&self) -> usize {
         self.outcomes.iter().filter(|o| o.result.is_err()).count() + self.errors.len()
-    }
-
-    pub fn succeeded(&self) -> impl Iterator<Item = (&Change, &Outcome)> {
-        self.outcomes
-            .iter()
-            .filter(|o| o.result.is_ok())
-            .map(|o| (&o.change, o))
-    }
-
-    /// Whether a step on this file failed (then its record entry is kept).
-    pub fn failed_file(&self, container: &str, path: &str) -> bool {
-        self.outcomes.iter().any(|o| o.result.is_err() && matches!(&o.change.object, Object::File { container: c, path: p, .. } if c == container && p == path))
     }
 }

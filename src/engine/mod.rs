@@ -138,8 +138,9 @@ impl Engine {
             || endpoint.starts_with("http://")
         {
             Docker::connect_with_host(&endpoint).map_err(|e| unreachable(e.to_string()))?
-        } else if let Some(path) = endpoint.strip_prefix('/').map(|_| endpoint.as_str()) {
-            Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
+        } else if endpoint.starts_with('/') {
+            // A bare socket path.
+            Docker::connect_with_unix(&endpoint, 120, bollard::API_DEFAULT_VERSION)
                 .map_err(|e| unreachable(e.to_string()))?
         } else {
             return Err(unreachable(
