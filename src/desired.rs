@@ -109,6 +109,33 @@ impl ContainerSpec {
         hex::encode(Sha256::digest(json))
     }
 
+    /// A spec with only a name, role and image set, for tests.
+    #[cfg(test)]
+    pub(crate) fn minimal(
+        name: &str,
+        role: Role,
+        decky: Option<&str>,
+        service: Option<&str>,
+        image: &str,
+    ) -> ContainerSpec {
+        ContainerSpec {
+            name: name.into(),
+            role,
+            decky: decky.map(Into::into),
+            service: service.map(Into::into),
+            image: image.into(),
+            entrypoint: None,
+            command: None,
+            env: BTreeMap::new(),
+            cap_add: vec![],
+            ports: vec![],
+            hostname: None,
+            network: None,
+            ip: None,
+            topology: None,
+        }
+    }
+
     /// The base container a service joins; `None` for bases and singletons.
     pub fn base_name(&self) -> Option<&str> {
         match self.role {

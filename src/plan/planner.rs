@@ -334,22 +334,7 @@ mod tests {
     use crate::record::FileRecord;
 
     fn container(name: &str, role: Role, decky: &str, service: Option<&str>) -> ContainerSpec {
-        ContainerSpec {
-            name: name.into(),
-            role,
-            decky: Some(decky.into()),
-            service: service.map(Into::into),
-            image: "img:1".into(),
-            entrypoint: None,
-            command: None,
-            env: Default::default(),
-            cap_add: vec![],
-            ports: vec![],
-            hostname: None,
-            network: None,
-            ip: None,
-            topology: None,
-        }
+        ContainerSpec::minimal(name, role, Some(decky), service, "img:1")
     }
 
     fn desired() -> DesiredState {

@@ -9,22 +9,13 @@ fn spec(
     decky: Option<&str>,
     service: Option<&str>,
 ) -> Option<Box<ContainerSpec>> {
-    Some(Box::new(ContainerSpec {
-        name: name.into(),
+    Some(Box::new(ContainerSpec::minimal(
+        name,
         role,
-        decky: decky.map(Into::into),
-        service: service.map(Into::into),
-        image: "busybox:1.36".into(),
-        entrypoint: None,
-        command: None,
-        env: Default::default(),
-        cap_add: vec![],
-        ports: vec![],
-        hostname: None,
-        network: None,
-        ip: None,
-        topology: None,
-    }))
+        decky,
+        service,
+        "busybox:1.36",
+    )))
 }
 
 fn content(bytes: &[u8]) -> Option<FileContent> {
