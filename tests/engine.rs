@@ -283,31 +283,12 @@ fn plan_never_mutates_the_engine_even_with_every_kind_of_change_pending() {
         .replace("[deckies.{fleet}-c]\nservices = []\n", "");
     fleet.write(&pending);
     // Other tests run alongside: compare everything this fleet owns.
-    let label = format!("label=deckhand.fleet={}", fleet.name);
-    let everything = || {
-        docker(&[
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--filter",
-            &label,
-            "--format",
-            "{{.ID}} {{.Names}} {{.State}} {{.Labels}}",
-        ])
-    };
-    let networks = || docker(&["network", "ls", "--no-trunc", "-q", "--filter", &label]);
-    let (before, nets_before) = (everything(), networks());
-
+    let before = fleet.engine_state();
     for format in ["text", "json"] {
         let plan = fleet.deckhand(&["plan", "--format", format, "--detailed-exitcode"]);
         assert_eq!(plan.code, 2, "{plan:?}");
     }
-    assert_eq!(everything(), before, "plan changed the engine's containers");
-    assert_eq!(
-        networks(),
-        nets_before,
-        "plan changed the engine's networks"
-    );
+    assert_eq!(fleet.engine_state(), before, "plan changed the engine");
     let plan = fleet.plan();
     for expected in ["+ service", "-/+ service", "- decky", "~ start service"] {
         assert!(

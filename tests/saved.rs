@@ -61,17 +61,6 @@ fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
     let fleet = Fleet::new("stale");
     fleet.write(CONFIG);
     fleet.apply();
-    let everything = || {
-        docker(&[
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--filter",
-            &format!("label=deckhand.fleet={}", fleet.name),
-            "--format",
-            "{{.ID}} {{.Names}} {{.State}}",
-        ])
-    };
 
     // An edit of the TOML.
     fleet.write(&CONFIG.replace("services = []", "services = [\"ssh\"]"));
@@ -80,14 +69,14 @@ fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
         "services = []",
         "services = [\"ssh\"]\nhostname = \"other\"",
     ));
-    let before = everything();
+    let before = fleet.engine_state();
     let run = fleet.deckhand(&["apply", "reviewed.plan"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains("plan is stale: the configuration"),
         "{run:?}"
     );
-    assert_eq!(everything(), before);
+    assert_eq!(fleet.engine_state(), before);
 
     // A file edited inside a decky.
     fleet.write(&CONFIG.replace("services = []", "services = [\"ssh\"]"));
@@ -99,23 +88,23 @@ fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
         "-c",
         "echo x >> /root/.pgpass",
     ]);
-    let before = everything();
+    let before = fleet.engine_state();
     let run = fleet.deckhand(&["apply", "reviewed.plan"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains("plan is stale: the live state"),
         "{run:?}"
     );
-    assert_eq!(everything(), before);
+    assert_eq!(fleet.engine_state(), before);
 
     // A service container removed out of band.
     save(&fleet);
     docker(&["rm", "-f", &fleet.n("a-ssh")]);
-    let before = everything();
+    let before = fleet.engine_state();
     let run = fleet.deckhand(&["apply", "reviewed.plan"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("plan is stale"), "{run:?}");
-    assert_eq!(everything(), before);
+    assert_eq!(fleet.engine_state(), before);
 
     // A fresh plan of the same state applies.
     save(&fleet);

@@ -140,6 +140,26 @@ impl Fleet {
     }
 }
 
+impl Fleet {
+    /// Everything this fleet owns on the engine, holders included: each
+    /// container's id, name, state and labels, then the fleet's networks.
+    /// Equal before and after a command means the command changed nothing.
+    pub fn engine_state(&self) -> String {
+        let label = format!("label=deckhand.fleet={}", self.name);
+        let containers = docker(&[
+            "ps",
+            "-a",
+            "--no-trunc",
+            "--filter",
+            &label,
+            "--format",
+            "{{.ID}} {{.Names}} {{.State}} {{.Labels}}",
+        ]);
+        let networks = docker(&["network", "ls", "--no-trunc", "-q", "--filter", &label]);
+        format!("{containers}--- networks\n{networks}")
+    }
+}
+
 impl Drop for Fleet {
     fn drop(&mut self) {
         let ids = docker(&[
