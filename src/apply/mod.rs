@@ -16,7 +16,6 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::desired::Role;
 use crate::engine::Engine;
 use crate::labels;
 use crate::plan::{Action, Change, Detail, Object, Plan};
@@ -116,12 +115,8 @@ pub async fn apply(
             .extend(joined.expect("a unit task does not panic"));
     }
 
-    let files_touched = plan
-        .changes
-        .iter()
-        .any(|c| matches!(c.object, Object::File { .. }) || c.action == Action::Delete);
     let next = next_record(&record, &report);
-    if files_touched || record.previous.as_ref().map(|r| &r.files) != Some(&next) {
+    if record.previous.as_ref().map(|r| &r.files) != Some(&next) {
         if let Err(e) = record::write(engine, &plan.fleet, record.previous.as_ref(), &next).await {
             report
                 .errors
@@ -212,22 +207,15 @@ impl Unit<'_> {
     }
 
     async fn run(mut self, changes: Vec<Change>, network_failed: bool) -> Vec<Outcome> {
-        let role = |c: &Change| match &c.detail {
-            Detail::Container { spec: Some(s), .. } => Some(s.role),
-            _ => match c.object {
-                Object::Decky { .. } => Some(Role::Base),
-                Object::Service { .. } => Some(Role::Service),
-                Object::Singleton { .. } => Some(Role::Singleton),
-                _ => None,
-            },
-        };
-        let containers: Vec<&Change> = changes.iter().filter(|c| role(c).is_some()).collect();
+        let is_base = |c: &Change| matches!(c.object, Object::Decky { .. });
+        let (files, containers): (Vec<&Change>, Vec<&Change>) = changes
+            .iter()
+            .partition(|c| matches!(c.object, Object::File { .. }));
 
         // 1. Removals and the removal half of replacements: services, then the base.
         for base_last in [false, true] {
             for change in containers.iter().filter(|c| {
-                matches!(c.action, Action::Delete | Action::Replace)
-                    && (role(c) == Some(Role::Base)) == base_last
+                matches!(c.action, Action::Delete | Action::Replace) && is_base(c) == base_last
             }) {
                 let started = Instant::now();
                 let result = self
@@ -244,7 +232,7 @@ impl Unit<'_> {
         for bases in [true, false] {
             for change in containers.iter().filter(|c| {
                 matches!(c.action, Action::Create | Action::Replace | Action::Start)
-                    && (role(c) == Some(Role::Base)) == bases
+                    && is_base(c) == bases
             }) {
                 let name = container_of(change).to_string();
                 if self.failed.contains(&name) {
@@ -256,8 +244,7 @@ impl Unit<'_> {
                 } else if let Some(base) = change
                     .object
                     .decky()
-                    .filter(|_| !bases && role(change) == Some(Role::Service))
-                    .filter(|b| self.failed.contains(*b))
+                    .filter(|b| !bases && self.failed.contains(*b))
                 {
                     Err(format!("skipped: its base {base} failed"))
                 } else {
@@ -268,10 +255,7 @@ impl Unit<'_> {
         }
         // 4. Files, one upload and one delete per container.
         let mut by_container: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
-        for change in changes
-            .iter()
-            .filter(|c| matches!(c.object, Object::File { .. }))
-        {
+        for change in files {
             by_container
                 .entry(container_of(change))
                 .or_default()
