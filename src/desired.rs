@@ -13,8 +13,6 @@ pub struct DesiredState {
     pub fleet: String,
     /// Networks the file declares (created when missing, never deleted).
     pub networks: BTreeMap<String, NetworkSpec>,
-    /// Networks containers join, declared or expected to exist on the engine.
-    pub used_networks: Vec<String>,
     /// Bases, services and singletons, in creation order (bases before their services).
     pub containers: Vec<ContainerSpec>,
     /// Every file entry, present or absent.

@@ -206,10 +206,6 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     if !v.ctx.diags.is_empty() {
         return Err(ConfigError::Invalid(v.ctx.diags));
     }
-    let used_networks: BTreeSet<String> = containers
-        .iter()
-        .filter_map(|c| c.network.clone())
-        .collect();
     Ok(Loaded {
         desired: DesiredState {
             fleet: fleet_name,
@@ -217,7 +213,6 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
                 .into_iter()
                 .map(|(k, (_, spec))| (k, spec))
                 .collect(),
-            used_networks: used_networks.into_iter().collect(),
             containers,
             files,
             deckies: deckies.keys().cloned().collect(),

@@ -341,7 +341,6 @@ mod tests {
         DesiredState {
             fleet: "corp".into(),
             networks: Default::default(),
-            used_networks: vec![],
             containers: vec![
                 container("web", Role::Base, "web", None),
                 container("web-ssh", Role::Service, "web", Some("ssh")),
