@@ -174,8 +174,19 @@ pub struct Summary {
 
 impl Plan {
     pub fn summary(&self) -> Summary {
+        Summary::of(&self.changes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+impl Summary {
+    /// Counts `changes` by action, as the summary line does.
+    pub fn of<'a>(changes: impl IntoIterator<Item = &'a Change>) -> Summary {
         let mut s = Summary::default();
-        for c in &self.changes {
+        for c in changes {
             match c.action {
                 Action::Create => s.add += 1,
                 Action::Update | Action::Start => s.change += 1,
@@ -184,9 +195,5 @@ impl Plan {
             }
         }
         s
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
     }
 }

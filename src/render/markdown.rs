@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::text::describe;
+use super::style::Style;
+use super::text::{self, describe};
 use crate::plan::{Action, Change, ContentChange, Detail, Plan, Summary};
 
 /// GitHub refuses comments over 65,536 characters.
@@ -16,24 +17,6 @@ pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
 /// Room kept for the closing note when sections are dropped.
 const FOOTER_RESERVE: usize = 400;
 
-fn symbol(action: Action) -> &'static str {
-    match action {
-        Action::Create => "+",
-        Action::Update | Action::Start => "~",
-        Action::Replace => "-/+",
-        Action::Delete => "-",
-    }
-}
-
-fn count(changes: &[&Change]) -> Summary {
-    Plan {
-        fleet: String::new(),
-        changes: changes.iter().map(|c| (*c).clone()).collect(),
-        notes: vec![],
-    }
-    .summary()
-}
-
 /// A fence longer than any run of backticks in `body`.
 fn fence(body: &str) -> String {
     let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
@@ -41,7 +24,7 @@ fn fence(body: &str) -> String {
 }
 
 fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
-    let s = count(changes);
+    let s = Summary::of(changes.iter().copied());
     let mut out = format!("<details><summary><b>{group}</b>: {} to add, {} to change, {} to replace, {} to destroy</summary>\n\n", s.add, s.change, s.replace, s.destroy);
     for c in changes {
         let verb = if c.action == Action::Start {
@@ -52,7 +35,7 @@ fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
         let _ = writeln!(
             out,
             "- `{}` {verb}{} — {}",
-            symbol(c.action),
+            text::symbol(c.action, Style::PLAIN),
             code(&describe(c)),
             c.reasons.join("; ")
         );
@@ -119,7 +102,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
     }
     doc.push_str("| | add | change | replace | destroy |\n|---|---:|---:|---:|---:|\n");
     for g in &order {
-        let s = count(&groups[g]);
+        let s = Summary::of(groups[g].iter().copied());
         let _ = writeln!(
             doc,
             "| {g} | {} | {} | {} | {} |",
