@@ -90,11 +90,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
     let mut groups: BTreeMap<String, Vec<&Change>> = BTreeMap::new();
     let mut order = Vec::new();
     for c in &plan.changes {
-        let group = match (c.object.decky(), &c.object) {
-            (Some(d), _) => format!("decky {d}"),
-            (None, crate::plan::Object::Network { .. }) => "networks".to_string(),
-            (None, _) => "fleet-wide".to_string(),
-        };
+        let group = text::group(c);
         if !groups.contains_key(&group) {
             order.push(group.clone());
         }

@@ -32,6 +32,18 @@ mod tests {
         assert!(out.contains("\x1b[32m+\x1b[0m") && out.contains("\x1b[35m-/+\x1b[0m"));
     }
 
+    // Regression: networks and singletons both have no decky, and shared one header.
+    #[test]
+    fn networks_and_singletons_get_their_own_sections() {
+        let mut plan = fixture::every_kind();
+        plan.changes.retain(|c| c.object.decky().is_none());
+        let out = text(&plan, Style::PLAIN);
+        assert!(
+            out.contains("# networks") && out.contains("# fleet-wide"),
+            "{out}"
+        );
+    }
+
     #[test]
     fn an_empty_plan_says_no_changes() {
         let plan = Plan {

@@ -31,6 +31,15 @@ pub fn describe(change: &Change) -> String {
     }
 }
 
+/// The section a change is shown in: `decky web-01`, `networks` or `fleet-wide`.
+pub fn group(change: &Change) -> String {
+    match (change.object.decky(), &change.object) {
+        (Some(d), _) => format!("decky {d}"),
+        (None, Object::Network { .. }) => "networks".to_string(),
+        (None, _) => "fleet-wide".to_string(),
+    }
+}
+
 pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
     for note in &plan.notes {
         writeln!(out, "{} {note}", style.yellow("note:"))?;
@@ -48,19 +57,13 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
         "deckhand will perform these actions on fleet '{}':",
         plan.fleet
     )?;
-    let mut group: Option<Option<String>> = None;
+    let mut current: Option<String> = None;
     for change in &plan.changes {
-        let this = change.object.decky().map(str::to_string);
-        if group.as_ref() != Some(&this) {
+        let this = group(change);
+        if current.as_ref() != Some(&this) {
             writeln!(out)?;
-            match &this {
-                Some(d) => writeln!(out, "  {}", style.bold(&format!("# decky {d}")))?,
-                None if matches!(change.object, Object::Network { .. }) => {
-                    writeln!(out, "  {}", style.bold("# networks"))?
-                }
-                None => writeln!(out, "  {}", style.bold("# fleet-wide"))?,
-            }
-            group = Some(this);
+            writeln!(out, "  {}", style.bold(&format!("# {this}")))?;
+            current = Some(this);
         }
         let verb = if change.action == Action::Start {
             "start "
