@@ -37,6 +37,12 @@ pub enum Command {
     Status(ConfigArgs),
     /// Clear a fleet lock left behind by a killed run.
     Unlock(ConfigArgs),
+    /// Print a JSON Schema of the file format, for editors (taplo, Even Better TOML).
+    ///
+    /// Save it beside the config and name it on the file's first line:
+    ///   deckhand schema > deckhand.schema.json
+    ///   #:schema ./deckhand.schema.json
+    Schema,
 }
 
 #[derive(Debug, Args)]

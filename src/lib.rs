@@ -19,3 +19,4 @@ pub mod plan;
 pub mod record;
 pub mod render;
 pub mod saved;
+pub mod schema;

@@ -81,10 +81,10 @@ async fn locked(
         return Ok(ExitCode::SUCCESS);
     }
     if matches!(approval, Approval::Ask) && !confirm()? {
-        println!("Apply cancelled; nothing was changed.");
+        say!("Apply cancelled; nothing was changed.");
         return Ok(ExitCode::from(1));
     }
-    println!();
+    say!();
     let progress: apply::Progress = Arc::new(move |o: &Outcome| print_outcome(o, style));
     let report = apply::apply(
         engine,
@@ -96,25 +96,25 @@ async fn locked(
 
     let failed = report.failed();
     let ok = report.outcomes.len() - (failed - report.errors.len());
-    println!();
+    say!();
     for e in &report.errors {
-        println!("{} {e}", style.red("error:"));
+        say!("{} {e}", style.red("error:"));
     }
     if failed == 0 {
-        println!(
+        say!(
             "{}",
             style.bold(&format!("Apply complete: {ok} steps done."))
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
+        say!(
             "{}",
             style.red(&format!(
                 "Apply finished with {failed} failure(s), {ok} steps done:"
             ))
         );
         for o in report.outcomes.iter().filter(|o| o.result.is_err()) {
-            println!(
+            say!(
                 "  {}: {}",
                 text::describe(&o.change),
                 o.result
@@ -124,7 +124,7 @@ async fn locked(
                     .unwrap_or_default()
             );
         }
-        println!("Fix the cause and run apply again: it converges.");
+        say!("Fix the cause and run apply again: it converges.");
         Ok(ExitCode::from(1))
     }
 }
@@ -140,13 +140,13 @@ fn confirm() -> anyhow::Result<bool> {
 fn print_outcome(o: &Outcome, style: Style) {
     let secs = o.elapsed.as_secs_f64();
     match &o.result {
-        Ok(()) => println!(
+        Ok(()) => say!(
             "  {} {}: {} ({secs:.2}s)",
             text::symbol(o.change.action, style),
             text::describe(&o.change),
             o.verb()
         ),
-        Err(e) => println!(
+        Err(e) => say!(
             "  {} {}: {} ({secs:.2}s)",
             style.red("!"),
             text::describe(&o.change),

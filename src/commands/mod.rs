@@ -1,5 +1,14 @@
 //! Command glue: each subcommand turns settings into a pipeline run and an exit code.
 
+/// Prints a line to standard output and ignores a closed pipe: a reader that
+/// went away (`deckhand apply | head`) must not abort an apply half-way.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod apply;
 mod plan;
 mod status;
@@ -52,5 +61,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(&ctx, &args).await,
         Command::Status(args) => status::run(&ctx, &args).await,
         Command::Unlock(args) => unlock::run(&ctx, &args).await,
+        Command::Schema => {
+            say!("{:#}", crate::schema::schema());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -64,7 +64,7 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
             .map(|(cell, w)| format!("{cell:<w$}"))
             .collect();
         let line = line.join("  ").trim_end().to_string();
-        println!("{}", if n == 0 { style.bold(&line) } else { line });
+        say!("{}", if n == 0 { style.bold(&line) } else { line });
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,8 +10,8 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.connect().await?;
     let fleet = &loaded.desired.fleet;
     match lock::force_unlock(&engine, fleet).await? {
-        Some(holder) => println!("Removed the lock of fleet '{fleet}' held by {holder}."),
-        None => println!("Fleet '{fleet}' is not locked."),
+        Some(holder) => say!("Removed the lock of fleet '{fleet}' held by {holder}."),
+        None => say!("Fleet '{fleet}' is not locked."),
     }
     Ok(ExitCode::SUCCESS)
 }

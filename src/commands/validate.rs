@@ -11,7 +11,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|f| matches!(f.ensure, Ensure::Present(_)))
         .count();
-    println!(
+    say!(
         "{} is valid: fleet '{}', {} deckies, {} containers, {} files ({} absent).",
         args.file.display(),
         d.fleet,

@@ -5,7 +5,7 @@
 //! file, line and column.
 
 mod error;
-mod raw;
+pub(crate) mod raw;
 mod source;
 mod validate;
 pub mod values;

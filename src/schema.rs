@@ -1,0 +1,370 @@
+//! A JSON Schema of the desired-state file (SPEC §1), for editors.
+//!
+//! taplo and Even Better TOML use it to complete keys, show what each one means
+//! and underline mistakes while typing. `validate` stays the authority: rules
+//! that span tables (a decky naming an unknown service, two names mapping to one
+//! container, `source` escaping its tree) are beyond a schema and are only
+//! checked there. A test keeps the key sets here equal to the serde types in
+//! `config::raw`, so neither can gain a key the other lacks.
+
+use serde_json::{json, Value};
+
+/// The schema as a JSON value (draft-07, which taplo understands).
+pub fn schema() -> Value {
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://deckhand.invalid/schema/deckhand.schema.json",
+        "title": "deckhand.toml",
+        "description": "A fleet of DECNET deckies kept live by deckhand. `deckhand validate` checks what a schema cannot.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "fleet": fleet(),
+            "hosts": table("Docker engines other than the local one (SPEC §6; not supported yet).", host()),
+            "networks": table("Networks, created when missing and never deleted implicitly.", network()),
+            "services": table("The service catalog: what a decky can run beside its base container.", service()),
+            "deckies": table("The decoy hosts. Each is a base container plus its services and bait files.", decky()),
+        }
+    })
+}
+
+fn fleet() -> Value {
+    json!({
+        "description": "The fleet: one [fleet] table across all files of a desired state.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["name"],
+        "properties": {
+            "name": {
+                "description": "Scopes every label deckhand writes; two fleets never touch each other's containers.",
+                "type": "string",
+                "pattern": "^[a-z0-9][a-z0-9_.-]{0,31}$"
+            },
+            "base_image": string("Image of a decky's base container unless the decky sets `image`."),
+            "network": string("Network every base container joins unless the decky sets one (default: Docker's `bridge`)."),
+            "services": names("Fleet-wide singleton services (catalog entries with `singleton = true`)."),
+        }
+    })
+}
+
+fn host() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "docker_host": string("unix:///path, tcp://host:port or ssh://user@host."),
+            "tls": {
+                "description": "Client certificates for a tcp:// engine (paths relative to the file).",
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "ca": string("CA certificate (PEM)."),
+                    "cert": string("Client certificate (PEM)."),
+                    "key": string("Client key (PEM)."),
+                }
+            }
+        }
+    })
+}
+
+fn network() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "driver": {
+                "description": "Network driver (default: bridge).",
+                "enum": ["bridge", "macvlan", "ipvlan"]
+            },
+            "subnet": string("CIDR, like 172.30.0.0/24. Needed for static decky addresses."),
+            "gateway": string("Gateway address inside the subnet."),
+            "parent": string("Host interface for macvlan and ipvlan, like eth0."),
+        }
+    })
+}
+
+fn service() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["image"],
+        "properties": {
+            "image": string("Image of the service container; it must exist on the engine."),
+            "command": argv("Command, replacing the image's CMD."),
+            "entrypoint": argv("Entrypoint, replacing the image's ENTRYPOINT."),
+            "env": env("Environment of the service; deckies merge their service_config over it."),
+            "ports": {
+                "description": "Ports the service listens on. Informational: shown in plans and status.",
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": 65535}
+            },
+            "cap_add": {
+                "description": "Linux capabilities to add, like NET_ADMIN.",
+                "type": "array",
+                "items": {"type": "string"}
+            },
+            "singleton": {
+                "description": "true: runs once fleet-wide as <fleet>-<service>, listed in [fleet] services.",
+                "type": "boolean",
+                "default": false
+            }
+        }
+    })
+}
+
+fn decky() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "services": names("Per-decky services from the catalog; [] runs the base only."),
+            "hostname": string("Hostname of the decky (default: its name)."),
+            "ip": string("Static address on the decky's network, inside its subnet."),
+            "image": string("Base image override."),
+            "command": argv("Base command (default: sleep infinity)."),
+            "network": string("Network override."),
+            "topology": string("MazeNET scope; written to labels only."),
+            "host": string("Engine the decky runs on: a [hosts] name, or \"local\" (the default)."),
+            "service_config": {
+                "description": "Per-service environment of this decky, merged over the service's env.",
+                "type": "object",
+                "additionalProperties": env("Environment of one service on this decky.")
+            },
+            "files": {
+                "description": "Bait files, keyed by absolute path inside the container.",
+                "type": "object",
+                "propertyNames": {"pattern": "^/"},
+                "additionalProperties": file()
+            }
+        }
+    })
+}
+
+fn file() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "source": string("Path of a file holding the content, relative to this TOML file and inside its directory tree."),
+            "content": string("The content as UTF-8 text."),
+            "content_b64": string("The content, base64-encoded (for binary files)."),
+            "mode": {
+                "description": "Permissions: an octal integer like 0o600, or a string like \"0600\" (default 0o644).",
+                "oneOf": [
+                    {"type": "integer", "minimum": 0, "maximum": 4095},
+                    {"type": "string", "pattern": "^(0o)?[0-7]{1,4}$"}
+                ]
+            },
+            "owner": {
+                "description": "Numeric \"uid:gid\" (default \"0:0\"); names are not resolved.",
+                "type": "string",
+                "pattern": "^[0-9]+:[0-9]+$"
+            },
+            "mtime": string("Absolute modification time, RFC 3339 with a zone, like 2025-01-12T09:30:00Z."),
+            "mtime_offset": {
+                "description": "Modification time relative to apply time: \"-3d\", \"-12h\", \"90m\", \"30s\", or integer seconds.",
+                "oneOf": [
+                    {"type": "integer"},
+                    {"type": "string", "pattern": "^[+-]?[0-9]+[smhd]?$"}
+                ]
+            },
+            "target": string("Container the file lives in: a service of this decky, or \"base\" (default: ssh when the decky has it, else base)."),
+            "sensitive": {
+                "description": "true: plans show hashes and sizes, never the content.",
+                "type": "boolean",
+                "default": false
+            },
+            "ensure": {
+                "description": "\"absent\" makes sure the path does not exist (then no content keys).",
+                "enum": ["present", "absent"],
+                "default": "present"
+            }
+        },
+        "not": {"anyOf": [
+            {"required": ["content", "content_b64"]},
+            {"required": ["content", "source"]},
+            {"required": ["content_b64", "source"]},
+            {"required": ["mtime", "mtime_offset"]}
+        ]}
+    })
+}
+
+fn table(description: &str, entry: Value) -> Value {
+    json!({"description": description, "type": "object", "additionalProperties": entry})
+}
+
+fn string(description: &str) -> Value {
+    json!({"description": description, "type": "string"})
+}
+
+fn names(description: &str) -> Value {
+    json!({"description": description, "type": "array", "items": {"type": "string"}, "uniqueItems": true})
+}
+
+fn argv(description: &str) -> Value {
+    json!({"description": description, "type": "array", "items": {"type": "string"}})
+}
+
+fn env(description: &str) -> Value {
+    json!({"description": description, "type": "object", "additionalProperties": {"type": "string"}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::raw::RawConfig;
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    fn validator() -> jsonschema::Validator {
+        jsonschema::validator_for(&schema()).expect("the schema is a valid draft-07 schema")
+    }
+
+    fn as_json(toml_text: &str) -> Value {
+        let value: toml::Value = toml::from_str(toml_text).expect("test input is TOML");
+        serde_json::to_value(value).unwrap()
+    }
+
+    fn errors(toml_text: &str) -> Vec<String> {
+        validator()
+            .iter_errors(&as_json(toml_text))
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
+    }
+
+    /// The keys serde accepts in one table, read from its unknown-field error.
+    fn raw_keys(table_header: &str) -> BTreeSet<String> {
+        let text = format!("{table_header}\nzz_not_a_key = 1\n");
+        let message = toml::from_str::<RawConfig>(&text).unwrap_err().to_string();
+        let expected = message
+            .split("expected")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no expected list in: {message}"));
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn schema_keys(pointer: &str) -> BTreeSet<String> {
+        let schema = schema();
+        let properties = schema
+            .pointer(pointer)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .unwrap_or_else(|| panic!("no properties at {pointer}"));
+        properties.keys().cloned().collect()
+    }
+
+    #[test]
+    fn schema_has_exactly_the_keys_serde_accepts() {
+        let tables = [
+            ("", ""),
+            ("[fleet]", "/properties/fleet"),
+            ("[hosts.a]", "/properties/hosts/additionalProperties"),
+            ("[networks.a]", "/properties/networks/additionalProperties"),
+            ("[services.a]", "/properties/services/additionalProperties"),
+            ("[deckies.a]", "/properties/deckies/additionalProperties"),
+            (
+                "[deckies.a.files.\"/x\"]",
+                "/properties/deckies/additionalProperties/properties/files/additionalProperties",
+            ),
+        ];
+        for (header, pointer) in tables {
+            assert_eq!(
+                schema_keys(pointer),
+                raw_keys(header),
+                "keys of {header:?} differ between the schema and config::raw"
+            );
+        }
+    }
+
+    fn toml_files(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with('.') {
+                continue; // editor settings such as .taplo.toml
+            }
+            if path.is_dir() {
+                toml_files(&path, found);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                found.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_example_file_is_valid() {
+        let mut files = Vec::new();
+        toml_files(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"),
+            &mut files,
+        );
+        assert!(
+            files.len() >= 4,
+            "examples hold the quickstart and the gitops split config"
+        );
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert_eq!(errors(&text), Vec::<String>::new(), "{}", file.display());
+        }
+    }
+
+    #[test]
+    fn the_gitops_example_ships_the_current_schema() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gitops/deckhand.schema.json");
+        let shipped = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            shipped,
+            format!("{:#}\n", schema()),
+            "refresh it: deckhand schema > examples/gitops/deckhand.schema.json"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_at_every_level() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&fixtures).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if name.starts_with("unknown_") && name.ends_with("_key.toml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let found = errors(&text);
+                assert!(
+                    found.iter().any(|e| e.contains("Additional properties")),
+                    "{name}: {found:?}"
+                );
+                seen += 1;
+            }
+        }
+        assert_eq!(
+            seen, 5,
+            "fixtures for top, fleet, service, decky and file keys"
+        );
+    }
+
+    #[test]
+    fn values_a_schema_can_check_are_checked() {
+        let base = "[fleet]\nname = \"f\"\n[deckies.d.files.\"/a\"]\ncontent = \"x\"\n";
+        assert_eq!(errors(base), Vec::<String>::new());
+        let bad = [
+            "[fleet]\nname = \"Bad Name\"\n",
+            "[networks.n]\ndriver = \"overlay\"\n",
+            "[services.s]\nimage = \"i\"\nports = [70000]\n",
+            "[services.s]\ncommand = \"not a list\"\nimage = \"i\"\n",
+            "[deckies.d.files.\"/a\"]\ncontent = \"x\"\nmode = 0o17777\n",
+            "[deckies.d.files.\"/a\"]\ncontent = \"x\"\nmode = \"0900\"\n",
+            "[deckies.d.files.\"/a\"]\ncontent = \"x\"\nowner = \"root:root\"\n",
+            "[deckies.d.files.\"/a\"]\ncontent = \"x\"\nsource = \"f\"\n",
+            "[deckies.d.files.\"/a\"]\ncontent = \"x\"\nensure = \"gone\"\n",
+            "[deckies.d.files.\"relative\"]\ncontent = \"x\"\n",
+        ];
+        for text in bad {
+            assert!(!errors(text).is_empty(), "accepted: {text}");
+        }
+    }
+}
