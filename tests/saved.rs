@@ -97,6 +97,15 @@ fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
     );
     assert_eq!(fleet.engine_state(), before);
 
+    // A container stopped out of band (same id and labels, another state).
+    save(&fleet);
+    docker(&["kill", &fleet.n("b")]);
+    let before = fleet.engine_state();
+    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("plan is stale"), "{run:?}");
+    assert_eq!(fleet.engine_state(), before);
+
     // A service container removed out of band.
     save(&fleet);
     docker(&["rm", "-f", &fleet.n("a-ssh")]);
