@@ -16,8 +16,11 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::desired::{DesiredState, Ensure};
 use crate::engine::Engine;
+use crate::interrupt::{Interrupt, NOT_STARTED};
 use crate::labels;
+use crate::live::LiveState;
 use crate::plan::{Action, Change, Detail, Object, Plan};
 use crate::record::{self, FileRecord};
 
@@ -41,12 +44,48 @@ pub struct RecordUpdate {
     pub scope: Option<BTreeSet<String>>,
 }
 
-/// Runs `plan` against `engine`.
+impl RecordUpdate {
+    /// The record bookkeeping for an apply of `desired` over `live`, limited to `targets` (empty: all).
+    pub fn new(desired: &DesiredState, live: &LiveState, targets: &[String]) -> RecordUpdate {
+        let in_scope = |decky: &str| targets.is_empty() || targets.iter().any(|t| t == decky);
+        let declared = desired
+            .files
+            .iter()
+            .filter(|f| in_scope(&f.decky) && matches!(f.ensure, Ensure::Present(_)))
+            .map(|f| (f.container.clone(), f.path.clone()))
+            .collect();
+        let scope = (!targets.is_empty()).then(|| {
+            let mut containers: BTreeSet<String> = desired
+                .containers
+                .iter()
+                .filter(|c| c.decky.as_deref().is_some_and(in_scope))
+                .map(|c| c.name.clone())
+                .collect();
+            containers.extend(
+                live.containers
+                    .values()
+                    .filter(|c| c.decky.as_deref().is_some_and(in_scope))
+                    .map(|c| c.name.clone()),
+            );
+            containers
+        });
+        RecordUpdate {
+            previous: live.record.clone(),
+            declared,
+            scope,
+        }
+    }
+}
+
+/// Runs `plan` against `engine`. Once `interrupt` is raised, the steps in
+/// flight finish (a replace is one step: its new container is still created)
+/// and the others are reported as not started.
 pub async fn apply(
     engine: &Engine,
     plan: &Plan,
     record: RecordUpdate,
     progress: Progress,
+    interrupt: &Interrupt,
 ) -> Report {
     let mut report = Report::default();
     let done = |outcome: Outcome, report: &mut Report| {
@@ -61,6 +100,7 @@ pub async fn apply(
     {
         let started = Instant::now();
         let result = match &change.detail {
+            _ if interrupt.is_raised() => Err(NOT_STARTED.to_string()),
             Detail::Network(spec) => engine
                 .create_network(
                     spec,
@@ -92,6 +132,7 @@ pub async fn apply(
     for (_, changes) in units {
         let (engine, fleet, progress) = (engine.clone(), plan.fleet.clone(), progress.clone());
         let (units_limit, starts) = (units_limit.clone(), starts.clone());
+        let interrupt = interrupt.clone();
         tasks.spawn(async move {
             let _permit = units_limit
                 .acquire_owned()
@@ -102,6 +143,7 @@ pub async fn apply(
                 fleet: &fleet,
                 starts: &starts,
                 progress: &progress,
+                interrupt: &interrupt,
                 outcomes: Vec::new(),
                 failed: BTreeSet::new(),
             }
@@ -183,17 +225,14 @@ struct Unit<'a> {
     fleet: &'a str,
     starts: &'a Semaphore,
     progress: &'a Progress,
+    interrupt: &'a Interrupt,
     outcomes: Vec<Outcome>,
     /// Containers whose step failed: what depends on them is skipped.
     failed: BTreeSet<String>,
 }
 
 fn container_of(change: &Change) -> &str {
-    match (&change.detail, &change.object) {
-        (Detail::Container { name, .. }, _) => name,
-        (_, Object::File { container, .. }) => container,
-        _ => "",
-    }
+    change.container().unwrap_or_default()
 }
 
 impl Unit<'_> {
@@ -218,11 +257,14 @@ impl Unit<'_> {
                 matches!(c.action, Action::Delete | Action::Replace) && is_base(c) == base_last
             }) {
                 let started = Instant::now();
-                let result = self
-                    .engine
-                    .remove_container(container_of(change))
-                    .await
-                    .map_err(|e| e.to_string());
+                let result = if self.interrupt.is_raised() {
+                    Err(NOT_STARTED.to_string())
+                } else {
+                    self.engine
+                        .remove_container(container_of(change))
+                        .await
+                        .map_err(|e| e.to_string())
+                };
                 if change.action == Action::Delete || result.is_err() {
                     self.record(change, result, started);
                 }
@@ -239,7 +281,10 @@ impl Unit<'_> {
                     continue; // its removal failed and was reported
                 }
                 let started = Instant::now();
-                let result = if network_failed && !matches!(change.action, Action::Start) {
+                // A replace's removal already ran: its creation is the same step.
+                let result = if self.interrupt.is_raised() && change.action != Action::Replace {
+                    Err(NOT_STARTED.to_string())
+                } else if network_failed && !matches!(change.action, Action::Start) {
                     Err("skipped: a network could not be created".to_string())
                 } else if let Some(base) = change
                     .object
@@ -295,13 +340,16 @@ impl Unit<'_> {
     async fn files(&mut self, container: &str, changes: &[&Change]) {
         let (writes, deletes): (Vec<&Change>, Vec<&Change>) =
             changes.iter().partition(|c| c.action != Action::Delete);
-        if self.failed.contains(container) {
+        let skipped = if self.failed.contains(container) {
+            Some(format!("skipped: container {container} failed"))
+        } else if self.interrupt.is_raised() {
+            Some(NOT_STARTED.to_string())
+        } else {
+            None
+        };
+        if let Some(why) = skipped {
             for change in changes {
-                self.record(
-                    change,
-                    Err(format!("skipped: container {container} failed")),
-                    Instant::now(),
-                );
+                self.record(change, Err(why.clone()), Instant::now());
             }
             return;
         }

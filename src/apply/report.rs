@@ -3,6 +3,8 @@
 use std::time::{Duration, Instant};
 
 use crate::plan::{Action, Change};
+use crate::render::style::Style;
+use crate::render::text;
 
 /// One finished step.
 #[derive(Debug, Clone)]
@@ -18,6 +20,25 @@ impl Outcome {
             change: change.clone(),
             result,
             elapsed: started.elapsed(),
+        }
+    }
+
+    /// The step as apply and watch print it: symbol, object, what happened, time.
+    pub fn line(&self, style: Style) -> String {
+        let secs = self.elapsed.as_secs_f64();
+        match &self.result {
+            Ok(()) => format!(
+                "{} {}: {} ({secs:.2}s)",
+                text::symbol(self.change.action, style),
+                text::describe(&self.change),
+                self.verb()
+            ),
+            Err(e) => format!(
+                "{} {}: {} ({secs:.2}s)",
+                style.red("!"),
+                text::describe(&self.change),
+                style.red(&format!("failed: {e}"))
+            ),
         }
     }
 

@@ -1,4 +1,3 @@
-use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -7,12 +6,11 @@ use anyhow::bail;
 
 use crate::apply::{self, Outcome, RecordUpdate};
 use crate::cli::ApplyArgs;
-use crate::desired::{DesiredState, Ensure};
-use crate::live::LiveState;
+use crate::desired::DesiredState;
+use crate::interrupt::Interrupt;
 use crate::lock::FleetLock;
 use crate::observe::observe;
 use crate::plan::plan;
-use crate::render::style::Style;
 use crate::render::{self, text};
 use crate::saved::{self, SavedPlan};
 
@@ -85,12 +83,14 @@ async fn locked(
         return Ok(ExitCode::from(1));
     }
     say!();
-    let progress: apply::Progress = Arc::new(move |o: &Outcome| print_outcome(o, style));
+    let progress: apply::Progress = Arc::new(move |o: &Outcome| say!("  {}", o.line(style)));
+    let interrupt = Interrupt::on_signals()?;
     let report = apply::apply(
         engine,
         &plan,
-        record_update(desired, &live, targets),
+        RecordUpdate::new(desired, &live, targets),
         progress,
+        &interrupt,
     )
     .await;
 
@@ -124,7 +124,11 @@ async fn locked(
                     .unwrap_or_default()
             );
         }
-        say!("Fix the cause and run apply again: it converges.");
+        if interrupt.is_raised() {
+            say!("Interrupted: run apply again to finish; it converges.");
+        } else {
+            say!("Fix the cause and run apply again: it converges.");
+        }
         Ok(ExitCode::from(1))
     }
 }
@@ -135,53 +139,4 @@ fn confirm() -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
-}
-
-fn print_outcome(o: &Outcome, style: Style) {
-    let secs = o.elapsed.as_secs_f64();
-    match &o.result {
-        Ok(()) => say!(
-            "  {} {}: {} ({secs:.2}s)",
-            text::symbol(o.change.action, style),
-            text::describe(&o.change),
-            o.verb()
-        ),
-        Err(e) => say!(
-            "  {} {}: {} ({secs:.2}s)",
-            style.red("!"),
-            text::describe(&o.change),
-            style.red(&format!("failed: {e}"))
-        ),
-    }
-}
-
-/// The record bookkeeping for this apply: which files are declared in scope.
-fn record_update(desired: &DesiredState, live: &LiveState, targets: &[String]) -> RecordUpdate {
-    let in_scope = |decky: &str| targets.is_empty() || targets.iter().any(|t| t == decky);
-    let declared = desired
-        .files
-        .iter()
-        .filter(|f| in_scope(&f.decky) && matches!(f.ensure, Ensure::Present(_)))
-        .map(|f| (f.container.clone(), f.path.clone()))
-        .collect();
-    let scope = (!targets.is_empty()).then(|| {
-        let mut containers: BTreeSet<String> = desired
-            .containers
-            .iter()
-            .filter(|c| c.decky.as_deref().is_some_and(in_scope))
-            .map(|c| c.name.clone())
-            .collect();
-        containers.extend(
-            live.containers
-                .values()
-                .filter(|c| c.decky.as_deref().is_some_and(in_scope))
-                .map(|c| c.name.clone()),
-        );
-        containers
-    });
-    RecordUpdate {
-        previous: live.record.clone(),
-        declared,
-        scope,
-    }
 }

@@ -112,6 +112,17 @@ pub struct Change {
     pub detail: Detail,
 }
 
+impl Change {
+    /// The container the step acts on, or holds the file; `None` for a network.
+    pub fn container(&self) -> Option<&str> {
+        match (&self.detail, &self.object) {
+            (Detail::Container { name, .. }, _) => Some(name),
+            (_, Object::File { container, .. }) => Some(container),
+            _ => None,
+        }
+    }
+}
+
 /// What the step needs to run, and what the renderers show beyond the reasons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
