@@ -33,6 +33,15 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, confirm, and apply: add or remove single containers and files, live.
     Apply(ApplyArgs),
+    /// Keep the fleet in step: apply every saved edit, and heal drift.
+    ///
+    /// Reconciles at once, then whenever the config file(s) or any `source`
+    /// is saved, when a container of the fleet stops or is removed, and every
+    /// --interval seconds (to find files edited inside a decky). An invalid
+    /// edit is reported with its file and line and changes nothing; the next
+    /// good save applies. Each pass holds the fleet lock only while it runs.
+    /// Runs until Ctrl-C or SIGTERM, which let the steps in flight finish.
+    Watch(WatchArgs),
     /// Show each decky, its services and their live state.
     Status(ConfigArgs),
     /// Clear a fleet lock left behind by a killed run.
@@ -98,4 +107,20 @@ pub struct ApplyArgs {
     /// Apply only this decky (repeatable). Fleet singletons are left alone.
     #[arg(long, value_name = "DECKY")]
     pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Seconds between passes that read every managed file back for drift.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+    /// Milliseconds to wait after a save (or a container event) for more
+    /// before a pass: a burst of saves becomes one pass.
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    pub debounce_ms: u64,
+    /// Print what each pass would change instead of applying it.
+    #[arg(long)]
+    pub plan_only: bool,
 }

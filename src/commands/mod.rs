@@ -14,6 +14,7 @@ mod plan;
 mod status;
 mod unlock;
 mod validate;
+mod watch;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -59,6 +60,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&ctx, &args).await,
         Command::Apply(args) => apply::run(&ctx, &args).await,
+        Command::Watch(args) => watch::run(&ctx, &args).await,
         Command::Status(args) => status::run(&ctx, &args).await,
         Command::Unlock(args) => unlock::run(&ctx, &args).await,
         Command::Schema => {

@@ -3,6 +3,7 @@
 
 mod archive;
 mod containers;
+mod events;
 mod exec;
 mod images;
 mod networks;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 
 use bollard::Docker;
 
+pub use events::ContainerEvent;
 pub use exec::ExecOutput;
 pub use images::HOLDER_IMAGE_NAME;
 

@@ -10,6 +10,8 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
+pub mod proxy;
+
 pub const IMAGE: &str = "deckhand/busybox:1.35";
 pub const ALT_IMAGE: &str = "deckhand/busybox:alt";
 

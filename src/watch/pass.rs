@@ -1,0 +1,170 @@
+//! One reconcile pass of watch: load, lock, observe, plan, apply, unlock.
+//!
+//! Everything a pass meets is reported on its log lines and turned into what
+//! the loop needs next; nothing here ends the watch.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::apply::{self, Outcome, RecordUpdate};
+use crate::config::Loaded;
+use crate::engine::Engine;
+use crate::interrupt::Interrupt;
+use crate::lock::{FleetLock, LockError};
+use crate::observe::observe;
+use crate::plan::{plan, Action};
+
+use super::{log, Settings};
+
+/// What the loop learns from a pass.
+#[derive(Debug, Default)]
+pub struct PassEnd {
+    /// The files of a valid config (to watch), or `None` when it did not load.
+    pub inputs: Option<Vec<PathBuf>>,
+    /// The fleet of a valid config (to follow its container events).
+    pub fleet: Option<String>,
+    /// Ids of the containers this pass removed (deleted or replaced): their
+    /// `die` and `destroy` events are deckhand's own.
+    pub removed: BTreeSet<String>,
+    /// The pass could not run (engine unreachable, fleet locked): try again soon.
+    pub retry: bool,
+}
+
+pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
+    let style = settings.style;
+    let loaded: Loaded = match crate::config::load(&settings.config) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            log(
+                style,
+                &format!(
+                    "{} invalid configuration; nothing changed, still watching:\n{e}",
+                    style.red("!")
+                ),
+            );
+            return PassEnd::default();
+        }
+    };
+    let mut end = PassEnd {
+        inputs: Some(loaded.inputs.clone()),
+        fleet: Some(loaded.desired.fleet.clone()),
+        ..PassEnd::default()
+    };
+    let engine = match Engine::connect(settings.docker_host.as_deref()).await {
+        Ok(engine) => engine,
+        Err(e) => {
+            log(style, &format!("{} {e}", style.red("!")));
+            end.retry = true;
+            return end;
+        }
+    };
+    let desired = &loaded.desired;
+    if settings.plan_only {
+        match observe(&engine, desired)
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|live| Ok(plan(desired, &live, &[])?))
+        {
+            Ok(p) if p.is_empty() => log(style, "no changes"),
+            Ok(p) => {
+                log(
+                    style,
+                    &format!(
+                        "{} to apply (--plan-only: not applied):",
+                        count(p.changes.len())
+                    ),
+                );
+                let _ = crate::render::text::render(&p, &mut std::io::stdout().lock(), style);
+            }
+            Err(e) => {
+                log(style, &format!("{} {e:#}", style.red("!")));
+                end.retry = true;
+            }
+        }
+        return end;
+    }
+
+    let lock = match FleetLock::acquire(&engine, &desired.fleet, &settings.command).await {
+        Ok(lock) => lock,
+        Err(LockError::Held { holder, since, .. }) => {
+            log(
+                style,
+                &format!(
+                    "fleet '{}' is locked by {holder} since {since}; trying again shortly",
+                    desired.fleet
+                ),
+            );
+            end.retry = true;
+            return end;
+        }
+        Err(e) => {
+            log(style, &format!("{} {e}", style.red("!")));
+            end.retry = true;
+            return end;
+        }
+    };
+    let planned = match observe(&engine, desired).await {
+        Ok(live) => plan(desired, &live, &[])
+            .map(|p| (p, live))
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(e.into()),
+    };
+    match planned {
+        Err(e) => {
+            log(style, &format!("{} {e:#}", style.red("!")));
+            end.retry = true;
+        }
+        Ok((p, _)) if p.is_empty() => log(style, "no changes"),
+        Ok((p, live)) => {
+            log(style, &format!("applying {}", count(p.changes.len())));
+            end.removed = p
+                .changes
+                .iter()
+                .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+                .filter_map(|c| live.containers.get(c.container()?))
+                .map(|c| c.id.clone())
+                .collect();
+            let progress: apply::Progress =
+                Arc::new(move |o: &Outcome| log(style, &format!("  {}", o.line(style))));
+            let report = apply::apply(
+                &engine,
+                &p,
+                RecordUpdate::new(desired, &live, &[]),
+                progress,
+                interrupt,
+            )
+            .await;
+            for e in &report.errors {
+                log(style, &format!("{} {e}", style.red("!")));
+            }
+            let failed = report.failed();
+            if failed == 0 {
+                log(style, &format!("applied {}", count(report.outcomes.len())));
+            } else {
+                log(
+                    style,
+                    &style.red(&format!(
+                        "{failed} of {} failed; the next pass tries again",
+                        count(report.outcomes.len() + report.errors.len())
+                    )),
+                );
+            }
+        }
+    }
+    if let Err(e) = lock.release(&engine).await {
+        log(
+            style,
+            &format!("{} could not release the fleet lock: {e}", style.red("!")),
+        );
+    }
+    end
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 change".to_string()
+    } else {
+        format!("{n} changes")
+    }
+}

@@ -1,0 +1,343 @@
+//! `deckhand watch` as a child process against the real engine: saves become
+//! passes, drift is healed, bad edits change nothing, SIGTERM ends it cleanly.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::proxy::Proxy;
+use common::{docker, Fleet};
+
+const CONFIG: &str = r#"
+[fleet]
+name = "{fleet}"
+base_image = "{image}"
+
+[services.http]
+image = "{image}"
+command = ["httpd", "-f", "-p", "80"]
+
+[services.ssh]
+image = "{image}"
+command = ["sleep", "infinity"]
+
+[deckies.{fleet}-a]
+services = ["http"]
+
+[deckies.{fleet}-a.files."/root/notes.txt"]
+content = "v0\n"
+target = "base"
+
+[deckies.{fleet}-b]
+services = ["http"]
+"#;
+
+/// A running `deckhand watch`, its output in a file; killed on drop (before
+/// the fleet's own cleanup, as it is declared after the fleet).
+struct Watch {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Watch {
+    fn start(fleet: &Fleet, interval_secs: u32) -> Watch {
+        Watch::start_with(fleet, interval_secs, &[])
+    }
+
+    fn start_with(fleet: &Fleet, interval_secs: u32, extra: &[&str]) -> Watch {
+        let log = fleet.dir.path().join("watch.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+            .args([
+                "watch",
+                "--no-color",
+                "--interval",
+                &interval_secs.to_string(),
+            ])
+            .args(extra)
+            .current_dir(fleet.dir.path())
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("start deckhand watch");
+        let watch = Watch { child, log };
+        watch.wait_for("pass 1 done", Duration::from_secs(20));
+        watch
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the output contains `text`; panics with the output if it does not in time.
+    fn wait_for(&self, text: &str, limit: Duration) -> Duration {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.output().contains(text) {
+                return start.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no {text:?} within {limit:?}:\n{}", self.output());
+    }
+
+    fn passes(&self) -> usize {
+        self.output().matches(" done in ").count()
+    }
+
+    fn assert_running(&mut self) {
+        assert!(
+            self.child.try_wait().unwrap().is_none(),
+            "watch exited:\n{}",
+            self.output()
+        );
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 20 ms until it holds; the time it took, or `None`.
+fn within(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+fn running(name: &str) -> bool {
+    let (ok, out) = common::docker_try(&["inspect", "-f", "{{.State.Running}}", name]);
+    ok && out.trim() == "true"
+}
+
+#[test]
+fn a_saved_service_is_live_within_3s_and_its_neighbours_keep_their_ids() {
+    let fleet = Fleet::new("wadd");
+    fleet.write(CONFIG);
+    let mut watch = Watch::start(&fleet, 60);
+    let before = fleet.containers();
+    assert_eq!(before.len(), 4, "{}", watch.output());
+
+    fleet.write(&CONFIG.replace(
+        "[deckies.{fleet}-b]\nservices = [\"http\"]",
+        "[deckies.{fleet}-b]\nservices = [\"http\", \"ssh\"]",
+    ));
+    let latency = within(Duration::from_secs(3), || running(&fleet.n("b-ssh")))
+        .unwrap_or_else(|| panic!("b-ssh not live within 3 s:\n{}", watch.output()));
+    eprintln!("save to live: {} ms", latency.as_millis());
+    watch.wait_for("pass 2 done", Duration::from_secs(5));
+    watch.assert_running();
+    let after = fleet.containers();
+    for (name, c) in &before {
+        assert_eq!(after[name].id, c.id, "{name} was recreated");
+        assert_eq!(after[name].started_at, c.started_at, "{name} was restarted");
+    }
+    assert_eq!(after.len(), 5);
+    assert!(
+        watch.output().contains("deckhand.toml saved"),
+        "{}",
+        watch.output()
+    );
+
+    // Between passes the lock is free: a person can apply.
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("No changes."), "{run:?}");
+
+    // A replace removes containers: their events are deckhand's own and start no pass.
+    fleet.write(
+        &CONFIG
+            .replace(
+                "services = [\"http\"]\n\n[deckies.{fleet}-a.files",
+                "services = [\"http\", \"ssh\"]\n\n[deckies.{fleet}-a.files",
+            )
+            .replace(
+                "[services.http]\nimage = \"{image}\"",
+                "[services.http]\nimage = \"{alt}\"",
+            ),
+    );
+    watch.wait_for("pass 3 done", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = watch.output();
+    assert!(out.contains("replaced"), "{out}");
+    assert_eq!(watch.passes(), 3, "{out}");
+    assert!(
+        !out.contains("removed") && !out.contains("stopped"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_invalid_save_is_reported_changes_nothing_and_the_next_good_save_applies() {
+    let fleet = Fleet::new("wbad");
+    fleet.write(CONFIG);
+    let mut watch = Watch::start(&fleet, 60);
+    let before = fleet.engine_state();
+
+    // A syntax error.
+    fleet.write(&CONFIG.replace("[deckies.{fleet}-b]", "[deckies.{fleet}-b"));
+    watch.wait_for("pass 2 done", Duration::from_secs(5));
+    let out = watch.output();
+    assert!(out.contains("invalid configuration"), "{out}");
+    assert!(
+        out.contains("deckhand.toml:21:"),
+        "file and line expected:\n{out}"
+    );
+    watch.assert_running();
+
+    // A service that is not in the catalog.
+    fleet.write(&CONFIG.replace(
+        "services = [\"http\"]\n\n[deckies.{fleet}-a.files",
+        "services = [\"http\", \"smb\"]\n\n[deckies.{fleet}-a.files",
+    ));
+    watch.wait_for("pass 3 done", Duration::from_secs(5));
+    let out = watch.output();
+    assert!(
+        out.contains("unknown service 'smb'") || out.contains("'smb'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("deckhand.toml:15:"),
+        "file and line expected:\n{out}"
+    );
+    watch.assert_running();
+    assert_eq!(
+        fleet.engine_state(),
+        before,
+        "an invalid save changed the engine"
+    );
+
+    // Fixed: applied.
+    fleet.write(&CONFIG.replace("content = \"v0\\n\"", "content = \"v1\\n\""));
+    watch.wait_for("pass 4 done", Duration::from_secs(5));
+    assert_eq!(common::cat(&fleet.n("a"), "/root/notes.txt"), b"v1\n");
+    watch.assert_running();
+}
+
+#[test]
+fn a_removed_container_is_recreated_and_an_edited_file_restored() {
+    let fleet = Fleet::new("wheal");
+    fleet.write(CONFIG);
+    let mut watch = Watch::start(&fleet, 2);
+    let old = fleet.containers()[&fleet.n("a-http")].id.clone();
+
+    docker(&["rm", "-f", &fleet.n("a-http")]);
+    let took = within(Duration::from_secs(5), || {
+        running(&fleet.n("a-http")) && fleet.containers()[&fleet.n("a-http")].id != old
+    })
+    .unwrap_or_else(|| panic!("a-http not recreated:\n{}", watch.output()));
+    eprintln!("rm -f to recreated: {} ms", took.as_millis());
+    assert!(
+        watch
+            .output()
+            .contains(&format!("container {} removed", fleet.n("a-http"))),
+        "{}",
+        watch.output()
+    );
+
+    docker(&[
+        "exec",
+        &fleet.n("a"),
+        "sh",
+        "-c",
+        "echo intruder > /root/notes.txt",
+    ]);
+    let took = within(Duration::from_secs(5), || {
+        common::cat(&fleet.n("a"), "/root/notes.txt") == b"v0\n"
+    })
+    .unwrap_or_else(|| panic!("notes.txt not restored:\n{}", watch.output()));
+    eprintln!(
+        "in-container edit to restored: {} ms (interval 2 s)",
+        took.as_millis()
+    );
+    watch.assert_running();
+}
+
+#[test]
+fn five_saves_in_100_ms_make_one_pass_with_the_last_content() {
+    let fleet = Fleet::new("wburst");
+    fleet.write(CONFIG);
+    let watch = Watch::start(&fleet, 60);
+    assert_eq!(watch.passes(), 1);
+
+    let start = Instant::now();
+    for i in 1..=5 {
+        fleet.write(&CONFIG.replace("content = \"v0\\n\"", &format!("content = \"v{i}\\n\"")));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(start.elapsed() < Duration::from_millis(200));
+    watch.wait_for("pass 2 done", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(watch.passes(), 2, "{}", watch.output());
+    assert_eq!(common::cat(&fleet.n("a"), "/root/notes.txt"), b"v5\n");
+}
+
+#[test]
+fn sigterm_exits_0_within_2s_and_releases_the_lock() {
+    let fleet = Fleet::new("wterm");
+    fleet.write(CONFIG);
+    let mut watch = Watch::start(&fleet, 60);
+    let pid = watch.child.id().to_string();
+    let sent = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(status) = watch.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "still running 2 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{}", watch.output());
+    assert!(watch.output().contains("stopped"));
+    let (found, _) = common::docker_try(&["inspect", &format!("deckhand.lock.{}", fleet.name)]);
+    assert!(!found, "the lock was left behind");
+}
+
+#[test]
+fn the_engine_going_away_is_reported_and_on_its_return_everything_is_observed_again() {
+    let fleet = Fleet::new("wlost");
+    fleet.write(CONFIG);
+    let socket = fleet.dir.path().join("engine.sock");
+    let proxy = Proxy::start(&socket);
+    let url = proxy.url();
+    let mut watch = Watch::start_with(&fleet, 60, &["--docker-host", &url]);
+
+    proxy.kill();
+    watch.wait_for("lost the engine's events", Duration::from_secs(5));
+    // Meanwhile a container goes: the engine will not replay that to a new subscriber.
+    let old = fleet.containers()[&fleet.n("a-http")].id.clone();
+    docker(&["rm", "-f", &fleet.n("a-http")]);
+    std::thread::sleep(Duration::from_millis(500));
+    watch.assert_running();
+
+    let _back = Proxy::start(&socket);
+    watch.wait_for("engine events back", Duration::from_secs(10));
+    within(Duration::from_secs(5), || {
+        running(&fleet.n("a-http")) && fleet.containers()[&fleet.n("a-http")].id != old
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "a-http not recreated after the engine came back:\n{}",
+            watch.output()
+        )
+    });
+    assert!(watch.output().contains("engine back"), "{}", watch.output());
+    watch.assert_running();
+}
