@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "deckhand", version, propagate_version = true)]
 #[command(
-    after_help = "Typical session:\n  deckhand validate            # check deckhand.toml offline\n  deckhand plan                # what would change, and why\n  deckhand apply               # plan, confirm with 'yes', apply\n  deckhand plan --out p.plan   # save a plan for review (--format markdown for a PR)\n  deckhand apply p.plan        # apply exactly it, or refuse if anything changed since\n\nExit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode only)."
+    after_help = "Typical session:\n  deckhand validate            # check deckhand.toml offline\n  deckhand plan                # what would change, and why\n  deckhand apply               # plan, confirm with 'yes', apply\n  deckhand plan --out p.plan   # save a plan for review (--format markdown for a PR)\n  deckhand apply p.plan        # apply exactly it, or refuse if anything changed since\n  deckhand watch               # apply every save, heal drift, until Ctrl-C\n\nExit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode only)."
 )]
 pub struct Cli {
     /// Docker engine to talk to (unix:///path or tcp://host:port). Default: $DOCKER_HOST, else the local socket.
