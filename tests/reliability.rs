@@ -1,0 +1,309 @@
+//! One writer at a time, kill -9 at any moment, the engine lost mid-apply:
+//! whatever happens, the next apply converges and leaves nothing stray.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::proxy::Proxy;
+use common::{docker, Fleet};
+
+/// `deckies` deckies, each with services and two files; `version` changes
+/// file contents, one service's env (a replace) and which deckies run ftp.
+fn fleet_config(deckies: usize, version: usize) -> String {
+    let mut toml = format!(
+        r#"
+[fleet]
+name = "{{fleet}}"
+base_image = "{{image}}"
+
+[services.http]
+image = "{{image}}"
+command = ["httpd", "-f", "-p", "80"]
+
+[services.ssh]
+image = "{{image}}"
+command = ["sleep", "infinity"]
+env = {{ BANNER = "v{banner}" }}
+
+[services.ftp]
+image = "{{image}}"
+command = ["sleep", "infinity"]
+"#,
+        banner = version / 3
+    );
+    for d in 0..deckies {
+        let ftp = if (d + version) % 2 == 0 {
+            ", \"ftp\""
+        } else {
+            ""
+        };
+        toml += &format!(
+            r#"
+[deckies.{{fleet}}-d{d:02}]
+services = ["http", "ssh"{ftp}]
+
+[deckies.{{fleet}}-d{d:02}.files."/home/admin/.bash_history"]
+content = "ls\ncat /etc/passwd # {version}\n"
+mode = 0o600
+owner = "1000:1000"
+
+[deckies.{{fleet}}-d{d:02}.files."/root/creds-{version}.txt"]
+content = "admin:Hunter{d}-{version}\n"
+target = "base"
+sensitive = true
+"#
+        );
+    }
+    toml
+}
+
+/// Every container of the fleet, holders included, by name.
+fn all_names(fleet: &Fleet) -> Vec<String> {
+    let out = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=deckhand.fleet={}", fleet.name),
+        "--format",
+        "{{.Names}}",
+    ]);
+    let mut names: Vec<String> = out.lines().map(str::to_string).collect();
+    names.sort();
+    names
+}
+
+/// The containers a converged fleet of `deckies` has at `version`, plus one record.
+fn expected_names(fleet: &Fleet, deckies: usize, version: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    for d in 0..deckies {
+        let decky = fleet.n(&format!("d{d:02}"));
+        names.push(format!("{decky}-http"));
+        names.push(format!("{decky}-ssh"));
+        if (d + version) % 2 == 0 {
+            names.push(format!("{decky}-ftp"));
+        }
+        names.push(decky);
+    }
+    names.sort();
+    names
+}
+
+fn assert_converged(fleet: &Fleet, deckies: usize, version: usize) {
+    fleet.assert_no_changes();
+    let names = all_names(fleet);
+    let (records, rest): (Vec<String>, Vec<String>) = names
+        .into_iter()
+        .partition(|n| n.starts_with("deckhand.record."));
+    assert_eq!(
+        rest,
+        expected_names(fleet, deckies, version),
+        "stray or missing containers"
+    );
+    assert_eq!(records.len(), 1, "one file record expected: {records:?}");
+}
+
+/// A small deterministic generator, so that a failure can be replayed from its seed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[test]
+fn kill_9_at_random_moments_of_ten_applies_always_converges() {
+    const DECKIES: usize = 20;
+    let fleet = Fleet::new("kill");
+    let seed = std::env::var("DECKHAND_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::process::id() as u64);
+    eprintln!("kill trials seed {seed} (set DECKHAND_KILL_SEED to replay)");
+    let mut rng = Lcg(seed);
+    let mut interrupted = 0;
+    for version in 1..=10 {
+        fleet.write(&fleet_config(DECKIES, version));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+            .args(["apply", "--auto-approve", "--no-color"])
+            .current_dir(fleet.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = Duration::from_millis(rng.below(2500));
+        std::thread::sleep(delay);
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        interrupted += usize::from(!finished);
+        eprintln!(
+            "trial {version}: kill -9 after {delay:?}{}",
+            if finished { " (already done)" } else { "" }
+        );
+
+        let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+        assert_eq!(
+            run.code, 0,
+            "trial {version}, killed after {delay:?}: {run:?}"
+        );
+        assert!(!run.all().contains("Hunter"), "sensitive content in output");
+        assert_converged(&fleet, DECKIES, version);
+        let creds = common::cat(&fleet.n("d07"), &format!("/root/creds-{version}.txt"));
+        assert_eq!(creds, format!("admin:Hunter7-{version}\n").as_bytes());
+    }
+    assert!(
+        interrupted >= 5,
+        "only {interrupted} of 10 applies were killed mid-way"
+    );
+}
+
+#[test]
+fn two_concurrent_applies_one_wins_and_the_other_names_the_holder() {
+    const DECKIES: usize = 12;
+    let fleet = Fleet::new("race");
+    fleet.write(&fleet_config(DECKIES, 0));
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_deckhand"))
+            .args(["apply", "--auto-approve", "--no-color"])
+            .current_dir(fleet.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    std::thread::sleep(Duration::from_millis(150));
+    let second = spawn();
+    let started = Instant::now();
+    let second = second.wait_with_output().unwrap();
+    let second_took = started.elapsed();
+    let first = first.wait_with_output().unwrap();
+
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("fleet '{}' is locked by", fleet.name)),
+        "{err}"
+    );
+    assert!(
+        err.contains("(pid ") && err.contains("apply --auto-approve") && err.contains(" since "),
+        "{err}"
+    );
+    assert!(
+        second_took < Duration::from_secs(2),
+        "the loser waited {second_took:?}"
+    );
+    assert_converged(&fleet, DECKIES, 0);
+}
+
+#[test]
+fn the_engine_lost_mid_apply_fails_clearly_and_a_rerun_converges() {
+    const DECKIES: usize = 20;
+    let fleet = Fleet::new("lost");
+    fleet.write(&fleet_config(DECKIES, 0));
+    let proxy = Proxy::start(&fleet.dir.path().join("engine.sock"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args([
+            "apply",
+            "--auto-approve",
+            "--no-color",
+            "--docker-host",
+            &proxy.url(),
+        ])
+        .current_dir(fleet.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Cut the engine off once the first steps are done.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        seen += &line;
+        let done = line.contains(": created");
+        line.clear();
+        if done && seen.matches(": created").count() >= 3 {
+            break;
+        }
+    }
+    proxy.kill();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let all = format!("{seen}{rest}{stderr}");
+
+    assert_eq!(status.code(), Some(1), "{all}");
+    assert!(all.contains("failed"), "{all}");
+    assert!(all.contains("Fix the cause and run apply again"), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+
+    // Against the real socket: the lock of the dead run is taken over, and it converges.
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_converged(&fleet, DECKIES, 0);
+}
+
+#[test]
+fn sigint_during_apply_finishes_the_steps_in_flight_and_releases_the_lock() {
+    const DECKIES: usize = 20;
+    let fleet = Fleet::new("sigint");
+    fleet.write(&fleet_config(DECKIES, 0));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(["apply", "--auto-approve", "--no-color"])
+        .current_dir(fleet.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        seen += &line;
+        let created = line.contains(": created");
+        line.clear();
+        if created {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let all = format!("{seen}{rest}");
+
+    assert_eq!(status.code(), Some(1), "{all}");
+    assert!(all.contains("not started: interrupted"), "{all}");
+    assert!(
+        all.contains("Interrupted: run apply again to finish"),
+        "{all}"
+    );
+    let (locked, _) = common::docker_try(&["inspect", &format!("deckhand.lock.{}", fleet.name)]);
+    assert!(!locked, "the lock was left behind");
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("taking over"), "{run:?}");
+    assert_converged(&fleet, DECKIES, 0);
+}
