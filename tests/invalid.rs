@@ -89,3 +89,127 @@ fn an_unreachable_engine_is_named_with_what_to_do() {
         "{run:?}"
     );
 }
+
+/// Hostile inputs too big or too odd to keep as fixture files, generated here.
+mod generated {
+    use super::common;
+
+    const HEAD: &str =
+        "[fleet]\nname = \"big\"\nbase_image = \"img:1\"\n\n[services.ssh]\nimage = \"img:1\"\n";
+
+    fn validate(text: impl AsRef<[u8]>) -> common::Run {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("deckhand.toml"), text).unwrap();
+        common::deckhand_in(dir.path(), &["validate"], &[])
+    }
+
+    #[test]
+    fn ten_thousand_deckies_validate_and_an_error_in_the_last_is_placed() {
+        let mut text = HEAD.to_string();
+        for i in 0..10_000 {
+            text += &format!("\n[deckies.d{i:05}]\nservices = [\"ssh\"]\n");
+        }
+        let run = validate(&text);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stdout.contains("10000 deckies, 20000 containers"),
+            "{run:?}"
+        );
+
+        let bad = text.replacen(
+            "[deckies.d09999]\nservices = [\"ssh\"]",
+            "[deckies.d09999]\nservices = [\"smb\"]",
+            1,
+        );
+        let line = bad
+            .lines()
+            .position(|l| l == "services = [\"smb\"]")
+            .unwrap()
+            + 1;
+        let run = validate(&bad);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "deckhand.toml:{line}:13: unknown service 'smb' for decky d09999"
+            )),
+            "{run:?}"
+        );
+    }
+
+    #[test]
+    fn a_megabyte_name_gives_a_short_error() {
+        let run = validate(format!(
+            "{HEAD}\n[deckies.{}]\nservices = []\n",
+            "a".repeat(1 << 20)
+        ));
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains("characters left out"),
+            "{}",
+            &run.stderr[..200]
+        );
+        assert!(
+            run.stderr.len() < 2_000,
+            "{} bytes of error",
+            run.stderr.len()
+        );
+    }
+
+    #[test]
+    fn inline_content_over_64_mib_is_refused() {
+        let run = validate(format!(
+            "{HEAD}\n[deckies.web-01]\nservices = []\n\n[deckies.web-01.files.\"/big\"]\ncontent = \"{}\"\n",
+            "x".repeat(64 * 1024 * 1024 + 1)
+        ));
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains(
+                "deckhand.toml:12:11: file /big: the content is 67108865 bytes, over the limit"
+            ),
+            "{run:?}"
+        );
+    }
+
+    #[test]
+    fn a_fifo_source_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        std::fs::write(
+            dir.path().join("deckhand.toml"),
+            format!("{HEAD}\n[deckies.web-01]\nservices = []\n\n[deckies.web-01.files.\"/x\"]\nsource = \"pipe\"\n"),
+        )
+        .unwrap();
+        let run = common::deckhand_in(dir.path(), &["validate"], &[]);
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains("source 'pipe' is not a regular file"),
+            "{run:?}"
+        );
+    }
+
+    #[test]
+    fn sensitive_content_stays_out_of_error_messages() {
+        let run = validate(format!(
+            "{HEAD}\n[deckies.web-01]\nservices = []\n\n[deckies.web-01.files.\"/root/key\"]\ncontent = \"Err-Secret-4471\"\nsensitive = true\nowner = \"root\"\n\n[deckies.web-01.files.\"/root/b64\"]\ncontent_b64 = \"RXJyLVNlY3JldC00NDcx!\"\nsensitive = true\n"
+        ));
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains("invalid owner") && run.stderr.contains("base64"),
+            "{run:?}"
+        );
+        let owner_at = run.stderr.find("invalid owner").unwrap();
+        assert!(
+            owner_at < run.stderr.find("base64").unwrap(),
+            "problems in reading order: {run:?}"
+        );
+        assert!(
+            !run.all().contains("Err-Secret-4471") && !run.all().contains("RXJyLVNlY3JldC00NDcx"),
+            "{run:?}"
+        );
+    }
+}

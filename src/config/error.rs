@@ -25,14 +25,45 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+/// Messages longer than this are shortened in the middle: a megabyte-long
+/// name in a hostile file must not become a megabyte of error.
+const MESSAGE_MAX_CHARS: usize = 400;
+
+/// The message as it is safe to print: shortened, and with control characters
+/// (NUL, escape sequences, newlines from quoted keys) written as `\u{..}`.
+fn printable(message: &str) -> String {
+    let escaped: Vec<String> = message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    let n = escaped.len();
+    if n <= MESSAGE_MAX_CHARS {
+        return escaped.concat();
+    }
+    let (head, tail) = (MESSAGE_MAX_CHARS * 2 / 3, MESSAGE_MAX_CHARS / 4);
+    format!(
+        "{}…[{} characters left out]…{}",
+        escaped[..head].concat(),
+        n - head - tail,
+        escaped[n - tail..].concat()
+    )
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = printable(&self.message);
         match &self.location {
-            Some(at) => write!(f, "{at}: {}", self.message)?,
-            None => write!(f, "{}", self.message)?,
+            Some(at) => write!(f, "{at}: {message}")?,
+            None => write!(f, "{message}")?,
         }
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            write!(f, "\n  help: {}", printable(help))?;
         }
         Ok(())
     }

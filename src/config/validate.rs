@@ -204,7 +204,14 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     v.singletons(fleet, fleet_src, &fleet_network, &catalog, &mut containers);
 
     if !v.ctx.diags.is_empty() {
-        return Err(ConfigError::Invalid(v.ctx.diags));
+        // In reading order, file by file, whatever order the rules ran in.
+        let mut diags = v.ctx.diags;
+        diags.sort_by_key(|d| {
+            d.location
+                .as_ref()
+                .map(|l| (l.file.clone(), l.line, l.column))
+        });
+        return Err(ConfigError::Invalid(diags));
     }
     Ok(Loaded {
         desired: DesiredState {
@@ -752,7 +759,10 @@ impl Validator<'_> {
                     self.ctx.err(
                         src,
                         &b.span(),
-                        format!("file {path}: content_b64 is not valid base64 ({e})"),
+                        format!(
+                            "file {path}: content_b64 is not valid base64 ({})",
+                            base64_problem(&e)
+                        ),
                     );
                     None
                 }
@@ -760,6 +770,21 @@ impl Validator<'_> {
         } else {
             let s = raw.source.as_ref().expect("one content key is present");
             self.read_source(src, s, path)
+        };
+        let bytes = match bytes {
+            Some(b) if b.len() as u64 > MAX_SOURCE_BYTES => {
+                let at = (raw.content.as_ref().map(|c| c.span()))
+                    .or(raw.content_b64.as_ref().map(|c| c.span()))
+                    .unwrap_or(span.clone());
+                self.ctx.err_help(
+                    src,
+                    &at,
+                    format!("file {path}: the content is {} bytes, over the limit of {MAX_SOURCE_BYTES} (64 MiB)", b.len()),
+                    "bait files are small: trim it",
+                );
+                None
+            }
+            other => other,
         };
         let mode = match &raw.mode {
             Some(m) => values::mode(m.get_ref())
@@ -927,6 +952,22 @@ impl Validator<'_> {
             spec.network = Some(fleet_network.to_string());
             containers.push(spec);
         }
+    }
+}
+
+/// What is wrong with base64 text, without echoing any of it (it may be a secret).
+fn base64_problem(e: &base64::DecodeError) -> String {
+    match e {
+        base64::DecodeError::InvalidByte(offset, _) => {
+            format!("a character that is not base64 at offset {offset}")
+        }
+        base64::DecodeError::InvalidLength(_) => {
+            "its length is not a whole number of base64 groups".to_string()
+        }
+        base64::DecodeError::InvalidLastSymbol(offset, _) => {
+            format!("an invalid last character at offset {offset}")
+        }
+        base64::DecodeError::InvalidPadding => "invalid padding".to_string(),
     }
 }
 

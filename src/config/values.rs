@@ -81,8 +81,13 @@ pub fn mode(value: &toml::Value) -> Result<u32, String> {
     if (0..=0o7777).contains(&n) {
         Ok(n as u32)
     } else {
+        let shown = if n < 0 {
+            format!("-{:#o}", n.unsigned_abs())
+        } else {
+            format!("{n:#o}")
+        };
         Err(format!(
-            "mode {n:#o} is out of range: permissions go from 0o0000 to 0o7777"
+            "mode {shown} is out of range: permissions go from 0o0000 to 0o7777"
         ))
     }
 }
