@@ -35,7 +35,7 @@ command = ["sleep", "infinity"]
         banner = version / 3
     );
     for d in 0..deckies {
-        let ftp = if (d + version) % 2 == 0 {
+        let ftp = if (d + version).is_multiple_of(2) {
             ", \"ftp\""
         } else {
             ""
@@ -82,7 +82,7 @@ fn expected_names(fleet: &Fleet, deckies: usize, version: usize) -> Vec<String> 
         let decky = fleet.n(&format!("d{d:02}"));
         names.push(format!("{decky}-http"));
         names.push(format!("{decky}-ssh"));
-        if (d + version) % 2 == 0 {
+        if (d + version).is_multiple_of(2) {
             names.push(format!("{decky}-ftp"));
         }
         names.push(decky);
