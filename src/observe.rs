@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::config::MAX_SOURCE_BYTES;
 use crate::desired::{ContainerSpec, DesiredState, Role};
 use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::live::{LiveContainer, LiveFile, LiveFileState, LiveState};
@@ -126,6 +127,13 @@ struct Read {
     wanted: BTreeSet<String>,
 }
 
+/// Largest archive of a directory read for several files at once; past it
+/// (an intruder's download in a home directory, say) the files are read one by one.
+const GROUP_READ_CAP: usize = 16 * 1024 * 1024;
+/// Largest archive of a single file: any bait file fits (they are at most
+/// 64 MiB); a larger one cannot match and is reported unreadable, not loaded.
+const FILE_READ_CAP: usize = (MAX_SOURCE_BYTES as usize) + 1024 * 1024;
+
 fn parent(path: &str) -> &str {
     match path.rfind('/') {
         Some(0) | None => "/",
@@ -133,42 +141,92 @@ fn parent(path: &str) -> &str {
     }
 }
 
+/// Files of one container that can share a read: those under the same
+/// directory two levels down (`/home/admin`), or in the same top-level
+/// directory (`/etc`). Every archive call costs a helper process in the engine,
+/// so one call per home directory beats one per file.
+fn group_key(path: &str) -> &str {
+    let dir = parent(path);
+    match dir.match_indices('/').nth(2) {
+        Some((i, _)) => &dir[..i],
+        None => dir,
+    }
+}
+
+/// The deepest directory that holds all `paths`.
+fn common_dir(paths: &BTreeSet<String>) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for (n, p) in paths.iter().enumerate() {
+        let dir: Vec<&str> = parent(p).split('/').filter(|s| !s.is_empty()).collect();
+        if n == 0 {
+            parts = dir;
+        } else {
+            let same = parts.iter().zip(&dir).take_while(|(a, b)| a == b).count();
+            parts.truncate(same);
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 fn plan_reads(wanted: BTreeMap<String, BTreeSet<String>>) -> Vec<Read> {
     let mut reads = Vec::new();
     for (container, paths) in wanted {
-        let mut by_dir: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
         for p in &paths {
-            by_dir.entry(parent(p)).or_default().insert(p.clone());
+            groups.entry(group_key(p)).or_default().insert(p.clone());
         }
-        for (dir, files) in by_dir {
+        for (key, files) in groups {
             // Reading `/` would tar the whole filesystem: read those files one by one.
-            if files.len() > 1 && dir != "/" {
+            if files.len() > 1 && key != "/" {
                 reads.push(Read {
                     container: container.clone(),
-                    path: dir.to_string(),
+                    path: common_dir(&files),
                     wanted: files,
                 });
             } else {
-                for f in files {
-                    reads.push(Read {
-                        container: container.clone(),
-                        path: f.clone(),
-                        wanted: BTreeSet::from([f]),
-                    });
-                }
+                reads.extend(one_by_one(&container, files));
             }
         }
     }
     reads
 }
 
+fn one_by_one(container: &str, files: BTreeSet<String>) -> impl Iterator<Item = Read> + '_ {
+    files.into_iter().map(move |f| Read {
+        container: container.to_string(),
+        path: f.clone(),
+        wanted: BTreeSet::from([f]),
+    })
+}
+
 async fn read_files(
     engine: &Engine,
     wanted: BTreeMap<String, BTreeSet<String>>,
 ) -> BTreeMap<(String, String), LiveFile> {
+    let mut files = BTreeMap::new();
+    let mut retry = Vec::new();
+    for (read, result) in run_reads(engine, plan_reads(wanted)).await {
+        match result {
+            Err(e) if e.is_too_large() && read.wanted.len() > 1 => {
+                retry.extend(one_by_one(&read.container, read.wanted));
+            }
+            result => record_read(&mut files, read, result),
+        }
+    }
+    for (read, result) in run_reads(engine, retry).await {
+        record_read(&mut files, read, result);
+    }
+    files
+}
+
+/// Runs `reads`, a bounded number at once.
+async fn run_reads(
+    engine: &Engine,
+    reads: Vec<Read>,
+) -> Vec<(Read, Result<Option<Vec<u8>>, EngineError>)> {
     let limit = Arc::new(Semaphore::new(READS_IN_FLIGHT));
     let mut tasks = JoinSet::new();
-    for read in plan_reads(wanted) {
+    for read in reads {
         let engine = engine.clone();
         let limit = limit.clone();
         tasks.spawn(async move {
@@ -176,32 +234,44 @@ async fn read_files(
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let result = engine.download(&read.container, &read.path).await;
+            let cap = if read.wanted.len() > 1 {
+                GROUP_READ_CAP
+            } else {
+                FILE_READ_CAP
+            };
+            let result = engine.download(&read.container, &read.path, cap).await;
             (read, result)
         });
     }
-    let mut files = BTreeMap::new();
+    let mut done = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (read, result) = joined.expect("a read task does not panic");
-        let found = match result {
-            Ok(Some(tar)) => parse_tar(&tar, parent(&read.path), &read.wanted)
-                .map_err(|e| format!("unreadable archive: {e}")),
-            Ok(None) => Ok(BTreeMap::new()),
-            Err(e) => Err(e.to_string()),
-        };
-        for path in read.wanted {
-            let state = match &found {
-                Ok(map) => map
-                    .get(&path)
-                    .cloned()
-                    .map(LiveFile::Present)
-                    .unwrap_or(LiveFile::Missing),
-                Err(message) => LiveFile::Unreadable(message.clone()),
-            };
-            files.insert((read.container.clone(), path), state);
-        }
+        done.push(joined.expect("a read task does not panic"));
     }
-    files
+    done
+}
+
+fn record_read(
+    files: &mut BTreeMap<(String, String), LiveFile>,
+    read: Read,
+    result: Result<Option<Vec<u8>>, EngineError>,
+) {
+    let found = match result {
+        Ok(Some(tar)) => parse_tar(&tar, parent(&read.path), &read.wanted)
+            .map_err(|e| format!("unreadable archive: {e}")),
+        Ok(None) => Ok(BTreeMap::new()),
+        Err(e) => Err(e.to_string()),
+    };
+    for path in read.wanted {
+        let state = match &found {
+            Ok(map) => map
+                .get(&path)
+                .cloned()
+                .map(LiveFile::Present)
+                .unwrap_or(LiveFile::Missing),
+            Err(message) => LiveFile::Unreadable(message.clone()),
+        };
+        files.insert((read.container.clone(), path), state);
+    }
 }
 
 /// Picks the `wanted` entries out of a tar whose entry names are relative to `base`.
@@ -288,6 +358,38 @@ mod tests {
                 ("/top2".to_string(), 1),
                 ("/etc/z".to_string(), 1),
                 ("/home/a".to_string(), 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_home_directory_is_read_once_for_all_its_bait() {
+        let wanted = BTreeMap::from([(
+            "web-01-ssh".to_string(),
+            BTreeSet::from([
+                "/home/admin/.bash_history".to_string(),
+                "/home/admin/.ssh/id_rsa".to_string(),
+                "/home/admin/.aws/credentials".to_string(),
+                "/home/admin/notes/2025/passwords.txt".to_string(),
+                "/home/bob/.bash_history".to_string(),
+                "/etc/motd".to_string(),
+                "/etc/ssh/sshd_config".to_string(),
+                "/root/.aws/credentials".to_string(),
+                "/root/.aws/config".to_string(),
+            ]),
+        )]);
+        let reads: Vec<(String, usize)> = plan_reads(wanted)
+            .into_iter()
+            .map(|r| (r.path, r.wanted.len()))
+            .collect();
+        assert_eq!(
+            reads,
+            vec![
+                ("/etc/motd".to_string(), 1),
+                ("/etc/ssh/sshd_config".to_string(), 1),
+                ("/home/admin".to_string(), 4),
+                ("/home/bob/.bash_history".to_string(), 1),
+                ("/root/.aws".to_string(), 2),
             ]
         );
     }

@@ -313,3 +313,47 @@ content = "x"
     let plan = fleet.plan();
     assert!(plan.stdout.contains("- file"), "{plan:?}");
 }
+
+#[test]
+fn a_home_directory_stuffed_by_an_intruder_is_still_read_file_by_file() {
+    let fleet = Fleet::new("stuffed");
+    fleet.write(&with_files(
+        r#"
+[deckies.{fleet}-a.files."/home/admin/.bash_history"]
+content = "ls\n"
+
+[deckies.{fleet}-a.files."/home/admin/.ssh/id_rsa"]
+content = "KEY\n"
+mode = 0o600
+"#,
+    ));
+    fleet.apply();
+    fleet.assert_no_changes();
+    // 24 MiB next to the bait: over the cap of one read for the whole home directory.
+    docker(&[
+        "exec",
+        &fleet.n("a-ssh"),
+        "dd",
+        "if=/dev/zero",
+        "of=/home/admin/loot.bin",
+        "bs=1048576",
+        "count=24",
+    ]);
+    fleet.assert_no_changes();
+    docker(&[
+        "exec",
+        &fleet.n("a-ssh"),
+        "sh",
+        "-c",
+        "echo rm -rf / >> /home/admin/.bash_history",
+    ]);
+    let run = fleet.plan();
+    assert!(
+        run.stdout.contains("+rm -rf /") || run.stdout.contains("-rm -rf /"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("Plan: 0 to add, 1 to change"),
+        "{run:?}"
+    );
+}

@@ -285,15 +285,18 @@ fn present(bytes: Vec<u8>) -> LiveFile {
 fn visible(desired: &DesiredState, live: &LiveState) -> String {
     let mut d = desired.clone();
     let mut sensitive = Vec::new();
+    let mut shown = String::new();
     for f in &mut d.files {
-        if f.sensitive {
-            sensitive.push((f.container.clone(), f.path.clone()));
-            if let Ensure::Present(c) = &mut f.ensure {
-                c.bytes.clear();
+        if let Ensure::Present(c) = &mut f.ensure {
+            if f.sensitive {
+                sensitive.push((f.container.clone(), f.path.clone()));
+            } else {
+                shown += &String::from_utf8_lossy(&c.bytes);
             }
+            c.bytes.clear();
         }
     }
-    let mut text = format!("{d:?}");
+    let mut text = format!("{d:?}{shown}");
     for (key, f) in &live.files {
         if !sensitive.contains(key) {
             if let LiveFile::Present(s) = f {

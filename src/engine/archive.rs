@@ -10,11 +10,13 @@ use super::{Engine, EngineError};
 impl Engine {
     /// A tar of `path` (a file or a directory) in `container`, or `None` when
     /// the path does not exist. The body is drained at once: the engine keeps
-    /// the container locked until it is.
+    /// the container locked until it is. Over `cap` bytes, the read is
+    /// abandoned with [`EngineError::TooLarge`].
     pub async fn download(
         &self,
         container: &str,
         path: &str,
+        cap: usize,
     ) -> Result<Option<Vec<u8>>, EngineError> {
         let options = DownloadFromContainerOptionsBuilder::default()
             .path(path)
@@ -25,6 +27,13 @@ impl Engine {
         let mut tar = Vec::new();
         while let Some(chunk) = stream.next().await {
             match chunk {
+                Ok(bytes) if tar.len() + bytes.len() > cap => {
+                    // Dropping the stream closes the connection: the engine stops sending.
+                    return Err(EngineError::TooLarge {
+                        what: format!("read {path} in {container}"),
+                        cap,
+                    });
+                }
                 Ok(bytes) => tar.extend_from_slice(&bytes),
                 Err(e) => {
                     let e = EngineError::from_bollard(format!("read {path} in {container}"), e);

@@ -32,6 +32,8 @@ pub enum EngineError {
     Conflict { what: String, message: String },
     #[error("{what}: {message}")]
     Api { what: String, message: String },
+    #[error("{what}: the archive is over {cap} bytes")]
+    TooLarge { what: String, cap: usize },
 }
 
 impl EngineError {
@@ -62,6 +64,10 @@ impl EngineError {
 
     pub fn is_not_found(&self) -> bool {
         matches!(self, EngineError::NotFound { .. })
+    }
+
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, EngineError::TooLarge { .. })
     }
 
     pub fn is_conflict(&self) -> bool {
