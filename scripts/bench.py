@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""deckhand side by side with what DECNET operators use today, on the local engine.
+
+Builds its own fleets (names starting `bench`), runs every comparison in the
+same run, and prints a table. Each figure is the median of several runs;
+ratios are taken pair by pair (run i of one tool against run i of the other)
+and their median reported. Run it through scripts/bench.sh, which builds the
+release binary and the images first.
+
+  1. no-change plan of 50 deckies x 3 services x 4 files, against checking the
+     same 200 files with one `docker exec ... sha256sum` each (DECNET's way)
+  2. adding one service to one decky: `deckhand apply` against
+     `docker-compose up -d --no-deps <service>`; both checked to leave every
+     other container's id and start time alone
+  3. first apply of the 50-decky fleet against `docker-compose up -d`
+  4. peak memory (and time) of planning 500 deckies with nothing live
+  5. no-change plan time at 10, 50 and 100 deckies, and its slope
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGE = "deckhand/busybox:1.35"
+FLEET = "bench"
+PROJECT = "cbench"  # the compose project, and the prefix of its container names
+SERVICES = ["ssh", "http", "ftp"]
+EXTRA = "smtp"  # the service added in figure 2
+
+CATALOG = {
+    "ssh": {"command": ["sleep", "infinity"], "env": {"SSH_BANNER": "SSH-2.0-OpenSSH_8.9p1"}},
+    "http": {"command": ["httpd", "-f", "-p", "80"], "env": {}},
+    "ftp": {"command": ["sleep", "infinity"], "env": {"FTP_BANNER": "220 ProFTPD"}},
+    "smtp": {"command": ["sleep", "infinity"], "env": {"MAIL_NAME": "mx1"}},
+}
+
+# Four bait files per decky, an admin's home directory in the ssh service (the
+# default target): deckhand reads them with one archive call per decky.
+FILES = [
+    ("/home/admin/.bash_history", "ls -la\ncat /etc/passwd\nssh db01\n", "0o600", "1000:1000", False),
+    ("/home/admin/.ssh/id_rsa", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn{i}\n", "0o600", "1000:1000", True),
+    ("/home/admin/.aws/credentials", "[default]\naws_access_key_id = AKIAEXAMPLE{i}\n", "0o600", "1000:1000", True),
+    ("/home/admin/notes/passwords.txt", "db01 root / Winter2025! ({i})\n", "0o644", "1000:1000", False),
+]
+
+
+def decky(i):
+    return f"d{i:03}"
+
+
+def toml_string(s):
+    return json.dumps(s)
+
+
+def deckhand_config(n, extra_on_first=False, fleet=FLEET):
+    out = [f'[fleet]\nname = "{fleet}"\nbase_image = "{IMAGE}"\n']
+    for svc, spec in CATALOG.items():
+        out.append(f"\n[services.{svc}]\nimage = \"{IMAGE}\"\ncommand = {json.dumps(spec['command'])}\n")
+        if spec["env"]:
+            env = ", ".join(f"{k} = {toml_string(v)}" for k, v in spec["env"].items())
+            out.append(f"env = {{ {env} }}\n")
+    for i in range(n):
+        name = f"{fleet}-{decky(i)}"
+        services = SERVICES + ([EXTRA] if extra_on_first and i == 0 else [])
+        out.append(f"\n[deckies.{name}]\nservices = {json.dumps(services)}\nhostname = \"{decky(i)}\"\n")
+        for path, content, mode, owner, sensitive in FILES:
+            out.append(f'\n[deckies.{name}.files."{path}"]\ncontent = {toml_string(content.format(i=i))}\n')
+            out.append(f'mode = {mode}\nowner = "{owner}"\nmtime = "2025-01-12T09:30:00Z"\n')
+            if sensitive:
+                out.append("sensitive = true\n")
+    return "".join(out)
+
+
+def compose_config(n, extra_on_first=False):
+    """The same containers as deckhand_config, as DECNET's compose would declare them."""
+    services = {}
+    for i in range(n):
+        base = f"{PROJECT}-{decky(i)}"
+        services[decky(i)] = {
+            "image": IMAGE,
+            "container_name": base,
+            "hostname": decky(i),
+            "command": ["sleep", "infinity"],
+            "network_mode": "bridge",
+            "labels": {"decnet.fleet.decky": decky(i)},
+        }
+        for svc in SERVICES + ([EXTRA] if extra_on_first and i == 0 else []):
+            spec = CATALOG[svc]
+            services[f"{decky(i)}-{svc}"] = {
+                "image": IMAGE,
+                "container_name": f"{base}-{svc}",
+                "command": spec["command"],
+                "environment": spec["env"],
+                "network_mode": f"service:{decky(i)}",
+                "depends_on": [decky(i)],
+                "labels": {
+                    "decnet.fleet.service": "true",
+                    "decnet.fleet.decky": decky(i),
+                    "decnet.fleet.service_name": svc,
+                },
+            }
+    # JSON is YAML: docker-compose reads it as is.
+    return json.dumps({"version": "2.4", "services": services}, indent=1)
+
+
+class Timed:
+    def __init__(self, seconds, max_rss_kib, code, output):
+        self.seconds, self.max_rss_kib, self.code, self.output = seconds, max_rss_kib, code, output
+
+
+def timed(cmd, cwd=None, check=True):
+    """Runs cmd; wall time and the peak RSS of that process (wait4)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    if check and proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{output}")
+    return Timed(seconds, usage.ru_maxrss, proc.returncode, output)
+
+
+def sh(*cmd, check=True):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def remove_label(label):
+    ids = sh("docker", "ps", "-aq", "--filter", f"label={label}").split()
+    if ids:
+        sh("docker", "rm", "-f", *ids)
+
+
+def cleanup():
+    for fleet in (FLEET, FLEET + "big"):
+        remove_label(f"deckhand.fleet={fleet}")
+    remove_label(f"com.docker.compose.project={PROJECT}")
+
+
+def snapshot(label):
+    """name -> (id, started at) of every container with the label."""
+    ids = sh("docker", "ps", "-aq", "--filter", f"label={label}").split()
+    if not ids:
+        return {}
+    lines = sh("docker", "inspect", "-f", "{{.Name}} {{.Id}} {{.State.StartedAt}}", *ids).split("\n")
+    return {l.split()[0].lstrip("/"): tuple(l.split()[1:]) for l in lines if l.strip()}
+
+
+def assert_untouched(before, after, added):
+    for name, state in before.items():
+        if after.get(name) != state:
+            sys.exit(f"{name} was touched: {state} -> {after.get(name)}")
+    if set(after) - set(before) != {added}:
+        sys.exit(f"expected exactly {added} to be added, got {sorted(set(after) - set(before))}")
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def progress(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(self, deckhand, runs, work):
+        self.deckhand, self.runs, self.work = deckhand, runs, work
+        self.cfg = os.path.join(work, "deckhand.toml")
+        self.compose = os.path.join(work, "docker-compose.json")
+        self.rows = []
+
+    def write(self, n, extra=False, fleet=FLEET):
+        with open(self.cfg, "w") as f:
+            f.write(deckhand_config(n, extra, fleet))
+
+    def dh(self, *args, check=True):
+        return timed([self.deckhand, *args, "-f", self.cfg, "--no-color"], check=check)
+
+    def apply(self):
+        return self.dh("apply", "--auto-approve")
+
+    def no_change_plan(self):
+        t = self.dh("plan")
+        if "No changes." not in t.output:
+            sys.exit(f"expected No changes.:\n{t.output}")
+        return t
+
+    def compose_cmd(self, *args):
+        return timed(["docker-compose", "-p", PROJECT, "-f", self.compose, *args])
+
+    def write_compose(self, n, extra=False):
+        with open(self.compose, "w") as f:
+            f.write(compose_config(n, extra))
+
+    # --- figures -------------------------------------------------------
+
+    def first_apply(self, n):
+        progress(f"3. first apply of {n} deckies, {self.runs['apply']} runs each tool")
+        ours, theirs = [], []
+        self.write(n)
+        self.write_compose(n)
+        for _ in range(self.runs["apply"]):
+            remove_label(f"deckhand.fleet={FLEET}")
+            ours.append(self.apply().seconds)
+            remove_label(f"deckhand.fleet={FLEET}")
+            theirs.append(self.compose_cmd("up", "-d").seconds)
+            self.compose_cmd("down")
+        self.rows.append((f"3. First apply, {n} deckies ({n * 4} containers; deckhand also drops {n * 4} files)",
+                          ours, "docker-compose up -d", theirs))
+
+    def no_change_vs_exec(self, n):
+        progress(f"1. no-change plan of {n} deckies vs docker exec sha256sum per file")
+        self.write(n)
+        self.apply()
+        files = []
+        for i in range(n):
+            for path, *_ in FILES:
+                files.append((f"{FLEET}-{decky(i)}-ssh", path))
+        ours, theirs = [], []
+        for _ in range(self.runs["exec"]):
+            ours.append(self.no_change_plan().seconds)
+            start = time.perf_counter()
+            for container, path in files:
+                sh("docker", "exec", container, "sha256sum", path)
+            theirs.append(time.perf_counter() - start)
+        self.rows.append((f"1. No-change check, {n} deckies x 3 services x 4 files", ours,
+                          f"{len(files)} x docker exec sha256sum", theirs))
+
+    def add_service(self, n):
+        progress(f"2. adding one service to one decky of {n}, {self.runs['add']} runs each tool")
+        ours, theirs = [], []
+        label = f"deckhand.fleet={FLEET}"
+        self.write(n)
+        self.apply()
+        for _ in range(self.runs["add"]):
+            before = snapshot(label)
+            self.write(n, extra=True)
+            ours.append(self.apply().seconds)
+            assert_untouched(before, snapshot(label), f"{FLEET}-{decky(0)}-{EXTRA}")
+            self.write(n)
+            self.apply()
+        remove_label(label)
+
+        label = f"com.docker.compose.project={PROJECT}"
+        self.write_compose(n)
+        self.compose_cmd("up", "-d")
+        for _ in range(self.runs["add"]):
+            before = snapshot(label)
+            self.write_compose(n, extra=True)
+            theirs.append(self.compose_cmd("up", "-d", "--no-deps", f"{decky(0)}-{EXTRA}").seconds)
+            assert_untouched(before, snapshot(label), f"{PROJECT}-{decky(0)}-{EXTRA}")
+            self.compose_cmd("rm", "-sf", f"{decky(0)}-{EXTRA}")
+        self.write_compose(n)
+        self.compose_cmd("down")
+        self.rows.append((f"2. Add one service to one decky of {n}", ours,
+                          "docker-compose up -d --no-deps", theirs))
+
+    def scaling(self, sizes):
+        progress(f"5. no-change plan at {sizes} deckies")
+        points = []
+        for n in sizes:
+            self.write(n)
+            self.apply()
+            times = [self.no_change_plan().seconds for _ in range(self.runs["plan"])]
+            points.append((n, median(times)))
+            progress(f"   {n} deckies: {median(times):.3f} s")
+        remove_label(f"deckhand.fleet={FLEET}")
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        mx, my = statistics.mean(xs), statistics.mean(ys)
+        slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
+        return points, slope
+
+    def big_plan(self, n):
+        progress(f"4. planning {n} deckies with nothing live")
+        self.write(n, fleet=FLEET + "big")
+        runs = [self.dh("plan") for _ in range(self.runs["plan"])]
+        return median([r.max_rss_kib for r in runs]) / 1024, median([r.seconds for r in runs])
+
+
+def ratio_median(ours, theirs):
+    return median([t / o for o, t in zip(ours, theirs)])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--deckhand", default=os.path.join(ROOT, "target/release/deckhand"))
+    p.add_argument("--deckies", type=int, default=50)
+    p.add_argument("--big", type=int, default=500)
+    p.add_argument("--quick", action="store_true", help="fewer runs per figure (a smoke run)")
+    args = p.parse_args()
+    runs = {"plan": 5, "exec": 3, "apply": 3, "add": 5}
+    if args.quick:
+        runs = {k: 1 for k in runs}
+    work = tempfile.mkdtemp(prefix="deckhand-bench-")
+    bench = Bench(args.deckhand, runs, work)
+    cleanup()
+    try:
+        n = args.deckies
+        bench.first_apply(n)
+        bench.no_change_vs_exec(n)
+        bench.add_service(n)
+        points, slope = bench.scaling([10, n, 2 * n])
+        rss_mib, big_secs = bench.big_plan(args.big)
+    finally:
+        cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+
+    engine = sh("docker", "version", "-f", "{{.Server.Version}} (API {{.Server.APIVersion}})").strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"\nMachine: {os.cpu_count()} cores ({cpu}), Linux {platform.release()}, Docker engine {engine}, "
+          f"docker-compose {sh('docker-compose', 'version', '--short').strip()}. "
+          f"Medians of {runs['plan']} plan, {runs['exec']} exec, {runs['apply']} first-apply and {runs['add']} add runs.\n")
+    print("| figure | deckhand | other tool | other | deckhand faster by |")
+    print("|---|---|---|---|---|")
+    for name, ours, other, theirs in bench.rows:
+        print(f"| {name} | {median(ours):.2f} s | {other} | {median(theirs):.2f} s | {ratio_median(ours, theirs):.1f}x |")
+    print(f"| 4. Plan {args.big} deckies ({args.big * 4} containers, {args.big * 4} files), nothing live | "
+          f"{rss_mib:.1f} MiB peak RSS, {big_secs:.2f} s | | | |")
+    curve = ", ".join(f"{n}: {s:.3f} s" for n, s in points)
+    print(f"| 5. No-change plan by fleet size ({curve}) | slope {slope * 1000:.1f} ms per decky | | | |")
+
+
+if __name__ == "__main__":
+    main()
