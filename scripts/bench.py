@@ -295,6 +295,10 @@ def ratio_median(ours, theirs):
 
 
 def main():
+    # docker-compose 1.29 deadlocks at its default parallel limit (64) once
+    # services wait on their base (network_mode: service:...): 200 containers
+    # hung at 75 here. Unbounded, it is also at its fastest.
+    os.environ["COMPOSE_PARALLEL_LIMIT"] = "1000"
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--deckhand", default=os.path.join(ROOT, "target/release/deckhand"))
     p.add_argument("--deckies", type=int, default=50)

@@ -34,7 +34,11 @@ fn foreign_message(names: &[String]) -> String {
 }
 
 /// Reads the live state of `desired.fleet`.
-pub async fn observe(engine: &Engine, desired: &DesiredState) -> Result<LiveState, ObserveError> {
+pub async fn observe(
+    engine: &Engine,
+    desired: &DesiredState,
+    targets: &[String],
+) -> Result<LiveState, ObserveError> {
     let (all, networks) = tokio::try_join!(engine.list_containers(None), engine.list_networks())?;
     let fleet = desired.fleet.as_str();
     let ours = |c: &ContainerInfo| c.labels.get(labels::FLEET).map(String::as_str) == Some(fleet);
@@ -59,9 +63,13 @@ pub async fn observe(engine: &Engine, desired: &DesiredState) -> Result<LiveStat
         .map(|c| (c.name.clone(), live_container(c)))
         .collect();
 
+    // With targets, only the targeted deckies' files are read: the plan leaves the rest alone.
+    let in_scope = |decky: Option<&str>| {
+        targets.is_empty() || decky.is_some_and(|d| targets.iter().any(|t| t == d))
+    };
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in &desired.files {
-        if containers.contains_key(&f.container) {
+        if containers.contains_key(&f.container) && in_scope(Some(&f.decky)) {
             wanted
                 .entry(f.container.clone())
                 .or_default()
@@ -69,7 +77,10 @@ pub async fn observe(engine: &Engine, desired: &DesiredState) -> Result<LiveStat
         }
     }
     for (container, path) in record.iter().flat_map(|r| r.files.iter()) {
-        if containers.contains_key(container) {
+        if containers
+            .get(container)
+            .is_some_and(|c| in_scope(c.decky.as_deref()))
+        {
             wanted
                 .entry(container.clone())
                 .or_default()

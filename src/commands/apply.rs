@@ -62,7 +62,7 @@ async fn locked(
     engine: &crate::engine::Engine,
     desired: &DesiredState,
 ) -> anyhow::Result<ExitCode> {
-    let live = observe(engine, desired).await?;
+    let live = observe(engine, desired, targets).await?;
     let plan = plan(desired, &live, targets)?;
     if let Approval::Saved(saved) = approval {
         // The config is unchanged (checked before locking) and the live state

@@ -13,7 +13,7 @@ use super::Context;
 pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.config.file)?;
     let engine = ctx.connect().await?;
-    let live = observe(&engine, &loaded.desired).await?;
+    let live = observe(&engine, &loaded.desired, &args.target).await?;
     let plan = plan(&loaded.desired, &live, &args.target)?;
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -9,7 +9,7 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.file)?;
     let engine = ctx.connect().await?;
     let desired = &loaded.desired;
-    let live = observe(&engine, desired).await?;
+    let live = observe(&engine, desired, &[]).await?;
     let style = ctx.style;
 
     let mut rows =

@@ -61,7 +61,7 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
     };
     let desired = &loaded.desired;
     if settings.plan_only {
-        match observe(&engine, desired)
+        match observe(&engine, desired, &[])
             .await
             .map_err(anyhow::Error::from)
             .and_then(|live| Ok(plan(desired, &live, &[])?))
@@ -104,7 +104,7 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
             return end;
         }
     };
-    let planned = match observe(&engine, desired).await {
+    let planned = match observe(&engine, desired, &[]).await {
         Ok(live) => plan(desired, &live, &[])
             .map(|p| (p, live))
             .map_err(anyhow::Error::from),
