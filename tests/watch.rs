@@ -341,3 +341,30 @@ fn the_engine_going_away_is_reported_and_on_its_return_everything_is_observed_ag
     assert!(watch.output().contains("engine back"), "{}", watch.output());
     watch.assert_running();
 }
+
+#[test]
+fn plan_only_prints_each_pass_plan_and_changes_nothing() {
+    let fleet = Fleet::new("wplan");
+    fleet.write(CONFIG);
+    let mut watch = Watch::start_with(&fleet, 60, &["--plan-only"]);
+    let out = watch.output();
+    assert!(
+        out.contains("5 changes to apply (--plan-only: not applied)"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("+ decky {}", fleet.n("a"))), "{out}");
+    fleet.write(&CONFIG.replace("services = [\"http\"]\n", "services = []\n"));
+    watch.wait_for("pass 2 done", Duration::from_secs(5));
+    let out = watch.output();
+    assert_eq!(
+        out.matches("to apply (--plan-only: not applied)").count(),
+        2,
+        "{out}"
+    );
+    watch.assert_running();
+    assert!(
+        fleet.engine_state().starts_with("--- networks"),
+        "plan-only changed the engine: {}",
+        fleet.engine_state()
+    );
+}
