@@ -118,6 +118,55 @@ impl Lcg {
     }
 }
 
+/// `deckhand apply --auto-approve` running as a child, its output read as it comes.
+struct RunningApply {
+    child: std::process::Child,
+    stdout: BufReader<std::process::ChildStdout>,
+    seen: String,
+}
+
+impl RunningApply {
+    fn start(fleet: &Fleet, extra: &[&str]) -> RunningApply {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+            .args(["apply", "--auto-approve", "--no-color"])
+            .args(extra)
+            .current_dir(fleet.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        RunningApply {
+            child,
+            stdout,
+            seen: String::new(),
+        }
+    }
+
+    /// Reads the output until `n` steps have printed `created`.
+    fn wait_created(&mut self, n: usize) {
+        let mut line = String::new();
+        while self.stdout.read_line(&mut line).unwrap() > 0 {
+            self.seen += &line;
+            line.clear();
+            if self.seen.matches(": created").count() >= n {
+                return;
+            }
+        }
+        panic!("apply ended before {n} steps were created:\n{}", self.seen);
+    }
+
+    /// Waits for the exit; its code and all it printed.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut stderr).unwrap();
+        (status.code(), format!("{}{rest}{stderr}", self.seen))
+    }
+}
+
 #[test]
 fn kill_9_at_random_moments_of_ten_applies_always_converges() {
     const DECKIES: usize = 20;
@@ -216,40 +265,14 @@ fn the_engine_lost_mid_apply_fails_clearly_and_a_rerun_converges() {
     let fleet = Fleet::new("lost");
     fleet.write(&fleet_config(DECKIES, 0));
     let proxy = Proxy::start(&fleet.dir.path().join("engine.sock"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
-        .args([
-            "apply",
-            "--auto-approve",
-            "--no-color",
-            "--docker-host",
-            &proxy.url(),
-        ])
-        .current_dir(fleet.dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let url = proxy.url();
+    let mut apply = RunningApply::start(&fleet, &["--docker-host", &url]);
     // Cut the engine off once the first steps are done.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut seen = String::new();
-    let mut line = String::new();
-    while stdout.read_line(&mut line).unwrap() > 0 {
-        seen += &line;
-        let done = line.contains(": created");
-        line.clear();
-        if done && seen.matches(": created").count() >= 3 {
-            break;
-        }
-    }
+    apply.wait_created(3);
     proxy.kill();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    let all = format!("{seen}{rest}{stderr}");
+    let (code, all) = apply.finish();
 
-    assert_eq!(status.code(), Some(1), "{all}");
+    assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("failed"), "{all}");
     assert!(all.contains("Fix the cause and run apply again"), "{all}");
     assert!(!all.contains("panicked"), "{all}");
@@ -265,36 +288,17 @@ fn sigint_during_apply_finishes_the_steps_in_flight_and_releases_the_lock() {
     const DECKIES: usize = 20;
     let fleet = Fleet::new("sigint");
     fleet.write(&fleet_config(DECKIES, 0));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
-        .args(["apply", "--auto-approve", "--no-color"])
-        .current_dir(fleet.dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut seen = String::new();
-    let mut line = String::new();
-    while stdout.read_line(&mut line).unwrap() > 0 {
-        seen += &line;
-        let created = line.contains(": created");
-        line.clear();
-        if created {
-            break;
-        }
-    }
-    let pid = child.id().to_string();
+    let mut apply = RunningApply::start(&fleet, &[]);
+    apply.wait_created(1);
+    let pid = apply.child.id().to_string();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
         .status()
         .unwrap()
         .success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    let status = child.wait().unwrap();
-    let all = format!("{seen}{rest}");
+    let (code, all) = apply.finish();
 
-    assert_eq!(status.code(), Some(1), "{all}");
+    assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("not started: interrupted"), "{all}");
     assert!(
         all.contains("Interrupted: run apply again to finish"),
