@@ -9,11 +9,13 @@ use std::sync::Arc;
 
 use crate::apply::{self, Outcome, RecordUpdate};
 use crate::config::Loaded;
+use crate::desired::DesiredState;
 use crate::engine::Engine;
 use crate::interrupt::Interrupt;
+use crate::live::LiveState;
 use crate::lock::{FleetLock, LockError};
 use crate::observe::observe;
-use crate::plan::{plan, Action};
+use crate::plan::{plan, Action, Plan};
 
 use super::{log, Settings};
 
@@ -61,13 +63,9 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
     };
     let desired = &loaded.desired;
     if settings.plan_only {
-        match observe(&engine, desired, &[])
-            .await
-            .map_err(anyhow::Error::from)
-            .and_then(|live| Ok(plan(desired, &live, &[])?))
-        {
-            Ok(p) if p.is_empty() => log(style, "no changes"),
-            Ok(p) => {
+        match observe_and_plan(&engine, desired).await {
+            Ok((p, _)) if p.is_empty() => log(style, "no changes"),
+            Ok((p, _)) => {
                 log(
                     style,
                     &format!(
@@ -104,13 +102,7 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
             return end;
         }
     };
-    let planned = match observe(&engine, desired, &[]).await {
-        Ok(live) => plan(desired, &live, &[])
-            .map(|p| (p, live))
-            .map_err(anyhow::Error::from),
-        Err(e) => Err(e.into()),
-    };
-    match planned {
+    match observe_and_plan(&engine, desired).await {
         Err(e) => {
             log(style, &format!("{} {e:#}", style.red("!")));
             end.retry = true;
@@ -159,6 +151,15 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
         );
     }
     end
+}
+
+/// The live state and the plan of the whole fleet (a pass has no targets).
+async fn observe_and_plan(
+    engine: &Engine,
+    desired: &DesiredState,
+) -> anyhow::Result<(Plan, LiveState)> {
+    let live = observe(engine, desired, &[]).await?;
+    Ok((plan(desired, &live, &[])?, live))
 }
 
 fn count(n: usize) -> String {
