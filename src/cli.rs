@@ -114,11 +114,11 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Seconds between passes that read every managed file back for drift.
-    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub interval: u64,
     /// Milliseconds to wait after a save (or a container event) for more
     /// before a pass: a burst of saves becomes one pass.
-    #[arg(long, value_name = "MS", default_value_t = 300)]
+    #[arg(long, value_name = "MS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub debounce_ms: u64,
     /// Print what each pass would change instead of applying it.
     #[arg(long)]

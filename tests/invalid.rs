@@ -213,3 +213,18 @@ mod generated {
         );
     }
 }
+
+#[test]
+fn a_usage_error_exits_1_because_2_means_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["plan", "--format", "yaml"],
+        vec!["watch", "--interval", "0"],
+        vec!["frobnicate"],
+    ] {
+        let run = common::deckhand_in(dir.path(), &args, &[]);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("error:"), "{run:?}");
+    }
+    assert_eq!(common::deckhand_in(dir.path(), &["--help"], &[]).code, 0);
+}

@@ -79,7 +79,12 @@ pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()>
     let mut events: Option<(String, JoinHandle<()>)> = None;
     let mut debounce = Debounce::new(settings.debounce);
     let mut reasons: BTreeSet<String> = BTreeSet::from(["start".to_string()]);
-    debounce.trigger(Instant::now() - settings.debounce);
+    // The start pass is due at once: its burst began one debounce ago.
+    debounce.trigger(
+        Instant::now()
+            .checked_sub(settings.debounce)
+            .unwrap_or_else(Instant::now),
+    );
     let mut own: BTreeMap<String, Instant> = BTreeMap::new();
     let mut retry: Option<(Instant, Duration)> = None;
     let mut ticker = tokio::time::interval_at(
