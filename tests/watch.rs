@@ -225,14 +225,15 @@ fn an_invalid_save_is_reported_changes_nothing_and_the_next_good_save_applies() 
 }
 
 #[test]
-fn a_removed_container_is_recreated_and_an_edited_file_restored() {
+fn a_removed_container_is_recreated_on_its_event() {
     let fleet = Fleet::new("wheal");
     fleet.write(CONFIG);
-    let mut watch = Watch::start(&fleet, 2);
+    // A long interval: only the engine's event can bring the container back in time.
+    let mut watch = Watch::start(&fleet, 600);
     let old = fleet.containers()[&fleet.n("a-http")].id.clone();
 
     docker(&["rm", "-f", &fleet.n("a-http")]);
-    let took = within(Duration::from_secs(5), || {
+    let took = within(Duration::from_secs(10), || {
         running(&fleet.n("a-http")) && fleet.containers()[&fleet.n("a-http")].id != old
     })
     .unwrap_or_else(|| panic!("a-http not recreated:\n{}", watch.output()));
@@ -244,7 +245,14 @@ fn a_removed_container_is_recreated_and_an_edited_file_restored() {
         "{}",
         watch.output()
     );
+    watch.assert_running();
+}
 
+#[test]
+fn a_file_edited_inside_a_decky_is_restored_on_the_interval() {
+    let fleet = Fleet::new("wfile");
+    fleet.write(CONFIG);
+    let mut watch = Watch::start(&fleet, 2);
     docker(&[
         "exec",
         &fleet.n("a"),
@@ -252,7 +260,7 @@ fn a_removed_container_is_recreated_and_an_edited_file_restored() {
         "-c",
         "echo intruder > /root/notes.txt",
     ]);
-    let took = within(Duration::from_secs(5), || {
+    let took = within(Duration::from_secs(8), || {
         common::cat(&fleet.n("a"), "/root/notes.txt") == b"v0\n"
     })
     .unwrap_or_else(|| panic!("notes.txt not restored:\n{}", watch.output()));
@@ -260,6 +268,7 @@ fn a_removed_container_is_recreated_and_an_edited_file_restored() {
         "in-container edit to restored: {} ms (interval 2 s)",
         took.as_millis()
     );
+    assert!(watch.output().contains("(interval)"), "{}", watch.output());
     watch.assert_running();
 }
 
