@@ -133,7 +133,8 @@ impl Fleet {
         ]);
         let mut out = BTreeMap::new();
         for id in ids.split_whitespace() {
-            let c = inspect(id);
+            // Gone between the listing and the inspect (a watch at work): skip it.
+            let Some(c) = try_inspect(id) else { continue };
             if !c.labels.contains_key("deckhand.holder") {
                 out.insert(c.name.clone(), c);
             }
@@ -246,10 +247,18 @@ pub struct Container {
 }
 
 pub fn inspect(id: &str) -> Container {
-    let json = docker(&["inspect", id]);
+    try_inspect(id).unwrap_or_else(|| panic!("no container {id}"))
+}
+
+/// The container, or `None` when the engine has no such object.
+pub fn try_inspect(id: &str) -> Option<Container> {
+    let (ok, json) = docker_try(&["inspect", id]);
+    if !ok {
+        return None;
+    }
     let v: serde_json::Value = serde_json::from_str(&json).expect("inspect json");
     let c = &v[0];
-    Container {
+    Some(Container {
         id: c["Id"].as_str().unwrap_or_default().to_string(),
         name: c["Name"]
             .as_str()
@@ -269,7 +278,7 @@ pub fn inspect(id: &str) -> Container {
             .unwrap_or_default()
             .to_string(),
         labels: serde_json::from_value(c["Config"]["Labels"].clone()).unwrap_or_default(),
-    }
+    })
 }
 
 /// `stat` of a path inside a container: "mode uid:gid mtime size".
