@@ -13,6 +13,9 @@ const HOST: &str = "deckhand.lock.host";
 const PID: &str = "deckhand.lock.pid";
 const COMMAND: &str = "deckhand.lock.command";
 const SINCE: &str = "deckhand.lock.since";
+/// How often, and how far apart, a contended lock is looked at before giving up.
+const LOOKS: usize = 10;
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -77,14 +80,17 @@ impl FleetLock {
             (COMMAND.to_string(), command.to_string()),
             (SINCE.to_string(), now),
         ]);
-        for _ in 0..2 {
+        // A conflict with no holder to be seen means the name is taken by a
+        // container still being created (or just removed): look again shortly.
+        for _ in 0..LOOKS {
             match holder::create(engine, &name, fleet, "lock", labels.clone()).await {
                 Ok(()) => return Ok(FleetLock { name }),
                 Err(e) if e.is_conflict() => {}
                 Err(e) => return Err(e.into()),
             }
             let Some(held) = engine.container_labels(&name).await? else {
-                continue; // released between our create and our look: try again
+                tokio::time::sleep(LOOK_AGAIN).await;
+                continue;
             };
             let (holder, since) = describe(&held);
             let dead_here = held.get(HOST) == Some(&this_host())
@@ -102,15 +108,10 @@ impl FleetLock {
             eprintln!("warning: taking over the lock of fleet '{fleet}' left by {holder} since {since}: that process is gone");
             engine.remove_container(&name).await?;
         }
-        let (holder, since) = engine
-            .container_labels(&name)
-            .await?
-            .map(|l| describe(&l))
-            .unwrap_or_default();
         Err(LockError::Held {
             fleet: fleet.to_string(),
-            holder,
-            since,
+            holder: "another run whose lock is being created or removed right now".to_string(),
+            since: "a moment ago".to_string(),
         })
     }
 

@@ -243,7 +243,15 @@ fn two_concurrent_applies_one_wins_and_the_other_names_the_holder() {
         String::from_utf8_lossy(&first.stderr)
     );
     assert_eq!(second.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&second.stderr);
+    assert_names_the_holder(&fleet, &String::from_utf8_lossy(&second.stderr));
+    assert!(
+        second_took < Duration::from_secs(2),
+        "the loser waited {second_took:?}"
+    );
+    assert_converged(&fleet, DECKIES, 0);
+}
+
+fn assert_names_the_holder(fleet: &Fleet, err: &str) {
     assert!(
         err.contains(&format!("fleet '{}' is locked by", fleet.name)),
         "{err}"
@@ -252,11 +260,44 @@ fn two_concurrent_applies_one_wins_and_the_other_names_the_holder() {
         err.contains("(pid ") && err.contains("apply --auto-approve") && err.contains(" since "),
         "{err}"
     );
-    assert!(
-        second_took < Duration::from_secs(2),
-        "the loser waited {second_took:?}"
-    );
-    assert_converged(&fleet, DECKIES, 0);
+}
+
+#[test]
+fn five_applies_started_at_once_make_one_winner_and_four_that_name_it() {
+    let fleet = Fleet::new("herd");
+    fleet.write(&fleet_config(4, 0));
+    for round in 0..3 {
+        // A new version each round, so that every round has work to do.
+        fleet.write(&fleet_config(4, round));
+        let children: Vec<_> = (0..5)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_deckhand"))
+                    .args(["apply", "--auto-approve", "--no-color"])
+                    .current_dir(fleet.dir.path())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outputs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let winners = outputs
+            .iter()
+            .filter(|o| o.status.code() == Some(0))
+            .count();
+        assert!(winners >= 1, "round {round}: no apply won");
+        for o in outputs.iter().filter(|o| o.status.code() != Some(0)) {
+            assert_eq!(o.status.code(), Some(1));
+            assert_names_the_holder(&fleet, &String::from_utf8_lossy(&o.stderr));
+        }
+        // A loser that started after the winner finished simply found nothing to do.
+        let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_converged(&fleet, 4, round);
+    }
 }
 
 #[test]
