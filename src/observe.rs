@@ -13,6 +13,7 @@ use crate::config::MAX_SOURCE_BYTES;
 use crate::desired::{ContainerSpec, DesiredState, Role};
 use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::live::{LiveContainer, LiveFile, LiveFileState, LiveState};
+use crate::plan::in_targets;
 use crate::{labels, record};
 
 /// Archive reads in flight at once (DESIGN: the engine saturates around 8).
@@ -64,9 +65,7 @@ pub async fn observe(
         .collect();
 
     // With targets, only the targeted deckies' files are read: the plan leaves the rest alone.
-    let in_scope = |decky: Option<&str>| {
-        targets.is_empty() || decky.is_some_and(|d| targets.iter().any(|t| t == d))
-    };
+    let in_scope = |decky: Option<&str>| in_targets(targets, decky);
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in &desired.files {
         if containers.contains_key(&f.container) && in_scope(Some(&f.decky)) {

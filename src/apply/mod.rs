@@ -21,7 +21,7 @@ use crate::engine::Engine;
 use crate::interrupt::{Interrupt, NOT_STARTED};
 use crate::labels;
 use crate::live::LiveState;
-use crate::plan::{Action, Change, Detail, Object, Plan};
+use crate::plan::{in_targets, Action, Change, Detail, Object, Plan};
 use crate::record::{self, FileRecord};
 
 pub use report::{Outcome, Report};
@@ -47,7 +47,7 @@ pub struct RecordUpdate {
 impl RecordUpdate {
     /// The record bookkeeping for an apply of `desired` over `live`, limited to `targets` (empty: all).
     pub fn new(desired: &DesiredState, live: &LiveState, targets: &[String]) -> RecordUpdate {
-        let in_scope = |decky: &str| targets.is_empty() || targets.iter().any(|t| t == decky);
+        let in_scope = |decky: &str| in_targets(targets, Some(decky));
         let declared = desired
             .files
             .iter()

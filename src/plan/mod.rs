@@ -102,6 +102,13 @@ impl Object {
     }
 }
 
+/// Whether `--target` puts this decky in scope: every decky when there are no
+/// targets; else only the named ones (and nothing outside a decky, such as a
+/// singleton).
+pub fn in_targets(targets: &[String], decky: Option<&str>) -> bool {
+    targets.is_empty() || decky.is_some_and(|d| targets.iter().any(|t| t == d))
+}
+
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {

@@ -38,9 +38,7 @@ pub fn plan(
             });
         }
     }
-    let in_scope = |decky: Option<&str>| {
-        targets.is_empty() || decky.is_some_and(|d| targets.iter().any(|t| t == d))
-    };
+    let in_scope = |decky: Option<&str>| super::in_targets(targets, decky);
 
     let mut planner = Planner {
         desired,
