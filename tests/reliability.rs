@@ -118,6 +118,18 @@ impl Lcg {
     }
 }
 
+/// `deckhand apply --auto-approve EXTRA...` as a child, its output piped.
+fn spawn_apply(fleet: &Fleet, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        .args(["apply", "--auto-approve", "--no-color"])
+        .args(extra)
+        .current_dir(fleet.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// `deckhand apply --auto-approve` running as a child, its output read as it comes.
 struct RunningApply {
     child: std::process::Child,
@@ -127,14 +139,7 @@ struct RunningApply {
 
 impl RunningApply {
     fn start(fleet: &Fleet, extra: &[&str]) -> RunningApply {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
-            .args(["apply", "--auto-approve", "--no-color"])
-            .args(extra)
-            .current_dir(fleet.dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_apply(fleet, extra);
         let stdout = BufReader::new(child.stdout.take().unwrap());
         RunningApply {
             child,
@@ -219,18 +224,9 @@ fn two_concurrent_applies_one_wins_and_the_other_names_the_holder() {
     const DECKIES: usize = 12;
     let fleet = Fleet::new("race");
     fleet.write(&fleet_config(DECKIES, 0));
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_deckhand"))
-            .args(["apply", "--auto-approve", "--no-color"])
-            .current_dir(fleet.dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let first = spawn();
+    let first = spawn_apply(&fleet, &[]);
     std::thread::sleep(Duration::from_millis(150));
-    let second = spawn();
+    let second = spawn_apply(&fleet, &[]);
     let started = Instant::now();
     let second = second.wait_with_output().unwrap();
     let second_took = started.elapsed();
@@ -269,17 +265,7 @@ fn five_applies_started_at_once_make_one_winner_and_four_that_name_it() {
     for round in 0..3 {
         // A new version each round, so that every round has work to do.
         fleet.write(&fleet_config(4, round));
-        let children: Vec<_> = (0..5)
-            .map(|_| {
-                Command::new(env!("CARGO_BIN_EXE_deckhand"))
-                    .args(["apply", "--auto-approve", "--no-color"])
-                    .current_dir(fleet.dir.path())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
+        let children: Vec<_> = (0..5).map(|_| spawn_apply(&fleet, &[])).collect();
         let outputs: Vec<_> = children
             .into_iter()
             .map(|c| c.wait_with_output().unwrap())

@@ -56,6 +56,19 @@ fn a_saved_plan_applies_exactly_its_steps() {
     assert!(again.stderr.contains("plan is stale"), "{again:?}");
 }
 
+/// `apply reviewed.plan` exits 1 with `message` and changes nothing on the engine.
+fn assert_refused_as_stale(fleet: &Fleet, message: &str) {
+    let before = fleet.engine_state();
+    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains(message), "{run:?}");
+    assert_eq!(
+        fleet.engine_state(),
+        before,
+        "a stale plan changed the engine"
+    );
+}
+
 #[test]
 fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
     let fleet = Fleet::new("stale");
@@ -69,14 +82,7 @@ fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
         "services = []",
         "services = [\"ssh\"]\nhostname = \"other\"",
     ));
-    let before = fleet.engine_state();
-    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr.contains("plan is stale: the configuration"),
-        "{run:?}"
-    );
-    assert_eq!(fleet.engine_state(), before);
+    assert_refused_as_stale(&fleet, "plan is stale: the configuration");
 
     // A file edited inside a decky.
     fleet.write(&CONFIG.replace("services = []", "services = [\"ssh\"]"));
@@ -88,32 +94,17 @@ fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
         "-c",
         "echo x >> /root/.pgpass",
     ]);
-    let before = fleet.engine_state();
-    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr.contains("plan is stale: the live state"),
-        "{run:?}"
-    );
-    assert_eq!(fleet.engine_state(), before);
+    assert_refused_as_stale(&fleet, "plan is stale: the live state");
 
     // A container stopped out of band (same id and labels, another state).
     save(&fleet);
     docker(&["kill", &fleet.n("b")]);
-    let before = fleet.engine_state();
-    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("plan is stale"), "{run:?}");
-    assert_eq!(fleet.engine_state(), before);
+    assert_refused_as_stale(&fleet, "plan is stale");
 
     // A service container removed out of band.
     save(&fleet);
     docker(&["rm", "-f", &fleet.n("a-ssh")]);
-    let before = fleet.engine_state();
-    let run = fleet.deckhand(&["apply", "reviewed.plan"]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("plan is stale"), "{run:?}");
-    assert_eq!(fleet.engine_state(), before);
+    assert_refused_as_stale(&fleet, "plan is stale");
 
     // A fresh plan of the same state applies.
     save(&fleet);
