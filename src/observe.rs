@@ -9,7 +9,6 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::config::MAX_SOURCE_BYTES;
 use crate::desired::{ContainerSpec, DesiredState, Role};
 use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::live::{LiveContainer, LiveFile, LiveFileState, LiveState};
@@ -140,9 +139,10 @@ struct Read {
 /// Largest archive of a directory read for several files at once; past it
 /// (an intruder's download in a home directory, say) the files are read one by one.
 const GROUP_READ_CAP: usize = 16 * 1024 * 1024;
-/// Largest archive of a single file: any bait file fits (they are at most
-/// 64 MiB); a larger one cannot match and is reported unreadable, not loaded.
-const FILE_READ_CAP: usize = (MAX_SOURCE_BYTES as usize) + 1024 * 1024;
+/// Largest archive of a single file read into memory. A live file past it
+/// (bait is at most 64 MiB, so this is someone's doing) makes the plan stop
+/// with "cannot read" rather than exhaust memory.
+const FILE_READ_CAP: usize = 1024 * 1024 * 1024;
 
 fn parent(path: &str) -> &str {
     match path.rfind('/') {
