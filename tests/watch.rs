@@ -97,7 +97,18 @@ impl Watch {
 }
 
 impl Drop for Watch {
+    /// SIGTERM first, so that a pass in flight finishes and releases the lock
+    /// before the fleet is cleaned up; SIGKILL if it has not exited in 5 s.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
