@@ -345,61 +345,55 @@ fn parse_tar(
 mod tests {
     use super::*;
 
-    #[test]
-    fn reads_group_files_by_directory_but_never_read_the_root() {
+    /// The reads planned for `paths` in one container: (path read, files it covers).
+    fn reads_of(paths: &[&str]) -> Vec<(String, usize)> {
         let wanted = BTreeMap::from([(
             "web-01".to_string(),
-            BTreeSet::from([
-                "/home/a/x".to_string(),
-                "/home/a/y".to_string(),
-                "/etc/z".to_string(),
-                "/top1".to_string(),
-                "/top2".to_string(),
-            ]),
+            paths.iter().map(|p| p.to_string()).collect(),
         )]);
-        let reads: Vec<(String, usize)> = plan_reads(wanted)
+        plan_reads(wanted)
             .into_iter()
             .map(|r| (r.path, r.wanted.len()))
-            .collect();
+            .collect()
+    }
+
+    fn read(path: &str, files: usize) -> (String, usize) {
+        (path.to_string(), files)
+    }
+
+    #[test]
+    fn reads_group_files_by_directory_but_never_read_the_root() {
         assert_eq!(
-            reads,
+            reads_of(&["/home/a/x", "/home/a/y", "/etc/z", "/top1", "/top2"]),
             vec![
-                ("/top1".to_string(), 1),
-                ("/top2".to_string(), 1),
-                ("/etc/z".to_string(), 1),
-                ("/home/a".to_string(), 2),
+                read("/top1", 1),
+                read("/top2", 1),
+                read("/etc/z", 1),
+                read("/home/a", 2),
             ]
         );
     }
 
     #[test]
     fn a_home_directory_is_read_once_for_all_its_bait() {
-        let wanted = BTreeMap::from([(
-            "web-01-ssh".to_string(),
-            BTreeSet::from([
-                "/home/admin/.bash_history".to_string(),
-                "/home/admin/.ssh/id_rsa".to_string(),
-                "/home/admin/.aws/credentials".to_string(),
-                "/home/admin/notes/2025/passwords.txt".to_string(),
-                "/home/bob/.bash_history".to_string(),
-                "/etc/motd".to_string(),
-                "/etc/ssh/sshd_config".to_string(),
-                "/root/.aws/credentials".to_string(),
-                "/root/.aws/config".to_string(),
-            ]),
-        )]);
-        let reads: Vec<(String, usize)> = plan_reads(wanted)
-            .into_iter()
-            .map(|r| (r.path, r.wanted.len()))
-            .collect();
         assert_eq!(
-            reads,
+            reads_of(&[
+                "/home/admin/.bash_history",
+                "/home/admin/.ssh/id_rsa",
+                "/home/admin/.aws/credentials",
+                "/home/admin/notes/2025/passwords.txt",
+                "/home/bob/.bash_history",
+                "/etc/motd",
+                "/etc/ssh/sshd_config",
+                "/root/.aws/credentials",
+                "/root/.aws/config",
+            ]),
             vec![
-                ("/etc/motd".to_string(), 1),
-                ("/etc/ssh/sshd_config".to_string(), 1),
-                ("/home/admin".to_string(), 4),
-                ("/home/bob/.bash_history".to_string(), 1),
-                ("/root/.aws".to_string(), 2),
+                read("/etc/motd", 1),
+                read("/etc/ssh/sshd_config", 1),
+                read("/home/admin", 4),
+                read("/home/bob/.bash_history", 1),
+                read("/root/.aws", 2),
             ]
         );
     }
