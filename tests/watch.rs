@@ -126,6 +126,12 @@ fn within(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> 
     None
 }
 
+/// The fleet's container `suffix` runs, under another id than `old`.
+fn recreated(fleet: &Fleet, suffix: &str, old: &str) -> bool {
+    let name = fleet.n(suffix);
+    running(&name) && fleet.containers().get(&name).is_some_and(|c| c.id != old)
+}
+
 fn running(name: &str) -> bool {
     let (ok, out) = common::docker_try(&["inspect", "-f", "{{.State.Running}}", name]);
     ok && out.trim() == "true"
@@ -245,7 +251,7 @@ fn a_removed_container_is_recreated_on_its_event() {
 
     docker(&["rm", "-f", &fleet.n("a-http")]);
     let took = within(Duration::from_secs(10), || {
-        running(&fleet.n("a-http")) && fleet.containers()[&fleet.n("a-http")].id != old
+        recreated(&fleet, "a-http", &old)
     })
     .unwrap_or_else(|| panic!("a-http not recreated:\n{}", watch.output()));
     eprintln!("rm -f to recreated: {} ms", took.as_millis());
@@ -349,10 +355,7 @@ fn the_engine_going_away_is_reported_and_on_its_return_everything_is_observed_ag
 
     let _back = Proxy::start(&socket);
     watch.wait_for("engine events back", Duration::from_secs(10));
-    within(Duration::from_secs(5), || {
-        running(&fleet.n("a-http")) && fleet.containers()[&fleet.n("a-http")].id != old
-    })
-    .unwrap_or_else(|| {
+    within(Duration::from_secs(5), || recreated(&fleet, "a-http", &old)).unwrap_or_else(|| {
         panic!(
             "a-http not recreated after the engine came back:\n{}",
             watch.output()

@@ -124,15 +124,8 @@ impl Fleet {
 
     /// Every container of this fleet (deckhand's own holders excluded): name -> (id, state, started at).
     pub fn containers(&self) -> BTreeMap<String, Container> {
-        let ids = docker(&[
-            "ps",
-            "-aq",
-            "--no-trunc",
-            "--filter",
-            &format!("label=deckhand.fleet={}", self.name),
-        ]);
         let mut out = BTreeMap::new();
-        for id in ids.split_whitespace() {
+        for id in &self.ids() {
             // Gone between the listing and the inspect (a watch at work): skip it.
             let Some(c) = try_inspect(id) else { continue };
             if !c.labels.contains_key("deckhand.holder") {
@@ -144,6 +137,20 @@ impl Fleet {
 }
 
 impl Fleet {
+    /// Ids of every container of this fleet, holders included.
+    fn ids(&self) -> Vec<String> {
+        docker(&[
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label=deckhand.fleet={}", self.name),
+        ])
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+    }
+
     /// Everything this fleet owns on the engine, holders included: each
     /// container's id, name, state and labels, then the fleet's networks.
     /// Equal before and after a command means the command changed nothing.
@@ -165,16 +172,10 @@ impl Fleet {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
-        let ids = docker(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=deckhand.fleet={}", self.name),
-        ]);
-        let ids: Vec<&str> = ids.split_whitespace().collect();
+        let ids = self.ids();
         if !ids.is_empty() {
             let mut args = vec!["rm", "-f"];
-            args.extend(ids);
+            args.extend(ids.iter().map(String::as_str));
             docker(&args);
         }
         let nets = docker(&[
