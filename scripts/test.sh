@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/images.sh
+scripts/test-tools.sh
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --quiet -- --test-threads 4

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     after_help = "Typical session:\n  deckhand validate            # check deckhand.toml offline\n  deckhand plan                # what would change, and why\n  deckhand apply               # plan, confirm with 'yes', apply\n  deckhand plan --out p.plan   # save a plan for review (--format markdown for a PR)\n  deckhand apply p.plan        # apply exactly it, or refuse if anything changed since\n  deckhand watch               # apply every save, heal drift, until Ctrl-C\n\nExit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode only)."
 )]
 pub struct Cli {
-    /// Docker engine to talk to (unix:///path or tcp://host:port). Default: $DOCKER_HOST, else the local socket.
+    /// The engine named `local` (unix:///path, tcp://host:port or ssh://user@host[:port]). Default: $DOCKER_HOST, else the local socket. Other engines are declared in the file under [hosts.NAME].
     #[arg(long, global = true, value_name = "URL")]
     pub docker_host: Option<String>,
 

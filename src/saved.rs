@@ -115,3 +115,18 @@ pub fn live_fingerprint(live: &LiveState) -> String {
     }
     hex::encode(Sha256::digest(lines.join("\n").as_bytes()))
 }
+
+/// The live fingerprint of a run over several engines: with one engine, that
+/// engine's own fingerprint; else a digest of each host's, by host.
+pub fn hosts_fingerprint(lives: &[(&str, &LiveState)]) -> String {
+    match lives {
+        [(_, live)] => live_fingerprint(live),
+        _ => {
+            let lines: Vec<String> = lives
+                .iter()
+                .map(|(host, live)| format!("{host} {}", live_fingerprint(live)))
+                .collect();
+            hex::encode(Sha256::digest(lines.join("\n").as_bytes()))
+        }
+    }
+}

@@ -20,7 +20,7 @@ pub fn schema() -> Value {
         "additionalProperties": false,
         "properties": {
             "fleet": fleet(),
-            "hosts": table("Docker engines other than the local one (SPEC §6; not supported yet).", host()),
+            "hosts": table("Docker engines the fleet runs on besides `local` (SPEC §6). A decky names its engine with `host`; `[hosts.local]` redefines the default engine.", host()),
             "networks": table("Networks, created when missing and never deleted implicitly.", network()),
             "services": table("The service catalog: what a decky can run beside its base container.", service()),
             "deckies": table("The decoy hosts. Each is a base container plus its services and bait files.", decky()),
@@ -51,12 +51,18 @@ fn host() -> Value {
     json!({
         "type": "object",
         "additionalProperties": false,
+        "required": ["docker_host"],
         "properties": {
-            "docker_host": string("unix:///path, tcp://host:port or ssh://user@host."),
+            "docker_host": {
+                "description": "The engine: tcp://HOST:PORT, ssh://USER@HOST[:PORT] or unix:///path/to/docker.sock.",
+                "type": "string",
+                "pattern": "^(tcp://[^/]+:[0-9]+/?|ssh://[^/]+|unix:///.+)$"
+            },
             "tls": {
-                "description": "Client certificates for a tcp:// engine (paths relative to the file).",
+                "description": "Client certificates for a tcp:// engine that requires TLS (paths relative to the file that declares the host). The server is verified against `ca`.",
                 "type": "object",
                 "additionalProperties": false,
+                "required": ["ca", "cert", "key"],
                 "properties": {
                     "ca": string("CA certificate (PEM)."),
                     "cert": string("Client certificate (PEM)."),
@@ -264,6 +270,10 @@ mod tests {
             ("", ""),
             ("[fleet]", "/properties/fleet"),
             ("[hosts.a]", "/properties/hosts/additionalProperties"),
+            (
+                "[hosts.a.tls]",
+                "/properties/hosts/additionalProperties/properties/tls",
+            ),
             ("[networks.a]", "/properties/networks/additionalProperties"),
             ("[services.a]", "/properties/services/additionalProperties"),
             ("[deckies.a]", "/properties/deckies/additionalProperties"),

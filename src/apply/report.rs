@@ -23,20 +23,21 @@ impl Outcome {
         }
     }
 
-    /// The step as apply and watch print it: symbol, object, what happened, time.
-    pub fn line(&self, style: Style) -> String {
+    /// The step as apply and watch print it: symbol, object, what happened,
+    /// time; with `several` hosts, the host too.
+    pub fn line(&self, style: Style, several: bool) -> String {
         let secs = self.elapsed.as_secs_f64();
         match &self.result {
             Ok(()) => format!(
                 "{} {}: {} ({secs:.2}s)",
                 text::symbol(self.change.action, style),
-                text::describe(&self.change),
+                text::describe_on(&self.change, several),
                 self.verb()
             ),
             Err(e) => format!(
                 "{} {}: {} ({secs:.2}s)",
                 style.red("!"),
-                text::describe(&self.change),
+                text::describe_on(&self.change, several),
                 style.red(&format!("failed: {e}"))
             ),
         }

@@ -4,13 +4,15 @@ use std::sync::Arc;
 
 use anyhow::bail;
 
+use futures_util::future::join_all;
+
 use crate::apply::{self, Outcome, RecordUpdate};
 use crate::cli::ApplyArgs;
-use crate::desired::DesiredState;
+use crate::fleet::{self, HostFailure, Site};
 use crate::interrupt::Interrupt;
+use crate::live::LiveState;
 use crate::lock::FleetLock;
-use crate::observe::observe;
-use crate::plan::plan;
+use crate::plan::Plan;
 use crate::render::{self, text};
 use crate::saved::{self, SavedPlan};
 
@@ -44,12 +46,29 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
             bail!("plan is stale: the configuration ({}) changed since the plan was made; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", config.display());
         }
     }
-    let engine = ctx.connect().await?;
-    let desired = &loaded.desired;
+    let several = loaded.hosts.several();
+    let parts = loaded.hosts.split(&loaded.desired);
+    let (sites, mut failures) = fleet::connect(parts, ctx.docker_host.as_deref()).await;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let lock = FleetLock::acquire(&engine, &desired.fleet, &command).await?;
-    let result = locked(ctx, &targets, &approval, &engine, desired).await;
-    let released = lock.release(&engine).await;
+    let (locked_sites, lock_failures) = fleet::lock(sites, &command).await;
+    failures.extend(lock_failures);
+    let (sites, locks): (Vec<Site>, Vec<FleetLock>) = locked_sites.into_iter().unzip();
+    let result = locked(
+        ctx,
+        &targets,
+        &approval,
+        &sites,
+        &loaded.desired.fleet,
+        several,
+        failures,
+    )
+    .await;
+    let mut released = Ok(());
+    for (site, lock) in sites.iter().zip(locks) {
+        if let Err(e) = lock.release(&site.engine).await {
+            released = Err(e);
+        }
+    }
     let code = result?;
     released?;
     Ok(code)
@@ -59,77 +78,143 @@ async fn locked(
     ctx: &Context,
     targets: &[String],
     approval: &Approval,
-    engine: &crate::engine::Engine,
-    desired: &DesiredState,
+    sites: &[Site],
+    fleet_name: &str,
+    several: bool,
+    mut failures: Vec<HostFailure>,
 ) -> anyhow::Result<ExitCode> {
-    let live = observe(engine, desired, targets).await?;
-    let plan = plan(desired, &live, targets)?;
+    let (observed, failed) = fleet::observe_all(sites, targets).await;
+    failures.extend(failed);
+    // One engine and it failed: its error is the whole answer, as before hosts existed.
+    if !several {
+        if let Some(f) = failures.pop() {
+            return Err(f.error);
+        }
+    }
+    let plan = Plan::merge(
+        fleet_name,
+        observed.iter().map(|(_, o)| o.plan.clone()).collect(),
+    );
     if let Approval::Saved(saved) = approval {
+        if !failures.is_empty() {
+            for f in &failures {
+                eprintln!("error: {}", f.message(several));
+            }
+            bail!("plan is stale: not every host of fleet '{fleet_name}' could be observed again; nothing was changed");
+        }
         // The config is unchanged (checked before locking) and the live state
         // is as it was observed then, so this plan is the saved one; compare anyway.
-        if saved::live_fingerprint(&live) != saved.live_fingerprint
+        let lives: Vec<(&str, &LiveState)> = observed
+            .iter()
+            .map(|(s, o)| (s.host.name.as_str(), &o.live))
+            .collect();
+        if saved::hosts_fingerprint(&lives) != saved.live_fingerprint
             || render::json::to_value(&plan) != saved.plan
         {
-            bail!("plan is stale: the live state of fleet '{}' changed since the plan was made; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", desired.fleet);
+            bail!("plan is stale: the live state of fleet '{fleet_name}' changed since the plan was made; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`");
         }
     }
     let style = ctx.style;
     render::text::render(&plan, &mut std::io::stdout().lock(), style)?;
+    for f in &failures {
+        eprintln!("error: {}", f.message(several));
+    }
     if plan.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(exit_code(failures.is_empty()));
     }
     if matches!(approval, Approval::Ask) && !confirm()? {
         say!("Apply cancelled; nothing was changed.");
         return Ok(ExitCode::from(1));
     }
     say!();
-    let progress: apply::Progress = Arc::new(move |o: &Outcome| say!("  {}", o.line(style)));
+    let progress: apply::Progress =
+        Arc::new(move |o: &Outcome| say!("  {}", o.line(style, several)));
     let interrupt = Interrupt::on_signals()?;
-    let report = apply::apply(
-        engine,
-        &plan,
-        RecordUpdate::new(desired, &live, targets),
-        progress,
-        &interrupt,
-    )
-    .await;
+    // The sites that were observed, each with its own plan, all at once.
+    let runs = observed.iter().map(|(site, o)| {
+        let progress = progress.clone();
+        let interrupt = &interrupt;
+        async move {
+            let report = apply::apply(
+                &site.engine,
+                &o.plan,
+                RecordUpdate::new(&site.desired, &o.live, targets),
+                progress,
+                interrupt,
+            )
+            .await;
+            (site.host.name.clone(), report)
+        }
+    });
+    let reports = join_all(runs).await;
 
-    let failed = report.failed();
-    let ok = report.outcomes.len() - (failed - report.errors.len());
+    let failed: usize = reports.iter().map(|(_, r)| r.failed()).sum();
+    let ok: usize = reports
+        .iter()
+        .map(|(_, r)| r.outcomes.len() - (r.failed() - r.errors.len()))
+        .sum();
     say!();
-    for e in &report.errors {
-        say!("{} {e}", style.red("error:"));
+    for (host, r) in &reports {
+        for e in &r.errors {
+            let e = if several {
+                format!("host {host}: {e}")
+            } else {
+                e.clone()
+            };
+            say!("{} {e}", style.red("error:"));
+        }
     }
-    if failed == 0 {
+    if failed == 0 && failures.is_empty() {
         say!(
             "{}",
             style.bold(&format!("Apply complete: {ok} steps done."))
         );
-        Ok(ExitCode::SUCCESS)
-    } else {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if failed == 0 {
         say!(
             "{}",
             style.red(&format!(
-                "Apply finished with {failed} failure(s), {ok} steps done:"
+                "Apply finished: {ok} steps done; {} host(s) were not planned (above).",
+                failures.len()
             ))
         );
-        for o in report.outcomes.iter().filter(|o| o.result.is_err()) {
-            say!(
-                "  {}: {}",
-                text::describe(&o.change),
-                o.result
-                    .as_ref()
-                    .err()
-                    .map(String::as_str)
-                    .unwrap_or_default()
-            );
-        }
-        if interrupt.is_raised() {
-            say!("Interrupted: run apply again to finish; it converges.");
-        } else {
-            say!("Fix the cause and run apply again: it converges.");
-        }
-        Ok(ExitCode::from(1))
+        return Ok(ExitCode::from(1));
+    }
+    say!(
+        "{}",
+        style.red(&format!(
+            "Apply finished with {failed} failure(s), {ok} steps done:"
+        ))
+    );
+    for o in reports
+        .iter()
+        .flat_map(|(_, r)| &r.outcomes)
+        .filter(|o| o.result.is_err())
+    {
+        say!(
+            "  {}: {}",
+            text::describe_on(&o.change, several),
+            o.result
+                .as_ref()
+                .err()
+                .map(String::as_str)
+                .unwrap_or_default()
+        );
+    }
+    if interrupt.is_raised() {
+        say!("Interrupted: run apply again to finish; it converges.");
+    } else {
+        say!("Fix the cause and run apply again: it converges.");
+    }
+    Ok(ExitCode::from(1))
+}
+
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -24,7 +24,6 @@ use anyhow::Context as _;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, Loaded};
-use crate::engine::Engine;
 use crate::render::style::Style;
 
 /// Settings shared by every command, decided once from flags and environment.
@@ -42,10 +41,6 @@ impl Context {
                 color: !no_color && std::io::stdout().is_terminal(),
             },
         }
-    }
-
-    pub async fn connect(&self) -> anyhow::Result<Engine> {
-        Ok(Engine::connect(self.docker_host.as_deref()).await?)
     }
 }
 

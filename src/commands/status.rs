@@ -1,19 +1,61 @@
 use std::process::ExitCode;
 
 use crate::cli::ConfigArgs;
+use crate::desired::DesiredState;
+use crate::fleet;
+use crate::live::LiveState;
 use crate::observe::observe;
+use crate::render::style::Style;
 
 use super::Context;
 
 pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.file)?;
-    let engine = ctx.connect().await?;
-    let desired = &loaded.desired;
-    let live = observe(&engine, desired, &[]).await?;
-    let style = ctx.style;
+    let several = loaded.hosts.several();
+    let parts = loaded.hosts.split(&loaded.desired);
+    let (sites, mut failures) = fleet::connect(parts, ctx.docker_host.as_deref()).await;
+    let mut rows = vec![[
+        "HOST",
+        "DECKY",
+        "CONTAINER",
+        "ROLE",
+        "STATE",
+        "IMAGE",
+        "PORTS",
+    ]
+    .map(String::from)];
+    for site in &sites {
+        match observe(&site.engine, &site.desired, &[]).await {
+            Ok(live) => rows.extend(site_rows(&site.host.name, &site.desired, &live)),
+            Err(e) => failures.push(fleet::HostFailure {
+                host: site.host.name.clone(),
+                error: e.into(),
+            }),
+        }
+    }
+    if !several {
+        if let Some(f) = failures.pop() {
+            return Err(f.error);
+        }
+        // One engine: no HOST column.
+        for row in &mut rows {
+            row.rotate_left(1);
+        }
+    }
+    print_table(&rows, if several { 7 } else { 6 }, ctx.style);
+    for f in &failures {
+        eprintln!("error: {}", f.message(several));
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
 
-    let mut rows =
-        vec![["DECKY", "CONTAINER", "ROLE", "STATE", "IMAGE", "PORTS"].map(String::from)];
+/// One row per desired container, then one per live container no longer desired.
+fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<[String; 7]> {
+    let mut rows = Vec::new();
     for spec in &desired.containers {
         let state = match live.containers.get(&spec.name) {
             None => "missing".to_string(),
@@ -32,6 +74,7 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
                 .join(",")
         };
         rows.push([
+            host.to_string(),
             spec.decky.clone().unwrap_or_else(|| "(fleet)".into()),
             spec.name.clone(),
             spec.role.as_str().into(),
@@ -46,6 +89,7 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
         .filter(|c| desired.container(&c.name).is_none())
     {
         rows.push([
+            host.to_string(),
             c.decky.clone().unwrap_or_else(|| "(fleet)".into()),
             c.name.clone(),
             c.role.map(|r| r.as_str()).unwrap_or("?").into(),
@@ -54,17 +98,21 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
             "-".into(),
         ]);
     }
-    let widths: Vec<usize> = (0..6)
+    rows
+}
+
+fn print_table(rows: &[[String; 7]], columns: usize, style: Style) {
+    let widths: Vec<usize> = (0..columns)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     for (n, row) in rows.iter().enumerate() {
         let line: Vec<String> = row
             .iter()
+            .take(columns)
             .zip(&widths)
             .map(|(cell, w)| format!("{cell:<w$}"))
             .collect();
         let line = line.join("  ").trim_end().to_string();
         say!("{}", if n == 0 { style.bold(&line) } else { line });
     }
-    Ok(ExitCode::SUCCESS)
 }

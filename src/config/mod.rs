@@ -5,6 +5,7 @@
 //! file, line and column.
 
 mod error;
+mod hosts;
 pub(crate) mod raw;
 mod source;
 mod validate;
@@ -16,6 +17,7 @@ pub use error::{ConfigError, Diagnostic, Location};
 pub use source::SourceFile;
 
 use crate::desired::DesiredState;
+use crate::hosts::Hosts;
 
 /// Largest `source` file accepted, in bytes (64 MiB).
 pub const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
@@ -24,6 +26,8 @@ pub const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
 #[derive(Debug)]
 pub struct Loaded {
     pub desired: DesiredState,
+    /// The engines the fleet runs on, and which decky runs where.
+    pub hosts: Hosts,
     /// The TOML files and every `source` they name, canonicalised.
     pub inputs: Vec<PathBuf>,
 }

@@ -36,11 +36,17 @@ pub struct RawFleet {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-/// Parsed so that `[hosts]` is recognised and refused with a clear message.
-#[allow(dead_code)]
 pub struct RawHost {
     pub docker_host: Option<Spanned<String>>,
-    pub tls: Option<Spanned<toml::Table>>,
+    pub tls: Option<Spanned<RawTls>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub ca: Option<Spanned<String>>,
+    pub cert: Option<Spanned<String>>,
+    pub key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

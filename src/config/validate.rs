@@ -9,13 +9,17 @@ use base64::Engine as _;
 use toml::Spanned;
 
 use super::error::{ConfigError, Diagnostic};
-use super::raw::{Key, RawConfig, RawDecky, RawFileEntry, RawFleet, RawNetwork, RawService, Table};
+use super::hosts;
+use super::raw::{
+    Key, RawConfig, RawDecky, RawFileEntry, RawFleet, RawHost, RawNetwork, RawService, Table,
+};
 use super::source::SourceFile;
 use super::values::{self, Cidr};
 use super::{Loaded, MAX_SOURCE_BYTES};
 use crate::desired::{
     ContainerSpec, DesiredState, Ensure, FileContent, FileSpec, Mtime, NetworkSpec, Role,
 };
+use crate::hosts::{HostSpec, Hosts, LOCAL};
 
 /// Docker's default network, used when neither the fleet nor the decky names one.
 const DEFAULT_NETWORK: &str = "bridge";
@@ -109,6 +113,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     }
 
     let mut fleet: Option<(usize, &Spanned<RawFleet>)> = None;
+    let mut host_tables = BTreeMap::new();
     let mut networks = BTreeMap::new();
     let mut catalog = BTreeMap::new();
     let mut deckies = BTreeMap::new();
@@ -127,14 +132,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
                 None => fleet = Some((*src, f)),
             }
         }
-        for key in raw.hosts.keys() {
-            ctx.err_help(
-                *src,
-                &key.span(),
-                format!("[hosts.{}]: several engines are not supported by this version of deckhand yet", key.get_ref()),
-                "remove [hosts]; every decky runs on the engine named by --docker-host or DOCKER_HOST",
-            );
-        }
+        merge(&mut ctx, "host", &mut host_tables, *src, &raw.hosts);
         merge(&mut ctx, "network", &mut networks, *src, &raw.networks);
         merge(&mut ctx, "service", &mut catalog, *src, &raw.services);
         merge(&mut ctx, "decky", &mut deckies, *src, &raw.deckies);
@@ -177,6 +175,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
             .map(|s| s.path.canonicalize().unwrap_or_else(|_| s.path.clone()))
             .collect(),
     };
+    let mut hosts = v.hosts(&host_tables);
     let network_specs = v.networks(&networks);
     v.catalog(&catalog);
     let fleet_network = fleet
@@ -189,6 +188,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     let mut files = Vec::new();
     let mut ips: BTreeMap<(String, IpAddr), String> = BTreeMap::new();
     for (name, decky) in &deckies {
+        v.placement(name, decky, &mut hosts);
         v.decky(
             name,
             decky,
@@ -224,6 +224,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
             files,
             deckies: deckies.keys().cloned().collect(),
         },
+        hosts,
         inputs: v.inputs,
     })
 }
@@ -237,6 +238,55 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    fn hosts(&mut self, tables: &BTreeMap<String, Named<RawHost>>) -> Hosts {
+        let mut hosts = Hosts::default();
+        for (name, h) in tables {
+            let dir = self.ctx.sources[h.src].dir().to_path_buf();
+            match hosts::host(name, h.key.span(), h.value, &dir) {
+                Ok(spec) => {
+                    hosts.specs.insert(name.clone(), spec);
+                }
+                Err(problems) => {
+                    for p in problems {
+                        let diag = self.ctx.sources[h.src].diagnostic(&p.span, p.message, p.help);
+                        self.ctx.diags.push(diag);
+                    }
+                    // Known by name, so that deckies naming it get no second error.
+                    hosts.specs.insert(
+                        name.clone(),
+                        HostSpec {
+                            name: name.clone(),
+                            docker_host: None,
+                            tls: None,
+                        },
+                    );
+                }
+            }
+        }
+        hosts
+    }
+
+    /// Records which host a decky runs on; the host must be declared (or `local`).
+    fn placement(&mut self, name: &str, d: &Named<RawDecky>, hosts: &mut Hosts) {
+        let Some(h) = &d.value.get_ref().host else {
+            return;
+        };
+        let host = h.get_ref();
+        if !hosts.specs.contains_key(host) {
+            let known = list_names(hosts.specs.keys());
+            self.ctx.err_help(
+                d.src,
+                &h.span(),
+                format!("decky '{name}': unknown host '{host}' (hosts: {known})"),
+                format!(
+                    "declare [hosts.{host}] with its docker_host, or use one of the hosts above"
+                ),
+            );
+        } else if host != LOCAL {
+            hosts.placement.insert(name.to_string(), host.clone());
+        }
+    }
+
     fn networks(
         &mut self,
         networks: &BTreeMap<String, Named<RawNetwork>>,
@@ -461,11 +511,6 @@ impl Validator<'_> {
         let key_span = d.key.span();
         self.claim_name(src, &key_span, name, format!("decky '{name}'"));
 
-        if let Some(h) = &raw.host {
-            if h.get_ref() != "local" {
-                self.ctx.err_help(src, &h.span(), format!("decky '{name}': host '{}' is not supported by this version of deckhand yet", h.get_ref()), "remove host, or set host = \"local\"");
-            }
-        }
         let hostname = raw
             .hostname
             .as_ref()

@@ -2,22 +2,22 @@
 //! module: callers see deckhand's own types and [`EngineError`].
 
 mod archive;
+mod connect;
 mod containers;
 mod events;
 mod exec;
 mod images;
 mod networks;
+mod ssh;
 
 use std::collections::BTreeMap;
 
 use bollard::Docker;
 
+pub use connect::TlsFiles;
 pub use events::ContainerEvent;
 pub use exec::ExecOutput;
 pub use images::HOLDER_IMAGE_NAME;
-
-/// The oldest Engine API deckhand speaks (Debian's docker.io 20.10).
-const MIN_API: (u32, u32) = (1, 41);
 
 /// Why an engine call failed, with the engine's own message.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,8 @@ impl EngineError {
 pub struct Engine {
     docker: Docker,
     endpoint: String,
+    /// Keeps an `ssh://` engine's connection open as long as a clone is in use.
+    _bridge: Option<std::sync::Arc<ssh::SshBridge>>,
 }
 
 /// A container as listed by the engine.
@@ -130,47 +132,6 @@ pub struct NewContainer {
 }
 
 impl Engine {
-    /// Connects to `host` (else `DOCKER_HOST`, else the local socket) and checks
-    /// that the engine answers and is recent enough.
-    pub async fn connect(host: Option<&str>) -> Result<Engine, EngineError> {
-        let endpoint = host
-            .map(str::to_string)
-            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
-            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
-        let unreachable = |message: String| EngineError::Unreachable {
-            endpoint: endpoint.clone(),
-            message,
-        };
-        let docker = if endpoint.starts_with("unix://")
-            || endpoint.starts_with("tcp://")
-            || endpoint.starts_with("http://")
-        {
-            Docker::connect_with_host(&endpoint).map_err(|e| unreachable(e.to_string()))?
-        } else if endpoint.starts_with('/') {
-            // A bare socket path.
-            Docker::connect_with_unix(&endpoint, 120, bollard::API_DEFAULT_VERSION)
-                .map_err(|e| unreachable(e.to_string()))?
-        } else {
-            return Err(unreachable(
-                "unsupported URL scheme: use unix:///path/to/docker.sock or tcp://host:port"
-                    .to_string(),
-            ));
-        };
-        let version = docker
-            .version()
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        let api = version.api_version.unwrap_or_default();
-        let parsed: Vec<u32> = api.split('.').filter_map(|p| p.parse().ok()).collect();
-        if parsed.len() < 2 || (parsed[0], parsed[1]) < MIN_API {
-            return Err(EngineError::TooOld {
-                endpoint,
-                version: api,
-            });
-        }
-        Ok(Engine { docker, endpoint })
-    }
-
     /// The URL this engine was reached at.
     pub fn endpoint(&self) -> &str {
         &self.endpoint

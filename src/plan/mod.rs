@@ -15,6 +15,9 @@ pub use planner::{plan, PlanError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub fleet: String,
+    /// The engines this plan covers, `local` first (SPEC §6).
+    pub hosts: Vec<String>,
+    /// Grouped by host, in the order of `hosts`.
     pub changes: Vec<Change>,
     /// Things the operator should know that are not changes (e.g. a missing record).
     pub notes: Vec<String>,
@@ -112,6 +115,8 @@ pub fn in_targets(targets: &[String], decky: Option<&str>) -> bool {
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
+    /// The engine the step runs on.
+    pub host: String,
     pub action: Action,
     pub object: Object,
     /// Why, in words: `not live`, `image a -> b`, `env SSH_PASSWORD changed`.
@@ -197,6 +202,59 @@ impl Plan {
 
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// Whether this plan spans more than one engine (renderers then name them).
+    pub fn several_hosts(&self) -> bool {
+        self.hosts.len() > 1
+    }
+
+    /// This one-engine plan, as made for the engine `host`.
+    pub fn on_host(mut self, host: &str) -> Plan {
+        self.hosts = vec![host.to_string()];
+        for c in &mut self.changes {
+            c.host = host.to_string();
+        }
+        self
+    }
+
+    /// The steps of one engine, as a plan of their own (what apply runs there).
+    pub fn for_host(&self, host: &str) -> Plan {
+        Plan {
+            fleet: self.fleet.clone(),
+            hosts: vec![host.to_string()],
+            changes: self
+                .changes
+                .iter()
+                .filter(|c| c.host == host)
+                .cloned()
+                .collect(),
+            notes: vec![],
+        }
+    }
+
+    /// One plan of several engines' plans, in the order given. With more than
+    /// one, each note says which engine it is about.
+    pub fn merge(fleet: &str, plans: Vec<Plan>) -> Plan {
+        let several = plans.len() > 1;
+        let mut merged = Plan {
+            fleet: fleet.to_string(),
+            hosts: vec![],
+            changes: vec![],
+            notes: vec![],
+        };
+        for p in plans {
+            for note in p.notes {
+                let note = match p.hosts.first() {
+                    Some(h) if several => format!("host {h}: {note}"),
+                    _ => note,
+                };
+                merged.notes.push(note);
+            }
+            merged.hosts.extend(p.hosts);
+            merged.changes.extend(p.changes);
+        }
+        merged
     }
 }
 

@@ -67,6 +67,7 @@ pub fn plan(
     gone.sort_by_key(|c| (c.decky.clone(), c.role == Some(Role::Base), c.name.clone()));
     for c in gone {
         by_decky.entry(c.decky.clone()).or_default().push(Change {
+            host: crate::hosts::LOCAL.to_string(),
             action: Action::Delete,
             object: object_of_live(c),
             reasons: vec![match &c.decky {
@@ -101,6 +102,7 @@ pub fn plan(
     }
     Ok(Plan {
         fleet: desired.fleet.clone(),
+        hosts: vec![crate::hosts::LOCAL.to_string()],
         changes,
         notes,
     })
@@ -131,6 +133,7 @@ impl Planner<'_> {
             // A network neither declared nor live is refused in `container`.
             if let Some(spec) = self.desired.networks.get(name) {
                 out.push(Change {
+                    host: crate::hosts::LOCAL.to_string(),
                     action: Action::Create,
                     object: Object::Network {
                         name: name.to_string(),
@@ -208,6 +211,7 @@ impl Planner<'_> {
             }
         }
         Some(Change {
+            host: crate::hosts::LOCAL.to_string(),
             action,
             object: object_of_spec(spec),
             reasons,
@@ -244,6 +248,7 @@ impl Planner<'_> {
             if let Some(word) = self.fresh.get(&f.container) {
                 if let Ensure::Present(content) = &f.ensure {
                     out.push(Change {
+                        host: crate::hosts::LOCAL.to_string(),
                         action: Action::Create,
                         object,
                         reasons: vec![format!("container {} is {word}", f.container)],
@@ -260,6 +265,7 @@ impl Planner<'_> {
                 .unwrap_or(LiveFile::Missing);
             match files::compare(f, &live) {
                 Ok(Some((action, reasons, change))) => out.push(Change {
+                    host: crate::hosts::LOCAL.to_string(),
                     action,
                     object,
                     reasons,
@@ -287,6 +293,7 @@ impl Planner<'_> {
                 self.live.files.get(&(container.clone(), path.clone()))
             {
                 out.push(Change {
+                    host: crate::hosts::LOCAL.to_string(),
                     action: Action::Delete,
                     object: Object::File {
                         decky: live_container.decky.clone().unwrap_or_default(),

@@ -36,9 +36,11 @@ pub fn every_kind() -> Plan {
     };
     Plan {
         fleet: "corp".into(),
+        hosts: vec!["local".into()],
         notes: vec![],
         changes: vec![
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Create,
                 object: Object::Network {
                     name: "decnet_lan".into(),
@@ -53,6 +55,7 @@ pub fn every_kind() -> Plan {
                 }),
             },
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Replace,
                 object: Object::Decky {
                     decky: "web-01".into(),
@@ -67,6 +70,7 @@ pub fn every_kind() -> Plan {
                 },
             },
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Replace,
                 object: Object::Service {
                     decky: "web-01".into(),
@@ -79,6 +83,7 @@ pub fn every_kind() -> Plan {
                 },
             },
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Create,
                 object: file("web-01", "web-01-ssh", "/home/admin/.bash_history"),
                 reasons: vec!["container web-01-ssh is replaced".into()],
@@ -89,6 +94,7 @@ pub fn every_kind() -> Plan {
                 }),
             },
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Start,
                 object: Object::Service {
                     decky: "web-02".into(),
@@ -101,6 +107,7 @@ pub fn every_kind() -> Plan {
                 },
             },
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Update,
                 object: file("web-02", "web-02", "/root/.aws/credentials"),
                 reasons: vec!["content changed".into(), "mode 0644 -> 0600".into()],
@@ -120,6 +127,7 @@ pub fn every_kind() -> Plan {
                 }),
             },
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Delete,
                 object: file("web-02", "web-02", "/tmp/old"),
                 reasons: vec!["dropped by deckhand, no longer in the file".into()],
@@ -136,6 +144,7 @@ pub fn every_kind() -> Plan {
                 }),
             },
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Delete,
                 object: Object::Service {
                     decky: "web-03".into(),
@@ -148,6 +157,7 @@ pub fn every_kind() -> Plan {
                 },
             },
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Delete,
                 object: Object::Decky {
                     decky: "web-03".into(),
@@ -159,6 +169,7 @@ pub fn every_kind() -> Plan {
                 },
             },
             Change {
+                host: crate::hosts::LOCAL.to_string(),
                 action: Action::Create,
                 object: Object::Singleton {
                     service: "sniffer".into(),

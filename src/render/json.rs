@@ -22,7 +22,7 @@ pub fn to_value(plan: &Plan) -> Value {
             let mut v = json!({
                 "action": c.action.as_str(),
                 "kind": c.object.kind(),
-                "host": "local",
+                "host": c.host,
                 "decky": c.object.decky(),
                 "service": c.object.service(),
                 "path": c.object.path(),
@@ -41,6 +41,7 @@ pub fn to_value(plan: &Plan) -> Value {
     json!({
         "format_version": 1,
         "fleet": plan.fleet,
+        "hosts": plan.hosts,
         "changes": changes,
         "notes": plan.notes,
         "summary": {"add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy},

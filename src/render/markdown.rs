@@ -90,7 +90,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
     let mut groups: BTreeMap<String, Vec<&Change>> = BTreeMap::new();
     let mut order = Vec::new();
     for c in &plan.changes {
-        let group = text::group(c);
+        let group = text::group_on(c, plan.several_hosts());
         if !groups.contains_key(&group) {
             order.push(group.clone());
         }

@@ -48,6 +48,7 @@ mod tests {
     fn an_empty_plan_says_no_changes() {
         let plan = Plan {
             fleet: "corp".into(),
+            hosts: vec!["local".into()],
             changes: vec![],
             notes: vec![],
         };
@@ -108,5 +109,54 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         assert!(!out.contains("secret"), "sensitive bytes leaked into JSON");
         insta::assert_snapshot!(out);
+    }
+
+    /// The every-kind plan with decky web-03 on a second engine, merged as the
+    /// commands merge the plans of several engines.
+    fn two_hosts() -> Plan {
+        let all = fixture::every_kind();
+        let mut local = all.clone();
+        local.changes.retain(|c| c.object.decky() != Some("web-03"));
+        local.notes = vec!["no file record was found".into()];
+        let mut edge = all.for_host("local");
+        edge.changes.retain(|c| c.object.decky() == Some("web-03"));
+        Plan::merge("corp", vec![local, edge.on_host("edge")])
+    }
+
+    #[test]
+    fn a_plan_over_two_hosts_names_each_host_once_and_in_order() {
+        let plan = two_hosts();
+        assert_eq!(plan.hosts, ["local", "edge"]);
+        let out = text(&plan, Style::PLAIN);
+        assert_eq!(out.matches("## host local").count(), 1, "{out}");
+        assert_eq!(out.matches("## host edge").count(), 1, "{out}");
+        assert!(
+            out.find("## host local") < out.find("## host edge"),
+            "{out}"
+        );
+        assert!(out.contains("note: host local: no file record"), "{out}");
+        insta::assert_snapshot!(out);
+
+        let md = markdown(&plan, markdown::GITHUB_COMMENT_LIMIT);
+        assert!(md.contains("| edge · decky web-03 |"), "{md}");
+
+        let v = json::to_value(&plan);
+        assert_eq!(v["hosts"], serde_json::json!(["local", "edge"]));
+        for c in v["changes"].as_array().unwrap() {
+            let want = if c["decky"] == "web-03" {
+                "edge"
+            } else {
+                "local"
+            };
+            assert_eq!(c["host"], want, "{c}");
+        }
+    }
+
+    #[test]
+    fn an_empty_plan_over_two_hosts_names_them() {
+        let mut plan = two_hosts();
+        plan.changes.clear();
+        plan.notes.clear();
+        insta::assert_snapshot!(text(&plan, Style::PLAIN), @"No changes. Fleet 'corp' matches the configuration on host(s): local, edge.");
     }
 }

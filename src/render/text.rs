@@ -31,6 +31,15 @@ pub fn describe(change: &Change) -> String {
     }
 }
 
+/// [`describe`], naming the host when the plan spans several.
+pub fn describe_on(change: &Change, several: bool) -> String {
+    if several {
+        format!("{} on {}", describe(change), change.host)
+    } else {
+        describe(change)
+    }
+}
+
 /// The section a change is shown in: `decky web-01`, `networks` or `fleet-wide`.
 pub fn group(change: &Change) -> String {
     match (change.object.decky(), &change.object) {
@@ -40,16 +49,34 @@ pub fn group(change: &Change) -> String {
     }
 }
 
+/// [`group`], prefixed with the host when the plan spans several: `edge-a · decky web-07`.
+pub fn group_on(change: &Change, several: bool) -> String {
+    if several {
+        format!("{} · {}", change.host, group(change))
+    } else {
+        group(change)
+    }
+}
+
 pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
     for note in &plan.notes {
         writeln!(out, "{} {note}", style.yellow("note:"))?;
     }
     if plan.is_empty() {
-        writeln!(
-            out,
-            "No changes. Fleet '{}' matches the configuration.",
-            plan.fleet
-        )?;
+        if plan.hosts.iter().any(|h| h != crate::hosts::LOCAL) {
+            writeln!(
+                out,
+                "No changes. Fleet '{}' matches the configuration on host(s): {}.",
+                plan.fleet,
+                plan.hosts.join(", ")
+            )?;
+        } else {
+            writeln!(
+                out,
+                "No changes. Fleet '{}' matches the configuration.",
+                plan.fleet
+            )?;
+        }
         return Ok(());
     }
     writeln!(
@@ -58,7 +85,14 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
         plan.fleet
     )?;
     let mut current: Option<String> = None;
+    let mut host: Option<&str> = None;
     for change in &plan.changes {
+        if plan.several_hosts() && host != Some(change.host.as_str()) {
+            writeln!(out)?;
+            writeln!(out, "{}", style.bold(&format!("## host {}", change.host)))?;
+            host = Some(&change.host);
+            current = None;
+        }
         let this = group(change);
         if current.as_ref() != Some(&this) {
             writeln!(out)?;
@@ -88,6 +122,17 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
     }
     let s = plan.summary();
     writeln!(out)?;
+    if plan.several_hosts() {
+        let quiet: Vec<&str> = plan
+            .hosts
+            .iter()
+            .filter(|h| plan.changes.iter().all(|c| &c.host != *h))
+            .map(String::as_str)
+            .collect();
+        if !quiet.is_empty() {
+            writeln!(out, "No changes on host(s): {}.", quiet.join(", "))?;
+        }
+    }
     writeln!(
         out,
         "{}",

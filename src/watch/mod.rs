@@ -235,7 +235,7 @@ async fn follow_events(
     let mut lost = false;
     let mut wait = RETRY_FIRST;
     loop {
-        match Engine::connect(docker_host.as_deref()).await {
+        match Engine::connect(docker_host.as_deref(), None).await {
             Ok(engine) => {
                 if lost && tx.send(EngineSignal::Back).is_err() {
                     return;

@@ -53,7 +53,17 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
         fleet: Some(loaded.desired.fleet.clone()),
         ..PassEnd::default()
     };
-    let engine = match Engine::connect(settings.docker_host.as_deref()).await {
+    if loaded.hosts.declared() {
+        log(
+            style,
+            &format!(
+                "{} this configuration declares [hosts]; watch drives the one engine of --docker-host or DOCKER_HOST in this version, so nothing changed, still watching\n  help: use `deckhand apply` for a fleet across hosts",
+                style.red("!"),
+            ),
+        );
+        return end;
+    }
+    let engine = match Engine::connect(settings.docker_host.as_deref(), None).await {
         Ok(engine) => engine,
         Err(e) => {
             log(style, &format!("{} {e}", style.red("!")));
@@ -118,7 +128,7 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
                 .map(|c| c.id.clone())
                 .collect();
             let progress: apply::Progress =
-                Arc::new(move |o: &Outcome| log(style, &format!("  {}", o.line(style))));
+                Arc::new(move |o: &Outcome| log(style, &format!("  {}", o.line(style, false))));
             let report = apply::apply(
                 &engine,
                 &p,

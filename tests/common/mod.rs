@@ -10,7 +10,9 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
+pub mod engine2;
 pub mod proxy;
+pub mod sshd;
 
 pub const IMAGE: &str = "deckhand/busybox:1.35";
 pub const ALT_IMAGE: &str = "deckhand/busybox:alt";

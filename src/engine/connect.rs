@@ -1,0 +1,124 @@
+//! Reaching an engine: `unix://`, `tcp://` (with TLS when certificates are
+//! given), `ssh://user@host` (through [`SshBridge`]); then a version check.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::{Docker, API_DEFAULT_VERSION};
+
+use super::ssh::SshBridge;
+use super::{Engine, EngineError};
+
+/// The oldest Engine API deckhand speaks (Debian's docker.io 20.10).
+const MIN_API: (u32, u32) = (1, 41);
+
+/// How long one request may take (bollard's read/write timeout), in seconds.
+const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// How long the first call may take before the engine counts as unreachable:
+/// a host that drops packets must not hold up the other hosts' plans for minutes.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Client certificates for a `tcp://` engine that requires TLS. The server's
+/// certificate is verified against `ca` and its name against the URL's host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Engine {
+    /// Connects to `url` (else `DOCKER_HOST`, else the local socket) and checks
+    /// that the engine answers and is recent enough.
+    pub async fn connect(url: Option<&str>, tls: Option<&TlsFiles>) -> Result<Engine, EngineError> {
+        let endpoint = url
+            .map(str::to_string)
+            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
+        let unreachable = |message: String| EngineError::Unreachable {
+            endpoint: endpoint.clone(),
+            message,
+        };
+        let (docker, bridge) = if endpoint.starts_with("ssh://") {
+            if tls.is_some() {
+                return Err(unreachable(
+                    "TLS certificates are for tcp:// engines only".to_string(),
+                ));
+            }
+            let bridge = SshBridge::start(&endpoint).await.map_err(unreachable)?;
+            let socket = bridge.socket.to_string_lossy().into_owned();
+            let docker =
+                Docker::connect_with_unix(&socket, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+                    .map_err(|e| unreachable(e.to_string()))?;
+            (docker, Some(Arc::new(bridge)))
+        } else {
+            (client(&endpoint, tls).map_err(unreachable)?, None)
+        };
+        let version = match tokio::time::timeout(PROBE_TIMEOUT, docker.version()).await {
+            Ok(Ok(version)) => version,
+            Ok(Err(e)) => return Err(unreachable(with_causes(&e))),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {} s",
+                    PROBE_TIMEOUT.as_secs()
+                )))
+            }
+        };
+        let api = version.api_version.unwrap_or_default();
+        let parsed: Vec<u32> = api.split('.').filter_map(|p| p.parse().ok()).collect();
+        if parsed.len() < 2 || (parsed[0], parsed[1]) < MIN_API {
+            return Err(EngineError::TooOld {
+                endpoint,
+                version: api,
+            });
+        }
+        Ok(Engine {
+            docker,
+            endpoint,
+            _bridge: bridge,
+        })
+    }
+}
+
+/// An error and every cause under it: hyper hides the reason (refused,
+/// certificate unknown, no route) below a generic "client error (Connect)".
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// The bollard client for `endpoint`; nothing is sent yet.
+fn client(endpoint: &str, tls: Option<&TlsFiles>) -> Result<Docker, String> {
+    let scheme = endpoint.split_once("://").map(|(s, _)| s);
+    let docker = match (scheme, tls) {
+        (Some("tcp"), Some(tls)) => Docker::connect_with_ssl(
+            endpoint,
+            &tls.key,
+            &tls.cert,
+            &tls.ca,
+            REQUEST_TIMEOUT_SECS,
+            API_DEFAULT_VERSION,
+        ),
+        (_, Some(_)) => return Err("TLS certificates are for tcp:// engines only".to_string()),
+        (Some("unix" | "tcp" | "http"), None) => Docker::connect_with_host(endpoint),
+        // A bare socket path.
+        (None, None) if endpoint.starts_with('/') => {
+            Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+        }
+        _ => return Err(
+            "unsupported URL: use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host"
+                .to_string(),
+        ),
+    };
+    docker.map_err(|e| e.to_string())
+}
