@@ -98,6 +98,10 @@ pub struct ContainerSpec {
     pub ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology: Option<String>,
+    /// The build context `image` is built from, for services with `build`.
+    /// Not part of the digest: the image tag already names the content.
+    #[serde(skip)]
+    pub build: Option<std::path::PathBuf>,
 }
 
 impl ContainerSpec {
@@ -131,6 +135,7 @@ impl ContainerSpec {
             network: None,
             ip: None,
             topology: None,
+            build: None,
         }
     }
 

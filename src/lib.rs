@@ -5,6 +5,7 @@
 //! only module that speaks to Docker.
 
 pub mod apply;
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;

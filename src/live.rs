@@ -16,6 +16,9 @@ pub struct LiveState {
     pub files: BTreeMap<(String, String), LiveFile>,
     /// What deckhand dropped before; `None` when there is no record.
     pub record: Option<FileRecord>,
+    /// Images deckhand built (`deckhand-build:*`) present on the engine; only
+    /// listed when the desired state builds any.
+    pub images: BTreeSet<String>,
 }
 
 /// A container of this fleet as the engine reports it.

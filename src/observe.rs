@@ -39,7 +39,17 @@ pub async fn observe(
     desired: &DesiredState,
     targets: &[String],
 ) -> Result<LiveState, ObserveError> {
-    let (all, networks) = tokio::try_join!(engine.list_containers(None), engine.list_networks())?;
+    let builds = desired.containers.iter().any(|c| c.build.is_some());
+    let (all, networks, images) = tokio::try_join!(
+        engine.list_containers(None),
+        engine.list_networks(),
+        async {
+            match builds {
+                true => engine.built_images(crate::build::REPOSITORY).await,
+                false => Ok(Default::default()),
+            }
+        }
+    )?;
     let fleet = desired.fleet.as_str();
     let ours = |c: &ContainerInfo| c.labels.get(labels::FLEET).map(String::as_str) == Some(fleet);
 
@@ -92,6 +102,7 @@ pub async fn observe(
         networks: networks.into_iter().map(|n| n.name).collect(),
         files,
         record,
+        images,
     })
 }
 

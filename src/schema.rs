@@ -93,9 +93,10 @@ fn service() -> Value {
     json!({
         "type": "object",
         "additionalProperties": false,
-        "required": ["image"],
+        "oneOf": [{"required": ["image"]}, {"required": ["build"]}],
         "properties": {
-            "image": string("Image of the service container; it must exist on the engine."),
+            "image": string("Image of the service container; it must exist on the engine. Exclusive with build."),
+            "build": string("A directory with a Dockerfile, relative to this file: built on each engine that needs it, tagged deckhand-build:<service>-<content digest>, rebuilt only when its content changes. Exclusive with image."),
             "command": argv("Command, replacing the image's CMD."),
             "entrypoint": argv("Entrypoint, replacing the image's ENTRYPOINT."),
             "env": env("Environment of the service; deckies merge their service_config over it."),

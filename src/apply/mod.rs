@@ -6,6 +6,7 @@
 //! A failed step skips what depends on it and nothing else.
 
 mod container;
+mod images;
 mod report;
 mod tarball;
 
@@ -31,8 +32,30 @@ const UNITS_IN_FLIGHT: usize = 8;
 /// Container starts at once: many parallel starts slow the engine badly.
 const STARTS_IN_FLIGHT: usize = 2;
 
-/// Called with each finished step, as it finishes.
-pub type Progress = Arc<dyn Fn(&Outcome) + Send + Sync>;
+/// What apply reports as it goes.
+pub enum Event<'a> {
+    /// A step finished.
+    Step(&'a Outcome),
+    /// A line of an image build.
+    Build { image: &'a str, line: &'a str },
+}
+
+impl Event<'_> {
+    /// The event as apply and watch print it; `host` is named when the run
+    /// spans several engines.
+    pub fn line(&self, style: crate::render::style::Style, host: Option<&str>) -> String {
+        match self {
+            Event::Step(outcome) => outcome.line(style, host.is_some()),
+            Event::Build { image, line } => match host {
+                Some(h) => format!("{} image {image} on {h}: {line}", style.dim("*")),
+                None => format!("{} image {image}: {line}", style.dim("*")),
+            },
+        }
+    }
+}
+
+/// Called with each event, as it happens.
+pub type Progress = Arc<dyn Fn(Event<'_>) + Send + Sync>;
 
 /// What apply needs besides the plan: the record it updates.
 pub struct RecordUpdate {
@@ -89,9 +112,12 @@ pub async fn apply(
 ) -> Report {
     let mut report = Report::default();
     let done = |outcome: Outcome, report: &mut Report| {
-        progress(&outcome);
+        progress(Event::Step(&outcome));
         report.outcomes.push(outcome);
     };
+
+    let unbuilt = Arc::new(images::build_missing(engine, plan, &progress, interrupt).await);
+    report.errors.extend(unbuilt.values().cloned());
 
     for change in plan
         .changes
@@ -131,6 +157,7 @@ pub async fn apply(
     let mut tasks = JoinSet::new();
     for (_, changes) in units {
         let (engine, fleet, progress) = (engine.clone(), plan.fleet.clone(), progress.clone());
+        let unbuilt = unbuilt.clone();
         let (units_limit, starts) = (units_limit.clone(), starts.clone());
         let interrupt = interrupt.clone();
         tasks.spawn(async move {
@@ -144,6 +171,7 @@ pub async fn apply(
                 starts: &starts,
                 progress: &progress,
                 interrupt: &interrupt,
+                unbuilt: &unbuilt,
                 outcomes: Vec::new(),
                 failed: BTreeSet::new(),
             }
@@ -226,6 +254,9 @@ struct Unit<'a> {
     starts: &'a Semaphore,
     progress: &'a Progress,
     interrupt: &'a Interrupt,
+    /// Images that could not be built: the steps that need them fail, and a
+    /// replace keeps its old container.
+    unbuilt: &'a BTreeMap<String, String>,
     outcomes: Vec<Outcome>,
     /// Containers whose step failed: what depends on them is skipped.
     failed: BTreeSet<String>,
@@ -241,7 +272,7 @@ impl Unit<'_> {
             self.failed.insert(container_of(change).to_string());
         }
         let outcome = Outcome::new(change, result, started);
-        (self.progress)(&outcome);
+        (self.progress)(Event::Step(&outcome));
         self.outcomes.push(outcome);
     }
 
@@ -259,6 +290,8 @@ impl Unit<'_> {
                 let started = Instant::now();
                 let result = if self.interrupt.is_raised() {
                     Err(NOT_STARTED.to_string())
+                } else if let Some(why) = images::unbuilt(change, self.unbuilt) {
+                    Err(why.clone())
                 } else {
                     self.engine
                         .remove_container(container_of(change))
@@ -284,6 +317,8 @@ impl Unit<'_> {
                 // A replace's removal already ran: its creation is the same step.
                 let result = if self.interrupt.is_raised() && change.action != Action::Replace {
                     Err(NOT_STARTED.to_string())
+                } else if let Some(why) = images::unbuilt(change, self.unbuilt) {
+                    Err(why.clone())
                 } else if network_failed && !matches!(change.action, Action::Start) {
                     Err("skipped: a network could not be created".to_string())
                 } else if let Some(base) = change

@@ -6,7 +6,7 @@ use anyhow::bail;
 
 use futures_util::future::join_all;
 
-use crate::apply::{self, Outcome, RecordUpdate};
+use crate::apply::{self, Event, RecordUpdate};
 use crate::cli::ApplyArgs;
 use crate::fleet::{self, HostFailure, Site};
 use crate::interrupt::Interrupt;
@@ -127,12 +127,12 @@ async fn locked(
         return Ok(ExitCode::from(1));
     }
     say!();
-    let progress: apply::Progress =
-        Arc::new(move |o: &Outcome| say!("  {}", o.line(style, several)));
     let interrupt = Interrupt::on_signals()?;
     // The sites that were observed, each with its own plan, all at once.
     let runs = observed.iter().map(|(site, o)| {
-        let progress = progress.clone();
+        let host = several.then(|| site.host.name.clone());
+        let progress: apply::Progress =
+            Arc::new(move |e: Event| say!("  {}", e.line(style, host.as_deref())));
         let interrupt = &interrupt;
         async move {
             let report = apply::apply(

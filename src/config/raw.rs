@@ -62,6 +62,7 @@ pub struct RawNetwork {
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     pub image: Option<Spanned<String>>,
+    pub build: Option<Spanned<String>>,
     pub command: Option<Spanned<Vec<String>>>,
     pub entrypoint: Option<Spanned<Vec<String>>>,
     #[serde(default)]

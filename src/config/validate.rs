@@ -16,6 +16,7 @@ use super::raw::{
 use super::source::SourceFile;
 use super::values::{self, Cidr};
 use super::{Loaded, MAX_SOURCE_BYTES};
+use crate::build::{self, Build};
 use crate::desired::{
     ContainerSpec, DesiredState, Ensure, FileContent, FileSpec, Mtime, NetworkSpec, Role,
 };
@@ -174,6 +175,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
             .iter()
             .map(|s| s.path.canonicalize().unwrap_or_else(|_| s.path.clone()))
             .collect(),
+        builds: BTreeMap::new(),
     };
     let mut hosts = v.hosts(&host_tables);
     let network_specs = v.networks(&networks);
@@ -235,6 +237,8 @@ struct Validator<'a> {
     /// Every container name given out so far, with what it is and where.
     names: BTreeMap<String, (String, String)>,
     inputs: Vec<PathBuf>,
+    /// Services built from a context, by service name.
+    builds: BTreeMap<String, Build>,
 }
 
 impl Validator<'_> {
@@ -386,18 +390,35 @@ impl Validator<'_> {
                     "use letters, digits, '_', '.', '-'",
                 );
             }
-            match &raw.image {
-                None => self.ctx.err_help(
+            match (&raw.image, &raw.build) {
+                (None, None) => self.ctx.err_help(
                     s.src,
                     &s.key.span(),
                     format!("service '{name}' has no image"),
-                    "add image = \"name:tag\"",
+                    "add image = \"name:tag\", or build = \"dir\" (a directory with a Dockerfile)",
                 ),
-                Some(i) if i.get_ref().trim().is_empty() => self.ctx.err(
+                (Some(_), Some(b)) => self.ctx.err_help(
+                    s.src,
+                    &b.span(),
+                    format!("service '{name}' has both image and build"),
+                    "keep one: build tags its image by the content of the directory",
+                ),
+                (Some(i), None) if i.get_ref().trim().is_empty() => self.ctx.err(
                     s.src,
                     &i.span(),
                     format!("service '{name}': image is empty"),
                 ),
+                (None, Some(b)) => {
+                    if let Some(build) = self.resolve_build(s.src, name, b) {
+                        self.inputs.extend(
+                            build
+                                .files
+                                .iter()
+                                .map(|f| f.canonicalize().unwrap_or_else(|_| f.clone())),
+                        );
+                        self.builds.insert(name.clone(), build);
+                    }
+                }
                 _ => {}
             }
             for port in raw.ports.iter().flatten() {
@@ -577,6 +598,7 @@ impl Validator<'_> {
             network: Some(network),
             ip: raw.ip.as_ref().map(|i| i.get_ref().clone()),
             topology: topology.clone(),
+            build: None,
         });
 
         let mut services: Vec<String> = Vec::new();
@@ -614,7 +636,8 @@ impl Validator<'_> {
                 .iter()
                 .find(|(k, _)| k.get_ref() == svc)
                 .map(|(_, v)| v.get_ref());
-            let mut spec = service_spec(&container, svc, entry.value.get_ref());
+            let mut spec =
+                service_spec(&container, svc, entry.value.get_ref(), self.builds.get(svc));
             spec.role = Role::Service;
             spec.decky = Some(name.to_string());
             spec.topology = topology.clone();
@@ -883,6 +906,47 @@ impl Validator<'_> {
         })
     }
 
+    /// The build context `b` of service `name`: a directory inside the
+    /// config's tree, holding a Dockerfile.
+    fn resolve_build(&mut self, src: usize, name: &str, b: &Spanned<String>) -> Option<Build> {
+        let dir = self.ctx.sources[src].dir();
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir
+        };
+        let help = "build is a directory with a Dockerfile, relative to the TOML file and inside its directory";
+        let result = (|| {
+            let root = dir
+                .canonicalize()
+                .map_err(|e| format!("cannot resolve directory {}: {e}", dir.display()))?;
+            let real = dir
+                .join(b.get_ref())
+                .canonicalize()
+                .map_err(|e| format!("build '{}' cannot be read: {e}", b.get_ref()))?;
+            if !real.starts_with(&root) {
+                return Err(format!(
+                    "build '{}' resolves to {}, outside {}",
+                    b.get_ref(),
+                    real.display(),
+                    root.display()
+                ));
+            }
+            if !real.is_dir() {
+                return Err(format!("build '{}' is not a directory", b.get_ref()));
+            }
+            build::resolve(name, &real)
+        })();
+        match result {
+            Ok(build) => Some(build),
+            Err(m) => {
+                self.ctx
+                    .err_help(src, &b.span(), format!("service '{name}': {m}"), help);
+                None
+            }
+        }
+    }
+
     fn read_source(&mut self, src: usize, s: &Spanned<String>, path: &str) -> Option<Vec<u8>> {
         let source = &self.ctx.sources[src];
         let dir = source.dir();
@@ -992,7 +1056,7 @@ impl Validator<'_> {
                 &name,
                 format!("fleet singleton '{svc}'"),
             );
-            let mut spec = service_spec(&name, svc, entry.value.get_ref());
+            let mut spec = service_spec(&name, svc, entry.value.get_ref(), self.builds.get(svc));
             spec.role = Role::Singleton;
             spec.network = Some(fleet_network.to_string());
             containers.push(spec);
@@ -1027,17 +1091,22 @@ fn check_env_key(ctx: &mut Ctx<'_>, src: usize, key: &Key, service: &str) {
     }
 }
 
-fn service_spec(container: &str, service: &str, raw: &RawService) -> ContainerSpec {
+fn service_spec(
+    container: &str,
+    service: &str,
+    raw: &RawService,
+    build: Option<&Build>,
+) -> ContainerSpec {
     ContainerSpec {
         name: container.to_string(),
         role: Role::Service,
         decky: None,
         service: Some(service.to_string()),
-        image: raw
-            .image
-            .as_ref()
-            .map(|i| i.get_ref().clone())
-            .unwrap_or_default(),
+        image: match (build, &raw.image) {
+            (Some(b), _) => b.image.clone(),
+            (None, Some(i)) => i.get_ref().clone(),
+            (None, None) => String::new(),
+        },
         entrypoint: raw.entrypoint.as_ref().map(|e| e.get_ref().clone()),
         command: raw.command.as_ref().map(|c| c.get_ref().clone()),
         env: raw
@@ -1056,5 +1125,6 @@ fn service_spec(container: &str, service: &str, raw: &RawService) -> ContainerSp
         network: None,
         ip: None,
         topology: None,
+        build: build.map(|b| b.context.clone()),
     }
 }

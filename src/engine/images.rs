@@ -1,6 +1,11 @@
-//! Images: deckhand's own empty image for its never-started lock and record holders.
+//! Images: deckhand's own empty image for its never-started lock and record
+//! holders, and the images it builds from service build contexts.
 
-use bollard::query_parameters::CreateImageOptionsBuilder;
+use std::collections::BTreeSet;
+
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
+};
 use futures_util::StreamExt;
 
 use super::{Engine, EngineError};
@@ -41,6 +46,62 @@ impl Engine {
         );
         while let Some(item) = stream.next().await {
             item.map_err(|e| EngineError::from_bollard(format!("import {HOLDER_IMAGE_NAME}"), e))?;
+        }
+        Ok(())
+    }
+
+    /// Every `repository:tag` present in `repository`.
+    pub async fn built_images(&self, repository: &str) -> Result<BTreeSet<String>, EngineError> {
+        let filters = std::collections::HashMap::from([(
+            "reference".to_string(),
+            vec![repository.to_string()],
+        )]);
+        let options = ListImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| EngineError::from_bollard("list images", e))?;
+        Ok(images
+            .into_iter()
+            .flat_map(|i| i.repo_tags)
+            .filter(|t| t.starts_with(&format!("{repository}:")))
+            .collect())
+    }
+
+    /// Builds `context` (a tar archive holding a Dockerfile) as `tag`, passing
+    /// each line of the builder's output to `line` as it comes.
+    pub async fn build_image(
+        &self,
+        context: Vec<u8>,
+        tag: &str,
+        line: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<(), EngineError> {
+        let options = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .build();
+        let what = format!("build image {tag}");
+        let mut stream =
+            self.docker
+                .build_image(options, None, Some(bollard::body_full(context.into())));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| EngineError::from_bollard(what.clone(), e))?;
+            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Api {
+                    what,
+                    message: detail,
+                });
+            }
+            for text in info.stream.iter().flat_map(|s| s.lines()) {
+                if !text.trim().is_empty() {
+                    line(text.trim_end());
+                }
+            }
         }
         Ok(())
     }

@@ -96,7 +96,7 @@ pub fn plan(
     if !planner.refusals.is_empty() {
         return Err(PlanError::Refused(planner.refusals));
     }
-    let mut notes = Vec::new();
+    let mut notes = builds_needed(&changes, live);
     if live.record.is_none() && !live.containers.is_empty() {
         notes.push("no file record was found on the engine: files dropped by an earlier apply and since removed from the config cannot be found, so they are not deleted; this apply writes a new record".to_string());
     }
@@ -106,6 +106,33 @@ pub fn plan(
         changes,
         notes,
     })
+}
+
+/// A note for each image that apply builds first: the context of a service
+/// that is created or replaced, whose tag the engine does not have.
+fn builds_needed(changes: &[Change], live: &LiveState) -> Vec<String> {
+    let mut images = std::collections::BTreeMap::new();
+    for c in changes {
+        if let (
+            Action::Create | Action::Replace,
+            Detail::Container {
+                spec: Some(spec), ..
+            },
+        ) = (&c.action, &c.detail)
+        {
+            if let Some(context) = &spec.build {
+                if !live.images.contains(&spec.image) {
+                    images.insert(spec.image.clone(), context.display().to_string());
+                }
+            }
+        }
+    }
+    images
+        .into_iter()
+        .map(|(image, context)| {
+            format!("image {image} is built from {context} before its containers are created")
+        })
+        .collect()
 }
 
 struct Planner<'a> {
@@ -409,6 +436,7 @@ mod tests {
                 generation: 1,
                 files: [("web-ssh".to_string(), "/root/x".to_string())].into(),
             }),
+            images: Default::default(),
         }
     }
 

@@ -1,6 +1,12 @@
 //! Names the fields that force a container's replacement.
 
+use crate::build;
 use crate::desired::ContainerSpec;
+
+/// The part after the repository: `ssh-1a2b3c4d5e6f`.
+fn tag(image: &str) -> &str {
+    image.rsplit_once(':').map(|(_, t)| t).unwrap_or(image)
+}
 
 /// Why `live` must be replaced by `want`, field by field. Environment values
 /// are never shown: they may hold passwords.
@@ -16,7 +22,17 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
     };
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_string());
     if live.image != want.image {
-        out.push(format!("image {} -> {}", live.image, want.image));
+        // Both built by deckhand from a context: the tag is the content digest.
+        let rebuilt = build::is_built(&live.image) && build::is_built(&want.image);
+        let context = want.build.as_ref().map(|c| c.display().to_string());
+        match (rebuilt, context) {
+            (true, Some(dir)) => out.push(format!(
+                "image rebuilt: build context {dir} changed ({} -> {})",
+                tag(&live.image),
+                tag(&want.image)
+            )),
+            _ => out.push(format!("image {} -> {}", live.image, want.image)),
+        }
     }
     for (field, before, after) in [
         ("entrypoint", &live.entrypoint, &want.entrypoint),
@@ -80,7 +96,26 @@ mod tests {
             network: None,
             ip: None,
             topology: None,
+            build: None,
         }
+    }
+
+    #[test]
+    fn a_new_build_of_the_same_context_says_rebuilt() {
+        let mut live = spec();
+        live.image = "deckhand-build:ssh-aaaaaaaaaaaa".into();
+        let mut want = live.clone();
+        want.image = "deckhand-build:ssh-bbbbbbbbbbbb".into();
+        want.build = Some("/repo/images/ssh".into());
+        assert_eq!(
+            reasons(Some(&live), &want),
+            vec!["image rebuilt: build context /repo/images/ssh changed (ssh-aaaaaaaaaaaa -> ssh-bbbbbbbbbbbb)"]
+        );
+        // A switch from a registry image to a build names both images.
+        assert_eq!(
+            reasons(Some(&spec()), &want),
+            vec!["image decnet/ssh:1.2 -> deckhand-build:ssh-bbbbbbbbbbbb"]
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::apply::{self, Outcome, RecordUpdate};
+use crate::apply::{self, Event, RecordUpdate};
 use crate::config::Loaded;
 use crate::desired::DesiredState;
 use crate::engine::Engine;
@@ -128,7 +128,7 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
                 .map(|c| c.id.clone())
                 .collect();
             let progress: apply::Progress =
-                Arc::new(move |o: &Outcome| log(style, &format!("  {}", o.line(style, false))));
+                Arc::new(move |e: Event| log(style, &format!("  {}", e.line(style, None))));
             let report = apply::apply(
                 &engine,
                 &p,

@@ -1,0 +1,101 @@
+//! The images a plan's container steps need and the engine lacks, built from
+//! their contexts before any container is touched.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::{Event, Progress};
+use crate::build;
+use crate::engine::Engine;
+use crate::interrupt::{Interrupt, NOT_STARTED};
+use crate::plan::{Action, Change, Detail, Plan};
+
+/// The image a create or replace step runs, when deckhand builds it: (image, service, context).
+fn built_image(change: &Change) -> Option<(&str, &str, &std::path::Path)> {
+    match (&change.action, &change.detail) {
+        (
+            Action::Create | Action::Replace,
+            Detail::Container {
+                spec: Some(spec), ..
+            },
+        ) => {
+            let context = spec.build.as_deref()?;
+            Some((
+                &spec.image,
+                spec.service.as_deref().unwrap_or_default(),
+                context,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Builds, one at a time (a build saturates a small engine), every image the
+/// plan needs that `engine` does not have. Returns the images that could not
+/// be built, with why; the steps that need them fail with that reason.
+pub async fn build_missing(
+    engine: &Engine,
+    plan: &Plan,
+    progress: &Progress,
+    interrupt: &Interrupt,
+) -> BTreeMap<String, String> {
+    let mut needed = BTreeMap::new();
+    for (image, service, context) in plan.changes.iter().filter_map(built_image) {
+        needed
+            .entry(image.to_string())
+            .or_insert((service, context));
+    }
+    let mut failed = BTreeMap::new();
+    for (image, (service, context)) in needed {
+        let say = |line: &str| {
+            progress(Event::Build {
+                image: &image,
+                line,
+            })
+        };
+        let result = async {
+            if interrupt.is_raised() {
+                return Err(NOT_STARTED.to_string());
+            }
+            if engine
+                .image_exists(&image)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Ok(());
+            }
+            // Read again: the tag must still name the content being sent.
+            let build = build::resolve(service, context)?;
+            if build.image != image {
+                return Err(format!(
+                    "the build context {} changed since the plan was made (now {}); plan again",
+                    context.display(),
+                    build.image
+                ));
+            }
+            let started = Instant::now();
+            say(&format!("building from {}", context.display()));
+            let tar = build::archive(&build)?;
+            engine
+                .build_image(tar, &image, &say)
+                .await
+                .map_err(|e| e.to_string())?;
+            say(&format!("built ({:.1}s)", started.elapsed().as_secs_f64()));
+            Ok(())
+        }
+        .await;
+        if let Err(why) = result {
+            say(&format!("failed: {why}"));
+            failed.insert(
+                image.clone(),
+                format!("image {image} could not be built: {why}"),
+            );
+        }
+    }
+    failed
+}
+
+/// Why `change` cannot run: the image it needs failed to build.
+pub fn unbuilt<'a>(change: &Change, failed: &'a BTreeMap<String, String>) -> Option<&'a String> {
+    built_image(change).and_then(|(image, _, _)| failed.get(image))
+}

@@ -1,0 +1,181 @@
+//! Services built from a context directory, on the real engine: built once,
+//! not rebuilt while the context is unchanged, rebuilt and replaced when it
+//! changes, and a failed build leaves the running service alone.
+
+mod common;
+
+use common::{cat, docker, Fleet};
+
+struct Built<'a> {
+    fleet: &'a Fleet,
+    /// The service's name: the tag prefix of its images, unique to the test.
+    service: String,
+}
+
+impl Built<'_> {
+    fn images(&self) -> Vec<String> {
+        let out = docker(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "deckhand-build",
+        ]);
+        let prefix = format!("deckhand-build:{}-", self.service);
+        let mut tags: Vec<String> = out
+            .lines()
+            .filter(|t| t.starts_with(&prefix))
+            .map(str::to_string)
+            .collect();
+        tags.sort();
+        tags
+    }
+
+    fn write_context(&self, dockerfile: &str, banner: &str) {
+        self.fleet
+            .write_file("images/ssh/Dockerfile", dockerfile.as_bytes());
+        self.fleet
+            .write_file("images/ssh/banner", banner.as_bytes());
+    }
+}
+
+impl Drop for Built<'_> {
+    fn drop(&mut self) {
+        for tag in self.images() {
+            let _ = common::docker_try(&["rmi", "-f", &tag]);
+        }
+    }
+}
+
+#[test]
+fn a_build_context_is_built_once_rebuilt_on_change_and_a_failed_build_keeps_the_service() {
+    let fleet = Fleet::new("build");
+    let built = Built {
+        fleet: &fleet,
+        service: fleet.name.clone(),
+    };
+    let dockerfile = format!("FROM {}\nCOPY banner /etc/banner\n", common::IMAGE);
+    built.write_context(&dockerfile, "SSH-2.0-OpenSSH_8.9\n");
+    fleet.write(&format!(
+        r#"
+[fleet]
+name = "{{fleet}}"
+base_image = "{{image}}"
+
+[services.{svc}]
+build = "images/ssh"
+command = ["sleep", "infinity"]
+
+[services.http]
+image = "{{image}}"
+command = ["httpd", "-f", "-p", "80"]
+
+[deckies.{{fleet}}-a]
+services = ["{svc}", "http"]
+"#,
+        svc = built.service
+    ));
+    let ssh = fleet.n(&format!("a-{}", built.service));
+
+    let plan = fleet.plan();
+    assert!(
+        plan.stdout.contains("note: image deckhand-build:"),
+        "{plan:?}"
+    );
+    assert!(plan.stdout.contains("is built from"), "{plan:?}");
+    let run = fleet.apply();
+    assert!(
+        run.stdout.contains("Successfully built"),
+        "build output is shown: {run:?}"
+    );
+    assert_eq!(built.images().len(), 1);
+    assert_eq!(cat(&ssh, "/etc/banner"), b"SSH-2.0-OpenSSH_8.9\n");
+
+    // Unchanged: no note, no build, no change.
+    fleet.assert_no_changes();
+    let first_image = built.images();
+    let again = fleet.apply();
+    assert!(!again.stdout.contains("building"), "{again:?}");
+    assert_eq!(built.images(), first_image);
+
+    // The context changes: the service is replaced with a rebuilt image; the
+    // base and the other service are not touched.
+    let before = fleet.containers();
+    built.write_context(&dockerfile, "SSH-2.0-OpenSSH_9.6\n");
+    let plan = fleet.plan();
+    assert!(
+        plan.stdout.contains(&format!("-/+ service {ssh}")),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stdout.contains("image rebuilt: build context"),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 0 to change, 1 to replace, 0 to destroy."),
+        "{plan:?}"
+    );
+    fleet.apply();
+    assert_eq!(cat(&ssh, "/etc/banner"), b"SSH-2.0-OpenSSH_9.6\n");
+    let after = fleet.containers();
+    for name in [fleet.n("a"), fleet.n("a-http")] {
+        assert_eq!(before[&name].id, after[&name].id, "{name} was recreated");
+        assert_eq!(
+            before[&name].started_at, after[&name].started_at,
+            "{name} was restarted"
+        );
+    }
+    assert_ne!(before[&ssh].id, after[&ssh].id);
+    assert_eq!(built.images().len(), 2);
+    fleet.assert_no_changes();
+
+    // A Dockerfile that fails: apply exits 1 naming the build, and the
+    // running service keeps its container.
+    built.write_context(
+        &format!("{dockerfile}COPY missing-file /x\n"),
+        "SSH-2.0-OpenSSH_9.6\n",
+    );
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("could not be built"), "{run:?}");
+    assert!(
+        run.stdout.contains("missing-file"),
+        "the builder's reason is shown: {run:?}"
+    );
+    let kept = fleet.containers();
+    assert_eq!(
+        kept[&ssh].id, after[&ssh].id,
+        "the old container was removed"
+    );
+    assert_eq!(kept[&ssh].status, "running");
+}
+
+#[test]
+fn a_build_context_outside_the_config_tree_or_without_a_dockerfile_is_refused() {
+    let fleet = Fleet::new("buildbad");
+    fleet.write_file("images/empty/README", b"no Dockerfile here\n");
+    fleet.write(
+        r#"
+[fleet]
+name = "{fleet}"
+
+[services.a]
+build = "images/empty"
+
+[services.b]
+build = "/etc"
+
+[services.c]
+image = "{image}"
+build = "images/empty"
+"#,
+    );
+    let run = fleet.deckhand(&["validate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("has no Dockerfile"), "{run:?}");
+    assert!(run.stderr.contains("outside"), "{run:?}");
+    assert!(
+        run.stderr.contains("service 'c' has both image and build"),
+        "{run:?}"
+    );
+}
