@@ -46,12 +46,38 @@ pub enum Command {
     Status(ConfigArgs),
     /// Clear a fleet lock left behind by a killed run.
     Unlock(ConfigArgs),
+    /// Write the fleet in another tool's format.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Print a JSON Schema of the file format, for editors (taplo, Even Better TOML).
     ///
     /// Save it beside the config and name it on the file's first line:
     ///   deckhand schema > deckhand.schema.json
     ///   #:schema ./deckhand.schema.json
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The docker-compose file that creates the same containers apply creates.
+    ///
+    /// Same names, labels, networks and addresses: after `docker-compose up -d`
+    /// of it (a full redeploy by DECNET's own tooling), `deckhand plan` finds
+    /// the containers matching. Bait files are not in it; `deckhand apply`
+    /// drops them. JSON is YAML: docker-compose reads it as is.
+    Compose(ExportComposeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportComposeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The engine whose part to export (see [hosts]); one compose file drives one engine.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    pub host: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

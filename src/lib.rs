@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod desired;
 pub mod engine;
+pub mod export;
 pub mod fleet;
 mod holder;
 pub mod hosts;

@@ -25,6 +25,7 @@ use crate::live::LiveState;
 use crate::plan::{in_targets, Action, Change, Detail, Object, Plan};
 use crate::record::{self, FileRecord};
 
+pub use container::new_container;
 pub use report::{Outcome, Report};
 
 /// Deckies worked on at once.

@@ -10,6 +10,7 @@ macro_rules! say {
 }
 
 mod apply;
+mod export;
 mod plan;
 mod status;
 mod unlock;
@@ -22,7 +23,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ExportCommand};
 use crate::config::{self, Loaded};
 use crate::render::style::Style;
 
@@ -58,6 +59,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Watch(args) => watch::run(&ctx, &args).await,
         Command::Status(args) => status::run(&ctx, &args).await,
         Command::Unlock(args) => unlock::run(&ctx, &args).await,
+        Command::Export(ExportCommand::Compose(args)) => export::compose(&args),
         Command::Schema => {
             say!("{:#}", crate::schema::schema());
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,42 @@
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+
+use crate::cli::ExportComposeArgs;
+use crate::desired::Ensure;
+
+pub fn compose(args: &ExportComposeArgs) -> anyhow::Result<ExitCode> {
+    let loaded = super::load(&args.config.file)?;
+    let Some(part) = loaded
+        .hosts
+        .split(&loaded.desired)
+        .into_iter()
+        .find(|p| p.host.name == args.host)
+    else {
+        let known: Vec<&str> = loaded.hosts.specs.keys().map(String::as_str).collect();
+        bail!(
+            "no host '{}' in this configuration (hosts: {})",
+            args.host,
+            known.join(", ")
+        );
+    };
+    let text = serde_json::to_string_pretty(&crate::export::compose(&part.desired))? + "\n";
+    match &args.out {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
+    }
+    let files = part
+        .desired
+        .files
+        .iter()
+        .filter(|f| matches!(f.ensure, Ensure::Present(_)))
+        .count();
+    if files > 0 {
+        eprintln!("note: {files} bait file(s) are not part of a compose file: after `docker-compose up -d`, run `deckhand apply` to drop them.");
+    }
+    Ok(ExitCode::SUCCESS)
+}

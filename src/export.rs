@@ -1,0 +1,170 @@
+//! `deckhand export compose`: the docker-compose file that creates the same
+//! containers apply creates (same names, labels, networks and addresses), so
+//! that a full redeploy by DECNET's own tooling gives containers deckhand
+//! recognises as matching. Bait files are not part of a compose file.
+//!
+//! The file is JSON, which is YAML: `docker-compose -f FILE up -d` reads it.
+
+use serde_json::{json, Map, Value};
+
+use crate::apply::new_container;
+use crate::desired::DesiredState;
+use crate::labels;
+
+/// Compose file format 2.4: `network_mode: service:…`, static addresses,
+/// named networks, build contexts.
+const COMPOSE_VERSION: &str = "2.4";
+
+/// The compose file of one engine's part of the fleet.
+pub fn compose(desired: &DesiredState) -> Value {
+    let mut services = Map::new();
+    let mut used_networks = std::collections::BTreeSet::new();
+    for spec in &desired.containers {
+        let c = new_container(&desired.fleet, spec);
+        let mut s = Map::new();
+        s.insert("container_name".into(), json!(c.name));
+        s.insert("image".into(), json!(c.image));
+        if let Some(context) = &spec.build {
+            s.insert("build".into(), json!({"context": context}));
+        }
+        if let Some(h) = &c.hostname {
+            s.insert("hostname".into(), json!(h));
+        }
+        if let Some(e) = &c.entrypoint {
+            s.insert("entrypoint".into(), json!(e));
+        }
+        if let Some(cmd) = &c.command {
+            s.insert("command".into(), json!(cmd));
+        }
+        if !c.env.is_empty() {
+            s.insert("environment".into(), json!(c.env));
+        }
+        if !c.cap_add.is_empty() {
+            s.insert("cap_add".into(), json!(c.cap_add));
+        }
+        s.insert("labels".into(), json!(c.labels));
+        s.insert("restart".into(), json!("unless-stopped"));
+        match c.network_mode.strip_prefix("container:") {
+            Some(base) => {
+                s.insert("network_mode".into(), json!(format!("service:{base}")));
+                s.insert("depends_on".into(), json!([base]));
+            }
+            None if c.network_mode == "bridge" && c.ip.is_none() => {
+                s.insert("network_mode".into(), json!("bridge"));
+            }
+            None => {
+                let endpoint = match &c.ip {
+                    Some(ip) => json!({"ipv4_address": ip}),
+                    None => json!({}),
+                };
+                s.insert(
+                    "networks".into(),
+                    json!({ c.network_mode.clone(): endpoint }),
+                );
+                used_networks.insert(c.network_mode.clone());
+            }
+        }
+        services.insert(c.name.clone(), Value::Object(s));
+    }
+    let mut networks = Map::new();
+    for name in used_networks {
+        let net = match desired.networks.get(&name) {
+            Some(spec) => {
+                let mut n = Map::new();
+                n.insert("name".into(), json!(name));
+                n.insert("driver".into(), json!(spec.driver));
+                if let Some(parent) = &spec.parent {
+                    n.insert("driver_opts".into(), json!({"parent": parent}));
+                }
+                if let Some(subnet) = &spec.subnet {
+                    let mut pool = json!({"subnet": subnet});
+                    if let Some(g) = &spec.gateway {
+                        pool["gateway"] = json!(g);
+                    }
+                    n.insert("ipam".into(), json!({"config": [pool]}));
+                }
+                n.insert("labels".into(), json!({labels::FLEET: desired.fleet}));
+                Value::Object(n)
+            }
+            // Neither declared here nor deckhand's: a network that must exist already.
+            None => json!({"external": true, "name": name}),
+        };
+        networks.insert(name, net);
+    }
+    json!({
+        "version": COMPOSE_VERSION,
+        "services": services,
+        "networks": networks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::{ContainerSpec, NetworkSpec, Role};
+
+    #[test]
+    fn the_compose_file_mirrors_what_apply_creates() {
+        let mut base =
+            ContainerSpec::minimal("web-01", Role::Base, Some("web-01"), None, "busybox:1");
+        base.hostname = Some("web-01".into());
+        base.command = Some(vec!["sleep".into(), "infinity".into()]);
+        base.network = Some("lan".into());
+        base.ip = Some("172.30.0.10".into());
+        let mut ssh = ContainerSpec::minimal(
+            "web-01-ssh",
+            Role::Service,
+            Some("web-01"),
+            Some("ssh"),
+            "deckhand-build:ssh-1a2b3c4d5e6f",
+        );
+        ssh.env = [("SSH_PASSWORD".to_string(), "admin".to_string())].into();
+        ssh.build = Some("/repo/images/ssh".into());
+        let mut other =
+            ContainerSpec::minimal("db-01", Role::Base, Some("db-01"), None, "busybox:1");
+        other.network = Some("existing".into());
+        let desired = DesiredState {
+            fleet: "corp".into(),
+            networks: [(
+                "lan".to_string(),
+                NetworkSpec {
+                    name: "lan".into(),
+                    driver: "bridge".into(),
+                    subnet: Some("172.30.0.0/24".into()),
+                    gateway: Some("172.30.0.1".into()),
+                    parent: None,
+                },
+            )]
+            .into(),
+            containers: vec![base, ssh, other],
+            files: vec![],
+            deckies: vec!["db-01".into(), "web-01".into()],
+        };
+        let v = compose(&desired);
+        let web = &v["services"]["web-01"];
+        assert_eq!(web["networks"]["lan"]["ipv4_address"], "172.30.0.10");
+        assert_eq!(web["labels"]["deckhand.fleet"], "corp");
+        assert_eq!(web["labels"]["deckhand.role"], "base");
+        let ssh = &v["services"]["web-01-ssh"];
+        assert_eq!(ssh["network_mode"], "service:web-01");
+        assert_eq!(ssh["depends_on"], json!(["web-01"]));
+        assert_eq!(ssh["build"]["context"], "/repo/images/ssh");
+        assert_eq!(ssh["labels"]["decnet.fleet.service_name"], "ssh");
+        assert_eq!(ssh["environment"], json!(["SSH_PASSWORD=admin"]));
+        assert_eq!(
+            v["networks"]["lan"]["ipam"]["config"][0]["subnet"],
+            "172.30.0.0/24"
+        );
+        assert_eq!(
+            v["networks"]["existing"],
+            json!({"external": true, "name": "existing"})
+        );
+        // The spec label is the one apply writes: deckhand reads these containers as its own.
+        let label: ContainerSpec =
+            serde_json::from_str(ssh["labels"]["deckhand.spec"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            label.digest(),
+            ssh["labels"]["deckhand.spec-digest"].as_str().unwrap()
+        );
+    }
+}
