@@ -46,6 +46,13 @@ pub enum Command {
     Status(ConfigArgs),
     /// Clear a fleet lock left behind by a killed run.
     Unlock(ConfigArgs),
+    /// Write a deckhand.toml describing a fleet DECNET's docker-compose deployed.
+    ///
+    /// Reads the engine's containers that carry DECNET's labels
+    /// (decnet.fleet.decky, decnet.fleet.service_name) and their bases; then
+    /// `deckhand plan` should say No changes., and `deckhand apply --adopt`
+    /// takes them under management without recreating any.
+    Import(ImportArgs),
     /// Write the fleet in another tool's format.
     #[command(subcommand)]
     Export(ExportCommand),
@@ -55,6 +62,16 @@ pub enum Command {
     ///   deckhand schema > deckhand.schema.json
     ///   #:schema ./deckhand.schema.json
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The fleet name to give the imported deckies (labels scope it).
+    #[arg(long, value_name = "NAME")]
+    pub fleet: String,
+    /// Write to this file (never over an existing one) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,7 +140,7 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     /// A plan saved by `plan --out`: applied without asking, exactly as saved,
     /// and refused ("plan is stale") if the config or the live state changed since.
-    #[arg(value_name = "PLANFILE", conflicts_with_all = ["target", "file", "auto_approve"])]
+    #[arg(value_name = "PLANFILE", conflicts_with_all = ["target", "file", "auto_approve", "adopt"])]
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -133,6 +150,12 @@ pub struct ApplyArgs {
     /// Apply only this decky (repeatable). Fleet singletons are left alone.
     #[arg(long, value_name = "DECKY")]
     pub target: Vec<String>,
+    /// Take containers that DECNET's docker-compose made (see `deckhand import`)
+    /// under management: those that match the file are kept as they are and
+    /// recorded as deckhand's; the others may then be replaced. Without it,
+    /// apply changes none of DECNET's containers.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 #[derive(Debug, Args)]

@@ -111,9 +111,8 @@ impl ContainerSpec {
         hex::encode(Sha256::digest(json))
     }
 
-    /// A spec with only a name, role and image set, for tests.
-    #[cfg(test)]
-    pub(crate) fn minimal(
+    /// A spec with only a name, role, place and image set; the rest unset.
+    pub fn minimal(
         name: &str,
         role: Role,
         decky: Option<&str>,

@@ -4,6 +4,7 @@
 //! pure `plan`; `render` draws it; `apply` executes exactly it. `engine` is the
 //! only module that speaks to Docker.
 
+pub mod adopt;
 pub mod apply;
 pub mod build;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod export;
 pub mod fleet;
 mod holder;
 pub mod hosts;
+pub mod import;
 pub mod interrupt;
 pub mod labels;
 pub mod live;

@@ -36,6 +36,21 @@ pub struct LiveContainer {
     pub digest: Option<String>,
     /// Mount points where a file cannot be written: (destination, why).
     pub unwritable: Vec<(String, String)>,
+    /// Who made it, and so whether deckhand may change it.
+    pub origin: Origin,
+}
+
+/// Who made a live container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// deckhand, with its labels.
+    #[default]
+    Deckhand,
+    /// DECNET's docker-compose, and taken over by `apply --adopt` (in the record).
+    Adopted,
+    /// DECNET's docker-compose, not taken over: compared with the file, but
+    /// changed or removed only by `apply --adopt`.
+    Decnet,
 }
 
 impl LiveContainer {

@@ -11,9 +11,9 @@ use tokio::task::JoinSet;
 
 use crate::desired::{ContainerSpec, DesiredState, Role};
 use crate::engine::{ContainerInfo, Engine, EngineError};
-use crate::live::{LiveContainer, LiveFile, LiveFileState, LiveState};
+use crate::live::{LiveContainer, LiveFile, LiveFileState, LiveState, Origin};
 use crate::plan::in_targets;
-use crate::{labels, record};
+use crate::{adopt, labels, record};
 
 /// Archive reads in flight at once (DESIGN: the engine saturates around 8).
 const READS_IN_FLIGHT: usize = 8;
@@ -53,25 +53,38 @@ pub async fn observe(
     let fleet = desired.fleet.as_str();
     let ours = |c: &ContainerInfo| c.labels.get(labels::FLEET).map(String::as_str) == Some(fleet);
 
-    let foreign: Vec<String> = all
-        .iter()
-        .filter(|c| !ours(c) && desired.container(&c.name).is_some())
-        .map(|c| match c.labels.get(labels::FLEET) {
-            Some(other) => format!("{} (fleet '{other}')", c.name),
-            None => c.name.clone(),
-        })
-        .collect();
-    if !foreign.is_empty() {
-        return Err(ObserveError::Foreign(foreign));
-    }
-
-    let mine: Vec<ContainerInfo> = all.into_iter().filter(|c| ours(c)).collect();
+    let mine: Vec<ContainerInfo> = all.iter().filter(|c| ours(c)).cloned().collect();
     let record = record::newest(&mine);
-    let containers: BTreeMap<String, LiveContainer> = mine
+    let mut containers: BTreeMap<String, LiveContainer> = mine
         .iter()
         .filter(|c| !c.labels.contains_key(labels::HOLDER))
         .map(|c| (c.name.clone(), live_container(c)))
         .collect();
+
+    // Containers with this fleet's names but not its labels: DECNET's (to
+    // compare, and to adopt) or someone else's (to refuse).
+    let adopted = record.as_ref().map(|r| &r.adopted);
+    let mut foreign = Vec::new();
+    let mut decnet = Vec::new();
+    for c in all.iter().filter(|c| !ours(c)) {
+        let want = desired.container(&c.name);
+        let is_adopted = adopted.and_then(|a| a.get(&c.name)) == Some(&c.id);
+        if want.is_none() && !is_adopted {
+            continue;
+        }
+        match c.labels.get(labels::FLEET) {
+            Some(other) => foreign.push(format!("{} (fleet '{other}')", c.name)),
+            None if is_adopted => decnet.push((c, Origin::Adopted, want)),
+            None if adopt::is_decnet(c, &all) => decnet.push((c, Origin::Decnet, want)),
+            None => foreign.push(c.name.clone()),
+        }
+    }
+    if !foreign.is_empty() {
+        return Err(ObserveError::Foreign(foreign));
+    }
+    for live in read_decnet(engine, decnet).await? {
+        containers.insert(live.name.clone(), live);
+    }
 
     // With targets, only the targeted deckies' files are read: the plan leaves the rest alone.
     let in_scope = |decky: Option<&str>| in_targets(targets, decky);
@@ -106,13 +119,75 @@ pub async fn observe(
     })
 }
 
+/// DECNET's containers, each read as the spec deckhand would have written for
+/// its place in the file (adopted ones no longer in the file: by name only).
+async fn read_decnet(
+    engine: &Engine,
+    found: Vec<(&ContainerInfo, Origin, Option<&ContainerSpec>)>,
+) -> Result<Vec<LiveContainer>, EngineError> {
+    let details = futures_util::future::try_join_all(
+        found
+            .iter()
+            .map(|(c, _, _)| engine.container_details(&c.id)),
+    )
+    .await?;
+    let mut images = BTreeMap::new();
+    for d in details.iter().flatten() {
+        if !images.contains_key(&d.image) {
+            images.insert(d.image.clone(), engine.image_defaults(&d.image).await?);
+        }
+    }
+    let mut out = Vec::new();
+    for ((c, origin, want), details) in found.into_iter().zip(details) {
+        // Gone between the listing and the inspect: as if never listed.
+        let Some(details) = details else { continue };
+        let spec = want.map(|w| adopt::observed_spec(w, &details, &images[&details.image]));
+        let (role, decky, service) = match want {
+            Some(w) => (
+                w.role,
+                w.decky.clone().unwrap_or_default(),
+                w.service.clone(),
+            ),
+            None => adopt::identity(c),
+        };
+        out.push(LiveContainer {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            role: Some(role),
+            decky: (role != Role::Singleton).then_some(decky),
+            service,
+            state: c.state.clone(),
+            digest: spec.as_ref().map(ContainerSpec::digest),
+            spec,
+            unwritable: unwritable(c),
+            origin,
+        });
+    }
+    Ok(out)
+}
+
 fn live_container(c: &ContainerInfo) -> LiveContainer {
     let spec: Option<ContainerSpec> = c
         .labels
         .get(labels::SPEC)
         .and_then(|s| serde_json::from_str(s).ok());
-    let unwritable = c
-        .mounts
+    LiveContainer {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        role: c.labels.get(labels::ROLE).and_then(|r| Role::parse(r)),
+        decky: c.labels.get(labels::DECKY).cloned(),
+        service: c.labels.get(labels::SERVICE).cloned(),
+        state: c.state.clone(),
+        spec,
+        digest: c.labels.get(labels::SPEC_DIGEST).cloned(),
+        unwritable: unwritable(c),
+        origin: Origin::Deckhand,
+    }
+}
+
+/// Mount points of `c` where a file cannot be written, with why.
+fn unwritable(c: &ContainerInfo) -> Vec<(String, String)> {
+    c.mounts
         .iter()
         .filter_map(|m| {
             let why = if m.kind == "tmpfs" {
@@ -126,18 +201,7 @@ fn live_container(c: &ContainerInfo) -> LiveContainer {
             };
             Some((m.destination.clone(), why.to_string()))
         })
-        .collect();
-    LiveContainer {
-        id: c.id.clone(),
-        name: c.name.clone(),
-        role: c.labels.get(labels::ROLE).and_then(|r| Role::parse(r)),
-        decky: c.labels.get(labels::DECKY).cloned(),
-        service: c.labels.get(labels::SERVICE).cloned(),
-        state: c.state.clone(),
-        spec,
-        digest: c.labels.get(labels::SPEC_DIGEST).cloned(),
-        unwritable,
-    }
+        .collect()
 }
 
 /// One archive GET: a directory holding several wanted files, or one file.

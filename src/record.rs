@@ -13,6 +13,7 @@ use crate::{holder, labels};
 
 const GENERATION: &str = "deckhand.record.generation";
 const FILES: &str = "deckhand.record.files";
+const ADOPTED: &str = "deckhand.record.adopted";
 
 /// One generation of the record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct FileRecord {
     pub generation: u64,
     /// (container, path) of every file deckhand dropped and has not deleted.
     pub files: BTreeSet<(String, String)>,
+    /// Containers made by DECNET and taken over by `apply --adopt`: name to id.
+    pub adopted: BTreeMap<String, String>,
 }
 
 fn holder_name(fleet: &str, generation: u64) -> String {
@@ -34,30 +37,43 @@ pub fn newest(containers: &[ContainerInfo]) -> Option<FileRecord> {
         .filter_map(|c| {
             let generation = c.labels.get(GENERATION)?.parse().ok()?;
             let files: Vec<(String, String)> = serde_json::from_str(c.labels.get(FILES)?).ok()?;
+            let adopted = match c.labels.get(ADOPTED) {
+                Some(a) => serde_json::from_str(a).ok()?,
+                None => BTreeMap::new(),
+            };
             Some(FileRecord {
                 generation,
                 files: files.into_iter().collect(),
+                adopted,
             })
         })
         .max_by_key(|r| r.generation)
 }
 
-/// Writes `files` as the next generation after `previous`, then removes older generations.
+/// Writes `files` and `adopted` as the next generation after `previous`,
+/// then removes older generations.
 pub async fn write(
     engine: &Engine,
     fleet: &str,
     previous: Option<&FileRecord>,
     files: &BTreeSet<(String, String)>,
+    adopted: &BTreeMap<String, String>,
 ) -> Result<FileRecord, EngineError> {
     let generation = previous.map(|r| r.generation + 1).unwrap_or(1);
     let list: Vec<&(String, String)> = files.iter().collect();
-    let extra = BTreeMap::from([
+    let mut extra = BTreeMap::from([
         (GENERATION.to_string(), generation.to_string()),
         (
             FILES.to_string(),
             serde_json::to_string(&list).expect("paths serialise"),
         ),
     ]);
+    if !adopted.is_empty() {
+        extra.insert(
+            ADOPTED.to_string(),
+            serde_json::to_string(adopted).expect("names serialise"),
+        );
+    }
     let name = holder_name(fleet, generation);
     match holder::create(engine, &name, fleet, "record", extra.clone()).await {
         Ok(()) => {}
@@ -83,5 +99,6 @@ pub async fn write(
     Ok(FileRecord {
         generation,
         files: files.clone(),
+        adopted: adopted.clone(),
     })
 }

@@ -218,6 +218,7 @@ fn live_state(desired: &DesiredState, shape: &LiveShape) -> LiveState {
                 } else {
                     vec![]
                 },
+                origin: Default::default(),
             },
         );
     }
@@ -234,6 +235,7 @@ fn live_state(desired: &DesiredState, shape: &LiveShape) -> LiveState {
                 spec: None,
                 digest: None,
                 unwritable: vec![],
+                origin: Default::default(),
             },
         );
     }
@@ -264,6 +266,7 @@ fn live_state(desired: &DesiredState, shape: &LiveShape) -> LiveState {
         live.record = Some(FileRecord {
             generation: 3,
             files: [("web-01-ssh".to_string(), "/tmp/old".to_string())].into(),
+            adopted: Default::default(),
         });
     }
     live

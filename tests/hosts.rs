@@ -68,7 +68,8 @@ fn edge_names(fleet: &Fleet, engine: &SecondEngine) -> Vec<String> {
 }
 
 #[test]
-fn deckies_on_two_engines_are_planned_and_applied_in_one_run_and_a_lost_host_fails_only_its_part() {
+fn deckies_on_two_engines_are_planned_and_applied_in_one_run_and_a_cut_or_stopped_engine_fails_only_its_part(
+) {
     let fleet = Fleet::new("hosts");
     let engine = SecondEngine::start(&format!("h{}", std::process::id()));
     copy_certs(&fleet, &engine);
@@ -170,6 +171,27 @@ fn deckies_on_two_engines_are_planned_and_applied_in_one_run_and_a_lost_host_fai
     assert!(plan.stderr.contains("host edge"), "{plan:?}");
     assert!(!docker(&["ps", "-a", "--format", "{{.Names}}"])
         .contains(&format!("deckhand.lock.{}", fleet.name)));
+
+    // The link back: the edge part converges (decky a leaves it).
+    engine.restore();
+    fleet.apply();
+    assert_eq!(
+        edge_names(&fleet, &engine),
+        [b.clone(), format!("{b}-http")]
+    );
+    fleet.assert_no_changes();
+
+    // The edge engine stopped: refused at once, the local part still planned.
+    engine.stop();
+    let plan = fleet.plan();
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(plan.stderr.contains("host edge: cannot reach"), "{plan:?}");
+    assert!(plan.stdout.contains("No changes. Fleet"), "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("on host(s): local (not planned: edge)."),
+        "{plan:?}"
+    );
 }
 
 #[test]

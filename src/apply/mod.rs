@@ -66,6 +66,8 @@ pub struct RecordUpdate {
     /// Containers of the deckies in scope (`None`: all): their entries that
     /// are no longer declared leave the record.
     pub scope: Option<BTreeSet<String>>,
+    /// DECNET's containers taken over by this apply (`--adopt`): name to id.
+    pub adopt: BTreeMap<String, String>,
 }
 
 impl RecordUpdate {
@@ -97,6 +99,7 @@ impl RecordUpdate {
             previous: live.record.clone(),
             declared,
             scope,
+            adopt: BTreeMap::new(),
         }
     }
 }
@@ -187,14 +190,35 @@ pub async fn apply(
     }
 
     let next = next_record(&record, &report);
-    if record.previous.as_ref().map(|r| &r.files) != Some(&next) {
-        if let Err(e) = record::write(engine, &plan.fleet, record.previous.as_ref(), &next).await {
+    let adopted = next_adopted(&record, &report);
+    let previous = record.previous.as_ref();
+    if previous.map(|r| (&r.files, &r.adopted)) != Some((&next, &adopted)) {
+        if let Err(e) = record::write(engine, &plan.fleet, previous, &next, &adopted).await {
             report
                 .errors
                 .push(format!("the file record could not be written: {e}"));
         }
     }
     report
+}
+
+/// Adopted containers after this apply: those recorded, less those removed or
+/// replaced (a replacement is deckhand's own), plus those adopted now.
+fn next_adopted(update: &RecordUpdate, report: &Report) -> BTreeMap<String, String> {
+    let mut adopted = update
+        .previous
+        .as_ref()
+        .map(|r| r.adopted.clone())
+        .unwrap_or_default();
+    adopted.extend(update.adopt.clone());
+    for o in &report.outcomes {
+        if let (Detail::Container { name, .. }, Ok(())) = (&o.change.detail, &o.result) {
+            if matches!(o.change.action, Action::Delete | Action::Replace) {
+                adopted.remove(name);
+            }
+        }
+    }
+    adopted
 }
 
 /// The record after this apply: what was recorded, less what was deleted, plus

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -6,13 +7,14 @@ use anyhow::bail;
 
 use futures_util::future::join_all;
 
+use crate::adopt;
 use crate::apply::{self, Event, RecordUpdate};
 use crate::cli::ApplyArgs;
 use crate::fleet::{self, HostFailure, Site};
 use crate::interrupt::Interrupt;
-use crate::live::LiveState;
+use crate::live::{LiveState, Origin};
 use crate::lock::FleetLock;
-use crate::plan::Plan;
+use crate::plan::{in_targets, Plan};
 use crate::render::{self, text};
 use crate::saved::{self, SavedPlan};
 
@@ -53,16 +55,13 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let (locked_sites, lock_failures) = fleet::lock(sites, &command).await;
     failures.extend(lock_failures);
     let (sites, locks): (Vec<Site>, Vec<FleetLock>) = locked_sites.into_iter().unzip();
-    let result = locked(
+    let run = Run {
         ctx,
-        &targets,
-        &approval,
-        &sites,
-        &loaded.desired.fleet,
-        several,
-        failures,
-    )
-    .await;
+        targets: &targets,
+        approval: &approval,
+        adopt: args.adopt,
+    };
+    let result = locked(&run, &sites, &loaded.desired.fleet, several, failures).await;
     let mut released = Ok(());
     for (site, lock) in sites.iter().zip(locks) {
         if let Err(e) = lock.release(&site.engine).await {
@@ -74,15 +73,28 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
+/// What this apply was asked to do.
+struct Run<'a> {
+    ctx: &'a Context,
+    targets: &'a [String],
+    approval: &'a Approval,
+    /// `--adopt`: take DECNET's containers under management.
+    adopt: bool,
+}
+
 async fn locked(
-    ctx: &Context,
-    targets: &[String],
-    approval: &Approval,
+    run: &Run<'_>,
     sites: &[Site],
     fleet_name: &str,
     several: bool,
     mut failures: Vec<HostFailure>,
 ) -> anyhow::Result<ExitCode> {
+    let Run {
+        ctx,
+        targets,
+        approval,
+        adopt,
+    } = *run;
     let (observed, failed) = fleet::observe_all(sites, targets).await;
     failures.extend(failed);
     // One engine and it failed: its error is the whole answer, as before hosts existed.
@@ -91,10 +103,11 @@ async fn locked(
             return Err(f.error);
         }
     }
-    let plan = Plan::merge(
+    let mut plan = Plan::merge(
         fleet_name,
         observed.iter().map(|(_, o)| o.plan.clone()).collect(),
     );
+    plan.unplanned = failures.iter().map(|f| f.host.clone()).collect();
     if let Approval::Saved(saved) = approval {
         if !failures.is_empty() {
             for f in &failures {
@@ -119,7 +132,29 @@ async fn locked(
     for f in &failures {
         eprintln!("error: {}", f.message(several));
     }
-    if plan.is_empty() {
+    // DECNET's containers in scope, per engine: taken over with --adopt; never changed without it.
+    let decnet: Vec<BTreeMap<String, String>> = observed
+        .iter()
+        .map(|(_, o)| {
+            o.live
+                .containers
+                .values()
+                .filter(|c| c.origin == Origin::Decnet && in_targets(targets, c.decky.as_deref()))
+                .map(|c| (c.name.clone(), c.id.clone()))
+                .collect()
+        })
+        .collect();
+    let adopting: usize = decnet.iter().map(BTreeMap::len).sum();
+    if !adopt {
+        let touched: Vec<&str> = observed
+            .iter()
+            .flat_map(|(_, o)| adopt::touched(&o.plan, &o.live))
+            .collect();
+        if !touched.is_empty() {
+            bail!("the plan changes containers that DECNET made and deckhand does not manage yet: {}; nothing was changed\n  help: review the plan, then run `deckhand apply --adopt` to take DECNET's containers under management", touched.join(", "));
+        }
+    }
+    if plan.is_empty() && (!adopt || adopting == 0) {
         return Ok(exit_code(failures.is_empty()));
     }
     if matches!(approval, Approval::Ask) && !confirm()? {
@@ -129,20 +164,17 @@ async fn locked(
     say!();
     let interrupt = Interrupt::on_signals()?;
     // The sites that were observed, each with its own plan, all at once.
-    let runs = observed.iter().map(|(site, o)| {
+    let runs = observed.iter().zip(&decnet).map(|((site, o), decnet)| {
         let host = several.then(|| site.host.name.clone());
         let progress: apply::Progress =
             Arc::new(move |e: Event| say!("  {}", e.line(style, host.as_deref())));
         let interrupt = &interrupt;
         async move {
-            let report = apply::apply(
-                &site.engine,
-                &o.plan,
-                RecordUpdate::new(&site.desired, &o.live, targets),
-                progress,
-                interrupt,
-            )
-            .await;
+            let mut record = RecordUpdate::new(&site.desired, &o.live, targets);
+            if adopt {
+                record.adopt = decnet.clone();
+            }
+            let report = apply::apply(&site.engine, &o.plan, record, progress, interrupt).await;
             (site.host.name.clone(), report)
         }
     });
@@ -163,6 +195,9 @@ async fn locked(
             };
             say!("{} {e}", style.red("error:"));
         }
+    }
+    if adopt && adopting > 0 && failed == 0 {
+        say!("Adopted {adopting} container(s) made by DECNET: deckhand manages them from now on.");
     }
     if failed == 0 && failures.is_empty() {
         say!(

@@ -11,6 +11,7 @@ macro_rules! say {
 
 mod apply;
 mod export;
+mod import;
 mod plan;
 mod status;
 mod unlock;
@@ -59,6 +60,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Watch(args) => watch::run(&ctx, &args).await,
         Command::Status(args) => status::run(&ctx, &args).await,
         Command::Unlock(args) => unlock::run(&ctx, &args).await,
+        Command::Import(args) => import::run(&ctx, &args).await,
         Command::Export(ExportCommand::Compose(args)) => export::compose(&args),
         Command::Schema => {
             say!("{:#}", crate::schema::schema());

@@ -23,10 +23,11 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
             return Err(f.error);
         }
     }
-    let plan = Plan::merge(
+    let mut plan = Plan::merge(
         &loaded.desired.fleet,
         observed.iter().map(|(_, o)| o.plan.clone()).collect(),
     );
+    plan.unplanned = failures.iter().map(|f| f.host.clone()).collect();
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Text => render::text::render(&plan, &mut out, ctx.style)?,

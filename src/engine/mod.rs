@@ -7,6 +7,7 @@ mod containers;
 mod events;
 mod exec;
 mod images;
+mod inspect;
 mod networks;
 mod ssh;
 
@@ -18,6 +19,7 @@ pub use connect::TlsFiles;
 pub use events::ContainerEvent;
 pub use exec::ExecOutput;
 pub use images::HOLDER_IMAGE_NAME;
+pub use inspect::{ContainerDetails, ImageDefaults};
 
 /// Why an engine call failed, with the engine's own message.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,8 @@ pub struct Plan {
     pub fleet: String,
     /// The engines this plan covers, `local` first (SPEC §6).
     pub hosts: Vec<String>,
+    /// Engines of the fleet that could not be planned (unreachable, locked).
+    pub unplanned: Vec<String>,
     /// Grouped by host, in the order of `hosts`.
     pub changes: Vec<Change>,
     /// Things the operator should know that are not changes (e.g. a missing record).
@@ -223,6 +225,7 @@ impl Plan {
         Plan {
             fleet: self.fleet.clone(),
             hosts: vec![host.to_string()],
+            unplanned: vec![],
             changes: self
                 .changes
                 .iter()
@@ -240,6 +243,7 @@ impl Plan {
         let mut merged = Plan {
             fleet: fleet.to_string(),
             hosts: vec![],
+            unplanned: vec![],
             changes: vec![],
             notes: vec![],
         };

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::desired::{ContainerSpec, DesiredState, Ensure, Role};
-use crate::live::{LiveContainer, LiveFile, LiveState};
+use crate::live::{LiveContainer, LiveFile, LiveState, Origin};
 
 use super::{files, spec_diff, Action, Change, Detail, Object, Plan};
 
@@ -96,13 +96,38 @@ pub fn plan(
     if !planner.refusals.is_empty() {
         return Err(PlanError::Refused(planner.refusals));
     }
+    for change in &mut changes {
+        let decnet = change
+            .container()
+            .and_then(|n| live.containers.get(n))
+            .is_some_and(|c| c.origin == Origin::Decnet);
+        if decnet {
+            change
+                .reasons
+                .push("made by DECNET: needs apply --adopt".to_string());
+        }
+    }
     let mut notes = builds_needed(&changes, live);
+    let decnet: Vec<&str> = live
+        .containers
+        .values()
+        .filter(|c| c.origin == Origin::Decnet && in_scope(c.decky.as_deref()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !decnet.is_empty() {
+        notes.push(format!(
+            "{} container(s) were made by DECNET, not deckhand: {}. They are compared with the file like deckhand's own; `deckhand apply --adopt` takes them under management, and until then deckhand changes none of them",
+            decnet.len(),
+            decnet.join(", ")
+        ));
+    }
     if live.record.is_none() && !live.containers.is_empty() {
         notes.push("no file record was found on the engine: files dropped by an earlier apply and since removed from the config cannot be found, so they are not deleted; this apply writes a new record".to_string());
     }
     Ok(Plan {
         fleet: desired.fleet.clone(),
         hosts: vec![crate::hosts::LOCAL.to_string()],
+        unplanned: vec![],
         changes,
         notes,
     })
@@ -412,6 +437,7 @@ mod tests {
                     spec: Some(c.clone()),
                     digest: Some(c.digest()),
                     unwritable: vec![],
+                    origin: Default::default(),
                 };
                 (c.name.clone(), live)
             })
@@ -435,6 +461,7 @@ mod tests {
             record: Some(FileRecord {
                 generation: 1,
                 files: [("web-ssh".to_string(), "/root/x".to_string())].into(),
+                adopted: Default::default(),
             }),
             images: Default::default(),
         }

@@ -37,6 +37,7 @@ pub fn every_kind() -> Plan {
     Plan {
         fleet: "corp".into(),
         hosts: vec!["local".into()],
+        unplanned: vec![],
         notes: vec![],
         changes: vec![
             Change {

@@ -49,6 +49,7 @@ mod tests {
         let plan = Plan {
             fleet: "corp".into(),
             hosts: vec!["local".into()],
+            unplanned: vec![],
             changes: vec![],
             notes: vec![],
         };
@@ -158,5 +159,8 @@ mod tests {
         plan.changes.clear();
         plan.notes.clear();
         insta::assert_snapshot!(text(&plan, Style::PLAIN), @"No changes. Fleet 'corp' matches the configuration on host(s): local, edge.");
+        plan.hosts = vec!["local".into()];
+        plan.unplanned = vec!["edge".into()];
+        insta::assert_snapshot!(text(&plan, Style::PLAIN), @"No changes. Fleet 'corp' matches the configuration on host(s): local (not planned: edge).");
     }
 }

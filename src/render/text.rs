@@ -63,7 +63,15 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
         writeln!(out, "{} {note}", style.yellow("note:"))?;
     }
     if plan.is_empty() {
-        if plan.hosts.iter().any(|h| h != crate::hosts::LOCAL) {
+        if !plan.unplanned.is_empty() {
+            writeln!(
+                out,
+                "No changes. Fleet '{}' matches the configuration on host(s): {} (not planned: {}).",
+                plan.fleet,
+                plan.hosts.join(", "),
+                plan.unplanned.join(", ")
+            )?;
+        } else if plan.hosts.iter().any(|h| h != crate::hosts::LOCAL) {
             writeln!(
                 out,
                 "No changes. Fleet '{}' matches the configuration on host(s): {}.",

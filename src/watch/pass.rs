@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::adopt;
 use crate::apply::{self, Event, RecordUpdate};
 use crate::config::Loaded;
 use crate::desired::DesiredState;
@@ -118,6 +119,14 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
             end.retry = true;
         }
         Ok((p, _)) if p.is_empty() => log(style, "no changes"),
+        Ok((p, live)) if !adopt::touched(&p, &live).is_empty() => log(
+            style,
+            &format!(
+                "{} the plan changes containers that DECNET made and deckhand does not manage yet: {}; nothing changed, still watching\n  help: run `deckhand apply --adopt` once to take them under management",
+                style.red("!"),
+                adopt::touched(&p, &live).join(", ")
+            ),
+        ),
         Ok((p, live)) => {
             log(style, &format!("applying {}", count(p.changes.len())));
             end.removed = p

@@ -87,14 +87,43 @@ impl SecondEngine {
         names
     }
 
-    /// Cuts the TCP endpoint off (the link goes down), as a host that goes away.
+    /// Cuts the TCP endpoint off (the link goes down), as a network partition would.
     pub fn cut(&self) {
+        self.link("down");
+    }
+
+    /// Brings the link back after [`SecondEngine::cut`].
+    pub fn restore(&self) {
+        self.link("up");
+    }
+
+    fn link(&self, state: &str) {
         let ok = Command::new("ip")
-            .args(["link", "set", &self.link, "down"])
+            .args(["link", "set", &self.link, state])
             .status()
             .expect("ip link")
             .success();
-        assert!(ok, "could not take {} down", self.link);
+        assert!(ok, "could not set {} {state}", self.link);
+    }
+
+    /// Stops the engine as its host's shutdown would (SIGTERM; it stops its
+    /// containers first), and waits for it to exit.
+    pub fn stop(&self) {
+        let pid = std::fs::read_to_string(self.dir.join("docker.pid")).expect("pid file");
+        let pid = pid.trim().to_string();
+        let ok = Command::new("kill")
+            .arg(&pid)
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "could not signal dockerd {pid}");
+        for _ in 0..600 {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the second engine did not stop within 60 s");
     }
 }
 

@@ -1,0 +1,174 @@
+//! Containers that DECNET's docker-compose made, read as deckhand would have
+//! made them, so that an existing deployment can be compared with the file
+//! and taken under management (`apply --adopt`) without being recreated.
+//!
+//! DECNET names a decky's base `<decky>` and its services `<decky>-<service>`,
+//! labels the services `decnet.fleet.decky` / `decnet.fleet.service_name`, and
+//! joins each service to its base's network namespace.
+
+use std::collections::BTreeMap;
+
+use crate::desired::{ContainerSpec, Role};
+use crate::engine::{ContainerDetails, ContainerInfo, ImageDefaults};
+use crate::labels;
+use crate::live::{LiveState, Origin};
+use crate::plan::Plan;
+
+/// Containers DECNET made, not adopted yet, that `plan` would change.
+pub fn touched<'a>(plan: &'a Plan, live: &LiveState) -> Vec<&'a str> {
+    let mut names: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter_map(|c| c.container())
+        .filter(|n| {
+            live.containers
+                .get(*n)
+                .is_some_and(|c| c.origin == Origin::Decnet)
+        })
+        .collect();
+    names.dedup();
+    names
+}
+
+/// Whether `c`, which carries no deckhand fleet label, was made by DECNET:
+/// a service with DECNET's labels, a base such a service names, or a
+/// container docker-compose made.
+pub fn is_decnet(c: &ContainerInfo, all: &[ContainerInfo]) -> bool {
+    let decnet = |c: &ContainerInfo| c.labels.contains_key(labels::DECNET_DECKY);
+    decnet(c)
+        || c.labels.contains_key("com.docker.compose.project")
+        || all
+            .iter()
+            .any(|s| decnet(s) && s.labels.get(labels::DECNET_DECKY) == Some(&c.name))
+}
+
+/// Role, decky and service of a DECNET container, from its labels and name.
+pub fn identity(c: &ContainerInfo) -> (Role, String, Option<String>) {
+    match (
+        c.labels.get(labels::DECNET_DECKY),
+        c.labels.get(labels::DECNET_SERVICE_NAME),
+    ) {
+        (Some(decky), Some(service)) => (Role::Service, decky.clone(), Some(service.clone())),
+        _ => (Role::Base, c.name.clone(), None),
+    }
+}
+
+/// `KEY=value` entries the container sets beyond its image's.
+fn own_env(env: &[String], image: &ImageDefaults) -> BTreeMap<String, String> {
+    env.iter()
+        .filter(|e| !image.env.contains(e))
+        .filter_map(|e| e.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The spec of container `c` in the place of `want` (which gives name, role,
+/// decky, service and topology: labels that DECNET's containers do not carry).
+/// Values equal to the image's defaults count as unset, as in a deckhand spec.
+pub fn observed_spec(
+    want: &ContainerSpec,
+    c: &ContainerDetails,
+    image: &ImageDefaults,
+) -> ContainerSpec {
+    let unless_default = |v: &Option<Vec<String>>, default: &Option<Vec<String>>| {
+        if v == default {
+            None
+        } else {
+            v.clone()
+        }
+    };
+    let base = want.role != Role::Service;
+    // A base joins one network: the one named in its network mode, else its only one.
+    let network = base.then(|| {
+        if c.networks.contains_key(&c.network_mode) || c.networks.len() != 1 {
+            c.network_mode.clone()
+        } else {
+            c.networks.keys().next().cloned().unwrap_or_default()
+        }
+    });
+    let ip = network
+        .as_ref()
+        .and_then(|n| c.networks.get(n).cloned().flatten());
+    ContainerSpec {
+        name: want.name.clone(),
+        role: want.role,
+        decky: want.decky.clone(),
+        service: want.service.clone(),
+        image: c.image.clone(),
+        entrypoint: unless_default(&c.entrypoint, &image.entrypoint),
+        // A base always names its command (default: sleep infinity).
+        command: match base {
+            true => c.command.clone().or_else(|| image.command.clone()),
+            false => unless_default(&c.command, &image.command),
+        },
+        env: own_env(&c.env, image),
+        cap_add: c.cap_add.clone(),
+        ports: want.ports.clone(),
+        hostname: base.then(|| c.hostname.clone()),
+        network,
+        ip,
+        topology: want.topology.clone(),
+        build: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn details() -> ContainerDetails {
+        ContainerDetails {
+            id: "abc".into(),
+            name: "decky-01".into(),
+            image: "busybox:1".into(),
+            entrypoint: None,
+            command: Some(vec!["sleep".into(), "infinity".into()]),
+            env: vec!["PATH=/bin".into(), "HOSTNAME=decky-01".into()],
+            hostname: "decky-01".into(),
+            cap_add: vec![],
+            network_mode: "decnet_lan".into(),
+            networks: [("decnet_lan".to_string(), Some("172.30.0.10".to_string()))].into(),
+            labels: BTreeMap::new(),
+        }
+    }
+
+    fn image() -> ImageDefaults {
+        ImageDefaults {
+            entrypoint: None,
+            command: Some(vec!["sh".into()]),
+            env: vec!["PATH=/bin".into()],
+        }
+    }
+
+    #[test]
+    fn a_decnet_base_reads_as_the_spec_deckhand_would_write() {
+        let mut want =
+            ContainerSpec::minimal("decky-01", Role::Base, Some("decky-01"), None, "busybox:1");
+        want.command = Some(vec!["sleep".into(), "infinity".into()]);
+        want.hostname = Some("decky-01".into());
+        want.network = Some("decnet_lan".into());
+        want.ip = Some("172.30.0.10".into());
+        want.env = [("HOSTNAME".to_string(), "decky-01".to_string())].into();
+        let seen = observed_spec(&want, &details(), &image());
+        assert_eq!(seen, want);
+        assert_eq!(seen.digest(), want.digest());
+    }
+
+    #[test]
+    fn image_defaults_count_as_unset_and_services_have_no_network_of_their_own() {
+        let want = ContainerSpec::minimal(
+            "decky-01-ssh",
+            Role::Service,
+            Some("decky-01"),
+            Some("ssh"),
+            "busybox:1",
+        );
+        let mut c = details();
+        c.command = Some(vec!["sh".into()]);
+        c.env = vec!["PATH=/bin".into()];
+        c.network_mode = "container:0123".into();
+        c.networks.clear();
+        let seen = observed_spec(&want, &c, &image());
+        assert_eq!(seen, want);
+    }
+}

@@ -1,0 +1,97 @@
+//! A container's configuration as created, and its image's defaults: what a
+//! container made by another tool (DECNET's docker-compose) is compared with.
+
+use std::collections::BTreeMap;
+
+use super::{Engine, EngineError};
+
+/// How a container was created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerDetails {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub command: Option<Vec<String>>,
+    /// `KEY=value`, image defaults included.
+    pub env: Vec<String>,
+    pub hostname: String,
+    pub cap_add: Vec<String>,
+    /// `bridge`, a network name, or `container:<id>`.
+    pub network_mode: String,
+    /// Networks joined, with the static address asked for, if any.
+    pub networks: BTreeMap<String, Option<String>>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What an image gives a container that sets nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageDefaults {
+    pub entrypoint: Option<Vec<String>>,
+    pub command: Option<Vec<String>>,
+    pub env: Vec<String>,
+}
+
+impl Engine {
+    /// The container's creation settings, or `None` when it does not exist.
+    pub async fn container_details(
+        &self,
+        name: &str,
+    ) -> Result<Option<ContainerDetails>, EngineError> {
+        let c = match self.docker.inspect_container(name, None).await {
+            Ok(c) => c,
+            Err(e) => {
+                return match EngineError::from_bollard(format!("inspect container {name}"), e) {
+                    e if e.is_not_found() => Ok(None),
+                    e => Err(e),
+                }
+            }
+        };
+        let config = c.config.unwrap_or_default();
+        let host = c.host_config.unwrap_or_default();
+        let networks = c
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(net, endpoint)| {
+                let ip = endpoint
+                    .ipam_config
+                    .and_then(|i| i.ipv4_address)
+                    .filter(|ip| !ip.is_empty());
+                (net, ip)
+            })
+            .collect();
+        Ok(Some(ContainerDetails {
+            id: c.id.unwrap_or_default(),
+            name: c
+                .name
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
+            image: config.image.unwrap_or_default(),
+            entrypoint: config.entrypoint.filter(|e| !e.is_empty()),
+            command: config.cmd.filter(|c| !c.is_empty()),
+            env: config.env.unwrap_or_default(),
+            hostname: config.hostname.unwrap_or_default(),
+            cap_add: host.cap_add.unwrap_or_default(),
+            network_mode: host.network_mode.unwrap_or_default(),
+            networks,
+            labels: config.labels.unwrap_or_default().into_iter().collect(),
+        }))
+    }
+
+    pub async fn image_defaults(&self, image: &str) -> Result<ImageDefaults, EngineError> {
+        let i = self
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("inspect image {image}"), e))?;
+        let config = i.config.unwrap_or_default();
+        Ok(ImageDefaults {
+            entrypoint: config.entrypoint.filter(|e| !e.is_empty()),
+            command: config.cmd.filter(|c| !c.is_empty()),
+            env: config.env.unwrap_or_default(),
+        })
+    }
+}
