@@ -6,7 +6,10 @@ mod common;
 
 use common::engine2::SecondEngine;
 use common::sshd::Sshd;
+use common::watch::{within, Watch};
 use common::{cat, deckhand_in, docker, Fleet};
+
+use std::time::Duration;
 
 /// Copies the second engine's client certificates next to the config, so the
 /// config names them by relative paths.
@@ -287,4 +290,49 @@ content = "over ssh\n"
     assert_eq!(plan.code, 1, "{plan:?}");
     assert!(plan.stderr.contains("ssh could not log in"), "{plan:?}");
     assert!(plan.stderr.contains("Permission denied"), "{plan:?}");
+}
+
+#[test]
+fn watch_reconciles_every_engine_and_heals_a_removal_on_the_second() {
+    let fleet = Fleet::new("hwatch");
+    let engine = SecondEngine::start(&format!("w{}", std::process::id()));
+    copy_certs(&fleet, &engine);
+    fleet.write(&config(&engine, "local", "[]"));
+    let b = fleet.n("b");
+    let watch = Watch::start(&fleet, 600);
+    watch.wait_for("applied", Duration::from_secs(20));
+    assert_eq!(
+        edge_names(&fleet, &engine),
+        [b.clone(), format!("{b}-http")]
+    );
+    assert_eq!(local_names(&fleet), [fleet.n("a")]);
+
+    // A container removed by hand on the second engine: its event starts a pass there.
+    let old = engine.docker(&["inspect", "-f", "{{.Id}}", &format!("{b}-http")]);
+    engine.docker(&["rm", "-f", &format!("{b}-http")]);
+    let healed = within(Duration::from_secs(15), || {
+        let ids = engine.docker(&[
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            &format!("name={b}-http"),
+        ]);
+        !ids.trim().is_empty() && ids.trim() != old.trim()
+    });
+    assert!(healed.is_some(), "not recreated:\n{}", watch.output());
+    assert!(
+        watch
+            .output()
+            .contains(&format!("container {b}-http removed")),
+        "{}",
+        watch.output()
+    );
+
+    // A save that adds a service on the local decky applies there.
+    fleet.write(&config(&engine, "local", r#"["ssh"]"#));
+    let live = within(Duration::from_secs(15), || {
+        local_names(&fleet).contains(&fleet.n("a-ssh"))
+    });
+    assert!(live.is_some(), "not live:\n{}", watch.output());
 }

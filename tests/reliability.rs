@@ -224,25 +224,38 @@ fn two_concurrent_applies_one_wins_and_the_other_names_the_holder() {
     const DECKIES: usize = 12;
     let fleet = Fleet::new("race");
     fleet.write(&fleet_config(DECKIES, 0));
-    let first = spawn_apply(&fleet, &[]);
-    std::thread::sleep(Duration::from_millis(150));
-    let second = spawn_apply(&fleet, &[]);
-    let started = Instant::now();
-    let second = second.wait_with_output().unwrap();
-    let second_took = started.elapsed();
-    let first = first.wait_with_output().unwrap();
-
+    // Started 150 ms apart. Which one wins is the engine's to decide (a loaded
+    // machine can start the second first); the other must fail fast, naming it.
+    let (a, b) = std::thread::scope(|s| {
+        let run = |delay: Duration| {
+            let fleet = &fleet;
+            s.spawn(move || {
+                std::thread::sleep(delay);
+                let started = Instant::now();
+                let out = spawn_apply(fleet, &[]).wait_with_output().unwrap();
+                (out, started.elapsed())
+            })
+        };
+        let a = run(Duration::ZERO);
+        let b = run(Duration::from_millis(150));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let ((winner, _), (loser, loser_took)) = if a.0.status.code() == Some(0) {
+        (a, b)
+    } else {
+        (b, a)
+    };
     assert_eq!(
-        first.status.code(),
+        winner.status.code(),
         Some(0),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
+        "neither apply succeeded: {}",
+        String::from_utf8_lossy(&winner.stderr)
     );
-    assert_eq!(second.status.code(), Some(1));
-    assert_names_the_holder(&fleet, &String::from_utf8_lossy(&second.stderr));
+    assert_eq!(loser.status.code(), Some(1), "both applies succeeded");
+    assert_names_the_holder(&fleet, &String::from_utf8_lossy(&loser.stderr));
     assert!(
-        second_took < Duration::from_secs(2),
-        "the loser waited {second_took:?}"
+        loser_took < Duration::from_secs(2),
+        "the loser waited {loser_took:?}"
     );
     assert_converged(&fleet, DECKIES, 0);
 }

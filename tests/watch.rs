@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::proxy::Proxy;
+use common::watch::{within, Watch};
 use common::{docker, Fleet};
 
 const CONFIG: &str = r#"
@@ -33,98 +33,6 @@ target = "base"
 [deckies.{fleet}-b]
 services = ["http"]
 "#;
-
-/// A running `deckhand watch`, its output in a file; killed on drop (before
-/// the fleet's own cleanup, as it is declared after the fleet).
-struct Watch {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Watch {
-    fn start(fleet: &Fleet, interval_secs: u32) -> Watch {
-        Watch::start_with(fleet, interval_secs, &[])
-    }
-
-    fn start_with(fleet: &Fleet, interval_secs: u32, extra: &[&str]) -> Watch {
-        let log = fleet.dir.path().join("watch.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
-            .args([
-                "watch",
-                "--no-color",
-                "--interval",
-                &interval_secs.to_string(),
-            ])
-            .args(extra)
-            .current_dir(fleet.dir.path())
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out))
-            .spawn()
-            .expect("start deckhand watch");
-        let watch = Watch { child, log };
-        watch.wait_for("pass 1 done", Duration::from_secs(20));
-        watch
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the output contains `text`; panics with the output if it does not in time.
-    fn wait_for(&self, text: &str, limit: Duration) -> Duration {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if self.output().contains(text) {
-                return start.elapsed();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("no {text:?} within {limit:?}:\n{}", self.output());
-    }
-
-    fn passes(&self) -> usize {
-        self.output().matches(" done in ").count()
-    }
-
-    fn assert_running(&mut self) {
-        assert!(
-            self.child.try_wait().unwrap().is_none(),
-            "watch exited:\n{}",
-            self.output()
-        );
-    }
-}
-
-impl Drop for Watch {
-    /// SIGTERM first, so that a pass in flight finishes and releases the lock
-    /// before the fleet is cleaned up; SIGKILL if it has not exited in 5 s.
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Polls `check` every 20 ms until it holds; the time it took, or `None`.
-fn within(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if check() {
-            return Some(start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
 
 /// The fleet's container `suffix` runs, under another id than `old`.
 fn recreated(fleet: &Fleet, suffix: &str, old: &str) -> bool {

@@ -7,6 +7,7 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::raw::{RawHost, RawTls};
+use super::values;
 use crate::engine::TlsFiles;
 use crate::hosts::HostSpec;
 
@@ -35,7 +36,7 @@ pub fn host(
     dir: &Path,
 ) -> Result<HostSpec, Vec<Problem>> {
     let mut problems = Vec::new();
-    if let Err(m) = host_name(name) {
+    if let Err(m) = values::host_name(name) {
         problems.push(problem(
             key_span.clone(),
             m,
@@ -84,20 +85,6 @@ pub fn host(
         docker_host: url.map(|(_, u)| u.get_ref().clone()),
         tls,
     })
-}
-
-/// A host name: like a fleet name, it is shown in plans and used as a key.
-fn host_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let first_ok = matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
-    if first_ok && rest_ok && name.len() <= 32 {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid host name '{name}': use 1 to 32 characters of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
-        ))
-    }
 }
 
 /// The URL's scheme, once the rest of the URL is known to fit it.
@@ -194,9 +181,11 @@ mod tests {
 
     #[test]
     fn host_names_are_short_and_plain() {
-        assert!(host_name("edge-a").is_ok());
-        assert!(host_name("Edge").is_err());
-        assert!(host_name("").is_err());
-        assert!(host_name(&"a".repeat(33)).is_err());
+        assert!(values::host_name("edge-a").is_ok());
+        assert!(values::host_name("Edge")
+            .unwrap_err()
+            .contains("invalid host name"));
+        assert!(values::host_name("").is_err());
+        assert!(values::host_name(&"a".repeat(33)).is_err());
     }
 }

@@ -6,6 +6,15 @@ use std::net::IpAddr;
 
 /// Fleet names scope labels: `[a-z0-9][a-z0-9_.-]{0,31}`.
 pub fn fleet_name(name: &str) -> Result<(), String> {
+    short_name("fleet", name)
+}
+
+/// Host names (`[hosts.NAME]`) follow the same rule: shown in plans, used as keys.
+pub fn host_name(name: &str) -> Result<(), String> {
+    short_name("host", name)
+}
+
+fn short_name(kind: &str, name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let first_ok = matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit());
     let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
@@ -13,7 +22,7 @@ pub fn fleet_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid fleet name '{name}': use 1 to 32 characters of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
+            "invalid {kind} name '{name}': use 1 to 32 characters of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
         ))
     }
 }

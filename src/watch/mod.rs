@@ -23,6 +23,7 @@ use crate::render::style::Style;
 
 use debounce::Debounce;
 use files::FileWatch;
+use pass::{Endpoint, Sources};
 
 /// How long the ids of containers a pass removed are remembered (their events
 /// are deckhand's own; the engine sends them within moments).
@@ -63,11 +64,19 @@ fn say_line(line: &str) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
-/// What the engine-events task tells the loop.
+/// What an engine-events task tells the loop; `host` is named when the
+/// fleet spans several engines.
 enum EngineSignal {
     Event(ContainerEvent),
-    Lost(String),
-    Back,
+    Lost { host: Option<String>, why: String },
+    Back { host: Option<String> },
+}
+
+/// `host edge: ` when a host is named, else nothing.
+fn on(host: &Option<String>) -> String {
+    host.as_ref()
+        .map(|h| format!("host {h}: "))
+        .unwrap_or_default()
 }
 
 /// Runs until `interrupt` is raised; a pass in flight finishes its steps first.
@@ -76,7 +85,9 @@ pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()>
     let mut files = FileWatch::new()?;
     files.watch(&settings.config, &[])?;
     let (signals_tx, mut signals) = unbounded_channel();
-    let mut events: Option<(String, JoinHandle<()>)> = None;
+    // The container events followed: of which engines, and their tasks.
+    let mut followed: Option<Sources> = None;
+    let mut followers: Vec<JoinHandle<()>> = Vec::new();
     let mut debounce = Debounce::new(settings.debounce);
     let mut reasons: BTreeSet<String> = BTreeSet::from(["start".to_string()]);
     // The start pass is due at once: its burst began one debounce ago.
@@ -128,10 +139,10 @@ pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()>
                         debounce.trigger(Instant::now());
                     }
                 }
-                EngineSignal::Lost(why) => log(style, &format!("{} lost the engine's events: {why}; reconnecting", style.red("!"))),
-                EngineSignal::Back => {
-                    log(style, "engine events back");
-                    reasons.insert("engine back".to_string());
+                EngineSignal::Lost { host, why } => log(style, &format!("{} {}lost the engine's events: {why}; reconnecting", style.red("!"), on(&host))),
+                EngineSignal::Back { host } => {
+                    log(style, &format!("{}engine events back", on(&host)));
+                    reasons.insert(format!("{}engine back", on(&host)));
                     debounce.trigger(Instant::now());
                 }
             },
@@ -185,24 +196,27 @@ pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()>
                 );
             }
         }
-        if let Some(fleet) = end.fleet {
-            if events.as_ref().is_none_or(|(f, _)| *f != fleet) {
-                if let Some((_, task)) = events.take() {
+        if let Some(sources) = end.sources {
+            if followed.as_ref() != Some(&sources) {
+                for task in followers.drain(..) {
                     task.abort();
                 }
                 // From the pass's start: what happened since is replayed, and
                 // events of the containers it changed are recognised as its own.
-                let task = tokio::spawn(follow_events(
-                    settings.docker_host.clone(),
-                    fleet.clone(),
-                    started_unix,
-                    signals_tx.clone(),
-                ));
-                events = Some((fleet, task));
+                for engine in &sources.engines {
+                    followers.push(tokio::spawn(follow_events(
+                        engine.clone(),
+                        sources.fleet.clone(),
+                        sources.several.then(|| engine.host.clone()),
+                        started_unix,
+                        signals_tx.clone(),
+                    )));
+                }
+                followed = Some(sources);
             }
         }
     }
-    if let Some((_, task)) = events {
+    for task in followers {
         task.abort();
     }
     log(style, "stopped");
@@ -225,8 +239,9 @@ fn short(path: &std::path::Path) -> String {
 /// reconnects with backoff, and says when it is back (the loop then observes
 /// everything again: the engine does not replay what happened meanwhile).
 async fn follow_events(
-    docker_host: Option<String>,
+    engine: Endpoint,
     fleet: String,
+    host: Option<String>,
     since: i64,
     tx: UnboundedSender<EngineSignal>,
 ) {
@@ -235,9 +250,9 @@ async fn follow_events(
     let mut lost = false;
     let mut wait = RETRY_FIRST;
     loop {
-        match Engine::connect(docker_host.as_deref(), None).await {
+        match Engine::connect(engine.url.as_deref(), engine.tls.as_ref()).await {
             Ok(engine) => {
-                if lost && tx.send(EngineSignal::Back).is_err() {
+                if lost && tx.send(EngineSignal::Back { host: host.clone() }).is_err() {
                     return;
                 }
                 wait = RETRY_FIRST;
@@ -255,16 +270,16 @@ async fn follow_events(
                     }
                 };
                 lost = true;
-                if tx.send(EngineSignal::Lost(why)).is_err() {
+                let host = host.clone();
+                if tx.send(EngineSignal::Lost { host, why }).is_err() {
                     return;
                 }
             }
             Err(e) if !lost => {
                 lost = true;
-                if tx
-                    .send(EngineSignal::Lost(first_line(&e.to_string())))
-                    .is_err()
-                {
+                let why = first_line(&e.to_string());
+                let host = host.clone();
+                if tx.send(EngineSignal::Lost { host, why }).is_err() {
                     return;
                 }
             }

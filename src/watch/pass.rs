@@ -1,22 +1,25 @@
-//! One reconcile pass of watch: load, lock, observe, plan, apply, unlock.
+//! One reconcile pass of watch: load, then on every engine of the fleet at
+//! once: lock, observe, plan, apply, unlock.
 //!
 //! Everything a pass meets is reported on its log lines and turned into what
-//! the loop needs next; nothing here ends the watch.
+//! the loop needs next; nothing here ends the watch. An engine that cannot be
+//! reached or locked is reported and retried; the others are reconciled.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use futures_util::future::join_all;
+
 use crate::adopt;
 use crate::apply::{self, Event, RecordUpdate};
 use crate::config::Loaded;
-use crate::desired::DesiredState;
-use crate::engine::Engine;
+use crate::engine::TlsFiles;
+use crate::fleet::{self, HostFailure, Observed, Site};
+use crate::hosts::LOCAL;
 use crate::interrupt::Interrupt;
-use crate::live::LiveState;
-use crate::lock::{FleetLock, LockError};
-use crate::observe::observe;
-use crate::plan::{plan, Action, Plan};
+use crate::lock::LockError;
+use crate::plan::{Action, Plan};
 
 use super::{log, Settings};
 
@@ -25,13 +28,30 @@ use super::{log, Settings};
 pub struct PassEnd {
     /// The files of a valid config (to watch), or `None` when it did not load.
     pub inputs: Option<Vec<PathBuf>>,
-    /// The fleet of a valid config (to follow its container events).
-    pub fleet: Option<String>,
+    /// The fleet of a valid config and its engines (to follow their container events).
+    pub sources: Option<Sources>,
     /// Ids of the containers this pass removed (deleted or replaced): their
     /// `die` and `destroy` events are deckhand's own.
     pub removed: BTreeSet<String>,
-    /// The pass could not run (engine unreachable, fleet locked): try again soon.
+    /// Some engine could not be reconciled (unreachable, fleet locked): try again soon.
     pub retry: bool,
+}
+
+/// Whose container events to follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sources {
+    pub fleet: String,
+    pub engines: Vec<Endpoint>,
+    /// Whether the fleet spans several engines (log lines then name the host).
+    pub several: bool,
+}
+
+/// How to reach one engine of the fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub url: Option<String>,
+    pub tls: Option<TlsFiles>,
 }
 
 pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
@@ -49,136 +69,161 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
             return PassEnd::default();
         }
     };
+    let several = loaded.hosts.several();
+    let parts = loaded.hosts.split(&loaded.desired);
     let mut end = PassEnd {
         inputs: Some(loaded.inputs.clone()),
-        fleet: Some(loaded.desired.fleet.clone()),
+        sources: Some(Sources {
+            fleet: loaded.desired.fleet.clone(),
+            engines: parts
+                .iter()
+                .map(|p| Endpoint {
+                    host: p.host.name.clone(),
+                    url: match (&p.host.docker_host, p.host.name.as_str()) {
+                        (Some(url), _) => Some(url.clone()),
+                        (None, LOCAL) => settings.docker_host.clone(),
+                        (None, _) => None,
+                    },
+                    tls: p.host.tls.clone(),
+                })
+                .collect(),
+            several,
+        }),
         ..PassEnd::default()
     };
-    if loaded.hosts.declared() {
-        log(
-            style,
-            &format!(
-                "{} this configuration declares [hosts]; watch drives the one engine of --docker-host or DOCKER_HOST in this version, so nothing changed, still watching\n  help: use `deckhand apply` for a fleet across hosts",
-                style.red("!"),
-            ),
-        );
-        return end;
-    }
-    let engine = match Engine::connect(settings.docker_host.as_deref(), None).await {
-        Ok(engine) => engine,
-        Err(e) => {
-            log(style, &format!("{} {e}", style.red("!")));
-            end.retry = true;
-            return end;
-        }
-    };
-    let desired = &loaded.desired;
-    if settings.plan_only {
-        match observe_and_plan(&engine, desired).await {
-            Ok((p, _)) if p.is_empty() => log(style, "no changes"),
-            Ok((p, _)) => {
-                log(
-                    style,
-                    &format!(
-                        "{} to apply (--plan-only: not applied):",
-                        count(p.changes.len())
-                    ),
-                );
-                let _ = crate::render::text::render(&p, &mut std::io::stdout().lock(), style);
-            }
-            Err(e) => {
-                log(style, &format!("{} {e:#}", style.red("!")));
+    let report =
+        |failures: &[HostFailure], end: &mut PassEnd| {
+            for f in failures {
+                let message =
+                    match f.error.downcast_ref::<LockError>() {
+                        Some(LockError::Held { holder, since, .. }) => format!(
+                    "{}fleet '{}' is locked by {holder} since {since}; trying again shortly",
+                    if several { format!("host {}: ", f.host) } else { String::new() },
+                    loaded.desired.fleet
+                ),
+                        _ => format!("{} {}", style.red("!"), f.message(several)),
+                    };
+                log(style, &message);
                 end.retry = true;
             }
+        };
+    let (sites, failures) = fleet::connect(parts, settings.docker_host.as_deref()).await;
+    report(&failures, &mut end);
+
+    if settings.plan_only {
+        let (observed, failures) = fleet::observe_all(&sites, &[]).await;
+        report(&failures, &mut end);
+        let plan = Plan::merge(
+            &loaded.desired.fleet,
+            observed.into_iter().map(|(_, o)| o.plan).collect(),
+        );
+        if plan.is_empty() {
+            log(style, "no changes");
+        } else {
+            log(
+                style,
+                &format!(
+                    "{} to apply (--plan-only: not applied):",
+                    count(plan.changes.len())
+                ),
+            );
+            let _ = crate::render::text::render(&plan, &mut std::io::stdout().lock(), style);
         }
         return end;
     }
 
-    let lock = match FleetLock::acquire(&engine, &desired.fleet, &settings.command).await {
-        Ok(lock) => lock,
-        Err(LockError::Held { holder, since, .. }) => {
+    let (locked, failures) = fleet::lock(sites, &settings.command).await;
+    report(&failures, &mut end);
+    let (sites, locks): (Vec<Site>, Vec<_>) = locked.into_iter().unzip();
+    let (observed, failures) = fleet::observe_all(&sites, &[]).await;
+    report(&failures, &mut end);
+    let changes: usize = observed.iter().map(|(_, o)| o.plan.changes.len()).sum();
+    if changes == 0 {
+        log(style, "no changes");
+    } else {
+        log(style, &format!("applying {}", count(changes)));
+    }
+    let runs = observed
+        .iter()
+        .filter(|(_, o)| !o.plan.is_empty())
+        .map(|(site, o)| reconcile(site, o, several, style, interrupt));
+    for removed in join_all(runs).await {
+        end.removed.extend(removed);
+    }
+    for (site, lock) in sites.iter().zip(locks) {
+        if let Err(e) = lock.release(&site.engine).await {
             log(
                 style,
-                &format!(
-                    "fleet '{}' is locked by {holder} since {since}; trying again shortly",
-                    desired.fleet
-                ),
+                &format!("{} could not release the fleet lock: {e}", style.red("!")),
             );
-            end.retry = true;
-            return end;
         }
-        Err(e) => {
-            log(style, &format!("{} {e}", style.red("!")));
-            end.retry = true;
-            return end;
-        }
-    };
-    match observe_and_plan(&engine, desired).await {
-        Err(e) => {
-            log(style, &format!("{} {e:#}", style.red("!")));
-            end.retry = true;
-        }
-        Ok((p, _)) if p.is_empty() => log(style, "no changes"),
-        Ok((p, live)) if !adopt::touched(&p, &live).is_empty() => log(
-            style,
-            &format!(
-                "{} the plan changes containers that DECNET made and deckhand does not manage yet: {}; nothing changed, still watching\n  help: run `deckhand apply --adopt` once to take them under management",
-                style.red("!"),
-                adopt::touched(&p, &live).join(", ")
-            ),
-        ),
-        Ok((p, live)) => {
-            log(style, &format!("applying {}", count(p.changes.len())));
-            end.removed = p
-                .changes
-                .iter()
-                .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
-                .filter_map(|c| live.containers.get(c.container()?))
-                .map(|c| c.id.clone())
-                .collect();
-            let progress: apply::Progress =
-                Arc::new(move |e: Event| log(style, &format!("  {}", e.line(style, None))));
-            let report = apply::apply(
-                &engine,
-                &p,
-                RecordUpdate::new(desired, &live, &[]),
-                progress,
-                interrupt,
-            )
-            .await;
-            for e in &report.errors {
-                log(style, &format!("{} {e}", style.red("!")));
-            }
-            let failed = report.failed();
-            if failed == 0 {
-                log(style, &format!("applied {}", count(report.outcomes.len())));
-            } else {
-                log(
-                    style,
-                    &style.red(&format!(
-                        "{failed} of {} failed; the next pass tries again",
-                        count(report.outcomes.len() + report.errors.len())
-                    )),
-                );
-            }
-        }
-    }
-    if let Err(e) = lock.release(&engine).await {
-        log(
-            style,
-            &format!("{} could not release the fleet lock: {e}", style.red("!")),
-        );
     }
     end
 }
 
-/// The live state and the plan of the whole fleet (a pass has no targets).
-async fn observe_and_plan(
-    engine: &Engine,
-    desired: &DesiredState,
-) -> anyhow::Result<(Plan, LiveState)> {
-    let live = observe(engine, desired, &[]).await?;
-    Ok((plan(desired, &live, &[])?, live))
+/// Applies one engine's plan; returns the ids of the containers it removed.
+async fn reconcile(
+    site: &Site,
+    o: &Observed,
+    several: bool,
+    style: crate::render::style::Style,
+    interrupt: &Interrupt,
+) -> BTreeSet<String> {
+    let on = if several {
+        format!("host {}: ", site.host.name)
+    } else {
+        String::new()
+    };
+    let touched = adopt::touched(&o.plan, &o.live);
+    if !touched.is_empty() {
+        log(
+            style,
+            &format!(
+                "{} {on}the plan changes containers that DECNET made and deckhand does not manage yet: {}; nothing changed there, still watching\n  help: run `deckhand apply --adopt` once to take them under management",
+                style.red("!"),
+                touched.join(", ")
+            ),
+        );
+        return BTreeSet::new();
+    }
+    let removed = o
+        .plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .filter_map(|c| o.live.containers.get(c.container()?))
+        .map(|c| c.id.clone())
+        .collect();
+    let host = several.then(|| site.host.name.clone());
+    let progress: apply::Progress =
+        Arc::new(move |e: Event| log(style, &format!("  {}", e.line(style, host.as_deref()))));
+    let report = apply::apply(
+        &site.engine,
+        &o.plan,
+        RecordUpdate::new(&site.desired, &o.live, &[]),
+        progress,
+        interrupt,
+    )
+    .await;
+    for e in &report.errors {
+        log(style, &format!("{} {on}{e}", style.red("!")));
+    }
+    let failed = report.failed();
+    if failed == 0 {
+        log(
+            style,
+            &format!("{on}applied {}", count(report.outcomes.len())),
+        );
+    } else {
+        log(
+            style,
+            &style.red(&format!(
+                "{on}{failed} of {} failed; the next pass tries again",
+                count(report.outcomes.len() + report.errors.len())
+            )),
+        );
+    }
+    removed
 }
 
 fn count(n: usize) -> String {

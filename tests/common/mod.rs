@@ -13,6 +13,7 @@ use std::sync::Once;
 pub mod engine2;
 pub mod proxy;
 pub mod sshd;
+pub mod watch;
 
 pub const IMAGE: &str = "deckhand/busybox:1.35";
 pub const ALT_IMAGE: &str = "deckhand/busybox:alt";
