@@ -63,11 +63,6 @@ impl Hosts {
         self.specs.len() > 1
     }
 
-    /// Whether the file has any `[hosts]` table (even one that only redefines `local`).
-    pub fn declared(&self) -> bool {
-        self.several() || self.specs[LOCAL].docker_host.is_some()
-    }
-
     pub fn host_of(&self, decky: &str) -> &str {
         self.placement
             .get(decky)
