@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 
 use crate::desired::DesiredState;
 use crate::engine::{Engine, EngineError};
-use crate::hosts::{HostSpec, Part, LOCAL};
+use crate::hosts::{HostSpec, Part};
 use crate::live::LiveState;
 use crate::lock::FleetLock;
 use crate::observe::observe;
@@ -61,11 +61,7 @@ pub fn partition<T>(results: Vec<(String, anyhow::Result<T>)>) -> (Vec<T>, Vec<H
 /// for `local` unless `[hosts.local]` names an engine.
 pub async fn connect(parts: Vec<Part>, default_url: Option<&str>) -> (Vec<Site>, Vec<HostFailure>) {
     let attempts = parts.into_iter().map(|part| async move {
-        let url = match (&part.host.docker_host, part.host.name.as_str()) {
-            (Some(url), _) => Some(url.as_str()),
-            (None, LOCAL) => default_url,
-            (None, _) => None,
-        };
+        let url = part.host.url(default_url);
         let name = part.host.name.clone();
         let declared = part.host.docker_host.is_some();
         let engine = Engine::connect(url, part.host.tls.as_ref())

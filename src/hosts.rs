@@ -23,6 +23,16 @@ pub struct HostSpec {
 }
 
 impl HostSpec {
+    /// The URL to reach this engine at: its own, else for `local` the default
+    /// (`--docker-host`; then `DOCKER_HOST` or the local socket decide).
+    pub fn url<'a>(&'a self, default: Option<&'a str>) -> Option<&'a str> {
+        match (&self.docker_host, self.name.as_str()) {
+            (Some(url), _) => Some(url),
+            (None, LOCAL) => default,
+            (None, _) => None,
+        }
+    }
+
     pub fn local() -> HostSpec {
         HostSpec {
             name: LOCAL.to_string(),

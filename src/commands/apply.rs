@@ -15,6 +15,7 @@ use crate::interrupt::Interrupt;
 use crate::live::{LiveState, Origin};
 use crate::lock::FleetLock;
 use crate::plan::{in_targets, Plan};
+use crate::render::style::Style;
 use crate::render::{self, text};
 use crate::saved::{self, SavedPlan};
 
@@ -180,13 +181,29 @@ async fn locked(
     });
     let reports = join_all(runs).await;
 
+    let adopted = if adopt { adopting } else { 0 };
+    Ok(summarize(
+        &reports, &failures, adopted, several, style, &interrupt,
+    ))
+}
+
+/// The end of an apply: errors, what was adopted, the totals, every failed
+/// step again, and the exit code.
+fn summarize(
+    reports: &[(String, apply::Report)],
+    failures: &[HostFailure],
+    adopted: usize,
+    several: bool,
+    style: Style,
+    interrupt: &Interrupt,
+) -> ExitCode {
     let failed: usize = reports.iter().map(|(_, r)| r.failed()).sum();
     let ok: usize = reports
         .iter()
         .map(|(_, r)| r.outcomes.len() - (r.failed() - r.errors.len()))
         .sum();
     say!();
-    for (host, r) in &reports {
+    for (host, r) in reports {
         for e in &r.errors {
             let e = if several {
                 format!("host {host}: {e}")
@@ -196,15 +213,15 @@ async fn locked(
             say!("{} {e}", style.red("error:"));
         }
     }
-    if adopt && adopting > 0 && failed == 0 {
-        say!("Adopted {adopting} container(s) made by DECNET: deckhand manages them from now on.");
+    if adopted > 0 && failed == 0 {
+        say!("Adopted {adopted} container(s) made by DECNET: deckhand manages them from now on.");
     }
     if failed == 0 && failures.is_empty() {
         say!(
             "{}",
             style.bold(&format!("Apply complete: {ok} steps done."))
         );
-        return Ok(ExitCode::SUCCESS);
+        return ExitCode::SUCCESS;
     }
     if failed == 0 {
         say!(
@@ -214,7 +231,7 @@ async fn locked(
                 failures.len()
             ))
         );
-        return Ok(ExitCode::from(1));
+        return ExitCode::from(1);
     }
     say!(
         "{}",
@@ -242,7 +259,7 @@ async fn locked(
     } else {
         say!("Fix the cause and run apply again: it converges.");
     }
-    Ok(ExitCode::from(1))
+    ExitCode::from(1)
 }
 
 fn exit_code(ok: bool) -> ExitCode {

@@ -16,7 +16,6 @@ use crate::apply::{self, Event, RecordUpdate};
 use crate::config::Loaded;
 use crate::engine::TlsFiles;
 use crate::fleet::{self, HostFailure, Observed, Site};
-use crate::hosts::LOCAL;
 use crate::interrupt::Interrupt;
 use crate::lock::LockError;
 use crate::plan::{Action, Plan};
@@ -79,11 +78,10 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
                 .iter()
                 .map(|p| Endpoint {
                     host: p.host.name.clone(),
-                    url: match (&p.host.docker_host, p.host.name.as_str()) {
-                        (Some(url), _) => Some(url.clone()),
-                        (None, LOCAL) => settings.docker_host.clone(),
-                        (None, _) => None,
-                    },
+                    url: p
+                        .host
+                        .url(settings.docker_host.as_deref())
+                        .map(str::to_string),
                     tls: p.host.tls.clone(),
                 })
                 .collect(),
