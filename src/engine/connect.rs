@@ -1,5 +1,6 @@
-//! Reaching an engine: `unix://`, `tcp://` (with TLS when certificates are
-//! given), `ssh://user@host` (through [`SshBridge`]); then a version check.
+//! Reaching an engine: `unix://`, plain `tcp://`, `tcp://` with TLS (through
+//! a bridge of deckhand's, trusting the given CA only) and `ssh://user@host`
+//! (through [`SshBridge`]); then a version check.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use bollard::{Docker, API_DEFAULT_VERSION};
 
 use super::ssh::SshBridge;
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, KeepAlive};
 
 /// The oldest Engine API deckhand speaks (Debian's docker.io 20.10).
 const MIN_API: (u32, u32) = (1, 41);
@@ -41,20 +42,33 @@ impl Engine {
             endpoint: endpoint.clone(),
             message,
         };
-        let (docker, bridge) = if endpoint.starts_with("ssh://") {
-            if tls.is_some() {
+        let scheme = endpoint.split_once("://").map(|(s, _)| s);
+        let (socket, keep): (Option<PathBuf>, Option<KeepAlive>) = match (scheme, tls) {
+            (Some("ssh"), None) => {
+                let ssh = SshBridge::start(&endpoint).await.map_err(unreachable)?;
+                (Some(ssh.bridge.socket.clone()), Some(Arc::new(ssh)))
+            }
+            (Some("tcp"), Some(tls)) => {
+                let bridge = super::tls::start(&endpoint, tls)
+                    .await
+                    .map_err(unreachable)?;
+                (Some(bridge.socket.clone()), Some(Arc::new(bridge)))
+            }
+            (_, Some(_)) => {
                 return Err(unreachable(
                     "TLS certificates are for tcp:// engines only".to_string(),
-                ));
+                ))
             }
-            let bridge = SshBridge::start(&endpoint).await.map_err(unreachable)?;
-            let socket = bridge.socket.to_string_lossy().into_owned();
-            let docker =
-                Docker::connect_with_unix(&socket, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-                    .map_err(|e| unreachable(e.to_string()))?;
-            (docker, Some(Arc::new(bridge)))
-        } else {
-            (client(&endpoint, tls).map_err(unreachable)?, None)
+            _ => (None, None),
+        };
+        let docker = match &socket {
+            Some(socket) => Docker::connect_with_unix(
+                &socket.to_string_lossy(),
+                REQUEST_TIMEOUT_SECS,
+                API_DEFAULT_VERSION,
+            )
+            .map_err(|e| unreachable(e.to_string()))?,
+            None => client(&endpoint).map_err(unreachable)?,
         };
         let version = match tokio::time::timeout(PROBE_TIMEOUT, docker.version()).await {
             Ok(Ok(version)) => version,
@@ -77,7 +91,7 @@ impl Engine {
         Ok(Engine {
             docker,
             endpoint,
-            _bridge: bridge,
+            _keep: keep,
         })
     }
 }
@@ -97,22 +111,14 @@ fn with_causes(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// The bollard client for `endpoint`; nothing is sent yet.
-fn client(endpoint: &str, tls: Option<&TlsFiles>) -> Result<Docker, String> {
+/// The bollard client for a `unix://`, plain `tcp://` or bare-path `endpoint`;
+/// nothing is sent yet.
+fn client(endpoint: &str) -> Result<Docker, String> {
     let scheme = endpoint.split_once("://").map(|(s, _)| s);
-    let docker = match (scheme, tls) {
-        (Some("tcp"), Some(tls)) => Docker::connect_with_ssl(
-            endpoint,
-            &tls.key,
-            &tls.cert,
-            &tls.ca,
-            REQUEST_TIMEOUT_SECS,
-            API_DEFAULT_VERSION,
-        ),
-        (_, Some(_)) => return Err("TLS certificates are for tcp:// engines only".to_string()),
-        (Some("unix" | "tcp" | "http"), None) => Docker::connect_with_host(endpoint),
+    let docker = match scheme {
+        Some("unix" | "tcp" | "http") => Docker::connect_with_host(endpoint),
         // A bare socket path.
-        (None, None) if endpoint.starts_with('/') => {
+        None if endpoint.starts_with('/') => {
             Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
         }
         _ => return Err(

@@ -2,6 +2,7 @@
 //! module: callers see deckhand's own types and [`EngineError`].
 
 mod archive;
+mod bridge;
 mod connect;
 mod containers;
 mod events;
@@ -10,6 +11,7 @@ mod images;
 mod inspect;
 mod networks;
 mod ssh;
+mod tls;
 
 use std::collections::BTreeMap;
 
@@ -82,9 +84,12 @@ impl EngineError {
 pub struct Engine {
     docker: Docker,
     endpoint: String,
-    /// Keeps an `ssh://` engine's connection open as long as a clone is in use.
-    _bridge: Option<std::sync::Arc<ssh::SshBridge>>,
+    /// Keeps the bridge of an `ssh://` or TLS engine open while a clone is in use.
+    _keep: Option<KeepAlive>,
 }
+
+/// Whatever must live as long as an engine's client (its bridge).
+type KeepAlive = std::sync::Arc<dyn std::any::Any + Send + Sync>;
 
 /// A container as listed by the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]

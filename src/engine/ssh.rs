@@ -4,32 +4,30 @@
 //!
 //! One master connection is opened (`ssh -M`), so authentication happens once;
 //! each API connection is then one multiplexed `ssh -S … docker system
-//! dial-stdio`, bridged to a private unix socket that bollard connects to.
+//! dial-stdio`, behind a [`Bridge`] socket that bollard connects to.
 //! The user's ssh configuration, keys, agent and known hosts apply; set
 //! `DECKHAND_SSH_COMMAND` (like git's `GIT_SSH_COMMAND`) to add options.
 
-use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::UnixListener;
 use tokio::process::{Child, Command};
+
+use super::bridge::{Bridge, Connect, Duplex, Guard};
 
 /// How long the master connection may take to authenticate.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A running bridge; dropping it closes the master connection and the socket.
+/// A running bridge; dropping it closes the socket and the master connection.
 pub struct SshBridge {
-    /// The unix socket that reaches the remote engine.
-    pub socket: PathBuf,
+    pub bridge: Bridge,
     master: Child,
-    accept: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for SshBridge {
     fn drop(&mut self) {
-        self.accept.abort();
         let _ = self.master.start_kill();
     }
 }
@@ -119,38 +117,28 @@ impl SshBridge {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let socket = dir.path().join("docker.sock");
-        let listener = UnixListener::bind(&socket)
-            .map_err(|e| format!("cannot open the bridge socket: {e}"))?;
-        let accept = tokio::spawn(serve(listener, control, dest));
+        let connect: Connect = Arc::new(move || {
+            let (control, dest) = (control.clone(), dest.clone());
+            Box::pin(async move {
+                let mut child = command(&control, &[], &dest)
+                    .args(["docker", "system", "dial-stdio"])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()?;
+                let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+                    return Err(std::io::Error::other("ssh gave no pipes"));
+                };
+                let stream: Box<dyn Duplex> = Box::new(tokio::io::join(stdout, stdin));
+                let guard: Guard = Box::new(child);
+                Ok((stream, guard))
+            })
+        });
         Ok(SshBridge {
-            socket,
+            bridge: Bridge::start(connect)?,
             master,
-            accept,
             _dir: dir,
         })
-    }
-}
-
-/// One `docker system dial-stdio` over the master connection per accepted connection.
-async fn serve(listener: UnixListener, control: PathBuf, dest: Vec<String>) {
-    while let Ok((mut conn, _)) = listener.accept().await {
-        let mut cmd = command(&control, &[], &dest);
-        cmd.args(["docker", "system", "dial-stdio"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let Ok(mut child) = cmd.spawn() else {
-            continue; // The connection drops; the request fails with its own error.
-        };
-        tokio::spawn(async move {
-            let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-                return;
-            };
-            let mut remote = tokio::io::join(stdout, stdin);
-            let _ = tokio::io::copy_bidirectional(&mut conn, &mut remote).await;
-            let _ = child.kill().await;
-        });
     }
 }
 
