@@ -230,7 +230,8 @@ fn a_server_certificate_from_another_ca_is_refused() {
     assert_eq!(plan.code, 1, "{plan:?}");
     assert!(plan.stderr.contains("host edge: cannot reach"), "{plan:?}");
     assert!(
-        plan.stderr.to_lowercase().contains("certificate"),
+        plan.stderr
+            .contains("invalid peer certificate: UnknownIssuer"),
         "{plan:?}"
     );
     // The local part is still planned.
@@ -238,6 +239,20 @@ fn a_server_certificate_from_another_ca_is_refused() {
         plan.stdout.contains(&format!("decky {}", fleet.n("a"))),
         "{plan:?}"
     );
+    // A client key that is not the certificate's: named before any connection.
+    let key = std::fs::read(engine.certs.join("server-key.pem")).unwrap();
+    fleet.write_file("certs/other-key.pem", &key);
+    fleet.write(&config(&engine, "local", "[]").replace("certs/key.pem", "certs/other-key.pem"));
+    let plan = fleet.plan();
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stderr
+            .contains("the TLS cert and key do not go together"),
+        "{plan:?}"
+    );
+    // The right files: the engine is reached, and nothing was created on it meanwhile.
+    fleet.write(&config(&engine, "local", "[]"));
+    assert_eq!(fleet.plan().code, 0);
     assert!(edge_names(&fleet, &engine).is_empty());
 }
 
