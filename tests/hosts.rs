@@ -351,3 +351,56 @@ fn watch_reconciles_every_engine_and_heals_a_removal_on_the_second() {
     });
     assert!(live.is_some(), "not live:\n{}", watch.output());
 }
+
+#[test]
+fn a_build_context_is_built_on_the_engine_that_needs_it() {
+    let fleet = Fleet::new("hbuild");
+    let engine = SecondEngine::start(&format!("b{}", std::process::id()));
+    copy_certs(&fleet, &engine);
+    fleet.write_file(
+        "images/web/Dockerfile",
+        format!(
+            "FROM {}\nCOPY index.html /srv/built.html\n",
+            common::IMAGE
+        )
+        .as_bytes(),
+    );
+    fleet.write_file("images/web/index.html", b"<h1>built</h1>\n");
+    // The http service is built instead of pulled; only decky b (on edge) runs it.
+    let svc = fleet.name.clone();
+    let text = config(&engine, "local", "[]")
+        .replace(
+            "[services.http]\nimage = \"{image}\"",
+            &format!("[services.{svc}]\nbuild = \"images/web\""),
+        )
+        .replace("services = [\"http\"]", &format!("services = [\"{svc}\"]"))
+        .replace("target = \"http\"", &format!("target = \"{svc}\""));
+    fleet.write(&text);
+    let run = fleet.apply();
+    assert!(
+        run.stdout.contains("on edge: Successfully built"),
+        "{run:?}"
+    );
+    let built = |images: String| {
+        images
+            .lines()
+            .any(|l| l.starts_with(&format!("deckhand-build:{svc}-")))
+    };
+    assert!(built(engine.docker(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}"
+    ])));
+    assert!(
+        !built(docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"])),
+        "built on the engine that does not run it"
+    );
+    let page = engine.docker(&[
+        "exec",
+        &fleet.n(&format!("b-{svc}")),
+        "cat",
+        "/srv/built.html",
+    ]);
+    assert_eq!(page, "<h1>built</h1>\n");
+    fleet.assert_no_changes();
+}

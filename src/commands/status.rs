@@ -1,9 +1,11 @@
 use std::process::ExitCode;
 
+use futures_util::future::join_all;
+
 use crate::cli::ConfigArgs;
 use crate::desired::DesiredState;
 use crate::fleet;
-use crate::live::LiveState;
+use crate::live::{LiveState, Origin};
 use crate::observe::observe;
 use crate::render::style::Style;
 
@@ -24,8 +26,9 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
         "PORTS",
     ]
     .map(String::from)];
-    for site in &sites {
-        match observe(&site.engine, &site.desired, &[]).await {
+    let lives = join_all(sites.iter().map(|s| observe(&s.engine, &s.desired, &[]))).await;
+    for (site, live) in sites.iter().zip(lives) {
+        match live {
             Ok(live) => rows.extend(site_rows(&site.host.name, &site.desired, &live)),
             Err(e) => failures.push(fleet::HostFailure {
                 host: site.host.name.clone(),
@@ -62,6 +65,7 @@ fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<[Strin
             Some(c) if c.digest.as_deref() != Some(spec.digest().as_str()) => {
                 format!("{} (outdated)", c.state)
             }
+            Some(c) if c.origin == Origin::Decnet => format!("{} (DECNET's, not adopted)", c.state),
             Some(c) => c.state.clone(),
         };
         let ports = if spec.ports.is_empty() {
