@@ -113,7 +113,7 @@ pub fn observed_spec(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn details() -> ContainerDetails {
@@ -132,7 +132,8 @@ mod tests {
         }
     }
 
-    fn image() -> ImageDefaults {
+    /// A busybox-like image: `sh` as its command, `PATH` in its environment.
+    pub(crate) fn image() -> ImageDefaults {
         ImageDefaults {
             entrypoint: None,
             command: Some(vec!["sh".into()]),

@@ -224,6 +224,7 @@ pub fn to_toml(fleet: &str, deckies: &[FoundDecky]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adopt::tests::image;
 
     fn container(
         name: &str,
@@ -248,14 +249,6 @@ mod tests {
                 .into_iter()
                 .collect(),
             labels: BTreeMap::new(),
-        }
-    }
-
-    fn image() -> ImageDefaults {
-        ImageDefaults {
-            entrypoint: None,
-            command: Some(vec!["sh".into()]),
-            env: vec!["PATH=/bin".into()],
         }
     }
 

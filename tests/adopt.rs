@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{docker, docker_try, Fleet};
+use common::{docker, docker_compose, docker_try, Fleet};
 
 /// A DECNET-style compose project and its network, removed on drop.
 struct Decnet<'a> {
@@ -16,17 +14,8 @@ struct Decnet<'a> {
 
 impl Decnet<'_> {
     fn compose(&self, args: &[&str]) {
-        let out = Command::new("docker-compose")
-            .args(["-p", &self.fleet.name, "-f"])
-            .arg(self.fleet.dir.path().join("decnet-compose.json"))
-            .args(args)
-            .output()
-            .expect("run docker-compose");
-        assert!(
-            out.status.success(),
-            "docker-compose {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let file = self.fleet.dir.path().join("decnet-compose.json");
+        docker_compose(&self.fleet.name, &file, args);
     }
 }
 

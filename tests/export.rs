@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cat, docker, Fleet};
+use common::{cat, docker, docker_compose, Fleet};
 
 #[test]
 fn docker_compose_up_of_the_export_gives_the_containers_plan_expects() {
@@ -53,17 +53,7 @@ content = "welcome\n"
         "{run:?}"
     );
 
-    let compose = std::process::Command::new("docker-compose")
-        .args(["-p", &fleet.name, "-f"])
-        .arg(&out)
-        .args(["up", "-d"])
-        .output()
-        .expect("run docker-compose");
-    assert!(
-        compose.status.success(),
-        "docker-compose up: {}",
-        String::from_utf8_lossy(&compose.stderr)
-    );
+    docker_compose(&fleet.name, &out, &["up", "-d"]);
     let names: Vec<String> = fleet.containers().into_keys().collect();
     assert_eq!(names, [fleet.n("a"), fleet.n("a-ssh"), fleet.n("sniffer")]);
     let ip = docker(&[

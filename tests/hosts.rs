@@ -359,11 +359,7 @@ fn a_build_context_is_built_on_the_engine_that_needs_it() {
     copy_certs(&fleet, &engine);
     fleet.write_file(
         "images/web/Dockerfile",
-        format!(
-            "FROM {}\nCOPY index.html /srv/built.html\n",
-            common::IMAGE
-        )
-        .as_bytes(),
+        format!("FROM {}\nCOPY index.html /srv/built.html\n", common::IMAGE).as_bytes(),
     );
     fleet.write_file("images/web/index.html", b"<h1>built</h1>\n");
     // The http service is built instead of pulled; only decky b (on edge) runs it.

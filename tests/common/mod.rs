@@ -223,6 +223,21 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `docker-compose -p PROJECT -f FILE ARGS…`; panics when it fails.
+pub fn docker_compose(project: &str, file: &Path, args: &[&str]) {
+    let out = Command::new("docker-compose")
+        .args(["-p", project, "-f"])
+        .arg(file)
+        .args(args)
+        .output()
+        .expect("run docker-compose");
+    assert!(
+        out.status.success(),
+        "docker-compose {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs the docker CLI and returns (success, stdout+stderr).
 pub fn docker_try(args: &[&str]) -> (bool, String) {
     let out = Command::new("docker")
