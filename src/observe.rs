@@ -53,7 +53,7 @@ pub async fn observe(
     let fleet = desired.fleet.as_str();
     let ours = |c: &ContainerInfo| c.labels.get(labels::FLEET).map(String::as_str) == Some(fleet);
 
-    let mine: Vec<ContainerInfo> = all.iter().filter(|c| ours(c)).cloned().collect();
+    let (mine, others): (Vec<ContainerInfo>, Vec<ContainerInfo>) = all.into_iter().partition(ours);
     let record = record::newest(&mine);
     let mut containers: BTreeMap<String, LiveContainer> = mine
         .iter()
@@ -66,7 +66,7 @@ pub async fn observe(
     let adopted = record.as_ref().map(|r| &r.adopted);
     let mut foreign = Vec::new();
     let mut decnet = Vec::new();
-    for c in all.iter().filter(|c| !ours(c)) {
+    for c in &others {
         let want = desired.container(&c.name);
         let is_adopted = adopted.and_then(|a| a.get(&c.name)) == Some(&c.id);
         if want.is_none() && !is_adopted {
@@ -75,7 +75,7 @@ pub async fn observe(
         match c.labels.get(labels::FLEET) {
             Some(other) => foreign.push(format!("{} (fleet '{other}')", c.name)),
             None if is_adopted => decnet.push((c, Origin::Adopted, want)),
-            None if adopt::is_decnet(c, &all) => decnet.push((c, Origin::Decnet, want)),
+            None if adopt::is_decnet(c, &others) => decnet.push((c, Origin::Decnet, want)),
             None => foreign.push(c.name.clone()),
         }
     }
