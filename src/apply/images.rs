@@ -8,27 +8,7 @@ use super::{Event, Progress};
 use crate::build;
 use crate::engine::Engine;
 use crate::interrupt::{Interrupt, NOT_STARTED};
-use crate::plan::{Action, Change, Detail, Plan};
-
-/// The image a create or replace step runs, when deckhand builds it: (image, service, context).
-fn built_image(change: &Change) -> Option<(&str, &str, &std::path::Path)> {
-    match (&change.action, &change.detail) {
-        (
-            Action::Create | Action::Replace,
-            Detail::Container {
-                spec: Some(spec), ..
-            },
-        ) => {
-            let context = spec.build.as_deref()?;
-            Some((
-                &spec.image,
-                spec.service.as_deref().unwrap_or_default(),
-                context,
-            ))
-        }
-        _ => None,
-    }
-}
+use crate::plan::{Change, Plan};
 
 /// Builds, one at a time (a build saturates a small engine), every image the
 /// plan needs that `engine` does not have. Returns the images that could not
@@ -40,7 +20,7 @@ pub async fn build_missing(
     interrupt: &Interrupt,
 ) -> BTreeMap<String, String> {
     let mut needed = BTreeMap::new();
-    for (image, service, context) in plan.changes.iter().filter_map(built_image) {
+    for (image, service, context) in plan.changes.iter().filter_map(Change::built_image) {
         needed
             .entry(image.to_string())
             .or_insert((service, context));
@@ -97,5 +77,7 @@ pub async fn build_missing(
 
 /// Why `change` cannot run: the image it needs failed to build.
 pub fn unbuilt<'a>(change: &Change, failed: &'a BTreeMap<String, String>) -> Option<&'a String> {
-    built_image(change).and_then(|(image, _, _)| failed.get(image))
+    change
+        .built_image()
+        .and_then(|(image, _, _)| failed.get(image))
 }

@@ -127,6 +127,27 @@ pub struct Change {
 }
 
 impl Change {
+    /// The image a create or replace step runs, when deckhand builds it from
+    /// a context: (image, service, context).
+    pub fn built_image(&self) -> Option<(&str, &str, &std::path::Path)> {
+        match (&self.action, &self.detail) {
+            (
+                Action::Create | Action::Replace,
+                Detail::Container {
+                    spec: Some(spec), ..
+                },
+            ) => {
+                let context = spec.build.as_deref()?;
+                Some((
+                    &spec.image,
+                    spec.service.as_deref().unwrap_or_default(),
+                    context,
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// The container the step acts on, or holds the file; `None` for a network.
     pub fn container(&self) -> Option<&str> {
         match (&self.detail, &self.object) {

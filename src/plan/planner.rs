@@ -137,19 +137,9 @@ pub fn plan(
 /// that is created or replaced, whose tag the engine does not have.
 fn builds_needed(changes: &[Change], live: &LiveState) -> Vec<String> {
     let mut images = std::collections::BTreeMap::new();
-    for c in changes {
-        if let (
-            Action::Create | Action::Replace,
-            Detail::Container {
-                spec: Some(spec), ..
-            },
-        ) = (&c.action, &c.detail)
-        {
-            if let Some(context) = &spec.build {
-                if !live.images.contains(&spec.image) {
-                    images.insert(spec.image.clone(), context.display().to_string());
-                }
-            }
+    for (image, _, context) in changes.iter().filter_map(Change::built_image) {
+        if !live.images.contains(image) {
+            images.insert(image.to_string(), context.display().to_string());
         }
     }
     images
