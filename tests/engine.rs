@@ -271,26 +271,101 @@ fn a_stopped_service_is_planned_as_start_and_started() {
     fleet.assert_no_changes();
 }
 
+/// The fleet `plan_never_mutates…` applies first: a decky with bait files,
+/// one with a service to replace, one to destroy.
+const BEFORE_DRY: &str = r#"
+[deckies.{fleet}-a]
+services = ["http"]
+
+[deckies.{fleet}-a.files."/srv/keep"]
+content = "v1\n"
+
+[deckies.{fleet}-a.files."/srv/gone"]
+content = "to be deleted\n"
+
+[deckies.{fleet}-b]
+services = ["http", "ssh"]
+
+[deckies.{fleet}-b.files."/srv/b"]
+content = "in ssh\n"
+
+[deckies.{fleet}-c]
+services = []
+"#;
+
+/// Every kind of change pending against [`BEFORE_DRY`]: a network, a base on
+/// it, a singleton, a service created, replaced (with its file dropped again)
+/// and started, a decky destroyed, files created, updated and deleted.
+const PENDING_DRY: &str = r#"
+[networks.{fleet}_net]
+driver = "bridge"
+
+[services.sniffer]
+image = "{image}"
+command = ["sleep", "infinity"]
+singleton = true
+
+[deckies.{fleet}-a]
+services = ["http"]
+
+[deckies.{fleet}-a.files."/srv/keep"]
+content = "v2\n"
+
+[deckies.{fleet}-a.files."/srv/new"]
+content = "new\n"
+
+[deckies.{fleet}-b]
+services = ["http", "ssh", "ftp"]
+
+[deckies.{fleet}-b.files."/srv/b"]
+content = "in ssh\n"
+
+[deckies.{fleet}-d]
+services = []
+network = "{fleet}_net"
+"#;
+
 #[test]
 fn plan_never_mutates_the_engine_even_with_every_kind_of_change_pending() {
     let fleet = Fleet::new("dry");
-    fleet.write(&three_deckies(r#"["http", "ssh"]"#));
+    fleet.write(&format!("{CATALOG}{BEFORE_DRY}"));
     fleet.apply();
     docker(&["stop", "-t", "0", &fleet.n("a-http")]);
-    // Pending: a create (ftp), a replace (ssh env), a delete (decky c), a start (a-http).
-    let pending = three_deckies(r#"["http", "ssh", "ftp"]"#)
-        .replace("SSH_PASSWORD = \"admin\"", "SSH_PASSWORD = \"changed\"")
-        .replace("[deckies.{fleet}-c]\nservices = []\n", "");
+    let pending = format!("{CATALOG}{PENDING_DRY}")
+        .replace(
+            "base_image = \"{image}\"\n",
+            "base_image = \"{image}\"\nservices = [\"sniffer\"]\n",
+        )
+        .replace("SSH_PASSWORD = \"admin\"", "SSH_PASSWORD = \"changed\"");
     fleet.write(&pending);
-    // Other tests run alongside: compare everything this fleet owns.
-    let before = fleet.engine_state();
-    for format in ["text", "json"] {
+    // Other tests run alongside: compare everything this fleet owns, deeply.
+    let before = fleet.deep_state();
+    for seen in ["/srv/keep", "/srv/gone", "/srv/b", "running"] {
+        assert!(
+            before.contains(seen),
+            "the snapshot misses {seen}: {before}"
+        );
+    }
+    for format in ["text", "json", "markdown"] {
         let plan = fleet.deckhand(&["plan", "--format", format, "--detailed-exitcode"]);
         assert_eq!(plan.code, 2, "{plan:?}");
     }
-    assert_eq!(fleet.engine_state(), before, "plan changed the engine");
+    let saved = fleet.deckhand(&["plan", "--out", "p.plan"]);
+    assert_eq!(saved.code, 0, "{saved:?}");
     let plan = fleet.plan();
-    for expected in ["+ service", "-/+ service", "- decky", "~ start service"] {
+    assert_eq!(fleet.deep_state(), before, "plan changed the engine");
+    for expected in [
+        "+ network",
+        "+ decky",
+        "+ singleton",
+        "+ service",
+        "-/+ service",
+        "- decky",
+        "~ start service",
+        "+ file",
+        "~ file",
+        "- file",
+    ] {
         assert!(
             plan.stdout.contains(expected),
             "missing {expected}: {plan:?}"
@@ -519,4 +594,40 @@ fn a_failed_step_is_reported_and_other_deckies_proceed_then_a_rerun_converges() 
     fleet.write(&three_deckies(r#"["ssh"]"#));
     fleet.apply();
     fleet.assert_no_changes();
+}
+
+#[test]
+fn a_failed_base_skips_its_services_and_files_and_nothing_else() {
+    let fleet = Fleet::new("skip");
+    let config = format!(
+        "{CATALOG}
+[deckies.{{fleet}}-a]
+services = [\"http\"]
+
+[deckies.{{fleet}}-b]
+services = [\"http\"]
+image = \"deckhand/no-such-image:0\"
+
+[deckies.{{fleet}}-b.files.\"/srv/bait\"]
+content = \"x\"
+target = \"base\"
+"
+    );
+    fleet.write(&config);
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let b = fleet.n("b");
+    for expected in [
+        format!("decky {b}: failed"),
+        format!("service {b}-http: skipped: its base {b} failed"),
+        format!("file {b}:/srv/bait: skipped: container {b} failed"),
+    ] {
+        assert!(
+            run.stdout.contains(&expected),
+            "missing {expected}: {run:?}"
+        );
+    }
+    let live = fleet.containers();
+    assert_eq!(live[&fleet.n("a-http")].status, "running", "{run:?}");
+    assert!(!live.contains_key(&format!("{b}-http")), "{live:?}");
 }

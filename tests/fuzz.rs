@@ -15,8 +15,11 @@ use deckhand::render::style::Style;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-/// The marker inside the one sensitive file of the seeds.
+/// The marker inside the sensitive file of each seed.
 const MARK: &str = "S3CRET-MARK-7731";
+/// What an intruder appends to a sensitive file live: only sensitive files
+/// ever carry it, so it must never show in any output.
+const LIVE_MARK: &str = "L1VE-SECRET-4419";
 
 const SEEDS: [&str; 2] = [
     r#"[fleet]
@@ -85,6 +88,10 @@ services = ["ftp"]
 [deckies.a1.files."/x/y"]
 source = "blob"
 target = "ftp"
+
+[deckies.a1.files."/root/token"]
+content = "S3CRET-MARK-7731"
+sensitive = true
 "#,
 ];
 
@@ -249,10 +256,12 @@ fn live_state(desired: &DesiredState, shape: &LiveShape) -> LiveState {
             0 => LiveFile::Missing,
             1 => LiveFile::Unreadable("permission denied".into()),
             2 => present(desired_bytes),
+            // The intruder's edit: only a sensitive file gets the live marker.
             3 => present(
                 [
                     desired_bytes.as_slice(),
-                    b"\nintruder S3CRET-MARK-7731-edit",
+                    b"\nintruder edit ",
+                    if f.sensitive { LIVE_MARK } else { "plain" }.as_bytes(),
                 ]
                 .concat(),
             ),
@@ -310,6 +319,19 @@ fn visible(desired: &DesiredState, live: &LiveState) -> String {
     text
 }
 
+/// Every string of a JSON value, keys included, one per line.
+fn json_strings(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => format!("{s}\n"),
+        serde_json::Value::Array(a) => a.iter().map(json_strings).collect(),
+        serde_json::Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| format!("{k}\n{}", json_strings(v)))
+            .collect(),
+        _ => String::new(),
+    }
+}
+
 #[test]
 fn parse_validate_plan_and_render_never_panic_nor_leak() {
     let cases: u32 = std::env::var("PROPTEST_CASES")
@@ -349,9 +371,17 @@ fn parse_validate_plan_and_render_never_panic_nor_leak() {
             planned.set(planned.get() + 1);
             let mut out = Vec::new();
             deckhand::render::text::render(&plan, &mut out, Style { color: false }).unwrap();
-            deckhand::render::json::render(&plan, &mut out).unwrap();
             deckhand::render::markdown::render(&plan, &mut out, 65_536).unwrap();
-            let out = String::from_utf8_lossy(&out);
+            let mut json = Vec::new();
+            deckhand::render::json::render(&plan, &mut json).unwrap();
+            let json: serde_json::Value =
+                serde_json::from_slice(&json).expect("the JSON plan parses");
+            // Decoded strings, so that no JSON escape can hide a marker.
+            let out = format!("{}{}", String::from_utf8_lossy(&out), json_strings(&json));
+            prop_assert!(
+                !out.contains(LIVE_MARK),
+                "a sensitive file's live content in a rendered plan:\n{out}"
+            );
             if out.contains(MARK) {
                 prop_assert!(
                     visible(desired, &live).contains(MARK),
@@ -379,6 +409,10 @@ fn the_seeds_are_valid_so_mutations_start_from_a_real_config() {
         let path = dir.path().join("deckhand.toml");
         std::fs::write(&path, seed).unwrap();
         let loaded = deckhand::config::load(&path).expect("seed is valid");
+        assert!(
+            loaded.desired.files.iter().any(|f| f.sensitive),
+            "every seed has a sensitive file for the leak check"
+        );
         let mut live = LiveState::default();
         live.networks.insert("bridge".into());
         let plan = deckhand::plan::plan(&loaded.desired, &live, &[]).unwrap();

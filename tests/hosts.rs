@@ -144,7 +144,18 @@ fn deckies_on_two_engines_are_planned_and_applied_in_one_run_and_a_cut_or_stoppe
     // Back to local with one more service; then the edge engine goes away. The
     // local part is still planned and applied; the edge part fails, exit 1.
     fleet.write(&config(&engine, "local", r#"["ssh", "http"]"#));
-    let b_ids_before = engine.docker(&["ps", "-aq", "--filter", &format!("name={b}")]);
+    // What the edge engine holds: decky a there would be destroyed if it were reached.
+    let edge_state = || {
+        engine.docker(&[
+            "ps",
+            "-a",
+            "--no-trunc",
+            "--format",
+            "{{.ID}} {{.Names}} {{.State}}",
+        ])
+    };
+    let edge_before = edge_state();
+    assert!(edge_before.contains(&format!("{a}-ssh")), "{edge_before}");
     engine.cut();
     let started = std::time::Instant::now();
     let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
@@ -165,10 +176,7 @@ fn deckies_on_two_engines_are_planned_and_applied_in_one_run_and_a_cut_or_stoppe
         "{run:?}"
     );
     // Nothing happened on the unreachable engine (seen through its socket).
-    assert_eq!(
-        engine.docker(&["ps", "-aq", "--filter", &format!("name={b}")]),
-        b_ids_before
-    );
+    assert_eq!(edge_state(), edge_before);
     let plan = fleet.plan();
     assert_eq!(plan.code, 1, "{plan:?}");
     assert!(plan.stderr.contains("host edge"), "{plan:?}");

@@ -150,15 +150,20 @@ impl RunningApply {
 
     /// Reads the output until `n` steps have printed `created`.
     fn wait_created(&mut self, n: usize) {
+        self.wait_for(": created", n);
+    }
+
+    /// Reads the output until `what` has been printed `n` times.
+    fn wait_for(&mut self, what: &str, n: usize) {
         let mut line = String::new();
         while self.stdout.read_line(&mut line).unwrap() > 0 {
             self.seen += &line;
             line.clear();
-            if self.seen.matches(": created").count() >= n {
+            if self.seen.matches(what).count() >= n {
                 return;
             }
         }
-        panic!("apply ended before {n} steps were created:\n{}", self.seen);
+        panic!("apply ended before {n} × {what:?}:\n{}", self.seen);
     }
 
     /// Waits for the exit; its code and all it printed.
@@ -283,14 +288,25 @@ fn five_applies_started_at_once_make_one_winner_and_four_that_name_it() {
             .into_iter()
             .map(|c| c.wait_with_output().unwrap())
             .collect();
-        let winners = outputs
+        // Exactly one applies the round's changes. Every other one either
+        // failed fast naming the holder, or ran after it and found nothing to do.
+        let stdout = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+        let applied = outputs
             .iter()
-            .filter(|o| o.status.code() == Some(0))
+            .filter(|o| o.status.code() == Some(0) && stdout(o).contains("Apply complete"))
             .count();
-        assert!(winners >= 1, "round {round}: no apply won");
-        for o in outputs.iter().filter(|o| o.status.code() != Some(0)) {
-            assert_eq!(o.status.code(), Some(1));
-            assert_names_the_holder(&fleet, &String::from_utf8_lossy(&o.stderr));
+        assert_eq!(applied, 1, "round {round}: {applied} applies made changes");
+        for o in outputs
+            .iter()
+            .filter(|o| !stdout(o).contains("Apply complete"))
+        {
+            match o.status.code() {
+                Some(0) => assert!(stdout(o).contains("No changes."), "{}", stdout(o)),
+                code => {
+                    assert_eq!(code, Some(1));
+                    assert_names_the_holder(&fleet, &String::from_utf8_lossy(&o.stderr));
+                }
+            }
         }
         // A loser that started after the winner finished simply found nothing to do.
         let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
@@ -350,4 +366,37 @@ fn sigint_during_apply_finishes_the_steps_in_flight_and_releases_the_lock() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stderr.contains("taking over"), "{run:?}");
     assert_converged(&fleet, DECKIES, 0);
+}
+
+#[test]
+fn sigint_during_replaces_still_creates_the_containers_in_flight() {
+    const DECKIES: usize = 12;
+    let fleet = Fleet::new("intrep");
+    fleet.write(&fleet_config(DECKIES, 0));
+    fleet.apply();
+    // Version 3 changes every ssh banner: one replace per decky.
+    fleet.write(&fleet_config(DECKIES, 3));
+    let mut apply = RunningApply::start(&fleet, &[]);
+    apply.wait_for(": replaced", 1);
+    let pid = apply.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let (code, all) = apply.finish();
+    assert_eq!(code, Some(1), "{all}");
+    assert!(all.contains("not started: interrupted"), "{all}");
+    // A replace is one step: none was left half done (removed, not created).
+    let names = all_names(&fleet);
+    for d in 0..DECKIES {
+        let ssh = format!("{}-ssh", fleet.n(&format!("d{d:02}")));
+        assert!(
+            names.contains(&ssh),
+            "{ssh} was lost by the interrupt:\n{all}"
+        );
+    }
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_converged(&fleet, DECKIES, 3);
 }

@@ -173,6 +173,46 @@ impl Fleet {
     }
 }
 
+impl Fleet {
+    /// Deeper than [`Fleet::engine_state`]: every container's id, name, state,
+    /// start time and labels, its writable layer's changes (`docker diff`) with
+    /// a sha256 and mode of every changed regular file of a running one, then
+    /// the engine's networks. Equal before and after means nothing was touched.
+    pub fn deep_state(&self) -> String {
+        let mut out = String::new();
+        for id in self.ids() {
+            let Some(c) = try_inspect(&id) else { continue };
+            out += &format!(
+                "{} {} {} {} {:?}\n",
+                c.id, c.name, c.status, c.started_at, c.labels
+            );
+            if c.labels.contains_key("deckhand.holder") {
+                continue;
+            }
+            let diff = docker(&["diff", &id]);
+            out += &diff;
+            if c.status == "running" {
+                let files: Vec<&str> = diff
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("A ").or(l.strip_prefix("C ")))
+                    .collect();
+                let script = "for f in \"$@\"; do [ -f \"$f\" ] && { stat -c '%a %u:%g %Y' \"$f\"; sha256sum \"$f\"; }; done; true";
+                let mut args = vec!["exec", id.as_str(), "sh", "-c", script, "sh"];
+                args.extend(files);
+                out += &docker(&args);
+            }
+        }
+        out + "--- networks\n"
+            + &docker(&[
+                "network",
+                "ls",
+                "--no-trunc",
+                "--format",
+                "{{.ID}} {{.Name}}",
+            ])
+    }
+}
+
 impl Drop for Fleet {
     fn drop(&mut self) {
         let ids = self.ids();
