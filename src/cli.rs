@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "deckhand", version, propagate_version = true)]
 #[command(
-    after_help = "Typical session:\n  deckhand validate            # check deckhand.toml offline\n  deckhand plan                # what would change, and why\n  deckhand apply               # plan, confirm with 'yes', apply\n  deckhand plan --out p.plan   # save a plan for review (--format markdown for a PR)\n  deckhand apply p.plan        # apply exactly it, or refuse if anything changed since\n  deckhand watch               # apply every save, heal drift, until Ctrl-C\n\nExit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode only)."
+    after_help = "Typical session:\n  deckhand validate            # check deckhand.toml offline\n  deckhand plan                # what would change, and why\n  deckhand apply               # plan, confirm with 'yes', apply\n  deckhand plan --out p.plan   # save a plan for review (--format markdown for a PR)\n  deckhand apply p.plan        # apply exactly it, or refuse if anything changed since\n  deckhand watch               # apply every save, heal drift, until Ctrl-C\n  deckhand destroy             # take the whole fleet down (plan --destroy to preview)\n\nExit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode only)."
 )]
 pub struct Cli {
     /// The engine named `local` (unix:///path, tcp://host:port or ssh://user@host[:port]). Default: $DOCKER_HOST, else the local socket. Other engines are declared in the file under [hosts.NAME].
@@ -42,6 +42,14 @@ pub enum Command {
     /// good save applies. Each pass holds the fleet lock only while it runs.
     /// Runs until Ctrl-C or SIGTERM, which let the steps in flight finish.
     Watch(WatchArgs),
+    /// Take the fleet down: every container of it on every engine, then its
+    /// record and lock.
+    ///
+    /// Services go before their bases; with --target, only those deckies
+    /// (their record entries go, the record stays). Networks the file
+    /// declares are removed only with --networks. Asks for `yes` like apply;
+    /// preview it with `deckhand plan --destroy`.
+    Destroy(DestroyArgs),
     /// Show each decky, its services and their live state.
     Status(ConfigArgs),
     /// Clear a fleet lock left behind by a killed run.
@@ -134,13 +142,36 @@ pub struct PlanArgs {
     /// from; `deckhand apply FILE` runs exactly it, or refuses if either changed.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Plan what `deckhand destroy` would do: every container of the fleet (or
+    /// of the --target deckies) removed.
+    #[arg(long)]
+    pub destroy: bool,
+    /// With --destroy: remove the networks the file declares too.
+    #[arg(long, requires = "destroy")]
+    pub networks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Destroy without asking. Required when standard input is not a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Destroy only this decky (repeatable). Fleet singletons are left alone.
+    #[arg(long, value_name = "DECKY")]
+    pub target: Vec<String>,
+    /// Also remove the networks the file declares (never done otherwise).
+    #[arg(long)]
+    pub networks: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A plan saved by `plan --out`: applied without asking, exactly as saved,
-    /// and refused ("plan is stale") if the config or the live state changed since.
-    #[arg(value_name = "PLANFILE", conflicts_with_all = ["target", "file", "auto_approve", "adopt"])]
+    /// and refused ("plan is stale") if the config or the live state changed
+    /// since. --auto-approve is accepted with it and changes nothing.
+    #[arg(value_name = "PLANFILE", conflicts_with_all = ["target", "file", "adopt"])]
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,

@@ -19,11 +19,28 @@ pub struct DesiredState {
     pub files: Vec<FileSpec>,
     /// Names of all deckies, in name order.
     pub deckies: Vec<String>,
+    /// Deckies of the file that `destroy` takes down: planned away, and
+    /// still known as targets.
+    pub destroying: Vec<String>,
 }
 
 impl DesiredState {
     pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
         self.containers.iter().find(|c| c.name == name)
+    }
+
+    /// This state less the deckies in `targets` (empty: every decky and
+    /// singleton): what `destroy` plans towards. Networks stay declared.
+    pub fn without_deckies(mut self, targets: &[String]) -> DesiredState {
+        let gone = |decky: Option<&str>| {
+            targets.is_empty() || decky.is_some_and(|d| targets.iter().any(|t| t == d))
+        };
+        self.containers.retain(|c| !gone(c.decky.as_deref()));
+        self.files.retain(|f| !gone(Some(&f.decky)));
+        let (destroying, kept) = self.deckies.into_iter().partition(|d| gone(Some(d)));
+        self.destroying = destroying;
+        self.deckies = kept;
+        self
     }
 }
 

@@ -139,6 +139,7 @@ mod tests {
             containers: vec![base, ssh, other],
             files: vec![],
             deckies: vec!["db-01".into(), "web-01".into()],
+            destroying: vec![],
         };
         let v = compose(&desired);
         let web = &v["services"]["web-01"];

@@ -121,6 +121,7 @@ mod tests {
             ],
             files: vec![],
             deckies: vec!["a".into(), "b".into()],
+            destroying: vec![],
         }
     }
 

@@ -8,9 +8,6 @@ use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Notify;
 
-/// The error of a step that was not started because of an interrupt.
-pub const NOT_STARTED: &str = "not started: interrupted";
-
 #[derive(Clone, Default)]
 pub struct Interrupt {
     inner: Arc<Inner>,

@@ -102,3 +102,19 @@ pub async fn write(
         adopted: adopted.clone(),
     })
 }
+
+/// Removes every generation of `fleet`'s record (`deckhand destroy` of the
+/// whole fleet); returns how many there were.
+pub async fn remove_all(engine: &Engine, fleet: &str) -> Result<usize, EngineError> {
+    let mut removed = 0;
+    for c in engine
+        .list_containers(Some(&labels::fleet_filter(fleet)))
+        .await?
+    {
+        if c.labels.get(labels::HOLDER).map(String::as_str) == Some("record") {
+            engine.remove_container(&c.name).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}

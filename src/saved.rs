@@ -25,6 +25,12 @@ pub struct SavedPlan {
     /// The config path, absolute, that the plan was made from.
     pub config: PathBuf,
     pub targets: Vec<String>,
+    /// Made by `plan --destroy`: the plan destroys the deckies in scope.
+    #[serde(default)]
+    pub destroy: bool,
+    /// With `destroy`: the declared networks are removed too.
+    #[serde(default)]
+    pub networks: bool,
     pub desired_digest: String,
     pub live_fingerprint: String,
     /// The plan as `--format json` renders it: the steps that will run.

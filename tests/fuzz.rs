@@ -365,7 +365,7 @@ fn parse_validate_plan_and_render_never_panic_nor_leak() {
             loaded.set(loaded.get() + 1);
             let desired = &config.desired;
             let live = live_state(desired, &shape);
-            let Ok(plan) = deckhand::plan::plan(desired, &live, &[]) else {
+            let Ok(plan) = deckhand::plan::plan(desired, &live, &[], "local") else {
                 return Ok(());
             };
             planned.set(planned.get() + 1);
@@ -415,7 +415,7 @@ fn the_seeds_are_valid_so_mutations_start_from_a_real_config() {
         );
         let mut live = LiveState::default();
         live.networks.insert("bridge".into());
-        let plan = deckhand::plan::plan(&loaded.desired, &live, &[]).unwrap();
+        let plan = deckhand::plan::plan(&loaded.desired, &live, &[], "local").unwrap();
         assert!(!plan.is_empty());
     }
 }

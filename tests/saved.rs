@@ -56,6 +56,22 @@ fn a_saved_plan_applies_exactly_its_steps() {
     assert!(again.stderr.contains("plan is stale"), "{again:?}");
 }
 
+// Regression: `apply PLANFILE --auto-approve` was refused as a conflict; CI
+// scripts pass it (Terraform accepts it), and a saved plan never asks anyway.
+#[test]
+fn a_saved_plan_is_applied_with_auto_approve_too() {
+    let fleet = Fleet::new("savedaa");
+    fleet.write(CONFIG);
+    save(&fleet);
+    let run = fleet.deckhand(&["apply", "reviewed.plan", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("Apply complete: 4 steps done."),
+        "{run:?}"
+    );
+    fleet.assert_no_changes();
+}
+
 /// `apply reviewed.plan` exits 1 with `message` and changes nothing on the engine.
 fn assert_refused_as_stale(fleet: &Fleet, message: &str) {
     let before = fleet.engine_state();

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::{Event, Progress};
+use super::{Event, Sink};
 use crate::build;
 use crate::engine::Engine;
-use crate::interrupt::{Interrupt, NOT_STARTED};
+use crate::interrupt::Interrupt;
 use crate::plan::{Change, Plan};
 
 /// Builds, one at a time (a build saturates a small engine), every image the
@@ -16,7 +16,8 @@ use crate::plan::{Change, Plan};
 pub async fn build_missing(
     engine: &Engine,
     plan: &Plan,
-    progress: &Progress,
+    host: &str,
+    sink: &Sink,
     interrupt: &Interrupt,
 ) -> BTreeMap<String, String> {
     let mut needed = BTreeMap::new();
@@ -28,14 +29,15 @@ pub async fn build_missing(
     let mut failed = BTreeMap::new();
     for (image, (service, context)) in needed {
         let say = |line: &str| {
-            progress(Event::Build {
-                image: &image,
-                line,
+            sink(&Event::Build {
+                host: host.to_string(),
+                image: image.clone(),
+                line: line.to_string(),
             })
         };
         let result = async {
             if interrupt.is_raised() {
-                return Err(NOT_STARTED.to_string());
+                return Err(super::Skip::Interrupted.to_string());
             }
             if engine
                 .image_exists(&image)

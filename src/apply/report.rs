@@ -1,70 +1,161 @@
-//! The outcome of every step of an apply, collected so one failure hides no other.
+//! What the executor reports: each step's typed outcome, and the events it
+//! sends as it goes. Plain data: the views in `render::steps` draw them.
 
 use std::time::{Duration, Instant};
 
-use crate::plan::{Action, Change};
-use crate::render::style::Style;
-use crate::render::text;
+use crate::plan::Change;
 
 /// One finished step.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub change: Change,
-    pub result: Result<(), String>,
+    pub status: Status,
     pub elapsed: Duration,
 }
 
-impl Outcome {
-    pub fn new(change: &Change, result: Result<(), String>, started: Instant) -> Outcome {
-        Outcome {
-            change: change.clone(),
-            result,
-            elapsed: started.elapsed(),
-        }
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Done,
+    Failed(StepError),
+    /// Not run, because of something else.
+    Skipped(Skip),
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    /// The engine refused or failed; its own message.
+    #[error("{0}")]
+    Engine(String),
+    /// The image the step needs could not be built.
+    #[error("{0}")]
+    Unbuilt(String),
+    #[error("container {container} has no `rm`: deleting files needs rm in the target container ({output})")]
+    NoRm { container: String, output: String },
+    #[error("{}", rm_failed(*.code, .output))]
+    Rm { code: Option<i64>, output: String },
+    #[error("cannot build the archive: {0}")]
+    Archive(String),
+    /// A plan step without what it needs (a bug, reported rather than panicking).
+    #[error("{0}")]
+    Malformed(&'static str),
+}
+
+fn rm_failed(code: Option<i64>, output: &str) -> String {
+    match code {
+        Some(code) => format!("rm exited with status {code}: {output}"),
+        None => format!("rm ended without an exit status: {output}"),
+    }
+}
+
+/// Why a step was not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Skip {
+    #[error("not started: interrupted")]
+    Interrupted,
+    #[error("skipped: its base {0} failed")]
+    BaseFailed(String),
+    #[error("skipped: container {0} failed")]
+    ContainerFailed(String),
+    #[error("skipped: a network could not be created")]
+    NetworkFailed,
+}
+
+impl Status {
+    pub fn is_done(&self) -> bool {
+        matches!(self, Status::Done)
     }
 
-    /// The step as apply and watch print it: symbol, object, what happened,
-    /// time; with `several` hosts, the host too.
-    pub fn line(&self, style: Style, several: bool) -> String {
-        let secs = self.elapsed.as_secs_f64();
-        match &self.result {
-            Ok(()) => format!(
-                "{} {}: {} ({secs:.2}s)",
-                text::symbol(self.change.action, style),
-                text::describe_on(&self.change, several),
-                self.verb()
-            ),
-            Err(e) => format!(
-                "{} {}: {} ({secs:.2}s)",
-                style.red("!"),
-                text::describe_on(&self.change, several),
-                style.red(&format!("failed: {e}"))
-            ),
-        }
-    }
-
-    /// The past tense of what the step did.
-    pub fn verb(&self) -> &'static str {
-        match self.change.action {
-            Action::Create => "created",
-            Action::Update => "updated",
-            Action::Replace => "replaced",
-            Action::Delete => "deleted",
-            Action::Start => "started",
+    /// The failure or skip, in words; `None` when done.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            Status::Done => None,
+            Status::Failed(e) => Some(e.to_string()),
+            Status::Skipped(s) => Some(s.to_string()),
         }
     }
 }
 
-/// Everything an apply did.
+impl From<Result<(), StepError>> for Status {
+    fn from(r: Result<(), StepError>) -> Status {
+        match r {
+            Ok(()) => Status::Done,
+            Err(e) => Status::Failed(e),
+        }
+    }
+}
+
+impl Outcome {
+    pub fn new(change: &Change, status: Status, started: Instant) -> Outcome {
+        Outcome {
+            change: change.clone(),
+            status,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// What the executor tells its sink, as it happens.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A step is starting.
+    Started(Change),
+    /// A step ended: done, failed or skipped.
+    Ended(Outcome),
+    /// A line of an image build on `host`.
+    Build {
+        host: String,
+        image: String,
+        line: String,
+    },
+}
+
+/// Where the executor sends its events (a view, or a collector in tests).
+pub type Sink = std::sync::Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Everything an apply on one engine did.
 #[derive(Debug, Default)]
 pub struct Report {
     pub outcomes: Vec<Outcome>,
-    /// Failures that belong to no step (the record).
+    /// Failures that belong to no step (an image build, the record).
     pub errors: Vec<String>,
 }
 
 impl Report {
+    /// Steps that did not get done, and errors outside any step.
     pub fn failed(&self) -> usize {
-        self.outcomes.iter().filter(|o| o.result.is_err()).count() + self.errors.len()
+        self.outcomes.iter().filter(|o| !o.status.is_done()).count() + self.errors.len()
+    }
+
+    pub fn done(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.status.is_done()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression: this read `rm exited with Some(1)`, Rust debug text.
+    #[test]
+    fn step_errors_read_as_sentences_without_debug_text() {
+        let rm = StepError::Rm {
+            code: Some(1),
+            output: "rm: can't remove '/srv': Is a directory".into(),
+        };
+        assert_eq!(
+            rm.to_string(),
+            "rm exited with status 1: rm: can't remove '/srv': Is a directory"
+        );
+        let lost = StepError::Rm {
+            code: None,
+            output: String::new(),
+        };
+        assert_eq!(lost.to_string(), "rm ended without an exit status: ");
+        assert_eq!(
+            Skip::BaseFailed("web-01".into()).to_string(),
+            "skipped: its base web-01 failed"
+        );
     }
 }

@@ -10,6 +10,7 @@ macro_rules! say {
 }
 
 mod apply;
+mod destroy;
 mod export;
 mod import;
 mod plan;
@@ -26,12 +27,18 @@ use anyhow::Context as _;
 
 use crate::cli::{Cli, Command, ExportCommand};
 use crate::config::{self, Loaded};
+use crate::fleet::Options;
 use crate::render::style::Style;
 
-/// Settings shared by every command, decided once from flags and environment.
+/// Settings shared by every command, decided once from flags, environment
+/// and the terminal, and passed down as one value.
 pub struct Context {
     pub docker_host: Option<String>,
     pub style: Style,
+    /// Who holds a lock this run takes: its command line.
+    pub holder: String,
+    /// Whether standard input is a terminal (apply asks for `yes` there).
+    pub interactive: bool,
 }
 
 impl Context {
@@ -42,6 +49,17 @@ impl Context {
             style: Style {
                 color: !no_color && std::io::stdout().is_terminal(),
             },
+            holder: std::env::args().collect::<Vec<_>>().join(" "),
+            interactive: std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// Options for a fleet pass over `targets`; `lock` takes the fleet's lock.
+    pub fn pass<'a>(&'a self, targets: &'a [String], lock: bool) -> Options<'a> {
+        Options {
+            docker_host: self.docker_host.as_deref(),
+            targets,
+            lock_as: lock.then_some(self.holder.as_str()),
         }
     }
 }
@@ -58,6 +76,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(&ctx, &args).await,
         Command::Apply(args) => apply::run(&ctx, &args).await,
         Command::Watch(args) => watch::run(&ctx, &args).await,
+        Command::Destroy(args) => destroy::run(&ctx, &args).await,
         Command::Status(args) => status::run(&ctx, &args).await,
         Command::Unlock(args) => unlock::run(&ctx, &args).await,
         Command::Import(args) => import::run(&ctx, &args).await,

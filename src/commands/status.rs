@@ -1,55 +1,45 @@
 use std::process::ExitCode;
 
-use futures_util::future::join_all;
-
 use crate::cli::ConfigArgs;
 use crate::desired::DesiredState;
-use crate::fleet;
+use crate::fleet::Pass;
 use crate::live::{LiveState, Origin};
-use crate::observe::observe;
+use crate::render::steps;
 use crate::render::style::Style;
 
 use super::Context;
 
+const HEADER: [&str; 7] = [
+    "HOST",
+    "DECKY",
+    "CONTAINER",
+    "ROLE",
+    "STATE",
+    "IMAGE",
+    "PORTS",
+];
+
 pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.file)?;
-    let several = loaded.hosts.several();
-    let parts = loaded.hosts.split(&loaded.desired);
-    let (sites, mut failures) = fleet::connect(parts, ctx.docker_host.as_deref()).await;
-    let mut rows = vec![[
-        "HOST",
-        "DECKY",
-        "CONTAINER",
-        "ROLE",
-        "STATE",
-        "IMAGE",
-        "PORTS",
-    ]
-    .map(String::from)];
-    let lives = join_all(sites.iter().map(|s| observe(&s.engine, &s.desired, &[]))).await;
-    for (site, live) in sites.iter().zip(lives) {
-        match live {
-            Ok(live) => rows.extend(site_rows(&site.host.name, &site.desired, &live)),
-            Err(e) => failures.push(fleet::HostFailure {
-                host: site.host.name.clone(),
-                error: e.into(),
-            }),
-        }
+    let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &ctx.pass(&[], false)).await;
+    if let Some(f) = pass.sole_failure() {
+        return Err(f.into());
     }
-    if !several {
-        if let Some(f) = failures.pop() {
-            return Err(f.error);
-        }
+    let mut rows = vec![HEADER.map(String::from)];
+    for p in &pass.planned {
+        rows.extend(site_rows(&p.site.host.name, &p.site.desired, &p.live));
+    }
+    if !pass.several {
         // One engine: no HOST column.
         for row in &mut rows {
             row.rotate_left(1);
         }
     }
-    print_table(&rows, if several { 7 } else { 6 }, ctx.style);
-    for f in &failures {
-        eprintln!("error: {}", f.message(several));
+    print_table(&rows, if pass.several { 7 } else { 6 }, ctx.style);
+    for f in &pass.failures {
+        eprintln!("error: {}", steps::failure(f, pass.several));
     }
-    Ok(if failures.is_empty() {
+    Ok(if pass.failures.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

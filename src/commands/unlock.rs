@@ -1,7 +1,9 @@
 use std::process::ExitCode;
 
 use crate::cli::ConfigArgs;
-use crate::{fleet, lock};
+use crate::fleet;
+use crate::lock;
+use crate::render::steps;
 
 use super::Context;
 
@@ -9,32 +11,24 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.file)?;
     let several = loaded.hosts.several();
     let parts = loaded.hosts.split(&loaded.desired);
-    let (sites, failures) = fleet::connect(parts, ctx.docker_host.as_deref()).await;
+    let (sites, mut failures) = fleet::connect(parts, ctx.docker_host.as_deref()).await;
     if !several {
-        if let Some(f) = failures.into_iter().next() {
-            return Err(f.error);
+        if let Some(f) = failures.pop() {
+            return Err(f.into());
         }
-        let site = &sites[0];
-        let fleet = &site.desired.fleet;
-        match lock::force_unlock(&site.engine, fleet).await? {
-            Some(holder) => say!("Removed the lock of fleet '{fleet}' held by {holder}."),
-            None => say!("Fleet '{fleet}' is not locked."),
-        }
-        return Ok(ExitCode::SUCCESS);
     }
     let mut ok = failures.is_empty();
     for f in &failures {
-        eprintln!("error: {}", f.message(true));
+        eprintln!("error: {}", steps::failure(f, several));
     }
+    let fleet = &loaded.desired.fleet;
     for site in &sites {
-        let (fleet, host) = (&site.desired.fleet, &site.host.name);
+        let on = steps::on_host(&site.host.name, several);
         match lock::force_unlock(&site.engine, fleet).await {
-            Ok(Some(holder)) => {
-                say!("host {host}: removed the lock of fleet '{fleet}' held by {holder}.")
-            }
-            Ok(None) => say!("host {host}: fleet '{fleet}' is not locked."),
+            Ok(Some(holder)) => say!("{on}Removed the lock of fleet '{fleet}' held by {holder}."),
+            Ok(None) => say!("{on}Fleet '{fleet}' is not locked."),
             Err(e) => {
-                eprintln!("error: host {host}: {e}");
+                eprintln!("error: {on}{e}");
                 ok = false;
             }
         }

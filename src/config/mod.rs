@@ -4,8 +4,14 @@
 //! one desired state. Every problem found is reported at once, each with its
 //! file, line and column.
 
+mod catalog;
+mod decky;
 mod error;
+mod files;
 mod hosts;
+mod inputs;
+mod merge;
+mod networks;
 pub(crate) mod raw;
 mod source;
 mod validate;

@@ -1,4 +1,4 @@
-//! Networks: list and create.
+//! Networks: list, create and remove.
 
 use std::collections::HashMap;
 
@@ -53,5 +53,12 @@ impl Engine {
             .await
             .map(|_| ())
             .map_err(|e| EngineError::from_bollard(format!("create network {}", spec.name), e))
+    }
+
+    pub async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
+        self.docker
+            .remove_network(name)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("remove network {name}"), e))
     }
 }

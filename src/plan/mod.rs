@@ -9,7 +9,7 @@ mod spec_diff;
 
 use crate::desired::{ContainerSpec, FileContent, NetworkSpec};
 
-pub use planner::{plan, PlanError};
+pub use planner::{network_removals, plan, PlanError};
 
 /// Everything one apply would do to one fleet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,15 +230,6 @@ impl Plan {
     /// Whether this plan spans more than one engine (renderers then name them).
     pub fn several_hosts(&self) -> bool {
         self.hosts.len() > 1
-    }
-
-    /// This one-engine plan, as made for the engine `host`.
-    pub fn on_host(mut self, host: &str) -> Plan {
-        self.hosts = vec![host.to_string()];
-        for c in &mut self.changes {
-            c.host = host.to_string();
-        }
-        self
     }
 
     /// The steps of one engine, as a plan of their own (what apply runs there).

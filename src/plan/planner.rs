@@ -16,39 +16,26 @@ pub enum PlanError {
     Refused(Vec<String>),
 }
 
-/// Plans `live` into `desired`. With `targets`, only those deckies (and the
-/// networks they use) are planned; singletons are left alone.
+/// Plans `live` into `desired` on the engine `host`. With `targets`, only
+/// those deckies (and the networks they use) are planned; singletons are left
+/// alone.
 pub fn plan(
     desired: &DesiredState,
     live: &LiveState,
     targets: &[String],
+    host: &str,
 ) -> Result<Plan, PlanError> {
-    let live_deckies: BTreeSet<&str> = live
-        .containers
-        .values()
-        .filter_map(|c| c.decky.as_deref())
-        .collect();
-    for t in targets {
-        if !desired.deckies.contains(t) && !live_deckies.contains(t.as_str()) {
-            let mut known: BTreeSet<&str> = desired.deckies.iter().map(String::as_str).collect();
-            known.extend(&live_deckies);
-            return Err(PlanError::UnknownTarget {
-                name: t.clone(),
-                known: known.into_iter().collect::<Vec<_>>().join(", "),
-            });
-        }
-    }
+    check_targets(desired, live, targets)?;
     let in_scope = |decky: Option<&str>| super::in_targets(targets, decky);
-
     let mut planner = Planner {
         desired,
         live,
+        host,
         refusals: Vec::new(),
         fresh: BTreeMap::new(),
     };
     let mut changes = planner.networks(&in_scope);
     let mut by_decky: BTreeMap<Option<String>, Vec<Change>> = BTreeMap::new();
-
     for spec in desired
         .containers
         .iter()
@@ -58,45 +45,68 @@ pub fn plan(
             by_decky.entry(spec.decky.clone()).or_default().push(change);
         }
     }
-    // Live containers no longer desired: services before their base.
-    let mut gone: Vec<&LiveContainer> = live
-        .containers
-        .values()
-        .filter(|c| desired.container(&c.name).is_none() && in_scope(c.decky.as_deref()))
-        .collect();
-    gone.sort_by_key(|c| (c.decky.clone(), c.role == Some(Role::Base), c.name.clone()));
-    for c in gone {
-        by_decky.entry(c.decky.clone()).or_default().push(Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Delete,
-            object: object_of_live(c),
-            reasons: vec![match &c.decky {
-                Some(d) if !desired.deckies.contains(d) => {
-                    format!("decky {d} is no longer in the file")
-                }
-                _ => "no longer in the file".to_string(),
-            }],
-            detail: Detail::Container {
-                name: c.name.clone(),
-                spec: None,
-            },
-        });
-    }
-    for change in planner.files(&in_scope) {
-        by_decky
-            .entry(change.object.decky().map(str::to_string))
-            .or_default()
-            .push(change);
+    let gone = planner.gone(&in_scope);
+    for change in gone.into_iter().chain(planner.files(&in_scope)) {
+        let decky = change.object.decky().map(str::to_string);
+        by_decky.entry(decky).or_default().push(change);
     }
     // Deckies in name order; fleet-wide singletons last.
     let singletons = by_decky.remove(&None).unwrap_or_default();
     changes.extend(by_decky.into_values().flatten());
     changes.extend(singletons);
-
     if !planner.refusals.is_empty() {
         return Err(PlanError::Refused(planner.refusals));
     }
-    for change in &mut changes {
+    mark_decnet(&mut changes, live);
+    let notes = notes(&changes, live, &in_scope);
+    Ok(Plan {
+        fleet: desired.fleet.clone(),
+        hosts: vec![host.to_string()],
+        unplanned: vec![],
+        changes,
+        notes,
+    })
+}
+
+/// `destroy --networks`: removes every network the file declares that is
+/// live. Apply runs these after every container step.
+pub fn network_removals(desired: &DesiredState, live: &LiveState, host: &str) -> Vec<Change> {
+    let declared = desired.networks.values();
+    declared
+        .filter(|n| live.networks.contains(&n.name))
+        .map(|n| Change {
+            host: host.to_string(),
+            action: Action::Delete,
+            object: Object::Network {
+                name: n.name.clone(),
+            },
+            reasons: vec!["deckhand destroy --networks".to_string()],
+            detail: Detail::Network(n.clone()),
+        })
+        .collect()
+}
+
+/// Every target must name a decky of the file or of the engine.
+fn check_targets(
+    desired: &DesiredState,
+    live: &LiveState,
+    targets: &[String],
+) -> Result<(), PlanError> {
+    let mut known: BTreeSet<&str> = desired.deckies.iter().map(String::as_str).collect();
+    known.extend(desired.destroying.iter().map(String::as_str));
+    known.extend(live.containers.values().filter_map(|c| c.decky.as_deref()));
+    match targets.iter().find(|t| !known.contains(t.as_str())) {
+        Some(t) => Err(PlanError::UnknownTarget {
+            name: t.clone(),
+            known: known.into_iter().collect::<Vec<_>>().join(", "),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A change to a container DECNET made says that it needs `--adopt`.
+fn mark_decnet(changes: &mut [Change], live: &LiveState) {
+    for change in changes {
         let decnet = change
             .container()
             .and_then(|n| live.containers.get(n))
@@ -107,7 +117,16 @@ pub fn plan(
                 .push("made by DECNET: needs apply --adopt".to_string());
         }
     }
-    let mut notes = builds_needed(&changes, live);
+}
+
+/// What the operator should know beside the changes: images to build,
+/// DECNET's containers, a lost record.
+fn notes(
+    changes: &[Change],
+    live: &LiveState,
+    in_scope: &dyn Fn(Option<&str>) -> bool,
+) -> Vec<String> {
+    let mut notes = builds_needed(changes, live);
     let decnet: Vec<&str> = live
         .containers
         .values()
@@ -124,13 +143,7 @@ pub fn plan(
     if live.record.is_none() && !live.containers.is_empty() {
         notes.push("no file record was found on the engine: files dropped by an earlier apply and since removed from the config cannot be found, so they are not deleted; this apply writes a new record".to_string());
     }
-    Ok(Plan {
-        fleet: desired.fleet.clone(),
-        hosts: vec![crate::hosts::LOCAL.to_string()],
-        unplanned: vec![],
-        changes,
-        notes,
-    })
+    notes
 }
 
 /// A note for each image that apply builds first: the context of a service
@@ -153,12 +166,46 @@ fn builds_needed(changes: &[Change], live: &LiveState) -> Vec<String> {
 struct Planner<'a> {
     desired: &'a DesiredState,
     live: &'a LiveState,
+    /// The engine planned for: every change names it.
+    host: &'a str,
     refusals: Vec<String>,
     /// Containers this plan creates or replaces, with the word for it.
     fresh: BTreeMap<String, &'static str>,
 }
 
 impl Planner<'_> {
+    /// Live containers no longer desired: services before their base.
+    fn gone(&self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<Change> {
+        let mut gone: Vec<&LiveContainer> = self
+            .live
+            .containers
+            .values()
+            .filter(|c| self.desired.container(&c.name).is_none() && in_scope(c.decky.as_deref()))
+            .collect();
+        gone.sort_by_key(|c| (c.decky.clone(), c.role == Some(Role::Base), c.name.clone()));
+        let why = |c: &LiveContainer| match &c.decky {
+            Some(d) if self.desired.destroying.contains(d) => {
+                format!("decky {d} is destroyed (deckhand destroy)")
+            }
+            Some(d) if !self.desired.deckies.contains(d) => {
+                format!("decky {d} is no longer in the file")
+            }
+            _ => "no longer in the file".to_string(),
+        };
+        gone.into_iter()
+            .map(|c| Change {
+                host: self.host.to_string(),
+                action: Action::Delete,
+                object: object_of_live(c),
+                reasons: vec![why(c)],
+                detail: Detail::Container {
+                    name: c.name.clone(),
+                    spec: None,
+                },
+            })
+            .collect()
+    }
+
     fn networks(&self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<Change> {
         let used: BTreeSet<&str> = self
             .desired
@@ -175,7 +222,7 @@ impl Planner<'_> {
             // A network neither declared nor live is refused in `container`.
             if let Some(spec) = self.desired.networks.get(name) {
                 out.push(Change {
-                    host: crate::hosts::LOCAL.to_string(),
+                    host: self.host.to_string(),
                     action: Action::Create,
                     object: Object::Network {
                         name: name.to_string(),
@@ -253,7 +300,7 @@ impl Planner<'_> {
             }
         }
         Some(Change {
-            host: crate::hosts::LOCAL.to_string(),
+            host: self.host.to_string(),
             action,
             object: object_of_spec(spec),
             reasons,
@@ -290,7 +337,7 @@ impl Planner<'_> {
             if let Some(word) = self.fresh.get(&f.container) {
                 if let Ensure::Present(content) = &f.ensure {
                     out.push(Change {
-                        host: crate::hosts::LOCAL.to_string(),
+                        host: self.host.to_string(),
                         action: Action::Create,
                         object,
                         reasons: vec![format!("container {} is {word}", f.container)],
@@ -307,7 +354,7 @@ impl Planner<'_> {
                 .unwrap_or(LiveFile::Missing);
             match files::compare(f, &live) {
                 Ok(Some((action, reasons, change))) => out.push(Change {
-                    host: crate::hosts::LOCAL.to_string(),
+                    host: self.host.to_string(),
                     action,
                     object,
                     reasons,
@@ -335,7 +382,7 @@ impl Planner<'_> {
                 self.live.files.get(&(container.clone(), path.clone()))
             {
                 out.push(Change {
-                    host: crate::hosts::LOCAL.to_string(),
+                    host: self.host.to_string(),
                     action: Action::Delete,
                     object: Object::File {
                         decky: live_container.decky.clone().unwrap_or_default(),
@@ -408,6 +455,7 @@ mod tests {
                 }),
             }],
             deckies: vec!["db".into(), "web".into()],
+            destroying: vec![],
         }
     }
 
@@ -474,7 +522,10 @@ mod tests {
     #[test]
     fn a_converged_fleet_plans_no_changes() {
         let d = desired();
-        assert_eq!(plan(&d, &converged(&d), &[]).unwrap().changes, vec![]);
+        assert_eq!(
+            plan(&d, &converged(&d), &[], "local").unwrap().changes,
+            vec![]
+        );
     }
 
     #[test]
@@ -483,7 +534,7 @@ mod tests {
         let live = converged(&d);
         let mut changed = d.clone();
         changed.containers[0].image = "img:2".into();
-        let p = plan(&changed, &live, &[]).unwrap();
+        let p = plan(&changed, &live, &[], "local").unwrap();
         assert_eq!(
             summary(&p),
             vec![
@@ -504,7 +555,7 @@ mod tests {
         let d = desired();
         let mut live = converged(&d);
         live.containers.remove("web");
-        let p = plan(&d, &live, &[]).unwrap();
+        let p = plan(&d, &live, &[], "local").unwrap();
         assert_eq!(
             summary(&p)[..2],
             [
@@ -520,7 +571,7 @@ mod tests {
         let live = converged(&d);
         let mut changed = d.clone();
         changed.files.clear();
-        let p = plan(&changed, &live, &[]).unwrap();
+        let p = plan(&changed, &live, &[], "local").unwrap();
         assert_eq!(summary(&p), vec!["delete file file web-ssh:/root/x"]);
     }
 
@@ -534,7 +585,7 @@ mod tests {
             .retain(|c| c.decky.as_deref() != Some("web"));
         changed.files.clear();
         changed.deckies.retain(|x| x != "web");
-        let p = plan(&changed, &live, &[]).unwrap();
+        let p = plan(&changed, &live, &[], "local").unwrap();
         assert_eq!(
             summary(&p),
             vec!["delete service service web-ssh", "delete decky decky web"]
@@ -548,9 +599,9 @@ mod tests {
     #[test]
     fn targets_leave_other_deckies_alone_and_unknown_targets_are_refused() {
         let d = desired();
-        let p = plan(&d, &LiveState::default(), &["db".into()]).unwrap();
+        let p = plan(&d, &LiveState::default(), &["db".into()], "local").unwrap();
         assert_eq!(summary(&p), vec!["create decky decky db"]);
-        let err = plan(&d, &LiveState::default(), &["nope".into()]).unwrap_err();
+        let err = plan(&d, &LiveState::default(), &["nope".into()], "local").unwrap_err();
         assert_eq!(
             err,
             PlanError::UnknownTarget {
@@ -564,7 +615,7 @@ mod tests {
     fn a_network_neither_declared_nor_live_is_refused() {
         let mut d = desired();
         d.containers[2].network = Some("lan".into());
-        let err = plan(&d, &LiveState::default(), &[]).unwrap_err();
+        let err = plan(&d, &LiveState::default(), &[], "local").unwrap_err();
         assert!(
             matches!(err, PlanError::Refused(r) if r[0].contains("network 'lan' is neither declared"))
         );
@@ -575,7 +626,7 @@ mod tests {
         let d = desired();
         let mut live = converged(&d);
         live.record = None;
-        let p = plan(&d, &live, &[]).unwrap();
+        let p = plan(&d, &live, &[], "local").unwrap();
         assert!(p.notes[0].starts_with("no file record was found"));
     }
 }

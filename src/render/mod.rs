@@ -1,8 +1,10 @@
-//! Renderers: draw a [`Plan`](crate::plan::Plan) as text or JSON. Colour is a
-//! parameter, never global state.
+//! Views: draw a [`Plan`](crate::plan::Plan) as text, JSON or markdown, and
+//! the executor's events and reports as text. Colour is a parameter, never
+//! global state.
 
 pub mod json;
 pub mod markdown;
+pub mod steps;
 pub mod style;
 pub mod text;
 
@@ -121,7 +123,11 @@ mod tests {
         local.notes = vec!["no file record was found".into()];
         let mut edge = all.for_host("local");
         edge.changes.retain(|c| c.object.decky() == Some("web-03"));
-        Plan::merge("corp", vec![local, edge.on_host("edge")])
+        edge.hosts = vec!["edge".into()];
+        for c in &mut edge.changes {
+            c.host = "edge".into();
+        }
+        Plan::merge("corp", vec![local, edge])
     }
 
     #[test]

@@ -9,16 +9,14 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use futures_util::future::join_all;
-
-use crate::adopt;
-use crate::apply::{self, Event, RecordUpdate};
+use crate::apply::{Event, Sink};
 use crate::config::Loaded;
 use crate::engine::TlsFiles;
-use crate::fleet::{self, HostFailure, Observed, Site};
+use crate::fleet::{Failure, HostFailure, Options, Pass, Planned};
 use crate::interrupt::Interrupt;
-use crate::lock::LockError;
-use crate::plan::{Action, Plan};
+use crate::plan::Plan;
+use crate::render::steps;
+use crate::render::style::Style;
 
 use super::{log, Settings};
 
@@ -55,179 +53,134 @@ pub struct Endpoint {
 
 pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
     let style = settings.style;
-    let loaded: Loaded = match crate::config::load(&settings.config) {
+    let loaded = match crate::config::load(&settings.config) {
         Ok(loaded) => loaded,
         Err(e) => {
+            let warn = style.red("!");
             log(
                 style,
-                &format!(
-                    "{} invalid configuration; nothing changed, still watching:\n{e}",
-                    style.red("!")
-                ),
+                &format!("{warn} invalid configuration; nothing changed, still watching:\n{e}"),
             );
             return PassEnd::default();
         }
     };
-    let several = loaded.hosts.several();
-    let parts = loaded.hosts.split(&loaded.desired);
     let mut end = PassEnd {
         inputs: Some(loaded.inputs.clone()),
-        sources: Some(Sources {
-            fleet: loaded.desired.fleet.clone(),
-            engines: parts
-                .iter()
-                .map(|p| Endpoint {
-                    host: p.host.name.clone(),
-                    url: p
-                        .host
-                        .url(settings.docker_host.as_deref())
-                        .map(str::to_string),
-                    tls: p.host.tls.clone(),
-                })
-                .collect(),
-            several,
-        }),
+        sources: Some(sources(&loaded, settings)),
         ..PassEnd::default()
     };
-    let report =
-        |failures: &[HostFailure], end: &mut PassEnd| {
-            for f in failures {
-                let message =
-                    match f.error.downcast_ref::<LockError>() {
-                        Some(LockError::Held { holder, since, .. }) => format!(
-                    "{}fleet '{}' is locked by {holder} since {since}; trying again shortly",
-                    if several { format!("host {}: ", f.host) } else { String::new() },
-                    loaded.desired.fleet
-                ),
-                        _ => format!("{} {}", style.red("!"), f.message(several)),
-                    };
-                log(style, &message);
-                end.retry = true;
-            }
-        };
-    let (sites, failures) = fleet::connect(parts, settings.docker_host.as_deref()).await;
-    report(&failures, &mut end);
-
+    let options = Options {
+        docker_host: settings.docker_host.as_deref(),
+        targets: &[],
+        lock_as: (!settings.plan_only).then_some(settings.command.as_str()),
+    };
+    let pass = Pass::open(&loaded.desired, &loaded.hosts, &options).await;
+    end.retry = !pass.failures.is_empty();
+    for f in &pass.failures {
+        log(style, &failure_line(f, pass.several, style));
+    }
     if settings.plan_only {
-        let (observed, failures) = fleet::observe_all(&sites, &[]).await;
-        report(&failures, &mut end);
-        let plan = Plan::merge(
-            &loaded.desired.fleet,
-            observed.into_iter().map(|(_, o)| o.plan).collect(),
-        );
-        if plan.is_empty() {
-            log(style, "no changes");
-        } else {
-            log(
-                style,
-                &format!(
-                    "{} to apply (--plan-only: not applied):",
-                    count(plan.changes.len())
-                ),
-            );
-            let _ = crate::render::text::render(&plan, &mut std::io::stdout().lock(), style);
-        }
-        return end;
-    }
-
-    let (locked, failures) = fleet::lock(sites, &settings.command).await;
-    report(&failures, &mut end);
-    let (sites, locks): (Vec<Site>, Vec<_>) = locked.into_iter().unzip();
-    let (observed, failures) = fleet::observe_all(&sites, &[]).await;
-    report(&failures, &mut end);
-    let changes: usize = observed.iter().map(|(_, o)| o.plan.changes.len()).sum();
-    if changes == 0 {
-        log(style, "no changes");
+        show_plan(&pass.plan(), style);
     } else {
-        log(style, &format!("applying {}", count(changes)));
+        end.removed = reconcile(&pass, style, interrupt).await;
     }
-    let runs = observed
-        .iter()
-        .filter(|(_, o)| !o.plan.is_empty())
-        .map(|(site, o)| reconcile(site, o, several, style, interrupt));
-    for removed in join_all(runs).await {
-        end.removed.extend(removed);
-    }
-    for (site, lock) in sites.iter().zip(locks) {
-        if let Err(e) = lock.release(&site.engine).await {
-            log(
-                style,
-                &format!("{} could not release the fleet lock: {e}", style.red("!")),
-            );
-        }
+    if let Err(e) = pass.release().await {
+        let warn = style.red("!");
+        log(
+            style,
+            &format!("{warn} could not release the fleet lock: {e}"),
+        );
     }
     end
 }
 
-/// Applies one engine's plan; returns the ids of the containers it removed.
-async fn reconcile(
-    site: &Site,
-    o: &Observed,
-    several: bool,
-    style: crate::render::style::Style,
-    interrupt: &Interrupt,
-) -> BTreeSet<String> {
-    let on = if several {
-        format!("host {}: ", site.host.name)
-    } else {
-        String::new()
-    };
-    let touched = adopt::touched(&o.plan, &o.live);
-    if !touched.is_empty() {
-        log(
-            style,
-            &format!(
-                "{} {on}the plan changes containers that DECNET made and deckhand does not manage yet: {}; nothing changed there, still watching\n  help: run `deckhand apply --adopt` once to take them under management",
-                style.red("!"),
-                touched.join(", ")
-            ),
-        );
-        return BTreeSet::new();
+/// Whose container events to follow: the fleet's engines.
+fn sources(loaded: &Loaded, settings: &Settings) -> Sources {
+    let engines = loaded
+        .hosts
+        .split(&loaded.desired)
+        .into_iter()
+        .map(|p| Endpoint {
+            url: p
+                .host
+                .url(settings.docker_host.as_deref())
+                .map(str::to_string),
+            host: p.host.name,
+            tls: p.host.tls,
+        });
+    Sources {
+        fleet: loaded.desired.fleet.clone(),
+        engines: engines.collect(),
+        several: loaded.hosts.several(),
     }
-    let removed = o
-        .plan
-        .changes
-        .iter()
-        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
-        .filter_map(|c| o.live.containers.get(c.container()?))
-        .map(|c| c.id.clone())
-        .collect();
-    let host = several.then(|| site.host.name.clone());
-    let progress: apply::Progress =
-        Arc::new(move |e: Event| log(style, &format!("  {}", e.line(style, host.as_deref()))));
-    let report = apply::apply(
-        &site.engine,
-        &o.plan,
-        RecordUpdate::new(&site.desired, &o.live, &[]),
-        progress,
-        interrupt,
-    )
-    .await;
-    for e in &report.errors {
-        log(style, &format!("{} {on}{e}", style.red("!")));
-    }
-    let failed = report.failed();
-    if failed == 0 {
-        log(
-            style,
-            &format!("{on}applied {}", count(report.outcomes.len())),
-        );
-    } else {
-        log(
-            style,
-            &style.red(&format!(
-                "{on}{failed} of {} failed; the next pass tries again",
-                count(report.outcomes.len() + report.errors.len())
-            )),
-        );
-    }
-    removed
 }
 
-fn count(n: usize) -> String {
-    if n == 1 {
-        "1 change".to_string()
-    } else {
-        format!("{n} changes")
+/// A locked fleet is expected now and then (an apply from a terminal): it is
+/// retried without alarm. Anything else is flagged.
+fn failure_line(f: &HostFailure, several: bool, style: Style) -> String {
+    match &f.failure {
+        Failure::Locked {
+            fleet,
+            holder,
+            since,
+        } => format!(
+            "{}fleet '{fleet}' is locked by {holder} since {since}; trying again shortly",
+            steps::on_host(&f.host, several)
+        ),
+        _ => format!("{} {}", style.red("!"), steps::failure(f, several)),
     }
+}
+
+/// `--plan-only`: what the pass would apply.
+fn show_plan(plan: &Plan, style: Style) {
+    if plan.is_empty() {
+        log(style, "no changes");
+        return;
+    }
+    let n = steps::changes(plan.changes.len());
+    log(style, &format!("{n} to apply (--plan-only: not applied):"));
+    let _ = crate::render::text::render(plan, &mut std::io::stdout().lock(), style);
+}
+
+/// Applies every engine's plan that changes no container of DECNET's; returns
+/// the ids of the containers it removed (their events are deckhand's own).
+async fn reconcile(pass: &Pass, style: Style, interrupt: &Interrupt) -> BTreeSet<String> {
+    let changes: usize = pass.planned.iter().map(|p| p.plan.changes.len()).sum();
+    match changes {
+        0 => log(style, "no changes"),
+        n => log(style, &format!("applying {}", steps::changes(n))),
+    }
+    for p in pass
+        .planned
+        .iter()
+        .filter(|p| !p.decnet_touched().is_empty())
+    {
+        let on = steps::on_host(&p.site.host.name, pass.several);
+        let names = p.decnet_touched().join(", ");
+        log(style, &format!("{} {on}the plan changes containers that DECNET made and deckhand does not manage yet: {names}; nothing changed there, still watching\n  help: run `deckhand apply --adopt` once to take them under management", style.red("!")));
+    }
+    let runnable = |p: &Planned| !p.plan.is_empty() && p.decnet_touched().is_empty();
+    let removed = pass
+        .planned
+        .iter()
+        .filter(|p| runnable(p))
+        .flat_map(Planned::removed_ids)
+        .collect();
+    let several = pass.several;
+    let sink: Sink = Arc::new(move |e: &Event| {
+        if let Some(line) = steps::event_line(e, style, several) {
+            log(style, &format!("  {line}"));
+        }
+    });
+    let report = pass.apply(false, runnable, sink, interrupt).await;
+    for (host, r) in &report.hosts {
+        for e in &r.errors {
+            log(
+                style,
+                &format!("{} {}{e}", style.red("!"), steps::on_host(host, several)),
+            );
+        }
+        log(style, &steps::watch_summary(host, r, several, style));
+    }
+    removed
 }

@@ -1,0 +1,258 @@
+//! One decky (or singleton) worked through in order: removals (services
+//! before their base), the base, its services, then its files (one tar upload
+//! and one `rm` per container). A failed step skips what depends on it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+
+use crate::engine::{Engine, ExecOutput};
+use crate::interrupt::Interrupt;
+use crate::plan::{Action, Change, Detail, Object};
+
+use super::report::{Event, Outcome, Sink, Skip, Status, StepError};
+use super::{container, images, tarball};
+
+pub struct Unit<'a> {
+    pub engine: &'a Engine,
+    pub fleet: &'a str,
+    pub starts: &'a Semaphore,
+    pub sink: &'a Sink,
+    pub interrupt: &'a Interrupt,
+    /// Images that could not be built: the steps that need them fail, and a
+    /// replace keeps its old container.
+    pub unbuilt: &'a BTreeMap<String, String>,
+    /// A network of the plan could not be created: creations are skipped.
+    pub network_failed: bool,
+    pub outcomes: Vec<Outcome>,
+    /// Containers whose step did not get done: what depends on them is skipped.
+    pub failed: BTreeSet<String>,
+}
+
+fn container_of(change: &Change) -> &str {
+    change.container().unwrap_or_default()
+}
+
+fn is_base(change: &Change) -> bool {
+    matches!(change.object, Object::Decky { .. })
+}
+
+fn engine_error(e: impl std::fmt::Display) -> StepError {
+    StepError::Engine(e.to_string())
+}
+
+impl Unit<'_> {
+    fn record(&mut self, change: &Change, status: Status, started: Instant) {
+        if !status.is_done() {
+            self.failed.insert(container_of(change).to_string());
+        }
+        let outcome = Outcome::new(change, status, started);
+        (self.sink)(&Event::Ended(outcome.clone()));
+        self.outcomes.push(outcome);
+    }
+
+    fn started(&self, change: &Change) -> Instant {
+        (self.sink)(&Event::Started(change.clone()));
+        Instant::now()
+    }
+
+    pub async fn run(mut self, changes: Vec<Change>) -> Vec<Outcome> {
+        let (files, containers): (Vec<&Change>, Vec<&Change>) = changes
+            .iter()
+            .partition(|c| matches!(c.object, Object::File { .. }));
+        self.removals(&containers).await;
+        self.bring_ups(&containers).await;
+        let mut by_container: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+        for change in files {
+            by_container
+                .entry(container_of(change))
+                .or_default()
+                .push(change);
+        }
+        for (container, file_changes) in by_container {
+            self.files(container, &file_changes).await;
+        }
+        self.outcomes
+    }
+
+    /// Removals and the removal half of replacements: services, then the base.
+    /// A replace is reported once, when its new container is up.
+    async fn removals(&mut self, containers: &[&Change]) {
+        for base_last in [false, true] {
+            for change in containers.iter().filter(|c| {
+                matches!(c.action, Action::Delete | Action::Replace) && is_base(c) == base_last
+            }) {
+                let started = self.started(change);
+                let status = if self.interrupt.is_raised() {
+                    Status::Skipped(Skip::Interrupted)
+                } else if let Some(why) = images::unbuilt(change, self.unbuilt) {
+                    Status::Failed(StepError::Unbuilt(why.clone()))
+                } else {
+                    let removed = self.engine.remove_container(container_of(change)).await;
+                    removed.map_err(engine_error).into()
+                };
+                if change.action == Action::Delete || !status.is_done() {
+                    self.record(change, status, started);
+                }
+            }
+        }
+    }
+
+    /// The base, then services and singletons: created (or the new half of a
+    /// replace) and started.
+    async fn bring_ups(&mut self, containers: &[&Change]) {
+        for bases in [true, false] {
+            for change in containers.iter().filter(|c| {
+                matches!(c.action, Action::Create | Action::Replace | Action::Start)
+                    && is_base(c) == bases
+            }) {
+                if self.failed.contains(container_of(change)) {
+                    continue; // its removal failed and was reported
+                }
+                let started = match change.action {
+                    Action::Replace => Instant::now(), // started with its removal
+                    _ => self.started(change),
+                };
+                let status = match self.blocker(change, bases) {
+                    Some(status) => status,
+                    None => self.bring_up(change).await.into(),
+                };
+                self.record(change, status, started);
+            }
+        }
+    }
+
+    /// Why `change` cannot be brought up now, if anything stops it.
+    fn blocker(&self, change: &Change, is_base: bool) -> Option<Status> {
+        // A replace's removal already ran: its creation is the same step.
+        if self.interrupt.is_raised() && change.action != Action::Replace {
+            return Some(Status::Skipped(Skip::Interrupted));
+        }
+        if let Some(why) = images::unbuilt(change, self.unbuilt) {
+            return Some(Status::Failed(StepError::Unbuilt(why.clone())));
+        }
+        if self.network_failed && change.action != Action::Start {
+            return Some(Status::Skipped(Skip::NetworkFailed));
+        }
+        let base = change
+            .object
+            .decky()
+            .filter(|b| !is_base && self.failed.contains(*b));
+        base.map(|b| Status::Skipped(Skip::BaseFailed(b.to_string())))
+    }
+
+    async fn bring_up(&self, change: &Change) -> Result<(), StepError> {
+        let name = container_of(change);
+        if change.action != Action::Start {
+            let Detail::Container {
+                spec: Some(spec), ..
+            } = &change.detail
+            else {
+                return Err(StepError::Malformed("a create without a container spec"));
+            };
+            let new = container::new_container(self.fleet, spec);
+            self.engine
+                .create_container(&new)
+                .await
+                .map_err(engine_error)?;
+        }
+        let _start = self
+            .starts
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        self.engine
+            .start_container(name)
+            .await
+            .map_err(engine_error)
+    }
+
+    async fn files(&mut self, container: &str, changes: &[&Change]) {
+        let skipped = if self.failed.contains(container) {
+            Some(Skip::ContainerFailed(container.to_string()))
+        } else if self.interrupt.is_raised() {
+            Some(Skip::Interrupted)
+        } else {
+            None
+        };
+        if let Some(why) = skipped {
+            for change in changes {
+                self.record(change, Status::Skipped(why.clone()), Instant::now());
+            }
+            return;
+        }
+        let (writes, deletes): (Vec<&Change>, Vec<&Change>) =
+            changes.iter().partition(|c| c.action != Action::Delete);
+        for change in changes {
+            self.started(change);
+        }
+        if !writes.is_empty() {
+            let started = Instant::now();
+            let status: Status = self.write_files(container, &writes).await.into();
+            for change in writes {
+                self.record(change, status.clone(), started);
+            }
+        }
+        if !deletes.is_empty() {
+            let started = Instant::now();
+            let status: Status = self.delete_files(container, &deletes).await.into();
+            for change in deletes {
+                self.record(change, status.clone(), started);
+            }
+        }
+    }
+
+    /// One tar upload of every file `writes` drops into `container`.
+    async fn write_files(&self, container: &str, writes: &[&Change]) -> Result<(), StepError> {
+        let files: Vec<(&str, &crate::desired::FileContent)> = writes
+            .iter()
+            .filter_map(|c| match (&c.object, &c.detail) {
+                (Object::File { path, .. }, Detail::File(f)) => {
+                    f.write.as_ref().map(|w| (path.as_str(), w))
+                }
+                _ => None,
+            })
+            .collect();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let tar = tarball::build(&files, now).map_err(|e| StepError::Archive(e.to_string()))?;
+        self.engine
+            .upload(container, tar)
+            .await
+            .map_err(engine_error)
+    }
+
+    /// One `rm -f --` of every path `deletes` removes from `container`.
+    async fn delete_files(&self, container: &str, deletes: &[&Change]) -> Result<(), StepError> {
+        let mut cmd = vec!["rm".to_string(), "-f".to_string(), "--".to_string()];
+        cmd.extend(
+            deletes
+                .iter()
+                .filter_map(|c| c.object.path().map(str::to_string)),
+        );
+        let no_rm = |output: String| StepError::NoRm {
+            container: container.to_string(),
+            output,
+        };
+        match self.engine.exec(container, "0:0", cmd).await {
+            Ok(ExecOutput {
+                exit_code: Some(0), ..
+            }) => Ok(()),
+            Ok(out) if rm_missing(&out) => Err(no_rm(out.output.trim().to_string())),
+            Ok(out) => Err(StepError::Rm {
+                code: out.exit_code,
+                output: out.output.trim().to_string(),
+            }),
+            Err(e) if e.to_string().contains("executable file not found") => {
+                Err(no_rm(e.to_string()))
+            }
+            Err(e) => Err(engine_error(e)),
+        }
+    }
+}
+
+/// Whether an exec's result says the command was not there.
+fn rm_missing(out: &ExecOutput) -> bool {
+    matches!(out.exit_code, Some(126) | Some(127))
+        || out.output.contains("executable file not found")
+}

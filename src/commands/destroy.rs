@@ -1,0 +1,19 @@
+use std::process::ExitCode;
+
+use crate::cli::DestroyArgs;
+
+use super::apply::{self, Request};
+use super::Context;
+
+/// `deckhand destroy`: an apply towards a file without the deckies in scope.
+pub async fn run(ctx: &Context, args: &DestroyArgs) -> anyhow::Result<ExitCode> {
+    let request = Request {
+        config: args.config.file.clone(),
+        targets: args.target.clone(),
+        approval: apply::approval(ctx, args.auto_approve)?,
+        adopt: false,
+        destroy: true,
+        networks: args.networks,
+    };
+    apply::execute(ctx, &request).await
+}

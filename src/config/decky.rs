@@ -1,0 +1,167 @@
+//! Rules for `[deckies.NAME]`, and a decky expanded into its base's and its
+//! services' container specs (its files: [`super::files`]).
+
+use std::collections::BTreeMap;
+
+use super::catalog::{check_env_key, service_spec};
+use super::merge::{Named, Tables};
+use super::raw::RawDecky;
+use super::validate::Validator;
+use super::values;
+use crate::desired::{ContainerSpec, Role};
+
+impl Validator<'_> {
+    /// Checks decky `name` and expands it: its base, its services, its files.
+    pub fn decky(
+        &mut self,
+        name: &str,
+        d: &Named<RawDecky>,
+        tables: &Tables<'_>,
+        fleet_network: &str,
+    ) {
+        self.claim_name(d.src, &d.key.span(), name, format!("decky '{name}'"));
+        let base = self.base(name, d, tables, fleet_network);
+        let topology = base.topology.clone();
+        self.containers.push(base);
+        let services = self.services(name, d, tables, topology);
+        self.service_configs(name, d, &services);
+        for (path, entry) in &d.value.get_ref().files {
+            if let Some(spec) = self.file(name, d.src, path, entry, &services) {
+                self.files.push(spec);
+            }
+        }
+    }
+
+    /// The decky's base container: hostname, image, network, address, command.
+    fn base(
+        &mut self,
+        name: &str,
+        d: &Named<RawDecky>,
+        tables: &Tables<'_>,
+        fleet_network: &str,
+    ) -> ContainerSpec {
+        let (src, raw, key_span) = (d.src, d.value.get_ref(), d.key.span());
+        let hostname = raw.hostname.as_ref().map(|h| h.get_ref().clone());
+        let hostname = hostname.unwrap_or_else(|| name.to_string());
+        if let Err(m) = values::hostname(&hostname) {
+            let span = raw
+                .hostname
+                .as_ref()
+                .map(|h| h.span())
+                .unwrap_or(key_span.clone());
+            self.ctx.err(src, &span, format!("decky '{name}': {m}"));
+        }
+        let image = match (&raw.image, &tables.fleet.base_image) {
+            (Some(i), _) | (None, Some(i)) => i.get_ref().clone(),
+            (None, None) => {
+                self.ctx.err_help(
+                    src,
+                    &key_span,
+                    format!("decky '{name}' has no image"),
+                    "set base_image in [fleet], or image on the decky",
+                );
+                String::new()
+            }
+        };
+        let network = raw.network.as_ref().map(|n| n.get_ref().clone());
+        let network = network.unwrap_or_else(|| fleet_network.to_string());
+        if let Some(ip) = &raw.ip {
+            self.ip(name, src, ip, &network);
+        }
+        if let Some(c) = raw.command.as_ref().filter(|c| c.get_ref().is_empty()) {
+            self.ctx.err_help(
+                src,
+                &c.span(),
+                format!("decky '{name}': command is empty"),
+                "remove it to run the default [\"sleep\", \"infinity\"]",
+            );
+        }
+        let command = raw.command.as_ref().map(|c| c.get_ref().clone());
+        ContainerSpec {
+            name: name.to_string(),
+            role: Role::Base,
+            decky: Some(name.to_string()),
+            service: None,
+            image,
+            entrypoint: None,
+            command: Some(command.unwrap_or_else(|| vec!["sleep".into(), "infinity".into()])),
+            env: BTreeMap::new(),
+            cap_add: Vec::new(),
+            ports: Vec::new(),
+            hostname: Some(hostname),
+            network: Some(network),
+            ip: raw.ip.as_ref().map(|i| i.get_ref().clone()),
+            topology: raw.topology.as_ref().map(|t| t.get_ref().clone()),
+            build: None,
+        }
+    }
+
+    /// The decky's services, each a per-decky catalog entry listed once, with
+    /// its `service_config` merged over the catalog's environment. Returns
+    /// their names.
+    fn services(
+        &mut self,
+        name: &str,
+        d: &Named<RawDecky>,
+        tables: &Tables<'_>,
+        topology: Option<String>,
+    ) -> Vec<String> {
+        let (src, raw) = (d.src, d.value.get_ref());
+        let listed = raw.services.as_ref().map(|s| s.get_ref().as_slice());
+        let mut services: Vec<String> = Vec::new();
+        for s in listed.unwrap_or_default() {
+            let svc = s.get_ref();
+            let place = format!("for decky {name}");
+            let Some(entry) = self.catalog_entry(src, s, &tables.catalog, false, &place) else {
+                continue;
+            };
+            if services.contains(svc) {
+                self.ctx.err_help(
+                    src,
+                    &s.span(),
+                    format!("decky {name} lists service '{svc}' twice"),
+                    "list each service once",
+                );
+                continue;
+            }
+            services.push(svc.clone());
+            let container = format!("{name}-{svc}");
+            let what = format!("service '{svc}' of decky '{name}'");
+            self.claim_name(src, &s.span(), &container, what);
+            let mut spec =
+                service_spec(&container, svc, entry.value.get_ref(), self.builds.get(svc));
+            spec.decky = Some(name.to_string());
+            spec.topology = topology.clone();
+            let overlay = raw.service_config.iter().find(|(k, _)| k.get_ref() == svc);
+            for (k, val) in overlay.map(|(_, v)| v.get_ref()).into_iter().flatten() {
+                spec.env.insert(k.get_ref().clone(), val.clone());
+            }
+            self.containers.push(spec);
+        }
+        services
+    }
+
+    /// Every `service_config` names a service the decky runs.
+    fn service_configs(&mut self, name: &str, d: &Named<RawDecky>, services: &[String]) {
+        for (svc, table) in &d.value.get_ref().service_config {
+            if !services.contains(svc.get_ref()) {
+                let runs = match services.is_empty() {
+                    true => "(no services)".to_string(),
+                    false => services.join(", "),
+                };
+                self.ctx.err_help(
+                    d.src,
+                    &svc.span(),
+                    format!(
+                        "service_config for '{}', which decky {name} does not run",
+                        svc.get_ref()
+                    ),
+                    format!("decky {name} runs: {runs}"),
+                );
+            }
+            for key in table.get_ref().keys() {
+                check_env_key(&mut self.ctx, d.src, key, svc.get_ref());
+            }
+        }
+    }
+}

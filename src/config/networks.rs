@@ -1,0 +1,151 @@
+//! Rules for `[networks.NAME]` and for a decky's static address on one.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use toml::Spanned;
+
+use super::merge::Named;
+use super::raw::RawNetwork;
+use super::validate::{Validator, DEFAULT_NETWORK};
+use super::values::Cidr;
+use crate::desired::NetworkSpec;
+
+const DRIVERS: [&str; 3] = ["bridge", "macvlan", "ipvlan"];
+
+impl Validator<'_> {
+    /// Checks every declared network and keeps it, with its parsed subnet.
+    pub fn networks(&mut self, networks: &BTreeMap<String, Named<RawNetwork>>) {
+        for (name, n) in networks {
+            let raw = n.value.get_ref();
+            let driver = raw.driver.as_ref().map(|d| d.get_ref().as_str());
+            let driver = driver.unwrap_or("bridge");
+            if !DRIVERS.contains(&driver) {
+                let span = raw
+                    .driver
+                    .as_ref()
+                    .map(|d| d.span())
+                    .unwrap_or(n.key.span());
+                self.ctx.err_help(
+                    n.src,
+                    &span,
+                    format!("network '{name}': unknown driver '{driver}'"),
+                    "use one of: bridge, macvlan, ipvlan",
+                );
+            }
+            let subnet = raw
+                .subnet
+                .as_ref()
+                .and_then(|s| match Cidr::parse(s.get_ref()) {
+                    Ok(c) => Some(c),
+                    Err(m) => {
+                        self.ctx
+                            .err(n.src, &s.span(), format!("network '{name}': {m}"));
+                        None
+                    }
+                });
+            if let Some(g) = &raw.gateway {
+                self.gateway(name, n.src, g, subnet, raw);
+            }
+            if let (Some(p), "bridge") = (&raw.parent, driver) {
+                self.ctx.err_help(
+                    n.src,
+                    &p.span(),
+                    format!("network '{name}': parent is for macvlan and ipvlan networks only"),
+                    "remove parent, or set driver = \"macvlan\"",
+                );
+            }
+            let value = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
+            let spec = NetworkSpec {
+                name: name.clone(),
+                driver: driver.to_string(),
+                subnet: value(&raw.subnet),
+                gateway: value(&raw.gateway),
+                parent: value(&raw.parent),
+            };
+            self.networks.insert(name.clone(), (subnet, spec));
+        }
+    }
+
+    /// A gateway is an address inside the network's subnet.
+    fn gateway(
+        &mut self,
+        name: &str,
+        src: usize,
+        g: &Spanned<String>,
+        subnet: Option<Cidr>,
+        raw: &RawNetwork,
+    ) {
+        let Ok(ip) = g.get_ref().parse::<IpAddr>() else {
+            let message = format!(
+                "network '{name}': invalid gateway address '{}'",
+                g.get_ref()
+            );
+            self.ctx.err(src, &g.span(), message);
+            return;
+        };
+        match subnet {
+            Some(c) if !c.contains(ip) => {
+                let declared = raw
+                    .subnet
+                    .as_ref()
+                    .map(|s| s.get_ref().as_str())
+                    .unwrap_or_default();
+                let message =
+                    format!("network '{name}': gateway {ip} is outside subnet {declared}");
+                self.ctx.err(src, &g.span(), message);
+            }
+            None => self.ctx.err_help(
+                src,
+                &g.span(),
+                format!("network '{name}': a gateway needs a subnet"),
+                "add subnet = \"a.b.c.0/24\"",
+            ),
+            _ => {}
+        }
+    }
+
+    /// A decky's static address: valid, inside its network's subnet, not the
+    /// gateway, and given to no other decky on that network.
+    pub fn ip(&mut self, decky: &str, src: usize, ip: &Spanned<String>, network: &str) {
+        let Ok(addr) = ip.get_ref().parse::<IpAddr>() else {
+            let message = format!("decky '{decky}': invalid ip address '{}'", ip.get_ref());
+            self.ctx.err(src, &ip.span(), message);
+            return;
+        };
+        match self.networks.get(network) {
+            Some((Some(subnet), spec)) => {
+                let problem = if !subnet.contains(addr) {
+                    let declared = spec.subnet.as_deref().unwrap_or_default();
+                    Some(format!("decky '{decky}': ip {addr} is outside subnet {declared} of network '{network}'"))
+                } else if spec.gateway.as_deref() == Some(ip.get_ref().as_str()) {
+                    Some(format!(
+                        "decky '{decky}': ip {addr} is the gateway of network '{network}'"
+                    ))
+                } else {
+                    None
+                };
+                if let Some(message) = problem {
+                    self.ctx.err(src, &ip.span(), message);
+                }
+            }
+            None if network == DEFAULT_NETWORK => {
+                self.ctx.err_help(src, &ip.span(), format!("decky '{decky}': a static ip needs a user-defined network, and this decky is on Docker's default 'bridge'"), "declare [networks.NAME] with a subnet and set network = \"NAME\" in [fleet] or on the decky");
+            }
+            _ => {}
+        }
+        let at = self.ctx.at(src, &ip.span());
+        let key = (network.to_string(), addr);
+        match self.ips.get(&key) {
+            Some(other) => {
+                let message = format!(
+                    "decky '{decky}': ip {addr} on network '{network}' is already given to {other}"
+                );
+                self.ctx.err(src, &ip.span(), message);
+            }
+            None => {
+                self.ips.insert(key, format!("decky at {at}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The text view of an apply: each executor event as a line, and the end of
+//! the run. Apply and watch both draw through it.
+
+use super::style::Style;
+use super::text;
+use crate::apply::{Event, Outcome, Report};
+use crate::fleet::{FleetReport, HostFailure};
+use crate::plan::Action;
+
+/// `host edge: ` when the fleet spans several engines, else nothing.
+pub fn on_host(host: &str, several: bool) -> String {
+    if several {
+        format!("host {host}: ")
+    } else {
+        String::new()
+    }
+}
+
+/// An engine's failure as a line: `host edge: cannot reach …` (host named only with several).
+pub fn failure(f: &HostFailure, several: bool) -> String {
+    format!("{}{}", on_host(&f.host, several), f.failure)
+}
+
+/// The line an event is drawn as; `None` for events the text view leaves out.
+pub fn event_line(event: &Event, style: Style, several: bool) -> Option<String> {
+    match event {
+        Event::Started(_) => None,
+        Event::Ended(outcome) => Some(outcome_line(outcome, style, several)),
+        Event::Build { host, image, line } if several => Some(format!(
+            "{} image {image} on {host}: {line}",
+            style.dim("*")
+        )),
+        Event::Build { image, line, .. } => {
+            Some(format!("{} image {image}: {line}", style.dim("*")))
+        }
+    }
+}
+
+/// A finished step: symbol, object, what happened, time.
+pub fn outcome_line(o: &Outcome, style: Style, several: bool) -> String {
+    let secs = o.elapsed.as_secs_f64();
+    let what = text::describe_on(&o.change, several);
+    match o.status.problem() {
+        None => format!(
+            "{} {what}: {} ({secs:.2}s)",
+            text::symbol(o.change.action, style),
+            verb(o.change.action)
+        ),
+        Some(problem) => format!(
+            "{} {what}: {} ({secs:.2}s)",
+            style.red("!"),
+            style.red(&failed_or_skipped(&problem))
+        ),
+    }
+}
+
+/// A skip already says so (`skipped: …`, `not started: …`); a failure does not.
+fn failed_or_skipped(problem: &str) -> String {
+    if problem.starts_with("skipped:") || problem.starts_with("not started:") {
+        problem.to_string()
+    } else {
+        format!("failed: {problem}")
+    }
+}
+
+/// The past tense of what a step did.
+pub fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Replace => "replaced",
+        Action::Delete => "deleted",
+        Action::Start => "started",
+    }
+}
+
+/// The end of an apply: errors outside steps, what was adopted, the totals,
+/// every step not done again. `failures` are the engines not planned.
+pub fn summary(
+    report: &FleetReport,
+    failures: &[HostFailure],
+    several: bool,
+    style: Style,
+) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for (host, r) in &report.hosts {
+        for e in &r.errors {
+            lines.push(format!(
+                "{} {}{e}",
+                style.red("error:"),
+                on_host(host, several)
+            ));
+        }
+    }
+    let (failed, done) = (report.failed(), report.done());
+    if report.adopted > 0 && failed == 0 {
+        lines.push(format!(
+            "Adopted {} container(s) made by DECNET: deckhand manages them from now on.",
+            report.adopted
+        ));
+    }
+    if failed == 0 && failures.is_empty() {
+        lines.push(style.bold(&format!("Apply complete: {done} steps done.")));
+    } else if failed == 0 {
+        let n = failures.len();
+        lines.push(style.red(&format!(
+            "Apply finished: {done} steps done; {n} host(s) were not planned (above)."
+        )));
+    } else {
+        lines.push(style.red(&format!(
+            "Apply finished with {failed} failure(s), {done} steps done:"
+        )));
+        lines.extend(not_done(report, several));
+        lines.push(match report.interrupted {
+            true => "Interrupted: run apply again to finish; it converges.".to_string(),
+            false => "Fix the cause and run apply again: it converges.".to_string(),
+        });
+    }
+    lines
+}
+
+/// Every step that was not done, with why.
+fn not_done(report: &FleetReport, several: bool) -> Vec<String> {
+    let outcomes = report.hosts.iter().flat_map(|(_, r)| &r.outcomes);
+    outcomes
+        .filter_map(|o| Some((o, o.status.problem()?)))
+        .map(|(o, problem)| format!("  {}: {problem}", text::describe_on(&o.change, several)))
+        .collect()
+}
+
+/// The line watch logs after applying one engine's plan.
+pub fn watch_summary(host: &str, report: &Report, several: bool, style: Style) -> String {
+    let on = on_host(host, several);
+    let steps = report.outcomes.len() + report.errors.len();
+    match report.failed() {
+        0 => format!("{on}applied {}", changes(report.outcomes.len())),
+        failed => style.red(&format!(
+            "{on}{failed} of {} failed; the next pass tries again",
+            changes(steps)
+        )),
+    }
+}
+
+/// `1 change`, `3 changes`.
+pub fn changes(n: usize) -> String {
+    if n == 1 {
+        "1 change".to_string()
+    } else {
+        format!("{n} changes")
+    }
+}
