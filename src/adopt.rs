@@ -34,12 +34,19 @@ pub fn touched<'a>(plan: &'a Plan, live: &LiveState) -> Vec<&'a str> {
 /// a service with DECNET's labels, a base such a service names, or a
 /// container docker-compose made.
 pub fn is_decnet(c: &ContainerInfo, all: &[ContainerInfo]) -> bool {
-    let decnet = |c: &ContainerInfo| c.labels.contains_key(labels::DECNET_DECKY);
-    decnet(c)
+    is_decnet_service(c)
         || c.labels.contains_key("com.docker.compose.project")
         || all
             .iter()
-            .any(|s| decnet(s) && s.labels.get(labels::DECNET_DECKY) == Some(&c.name))
+            .any(|s| is_decnet_service(s) && s.labels.get(labels::DECNET_DECKY) == Some(&c.name))
+}
+
+/// Whether `c` is a per-decky service DECNET made: its labels name its decky
+/// and service, and no deckhand fleet claims it. (`import` starts from these.)
+pub fn is_decnet_service(c: &ContainerInfo) -> bool {
+    !c.labels.contains_key(labels::FLEET)
+        && c.labels.contains_key(labels::DECNET_DECKY)
+        && c.labels.contains_key(labels::DECNET_SERVICE_NAME)
 }
 
 /// Role, decky and service of a DECNET container, from its labels and name.

@@ -1,6 +1,4 @@
-//! `deckhand import`: the `deckhand.toml` that describes a fleet DECNET's
-//! docker-compose deployed, read from its live containers, so that `plan`
-//! finds them matching and `apply --adopt` takes them over without a recreate.
+//! The `deckhand.toml` text that describes the DECNET deckies found.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,16 +7,10 @@ use crate::adopt::observed_spec;
 use crate::desired::{ContainerSpec, Role};
 use crate::engine::{ContainerDetails, ImageDefaults};
 
+use super::FoundDecky;
+
 /// The base command deckhand gives a decky that names none.
 const DEFAULT_BASE_COMMAND: [&str; 2] = ["sleep", "infinity"];
-
-/// One DECNET decky as found on the engine.
-pub struct FoundDecky {
-    pub name: String,
-    pub base: (ContainerDetails, ImageDefaults),
-    /// Service name, container, image defaults.
-    pub services: Vec<(String, ContainerDetails, ImageDefaults)>,
-}
 
 fn quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
@@ -77,49 +69,71 @@ pub fn to_toml(fleet: &str, deckies: &[FoundDecky]) -> String {
         .map(|d| (d, spec_of(&d.name, Role::Base, &d.base.0, &d.base.1)))
         .collect();
     let base_image = most_common(bases.iter().map(|(_, s)| s.image.as_str()));
-    let network = most_common(
-        bases
-            .iter()
-            .map(|(_, s)| s.network.as_deref().unwrap_or("bridge")),
-    );
+    let networks = bases
+        .iter()
+        .map(|(_, s)| s.network.as_deref().unwrap_or("bridge"));
+    let network = most_common(networks);
+    let (catalog, warnings) = catalog(deckies);
 
-    let mut warnings = Vec::new();
+    let mut out = String::new();
+    header(&mut out, &warnings);
+    let _ = writeln!(
+        out,
+        "\n[fleet]\nname = {}\nbase_image = {}\nnetwork = {}",
+        quote(fleet),
+        quote(&base_image),
+        quote(&network)
+    );
+    for (svc, entry) in &catalog {
+        service(&mut out, svc, entry);
+    }
+    let fleet_wide = (base_image.as_str(), network.as_str());
+    for (d, base) in &bases {
+        decky(&mut out, d, base, fleet_wide, &catalog);
+    }
+    out
+}
+
+/// One catalog entry per service, from the image most deckies run it with,
+/// with the environment all of them share; warnings for those that differ.
+fn catalog(deckies: &[FoundDecky]) -> (BTreeMap<&str, Catalog>, Vec<String>) {
     let mut by_service: BTreeMap<&str, Vec<(&str, ContainerSpec)>> = BTreeMap::new();
     for d in deckies {
         for (svc, c, image) in &d.services {
-            by_service
-                .entry(svc)
-                .or_default()
-                .push((&d.name, spec_of(svc, Role::Service, c, image)));
+            let spec = spec_of(svc, Role::Service, c, image);
+            by_service.entry(svc).or_default().push((&d.name, spec));
         }
     }
-    let mut catalog: BTreeMap<&str, Catalog> = BTreeMap::new();
-    for (svc, runs) in &by_service {
+    let mut warnings = Vec::new();
+    let mut catalog = BTreeMap::new();
+    for (svc, runs) in by_service {
         let image = most_common(runs.iter().map(|(_, s)| s.image.as_str()));
-        let first = runs
-            .iter()
-            .find(|(_, s)| s.image == image)
+        let first = runs.iter().find(|(_, s)| s.image == image);
+        let first = first
             .map(|(_, s)| s.clone())
             .expect("a service runs somewhere");
-        for (decky, s) in runs {
-            if s.image != first.image
-                || s.command != first.command
-                || s.entrypoint != first.entrypoint
-                || s.cap_add != first.cap_add
-            {
+        for (decky, s) in &runs {
+            let differs = (&s.image, &s.command, &s.entrypoint, &s.cap_add)
+                != (
+                    &first.image,
+                    &first.command,
+                    &first.entrypoint,
+                    &first.cap_add,
+                );
+            if differs {
                 warnings.push(format!("service {svc} on decky {decky} differs from the others in image, command or capabilities: the plan will replace it"));
             }
         }
-        let env = first
-            .env
-            .iter()
-            .filter(|(k, v)| runs.iter().all(|(_, s)| s.env.get(*k) == Some(*v)))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let shared =
+            |(k, v): &(&String, &String)| runs.iter().all(|(_, s)| s.env.get(*k) == Some(*v));
+        let env = first.env.iter().filter(shared);
+        let env = env.map(|(k, v)| (k.clone(), v.clone())).collect();
         catalog.insert(svc, Catalog { spec: first, env });
     }
+    (catalog, warnings)
+}
 
-    let mut out = String::new();
+fn header(out: &mut String, warnings: &[String]) {
     let _ = writeln!(
         out,
         "# Written by `deckhand import` from the live containers of a DECNET deployment."
@@ -129,96 +143,93 @@ pub fn to_toml(fleet: &str, deckies: &[FoundDecky]) -> String {
         out,
         "# Bait files cannot be read back as declarations: add them under [deckies.NAME.files]."
     );
-    for w in &warnings {
+    for w in warnings {
         let _ = writeln!(out, "# warning: {w}");
     }
+}
+
+/// `[services.NAME]` and its environment.
+fn service(out: &mut String, svc: &str, entry: &Catalog) {
+    let s = &entry.spec;
     let _ = writeln!(
         out,
-        "\n[fleet]\nname = {}\nbase_image = {}\nnetwork = {}",
-        quote(fleet),
-        quote(&base_image),
-        quote(&network)
+        "\n[services.{}]\nimage = {}",
+        key(svc),
+        quote(&s.image)
     );
+    if let Some(e) = &s.entrypoint {
+        let _ = writeln!(out, "entrypoint = {}", list(e));
+    }
+    if let Some(c) = &s.command {
+        let _ = writeln!(out, "command = {}", list(c));
+    }
+    if !s.cap_add.is_empty() {
+        let _ = writeln!(out, "cap_add = {}", list(&s.cap_add));
+    }
+    if !entry.env.is_empty() {
+        let _ = writeln!(out, "\n[services.{}.env]", key(svc));
+        for (k, v) in &entry.env {
+            let _ = writeln!(out, "{} = {}", key(k), quote(v));
+        }
+    }
+}
 
-    for (svc, entry) in &catalog {
-        let s = &entry.spec;
+/// `[deckies.NAME]`: what its base sets beyond the fleet's defaults, then
+/// each service's environment beyond the catalog's.
+fn decky(
+    out: &mut String,
+    d: &FoundDecky,
+    base: &ContainerSpec,
+    (base_image, network): (&str, &str),
+    catalog: &BTreeMap<&str, Catalog>,
+) {
+    let services: Vec<String> = d.services.iter().map(|(s, _, _)| s.clone()).collect();
+    let _ = writeln!(
+        out,
+        "\n[deckies.{}]\nservices = {}",
+        key(&d.name),
+        list(&services)
+    );
+    if base.hostname.as_deref() != Some(d.name.as_str()) {
         let _ = writeln!(
             out,
-            "\n[services.{}]\nimage = {}",
-            key(svc),
-            quote(&s.image)
+            "hostname = {}",
+            quote(base.hostname.as_deref().unwrap_or_default())
         );
-        if let Some(e) = &s.entrypoint {
-            let _ = writeln!(out, "entrypoint = {}", list(e));
-        }
-        if let Some(c) = &s.command {
-            let _ = writeln!(out, "command = {}", list(c));
-        }
-        if !s.cap_add.is_empty() {
-            let _ = writeln!(out, "cap_add = {}", list(&s.cap_add));
-        }
-        if !entry.env.is_empty() {
-            let _ = writeln!(out, "\n[services.{}.env]", key(svc));
-            for (k, v) in &entry.env {
+    }
+    if let Some(ip) = &base.ip {
+        let _ = writeln!(out, "ip = {}", quote(ip));
+    }
+    if base.image != base_image {
+        let _ = writeln!(out, "image = {}", quote(&base.image));
+    }
+    let default_command: Vec<String> = DEFAULT_BASE_COMMAND.iter().map(|s| s.to_string()).collect();
+    if let Some(c) = base.command.as_ref().filter(|c| **c != default_command) {
+        let _ = writeln!(out, "command = {}", list(c));
+    }
+    let own_network = base.network.as_deref().unwrap_or("bridge");
+    if own_network != network {
+        let _ = writeln!(out, "network = {}", quote(own_network));
+    }
+    for (svc, c, image) in &d.services {
+        let own = spec_of(svc, Role::Service, c, image).env;
+        let common = &catalog[svc.as_str()].env;
+        let extra: Vec<(&String, &String)> = own
+            .iter()
+            .filter(|(k, _)| !common.contains_key(*k))
+            .collect();
+        if !extra.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n[deckies.{}.service_config.{}]",
+                key(&d.name),
+                key(svc)
+            );
+            for (k, v) in extra {
                 let _ = writeln!(out, "{} = {}", key(k), quote(v));
             }
         }
     }
-
-    for (d, base) in &bases {
-        let services: Vec<String> = d.services.iter().map(|(s, _, _)| s.clone()).collect();
-        let _ = writeln!(
-            out,
-            "\n[deckies.{}]\nservices = {}",
-            key(&d.name),
-            list(&services)
-        );
-        if base.hostname.as_deref() != Some(d.name.as_str()) {
-            let _ = writeln!(
-                out,
-                "hostname = {}",
-                quote(base.hostname.as_deref().unwrap_or_default())
-            );
-        }
-        if let Some(ip) = &base.ip {
-            let _ = writeln!(out, "ip = {}", quote(ip));
-        }
-        if base.image != base_image {
-            let _ = writeln!(out, "image = {}", quote(&base.image));
-        }
-        let default_command: Vec<String> =
-            DEFAULT_BASE_COMMAND.iter().map(|s| s.to_string()).collect();
-        if let Some(c) = base.command.as_ref().filter(|c| **c != default_command) {
-            let _ = writeln!(out, "command = {}", list(c));
-        }
-        if base.network.as_deref().unwrap_or("bridge") != network {
-            let _ = writeln!(
-                out,
-                "network = {}",
-                quote(base.network.as_deref().unwrap_or("bridge"))
-            );
-        }
-        for (svc, c, image) in &d.services {
-            let own = spec_of(svc, Role::Service, c, image).env;
-            let common = &catalog[svc.as_str()].env;
-            let extra: Vec<(&String, &String)> = own
-                .iter()
-                .filter(|(k, _)| !common.contains_key(*k))
-                .collect();
-            if !extra.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "\n[deckies.{}.service_config.{}]",
-                    key(&d.name),
-                    key(svc)
-                );
-                for (k, v) in extra {
-                    let _ = writeln!(out, "{} = {}", key(k), quote(v));
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,71 @@
+//! `deckhand import`: the `deckhand.toml` that describes a fleet DECNET's
+//! docker-compose deployed, read from its live containers, so that `plan`
+//! finds them matching and `apply --adopt` takes them over without a recreate.
+
+mod write;
+
+use std::collections::BTreeMap;
+
+use crate::adopt;
+use crate::engine::{ContainerDetails, ContainerInfo, Engine, EngineError, ImageDefaults};
+use crate::labels;
+
+pub use write::to_toml;
+
+/// One DECNET decky as found on the engine.
+pub struct FoundDecky {
+    pub name: String,
+    pub base: (ContainerDetails, ImageDefaults),
+    /// Service name, container, image defaults.
+    pub services: Vec<(String, ContainerDetails, ImageDefaults)>,
+}
+
+/// What import found: the deckies, and a warning for each one left out.
+pub struct Found {
+    pub deckies: Vec<FoundDecky>,
+    pub warnings: Vec<String>,
+}
+
+/// Every DECNET decky on the engine: its services (by DECNET's labels), its
+/// base (named after the decky), and the defaults of every image they run.
+pub async fn find(engine: &Engine) -> Result<Found, EngineError> {
+    let all = engine.list_containers(None).await?;
+    let mut services: BTreeMap<&str, Vec<&ContainerInfo>> = BTreeMap::new();
+    for c in all.iter().filter(|c| adopt::is_decnet_service(c)) {
+        let decky = &c.labels[labels::DECNET_DECKY];
+        services.entry(decky).or_default().push(c);
+    }
+    let mut images = BTreeMap::new();
+    let mut found = Found {
+        deckies: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for (decky, svcs) in services {
+        let Some(base) = engine.container_details(decky).await? else {
+            found.warnings.push(format!("decky {decky}: its services are live but its base container {decky} is not; left out"));
+            continue;
+        };
+        let mut details = Vec::new();
+        for c in svcs {
+            if let Some(d) = engine.container_details(&c.id).await? {
+                details.push((c.labels[labels::DECNET_SERVICE_NAME].clone(), d));
+            }
+        }
+        details.sort_by(|a, b| a.0.cmp(&b.0));
+        for image in std::iter::once(&base.image).chain(details.iter().map(|(_, d)| &d.image)) {
+            if !images.contains_key(image) {
+                images.insert(image.clone(), engine.image_defaults(image).await?);
+            }
+        }
+        let with_defaults = |(s, d): (String, ContainerDetails)| {
+            let defaults = images[&d.image].clone();
+            (s, d, defaults)
+        };
+        found.deckies.push(FoundDecky {
+            name: decky.to_string(),
+            base: (base.clone(), images[&base.image].clone()),
+            services: details.into_iter().map(with_defaults).collect(),
+        });
+    }
+    Ok(found)
+}
