@@ -5,6 +5,7 @@
 //! the fleet lock only while it runs. Nothing but SIGINT/SIGTERM ends it.
 
 mod debounce;
+mod events;
 mod files;
 mod pass;
 
@@ -12,18 +13,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio::task::JoinHandle;
 
-use crate::engine::{ContainerEvent, Engine};
 use crate::interrupt::Interrupt;
-use crate::labels;
 use crate::render::style::Style;
 
 use debounce::Debounce;
+use events::{follow_events, on, EngineSignal};
 use files::FileWatch;
-use pass::{Endpoint, Sources};
+use pass::Sources;
 
 /// How long the ids of containers a pass removed are remembered (their events
 /// are deckhand's own; the engine sends them within moments).
@@ -64,163 +63,210 @@ fn say_line(line: &str) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
-/// What an engine-events task tells the loop; `host` is named when the
-/// fleet spans several engines.
-enum EngineSignal {
-    Event(ContainerEvent),
-    Lost { host: Option<String>, why: String },
-    Back { host: Option<String> },
-}
-
-/// `host edge: ` when a host is named, else nothing.
-fn on(host: &Option<String>) -> String {
-    host.as_ref()
-        .map(|h| format!("host {h}: "))
-        .unwrap_or_default()
-}
-
 /// Runs until `interrupt` is raised; a pass in flight finishes its steps first.
 pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()> {
-    let style = settings.style;
     let mut files = FileWatch::new()?;
     files.watch(&settings.config, &[])?;
     let (signals_tx, mut signals) = unbounded_channel();
-    // The container events followed: of which engines, and their tasks.
-    let mut followed: Option<Sources> = None;
-    let mut followers: Vec<JoinHandle<()>> = Vec::new();
-    let mut debounce = Debounce::new(settings.debounce);
-    let mut reasons: BTreeSet<String> = BTreeSet::from(["start".to_string()]);
-    // The start pass is due at once: its burst began one debounce ago.
-    debounce.trigger(
-        Instant::now()
-            .checked_sub(settings.debounce)
-            .unwrap_or_else(Instant::now),
-    );
-    let mut own: BTreeMap<String, Instant> = BTreeMap::new();
-    let mut retry: Option<(Instant, Duration)> = None;
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now() + settings.interval,
         settings.interval,
     );
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut pass_number = 0u64;
-    log(
-        style,
-        &format!(
-            "watching {} (files read back every {}s, debounce {}ms){}; Ctrl-C to stop",
-            settings.config.display(),
-            settings.interval.as_secs(),
-            settings.debounce.as_millis(),
-            if settings.plan_only {
-                ", plan only"
-            } else {
-                ""
-            }
-        ),
-    );
-
+    let mut w = Watcher::new(settings, signals_tx);
+    w.announce();
     loop {
-        let wake = [debounce.deadline(), retry.map(|(at, _)| at)]
-            .into_iter()
-            .flatten()
-            .min();
+        let wake = w.wake();
         tokio::select! {
             _ = interrupt.raised() => break,
-            Some(path) = files.changed() => {
-                reasons.insert(format!("{} saved", short(&path)));
-                debounce.trigger(Instant::now());
-            }
-            Some(signal) = signals.recv() => match signal {
-                EngineSignal::Event(e) => {
-                    let ours = own.contains_key(&e.id);
-                    if !ours && !e.name.starts_with("deckhand.") {
-                        let what = if e.action == "destroy" { "removed" } else { "stopped" };
-                        reasons.insert(format!("container {} {what}", e.name));
-                        debounce.trigger(Instant::now());
-                    }
-                }
-                EngineSignal::Lost { host, why } => log(style, &format!("{} {}lost the engine's events: {why}; reconnecting", style.red("!"), on(&host))),
-                EngineSignal::Back { host } => {
-                    log(style, &format!("{}engine events back", on(&host)));
-                    reasons.insert(format!("{}engine back", on(&host)));
-                    debounce.trigger(Instant::now());
-                }
-            },
-            _ = ticker.tick() => {
-                reasons.insert("interval".to_string());
-                debounce.trigger(Instant::now());
-            }
+            Some(path) = files.changed() => w.trigger(format!("{} saved", short(&path))),
+            Some(signal) = signals.recv() => w.engine_signal(signal),
+            _ = ticker.tick() => w.trigger("interval".to_string()),
             _ = sleep_until(wake), if wake.is_some() => {}
         }
-        let now = Instant::now();
-        let retry_due = retry.is_some_and(|(at, _)| at <= now);
-        if retry_due {
-            reasons.insert("retry".to_string());
-        }
-        if !(debounce.fire(now) || retry_due) {
+        if !w.due(Instant::now()) {
             continue;
         }
         if interrupt.is_raised() {
             break;
         }
+        let end = w.pass(&interrupt).await;
+        w.after(end, &mut files);
+    }
+    for task in w.followers {
+        task.abort();
+    }
+    log(w.settings.style, "stopped");
+    Ok(())
+}
 
-        pass_number += 1;
-        let why: Vec<String> = std::mem::take(&mut reasons).into_iter().collect();
+/// What the watch loop keeps between passes.
+struct Watcher {
+    settings: Settings,
+    debounce: Debounce,
+    /// Why the next pass runs.
+    reasons: BTreeSet<String>,
+    /// Containers deckhand removed lately: their events are its own.
+    own: BTreeMap<String, Instant>,
+    /// When to try again after an engine was unreachable or locked, and the wait.
+    retry: Option<(Instant, Duration)>,
+    pass_number: u64,
+    signals: UnboundedSender<EngineSignal>,
+    /// Whose container events are followed, and the tasks following them.
+    followed: Option<Sources>,
+    followers: Vec<JoinHandle<()>>,
+    /// When the current pass started (unix seconds): events are replayed from there.
+    pass_started: i64,
+}
+
+impl Watcher {
+    fn new(settings: Settings, signals: UnboundedSender<EngineSignal>) -> Watcher {
+        let mut debounce = Debounce::new(settings.debounce);
+        // The start pass is due at once: its burst began one debounce ago.
+        let now = Instant::now();
+        debounce.trigger(now.checked_sub(settings.debounce).unwrap_or(now));
+        Watcher {
+            settings,
+            debounce,
+            reasons: BTreeSet::from(["start".to_string()]),
+            own: BTreeMap::new(),
+            retry: None,
+            pass_number: 0,
+            signals,
+            followed: None,
+            followers: Vec::new(),
+            pass_started: 0,
+        }
+    }
+
+    fn announce(&self) {
+        let s = &self.settings;
+        let plan_only = if s.plan_only { ", plan only" } else { "" };
         log(
-            style,
-            &style.bold(&format!("pass {pass_number} ({})", why.join(", "))),
-        );
-        let started = Instant::now();
-        let started_unix = time::OffsetDateTime::now_utc().unix_timestamp();
-        let end = pass::run(&settings, &interrupt).await;
-        log(
-            style,
+            s.style,
             &format!(
-                "pass {pass_number} done in {:.2}s",
-                started.elapsed().as_secs_f64()
+                "watching {} (files read back every {}s, debounce {}ms){plan_only}; Ctrl-C to stop",
+                s.config.display(),
+                s.interval.as_secs(),
+                s.debounce.as_millis(),
             ),
         );
+    }
 
+    /// The earliest moment something is due: the debounce, or a retry.
+    fn wake(&self) -> Option<Instant> {
+        let retry = self.retry.map(|(at, _)| at);
+        [self.debounce.deadline(), retry]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn trigger(&mut self, reason: String) {
+        self.reasons.insert(reason);
+        self.debounce.trigger(Instant::now());
+    }
+
+    /// A container event, or an engine lost or back.
+    fn engine_signal(&mut self, signal: EngineSignal) {
+        let style = self.settings.style;
+        match signal {
+            EngineSignal::Event(e) => {
+                if !self.own.contains_key(&e.id) && !e.name.starts_with("deckhand.") {
+                    let what = if e.action == "destroy" {
+                        "removed"
+                    } else {
+                        "stopped"
+                    };
+                    self.trigger(format!("container {} {what}", e.name));
+                }
+            }
+            EngineSignal::Lost { host, why } => {
+                let message = format!(
+                    "{} {}lost the engine's events: {why}; reconnecting",
+                    style.red("!"),
+                    on(&host)
+                );
+                log(style, &message);
+            }
+            EngineSignal::Back { host } => {
+                log(style, &format!("{}engine events back", on(&host)));
+                self.trigger(format!("{}engine back", on(&host)));
+            }
+        }
+    }
+
+    /// Whether a pass is due now: the debounce fired, or a retry came round.
+    fn due(&mut self, now: Instant) -> bool {
+        let retry_due = self.retry.is_some_and(|(at, _)| at <= now);
+        if retry_due {
+            self.reasons.insert("retry".to_string());
+        }
+        self.debounce.fire(now) || retry_due
+    }
+
+    async fn pass(&mut self, interrupt: &Interrupt) -> pass::PassEnd {
+        let style = self.settings.style;
+        self.pass_number += 1;
+        let why: Vec<String> = std::mem::take(&mut self.reasons).into_iter().collect();
+        let n = self.pass_number;
+        log(
+            style,
+            &style.bold(&format!("pass {n} ({})", why.join(", "))),
+        );
+        let started = Instant::now();
+        self.pass_started = time::OffsetDateTime::now_utc().unix_timestamp();
+        let end = pass::run(&self.settings, interrupt).await;
+        let took = started.elapsed().as_secs_f64();
+        log(style, &format!("pass {n} done in {took:.2}s"));
+        end
+    }
+
+    /// What a pass taught: its own removals, whether to retry, which files
+    /// and engines to follow now.
+    fn after(&mut self, end: pass::PassEnd, files: &mut FileWatch) {
         let now = Instant::now();
-        own.retain(|_, removed_at| now.duration_since(*removed_at) < OWN_EVENTS_MEMORY);
-        own.extend(end.removed.into_iter().map(|id| (id, now)));
-        retry = end.retry.then(|| {
-            let wait = retry.map_or(RETRY_FIRST, |(_, w)| (w * 2).min(RETRY_MAX));
-            (Instant::now() + wait, wait)
+        self.own
+            .retain(|_, removed_at| now.duration_since(*removed_at) < OWN_EVENTS_MEMORY);
+        self.own.extend(end.removed.into_iter().map(|id| (id, now)));
+        self.retry = end.retry.then(|| {
+            let wait = self
+                .retry
+                .map_or(RETRY_FIRST, |(_, w)| (w * 2).min(RETRY_MAX));
+            (now + wait, wait)
         });
         if let Some(inputs) = &end.inputs {
-            if let Err(e) = files.watch(&settings.config, inputs) {
+            if let Err(e) = files.watch(&self.settings.config, inputs) {
+                let style = self.settings.style;
                 log(
                     style,
                     &format!("{} cannot watch the config's files: {e}", style.red("!")),
                 );
             }
         }
-        if let Some(sources) = end.sources {
-            if followed.as_ref() != Some(&sources) {
-                for task in followers.drain(..) {
-                    task.abort();
-                }
-                // From the pass's start: what happened since is replayed, and
-                // events of the containers it changed are recognised as its own.
-                for engine in &sources.engines {
-                    followers.push(tokio::spawn(follow_events(
-                        engine.clone(),
-                        sources.fleet.clone(),
-                        sources.several.then(|| engine.host.clone()),
-                        started_unix,
-                        signals_tx.clone(),
-                    )));
-                }
-                followed = Some(sources);
-            }
+        if let Some(sources) = end.sources.filter(|s| self.followed.as_ref() != Some(s)) {
+            self.follow(sources);
         }
     }
-    for task in followers {
-        task.abort();
+
+    /// Follows the container events of `sources`' engines from the last
+    /// pass's start: what happened since is replayed, and events of the
+    /// containers it changed are recognised as its own.
+    fn follow(&mut self, sources: Sources) {
+        for task in self.followers.drain(..) {
+            task.abort();
+        }
+        for engine in &sources.engines {
+            self.followers.push(tokio::spawn(follow_events(
+                engine.clone(),
+                sources.fleet.clone(),
+                sources.several.then(|| engine.host.clone()),
+                self.pass_started,
+                self.signals.clone(),
+            )));
+        }
+        self.followed = Some(sources);
     }
-    log(style, "stopped");
-    Ok(())
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -233,63 +279,4 @@ fn short(path: &std::path::Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
-}
-
-/// Forwards the fleet's container events; when the engine goes away, says so,
-/// reconnects with backoff, and says when it is back (the loop then observes
-/// everything again: the engine does not replay what happened meanwhile).
-async fn follow_events(
-    engine: Endpoint,
-    fleet: String,
-    host: Option<String>,
-    since: i64,
-    tx: UnboundedSender<EngineSignal>,
-) {
-    let label = format!("{}={fleet}", labels::FLEET);
-    let mut since = Some(since);
-    let mut lost = false;
-    let mut wait = RETRY_FIRST;
-    loop {
-        match Engine::connect(engine.url.as_deref(), engine.tls.as_ref()).await {
-            Ok(engine) => {
-                if lost && tx.send(EngineSignal::Back { host: host.clone() }).is_err() {
-                    return;
-                }
-                wait = RETRY_FIRST;
-                // After a reconnect the loop observes everything again: no replay needed.
-                let mut stream = Box::pin(engine.container_events(&label, since.take()));
-                let why = loop {
-                    match stream.next().await {
-                        Some(Ok(event)) => {
-                            if tx.send(EngineSignal::Event(event)).is_err() {
-                                return;
-                            }
-                        }
-                        Some(Err(e)) => break e.to_string(),
-                        None => break "the event stream ended".to_string(),
-                    }
-                };
-                lost = true;
-                let host = host.clone();
-                if tx.send(EngineSignal::Lost { host, why }).is_err() {
-                    return;
-                }
-            }
-            Err(e) if !lost => {
-                lost = true;
-                let why = first_line(&e.to_string());
-                let host = host.clone();
-                if tx.send(EngineSignal::Lost { host, why }).is_err() {
-                    return;
-                }
-            }
-            Err(_) => {}
-        }
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(RETRY_MAX);
-    }
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().to_string()
 }
