@@ -33,48 +33,55 @@ pub fn compare(
             vec!["not present live".to_string()],
             creation(spec.sensitive, want),
         ))),
-        (Ensure::Present(want), Some(state)) => {
-            if state.kind == "directory" {
-                return Err(format!("{} in {} is a directory live; deckhand does not replace a directory with a file", spec.path, spec.container));
-            }
-            let mut reasons = Vec::new();
-            let content = if state.kind != "file" {
-                reasons.push(format!("is a {} live", state.kind));
-                opaque(Some(&state.bytes), &want.bytes)
-            } else if state.bytes != want.bytes {
-                reasons.push("content changed".to_string());
-                content_change(spec.sensitive, Some(&state.bytes), &want.bytes)
-            } else {
-                ContentChange::Unchanged
-            };
-            if state.mode != want.mode {
-                reasons.push(format!("mode {:04o} -> {:04o}", state.mode, want.mode));
-            }
-            if (state.uid, state.gid) != (want.uid, want.gid) {
-                reasons.push(format!(
-                    "owner {}:{} -> {}:{}",
-                    state.uid, state.gid, want.uid, want.gid
-                ));
-            }
-            if let Mtime::Absolute(t) = want.mtime {
-                if state.mtime != t {
-                    reasons.push(format!("mtime {} -> {}", rfc3339(state.mtime), rfc3339(t)));
-                }
-            }
-            if reasons.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some((
-                Action::Update,
-                reasons,
-                FileChange {
-                    write: Some(want.clone()),
-                    sensitive: spec.sensitive,
-                    content,
-                },
-            )))
+        (Ensure::Present(want), Some(state)) => update(spec, want, state),
+    }
+}
+
+/// A declared file that is present live: updated when anything differs.
+fn update(
+    spec: &FileSpec,
+    want: &FileContent,
+    state: &LiveFileState,
+) -> Result<Option<(Action, Vec<String>, FileChange)>, String> {
+    if state.kind == "directory" {
+        return Err(format!(
+            "{} in {} is a directory live; deckhand does not replace a directory with a file",
+            spec.path, spec.container
+        ));
+    }
+    let mut reasons = Vec::new();
+    let content = if state.kind != "file" {
+        reasons.push(format!("is a {} live", state.kind));
+        opaque(Some(&state.bytes), &want.bytes)
+    } else if state.bytes != want.bytes {
+        reasons.push("content changed".to_string());
+        content_change(spec.sensitive, Some(&state.bytes), &want.bytes)
+    } else {
+        ContentChange::Unchanged
+    };
+    if state.mode != want.mode {
+        reasons.push(format!("mode {:04o} -> {:04o}", state.mode, want.mode));
+    }
+    if (state.uid, state.gid) != (want.uid, want.gid) {
+        reasons.push(format!(
+            "owner {}:{} -> {}:{}",
+            state.uid, state.gid, want.uid, want.gid
+        ));
+    }
+    if let Mtime::Absolute(t) = want.mtime {
+        if state.mtime != t {
+            reasons.push(format!("mtime {} -> {}", rfc3339(state.mtime), rfc3339(t)));
         }
     }
+    if reasons.is_empty() {
+        return Ok(None);
+    }
+    let change = FileChange {
+        write: Some(want.clone()),
+        sensitive: spec.sensitive,
+        content,
+    };
+    Ok(Some((Action::Update, reasons, change)))
 }
 
 /// A file written into a container that the plan creates or replaces.

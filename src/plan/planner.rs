@@ -2,10 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::desired::{ContainerSpec, DesiredState, Ensure, Role};
-use crate::live::{LiveContainer, LiveFile, LiveState, Origin};
+use crate::desired::{ContainerSpec, DesiredState, Role};
+use crate::live::{LiveContainer, LiveState, Origin};
 
-use super::{files, spec_diff, Action, Change, Detail, Object, Plan};
+use super::{spec_diff, Action, Change, Detail, Object, Plan};
 
 /// Why no plan could be made; nothing was changed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -163,14 +163,14 @@ fn builds_needed(changes: &[Change], live: &LiveState) -> Vec<String> {
         .collect()
 }
 
-struct Planner<'a> {
-    desired: &'a DesiredState,
-    live: &'a LiveState,
+pub(super) struct Planner<'a> {
+    pub desired: &'a DesiredState,
+    pub live: &'a LiveState,
     /// The engine planned for: every change names it.
-    host: &'a str,
-    refusals: Vec<String>,
+    pub host: &'a str,
+    pub refusals: Vec<String>,
     /// Containers this plan creates or replaces, with the word for it.
-    fresh: BTreeMap<String, &'static str>,
+    pub fresh: BTreeMap<String, &'static str>,
 }
 
 impl Planner<'_> {
@@ -241,62 +241,19 @@ impl Planner<'_> {
                 self.refusals.push(format!("{}: network '{net}' is neither declared in [networks] nor present on the engine\n  help: declare [networks.{net}] or create it first", spec.name));
             }
         }
-        let detail = Detail::Container {
-            name: spec.name.clone(),
-            spec: Some(Box::new(spec.clone())),
-        };
-        let base_fresh = spec.base_name().and_then(|b| self.fresh.get(b).copied());
-        let (action, reasons) = match self.live.containers.get(&spec.name) {
-            None => (Action::Create, vec!["not live".to_string()]),
-            Some(live) if live.digest.as_deref() != Some(spec.digest().as_str()) => (
-                Action::Replace,
-                spec_diff::reasons(live.spec.as_ref(), spec),
-            ),
-            Some(_) if base_fresh.is_some() => (
-                Action::Replace,
-                vec![format!(
-                    "its base {} is {}",
-                    spec.base_name().unwrap_or_default(),
-                    base_fresh.unwrap_or_default()
-                )],
-            ),
-            Some(live) if !live.is_running() => (
-                Action::Start,
-                vec![format!(
-                    "{} live",
-                    if live.state.is_empty() {
-                        "not running"
-                    } else {
-                        &live.state
-                    }
-                )],
-            ),
-            Some(_) => return None,
-        };
-        let mut reasons = reasons;
-        if action == Action::Create || action == Action::Replace {
-            self.fresh.insert(
-                spec.name.clone(),
-                if action == Action::Create {
-                    "created"
-                } else {
-                    "replaced"
-                },
-            );
-            if spec.role == Role::Base && action == Action::Replace {
-                let taken: Vec<&str> = self
-                    .desired
-                    .containers
-                    .iter()
-                    .filter(|c| {
-                        c.base_name() == Some(&spec.name)
-                            && self.live.containers.contains_key(&c.name)
-                    })
-                    .map(|c| c.name.as_str())
-                    .collect();
-                if !taken.is_empty() {
-                    reasons.push(format!("replaces its services too: {}", taken.join(", ")));
-                }
+        let (action, mut reasons) = self.container_action(spec)?;
+        if matches!(action, Action::Create | Action::Replace) {
+            let word = if action == Action::Create {
+                "created"
+            } else {
+                "replaced"
+            };
+            self.fresh.insert(spec.name.clone(), word);
+        }
+        if spec.role == Role::Base && action == Action::Replace {
+            let taken = self.services_on(&spec.name);
+            if !taken.is_empty() {
+                reasons.push(format!("replaces its services too: {}", taken.join(", ")));
             }
         }
         Some(Change {
@@ -304,98 +261,46 @@ impl Planner<'_> {
             action,
             object: object_of_spec(spec),
             reasons,
-            detail,
+            detail: Detail::Container {
+                name: spec.name.clone(),
+                spec: Some(Box::new(spec.clone())),
+            },
         })
     }
 
-    fn files(&mut self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<Change> {
-        let mut out = Vec::new();
-        let mut declared = BTreeSet::new();
-        for f in self
-            .desired
-            .files
-            .iter()
-            .filter(|f| in_scope(Some(&f.decky)))
-        {
-            declared.insert((f.container.clone(), f.path.clone()));
-            let object = Object::File {
-                decky: f.decky.clone(),
-                container: f.container.clone(),
-                path: f.path.clone(),
-            };
-            if let Some(live) = self.live.containers.get(&f.container) {
-                if let Some((dest, why)) = live.unwritable.iter().find(|(d, _)| {
-                    f.path == *d || f.path.starts_with(&format!("{}/", d.trim_end_matches('/')))
-                }) {
-                    self.refusals.push(format!(
-                        "file {} of decky {}: {dest} in {} is {why}; choose a path outside it",
-                        f.path, f.decky, f.container
-                    ));
-                    continue;
-                }
+    /// What a desired container needs, and why; `None` when it is as it should be.
+    fn container_action(&self, spec: &ContainerSpec) -> Option<(Action, Vec<String>)> {
+        let base_fresh = spec.base_name().and_then(|b| self.fresh.get(b).copied());
+        match self.live.containers.get(&spec.name) {
+            None => Some((Action::Create, vec!["not live".to_string()])),
+            Some(live) if live.digest.as_deref() != Some(spec.digest().as_str()) => Some((
+                Action::Replace,
+                spec_diff::reasons(live.spec.as_ref(), spec),
+            )),
+            Some(_) if base_fresh.is_some() => {
+                let base = spec.base_name().unwrap_or_default();
+                let word = base_fresh.unwrap_or_default();
+                Some((Action::Replace, vec![format!("its base {base} is {word}")]))
             }
-            if let Some(word) = self.fresh.get(&f.container) {
-                if let Ensure::Present(content) = &f.ensure {
-                    out.push(Change {
-                        host: self.host.to_string(),
-                        action: Action::Create,
-                        object,
-                        reasons: vec![format!("container {} is {word}", f.container)],
-                        detail: Detail::File(files::creation(f.sensitive, content)),
-                    });
-                }
-                continue;
+            Some(live) if !live.is_running() => {
+                let state = if live.state.is_empty() {
+                    "not running"
+                } else {
+                    &live.state
+                };
+                Some((Action::Start, vec![format!("{state} live")]))
             }
-            let live = self
-                .live
-                .files
-                .get(&(f.container.clone(), f.path.clone()))
-                .cloned()
-                .unwrap_or(LiveFile::Missing);
-            match files::compare(f, &live) {
-                Ok(Some((action, reasons, change))) => out.push(Change {
-                    host: self.host.to_string(),
-                    action,
-                    object,
-                    reasons,
-                    detail: Detail::File(change),
-                }),
-                Ok(None) => {}
-                Err(why) => self
-                    .refusals
-                    .push(format!("file {} of decky {}: {why}", f.path, f.decky)),
-            }
+            Some(_) => None,
         }
-        // Dropped earlier, no longer declared, and in a container that lives on.
-        for (container, path) in self.live.record.iter().flat_map(|r| r.files.iter()) {
-            let Some(live_container) = self.live.containers.get(container) else {
-                continue;
-            };
-            if declared.contains(&(container.clone(), path.clone()))
-                || self.fresh.contains_key(container)
-                || self.desired.container(container).is_none()
-                || !in_scope(live_container.decky.as_deref())
-            {
-                continue;
-            }
-            if let Some(LiveFile::Present(state)) =
-                self.live.files.get(&(container.clone(), path.clone()))
-            {
-                out.push(Change {
-                    host: self.host.to_string(),
-                    action: Action::Delete,
-                    object: Object::File {
-                        decky: live_container.decky.clone().unwrap_or_default(),
-                        container: container.clone(),
-                        path: path.clone(),
-                    },
-                    reasons: vec!["dropped by deckhand, no longer in the file".to_string()],
-                    // The record keeps no flags: assume sensitive and show no bytes.
-                    detail: Detail::File(files::deletion(true, state)),
-                });
-            }
-        }
-        out
+    }
+
+    /// The live services of the decky whose base is `base`.
+    fn services_on(&self, base: &str) -> Vec<&str> {
+        let desired = self.desired.containers.iter();
+        desired
+            .filter(|c| c.base_name() == Some(base) && self.live.containers.contains_key(&c.name))
+            .map(|c| c.name.as_str())
+            .collect()
     }
 }
 
@@ -423,8 +328,8 @@ fn object_of_live(c: &LiveContainer) -> Object {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::{FileContent, FileSpec, Mtime};
-    use crate::live::LiveFileState;
+    use crate::desired::{Ensure, FileContent, FileSpec, Mtime};
+    use crate::live::{LiveFile, LiveFileState};
     use crate::record::FileRecord;
 
     fn container(name: &str, role: Role, decky: &str, service: Option<&str>) -> ContainerSpec {

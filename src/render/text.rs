@@ -63,29 +63,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
         writeln!(out, "{} {note}", style.yellow("note:"))?;
     }
     if plan.is_empty() {
-        if !plan.unplanned.is_empty() {
-            writeln!(
-                out,
-                "No changes. Fleet '{}' matches the configuration on host(s): {} (not planned: {}).",
-                plan.fleet,
-                plan.hosts.join(", "),
-                plan.unplanned.join(", ")
-            )?;
-        } else if plan.hosts.iter().any(|h| h != crate::hosts::LOCAL) {
-            writeln!(
-                out,
-                "No changes. Fleet '{}' matches the configuration on host(s): {}.",
-                plan.fleet,
-                plan.hosts.join(", ")
-            )?;
-        } else {
-            writeln!(
-                out,
-                "No changes. Fleet '{}' matches the configuration.",
-                plan.fleet
-            )?;
-        }
-        return Ok(());
+        return no_changes(plan, out);
     }
     writeln!(
         out,
@@ -107,27 +85,58 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
             writeln!(out, "  {}", style.bold(&format!("# {this}")))?;
             current = Some(this);
         }
-        let verb = if change.action == Action::Start {
-            "start "
-        } else {
-            ""
-        };
-        let sym = symbol(change.action, style);
-        let pad = if change.action == Action::Replace {
-            ""
-        } else {
-            "  "
-        };
+        render_change(change, out, style)?;
+    }
+    summary(plan, out, style)
+}
+
+/// The `No changes.` line, naming the hosts when there are several.
+fn no_changes(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let fleet = &plan.fleet;
+    let hosts = plan.hosts.join(", ");
+    if !plan.unplanned.is_empty() {
+        let unplanned = plan.unplanned.join(", ");
+        writeln!(out, "No changes. Fleet '{fleet}' matches the configuration on host(s): {hosts} (not planned: {unplanned}).")
+    } else if plan.hosts.iter().any(|h| h != crate::hosts::LOCAL) {
         writeln!(
             out,
-            "  {pad}{sym} {verb}{}  {}",
-            describe(change),
-            style.dim(&format!("({})", change.reasons.join("; ")))
-        )?;
-        if let Detail::File(file) = &change.detail {
-            render_content(&file.content, file.sensitive, out, style)?;
-        }
+            "No changes. Fleet '{fleet}' matches the configuration on host(s): {hosts}."
+        )
+    } else {
+        writeln!(
+            out,
+            "No changes. Fleet '{fleet}' matches the configuration."
+        )
     }
+}
+
+/// One change: symbol, object, reasons, then a file's content change.
+fn render_change(change: &Change, out: &mut dyn Write, style: Style) -> io::Result<()> {
+    let verb = if change.action == Action::Start {
+        "start "
+    } else {
+        ""
+    };
+    let sym = symbol(change.action, style);
+    let pad = if change.action == Action::Replace {
+        ""
+    } else {
+        "  "
+    };
+    writeln!(
+        out,
+        "  {pad}{sym} {verb}{}  {}",
+        describe(change),
+        style.dim(&format!("({})", change.reasons.join("; ")))
+    )?;
+    if let Detail::File(file) = &change.detail {
+        render_content(&file.content, file.sensitive, out, style)?;
+    }
+    Ok(())
+}
+
+/// The hosts without changes, then the `Plan: …` line.
+fn summary(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
     let s = plan.summary();
     writeln!(out)?;
     if plan.several_hosts() {
@@ -148,8 +157,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
             "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
             s.add, s.change, s.replace, s.destroy
         ))
-    )?;
-    Ok(())
+    )
 }
 
 fn digest(d: &Option<Digest>) -> String {
