@@ -5,10 +5,13 @@
 //!
 //! The file is JSON, which is YAML: `docker-compose -f FILE up -d` reads it.
 
+use std::collections::BTreeSet;
+
 use serde_json::{json, Map, Value};
 
 use crate::apply::new_container;
-use crate::desired::DesiredState;
+use crate::desired::{ContainerSpec, DesiredState};
+use crate::engine::NewContainer;
 use crate::labels;
 
 /// Compose file format 2.4: `network_mode: service:…`, static addresses,
@@ -18,32 +21,10 @@ const COMPOSE_VERSION: &str = "2.4";
 /// The compose file of one engine's part of the fleet.
 pub fn compose(desired: &DesiredState) -> Value {
     let mut services = Map::new();
-    let mut used_networks = std::collections::BTreeSet::new();
+    let mut used_networks = BTreeSet::new();
     for spec in &desired.containers {
         let c = new_container(&desired.fleet, spec);
-        let mut s = Map::new();
-        s.insert("container_name".into(), json!(c.name));
-        s.insert("image".into(), json!(c.image));
-        if let Some(context) = &spec.build {
-            s.insert("build".into(), json!({"context": context}));
-        }
-        if let Some(h) = &c.hostname {
-            s.insert("hostname".into(), json!(h));
-        }
-        if let Some(e) = &c.entrypoint {
-            s.insert("entrypoint".into(), json!(e));
-        }
-        if let Some(cmd) = &c.command {
-            s.insert("command".into(), json!(cmd));
-        }
-        if !c.env.is_empty() {
-            s.insert("environment".into(), json!(c.env));
-        }
-        if !c.cap_add.is_empty() {
-            s.insert("cap_add".into(), json!(c.cap_add));
-        }
-        s.insert("labels".into(), json!(c.labels));
-        s.insert("restart".into(), json!("unless-stopped"));
+        let mut s = service(&c, spec);
         match c.network_mode.strip_prefix("container:") {
             Some(base) => {
                 s.insert("network_mode".into(), json!(format!("service:{base}")));
@@ -66,42 +47,72 @@ pub fn compose(desired: &DesiredState) -> Value {
         }
         services.insert(c.name.clone(), Value::Object(s));
     }
-    let mut networks = Map::new();
-    for name in used_networks {
-        let net = match desired.networks.get(&name) {
-            Some(spec) => {
-                let mut n = Map::new();
-                n.insert("name".into(), json!(name));
-                n.insert("driver".into(), json!(spec.driver));
-                if let Some(parent) = &spec.parent {
-                    n.insert("driver_opts".into(), json!({"parent": parent}));
-                }
-                if let Some(subnet) = &spec.subnet {
-                    let mut pool = json!({"subnet": subnet});
-                    if let Some(g) = &spec.gateway {
-                        pool["gateway"] = json!(g);
-                    }
-                    n.insert("ipam".into(), json!({"config": [pool]}));
-                }
-                n.insert("labels".into(), json!({labels::FLEET: desired.fleet}));
-                Value::Object(n)
-            }
-            // Neither declared here nor deckhand's: a network that must exist already.
-            None => json!({"external": true, "name": name}),
-        };
-        networks.insert(name, net);
-    }
+    let networks = used_networks.into_iter().map(|name| {
+        let net = network(desired, &name);
+        (name, net)
+    });
     json!({
         "version": COMPOSE_VERSION,
         "services": services,
-        "networks": networks,
+        "networks": networks.collect::<Map<String, Value>>(),
     })
+}
+
+/// One compose service: what apply would create, less its network.
+fn service(c: &NewContainer, spec: &ContainerSpec) -> Map<String, Value> {
+    let mut s = Map::new();
+    s.insert("container_name".into(), json!(c.name));
+    s.insert("image".into(), json!(c.image));
+    if let Some(context) = &spec.build {
+        s.insert("build".into(), json!({"context": context}));
+    }
+    if let Some(h) = &c.hostname {
+        s.insert("hostname".into(), json!(h));
+    }
+    if let Some(e) = &c.entrypoint {
+        s.insert("entrypoint".into(), json!(e));
+    }
+    if let Some(cmd) = &c.command {
+        s.insert("command".into(), json!(cmd));
+    }
+    if !c.env.is_empty() {
+        s.insert("environment".into(), json!(c.env));
+    }
+    if !c.cap_add.is_empty() {
+        s.insert("cap_add".into(), json!(c.cap_add));
+    }
+    s.insert("labels".into(), json!(c.labels));
+    s.insert("restart".into(), json!("unless-stopped"));
+    s
+}
+
+/// A network the services use: declared (created by compose, with the
+/// fleet's label) or external (must exist already).
+fn network(desired: &DesiredState, name: &str) -> Value {
+    let Some(spec) = desired.networks.get(name) else {
+        return json!({"external": true, "name": name});
+    };
+    let mut n = Map::new();
+    n.insert("name".into(), json!(name));
+    n.insert("driver".into(), json!(spec.driver));
+    if let Some(parent) = &spec.parent {
+        n.insert("driver_opts".into(), json!({"parent": parent}));
+    }
+    if let Some(subnet) = &spec.subnet {
+        let mut pool = json!({"subnet": subnet});
+        if let Some(g) = &spec.gateway {
+            pool["gateway"] = json!(g);
+        }
+        n.insert("ipam".into(), json!({"config": [pool]}));
+    }
+    n.insert("labels".into(), json!({labels::FLEET: desired.fleet}));
+    Value::Object(n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::{ContainerSpec, NetworkSpec, Role};
+    use crate::desired::{NetworkSpec, Role};
 
     #[test]
     fn the_compose_file_mirrors_what_apply_creates() {

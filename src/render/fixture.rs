@@ -29,158 +29,183 @@ fn content(bytes: &[u8]) -> Option<FileContent> {
 }
 
 pub fn every_kind() -> Plan {
-    let file = |decky: &str, container: &str, path: &str| Object::File {
-        decky: decky.into(),
-        container: container.into(),
-        path: path.into(),
-    };
+    let mut changes = web_01();
+    changes.extend(web_02());
+    changes.extend(web_03_and_a_singleton());
     Plan {
         fleet: "corp".into(),
         hosts: vec!["local".into()],
         unplanned: vec![],
         notes: vec![],
-        changes: vec![
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Create,
-                object: Object::Network {
-                    name: "decnet_lan".into(),
-                },
-                reasons: vec!["not present live".into()],
-                detail: Detail::Network(NetworkSpec {
-                    name: "decnet_lan".into(),
-                    driver: "bridge".into(),
-                    subnet: Some("172.30.0.0/24".into()),
-                    gateway: None,
-                    parent: None,
-                }),
-            },
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Replace,
-                object: Object::Decky {
-                    decky: "web-01".into(),
-                },
-                reasons: vec![
-                    "image busybox:1.35 -> busybox:1.36".into(),
-                    "replaces its services too: web-01-ssh".into(),
-                ],
-                detail: Detail::Container {
-                    name: "web-01".into(),
-                    spec: spec("web-01", Role::Base, Some("web-01"), None),
-                },
-            },
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Replace,
-                object: Object::Service {
-                    decky: "web-01".into(),
-                    service: "ssh".into(),
-                },
-                reasons: vec!["its base web-01 is replaced".into()],
-                detail: Detail::Container {
-                    name: "web-01-ssh".into(),
-                    spec: spec("web-01-ssh", Role::Service, Some("web-01"), Some("ssh")),
-                },
-            },
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Create,
-                object: file("web-01", "web-01-ssh", "/home/admin/.bash_history"),
-                reasons: vec!["container web-01-ssh is replaced".into()],
-                detail: Detail::File(FileChange {
-                    write: content(b"ls\n"),
-                    sensitive: false,
-                    content: ContentChange::TextDiff("@@ -0,0 +1 @@\n+ls\n".into()),
-                }),
-            },
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Start,
-                object: Object::Service {
-                    decky: "web-02".into(),
-                    service: "http".into(),
-                },
-                reasons: vec!["exited live".into()],
-                detail: Detail::Container {
-                    name: "web-02-http".into(),
-                    spec: None,
-                },
-            },
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Update,
-                object: file("web-02", "web-02", "/root/.aws/credentials"),
-                reasons: vec!["content changed".into(), "mode 0644 -> 0600".into()],
-                detail: Detail::File(FileChange {
-                    write: content(b"secret"),
-                    sensitive: true,
-                    content: ContentChange::Opaque {
-                        before: Some(Digest {
-                            size: 12,
-                            sha256: "aaaaaaaaaaaa".into(),
-                        }),
-                        after: Some(Digest {
-                            size: 6,
-                            sha256: "bbbbbbbbbbbb".into(),
-                        }),
-                    },
-                }),
-            },
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Delete,
-                object: file("web-02", "web-02", "/tmp/old"),
-                reasons: vec!["dropped by deckhand, no longer in the file".into()],
-                detail: Detail::File(FileChange {
-                    write: None,
-                    sensitive: true,
-                    content: ContentChange::Opaque {
-                        before: Some(Digest {
-                            size: 3,
-                            sha256: "cccccccccccc".into(),
-                        }),
-                        after: None,
-                    },
-                }),
-            },
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Delete,
-                object: Object::Service {
-                    decky: "web-03".into(),
-                    service: "ftp".into(),
-                },
-                reasons: vec!["decky web-03 is no longer in the file".into()],
-                detail: Detail::Container {
-                    name: "web-03-ftp".into(),
-                    spec: None,
-                },
-            },
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Delete,
-                object: Object::Decky {
-                    decky: "web-03".into(),
-                },
-                reasons: vec!["decky web-03 is no longer in the file".into()],
-                detail: Detail::Container {
-                    name: "web-03".into(),
-                    spec: None,
-                },
-            },
-            Change {
-                host: crate::hosts::LOCAL.to_string(),
-                action: Action::Create,
-                object: Object::Singleton {
-                    service: "sniffer".into(),
-                },
-                reasons: vec!["not live".into()],
-                detail: Detail::Container {
-                    name: "corp-sniffer".into(),
-                    spec: spec("corp-sniffer", Role::Singleton, None, Some("sniffer")),
-                },
-            },
-        ],
+        changes,
     }
+}
+
+/// A network, then decky web-01: its base replaced with a service and a text file.
+fn web_01() -> Vec<Change> {
+    let file = |decky: &str, container: &str, path: &str| Object::File {
+        decky: decky.into(),
+        container: container.into(),
+        path: path.into(),
+    };
+    vec![
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Create,
+            object: Object::Network {
+                name: "decnet_lan".into(),
+            },
+            reasons: vec!["not present live".into()],
+            detail: Detail::Network(NetworkSpec {
+                name: "decnet_lan".into(),
+                driver: "bridge".into(),
+                subnet: Some("172.30.0.0/24".into()),
+                gateway: None,
+                parent: None,
+            }),
+        },
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Replace,
+            object: Object::Decky {
+                decky: "web-01".into(),
+            },
+            reasons: vec![
+                "image busybox:1.35 -> busybox:1.36".into(),
+                "replaces its services too: web-01-ssh".into(),
+            ],
+            detail: Detail::Container {
+                name: "web-01".into(),
+                spec: spec("web-01", Role::Base, Some("web-01"), None),
+            },
+        },
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Replace,
+            object: Object::Service {
+                decky: "web-01".into(),
+                service: "ssh".into(),
+            },
+            reasons: vec!["its base web-01 is replaced".into()],
+            detail: Detail::Container {
+                name: "web-01-ssh".into(),
+                spec: spec("web-01-ssh", Role::Service, Some("web-01"), Some("ssh")),
+            },
+        },
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Create,
+            object: file("web-01", "web-01-ssh", "/home/admin/.bash_history"),
+            reasons: vec!["container web-01-ssh is replaced".into()],
+            detail: Detail::File(FileChange {
+                write: content(b"ls\n"),
+                sensitive: false,
+                content: ContentChange::TextDiff("@@ -0,0 +1 @@\n+ls\n".into()),
+            }),
+        },
+    ]
+}
+
+/// Decky web-02: a service started, a sensitive file, a deletion.
+fn web_02() -> Vec<Change> {
+    let file = |decky: &str, container: &str, path: &str| Object::File {
+        decky: decky.into(),
+        container: container.into(),
+        path: path.into(),
+    };
+    vec![
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Start,
+            object: Object::Service {
+                decky: "web-02".into(),
+                service: "http".into(),
+            },
+            reasons: vec!["exited live".into()],
+            detail: Detail::Container {
+                name: "web-02-http".into(),
+                spec: None,
+            },
+        },
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Update,
+            object: file("web-02", "web-02", "/root/.aws/credentials"),
+            reasons: vec!["content changed".into(), "mode 0644 -> 0600".into()],
+            detail: Detail::File(FileChange {
+                write: content(b"secret"),
+                sensitive: true,
+                content: ContentChange::Opaque {
+                    before: Some(Digest {
+                        size: 12,
+                        sha256: "aaaaaaaaaaaa".into(),
+                    }),
+                    after: Some(Digest {
+                        size: 6,
+                        sha256: "bbbbbbbbbbbb".into(),
+                    }),
+                },
+            }),
+        },
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Delete,
+            object: file("web-02", "web-02", "/tmp/old"),
+            reasons: vec!["dropped by deckhand, no longer in the file".into()],
+            detail: Detail::File(FileChange {
+                write: None,
+                sensitive: true,
+                content: ContentChange::Opaque {
+                    before: Some(Digest {
+                        size: 3,
+                        sha256: "cccccccccccc".into(),
+                    }),
+                    after: None,
+                },
+            }),
+        },
+    ]
+}
+
+/// Decky web-03 going, and a singleton.
+fn web_03_and_a_singleton() -> Vec<Change> {
+    vec![
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Delete,
+            object: Object::Service {
+                decky: "web-03".into(),
+                service: "ftp".into(),
+            },
+            reasons: vec!["decky web-03 is no longer in the file".into()],
+            detail: Detail::Container {
+                name: "web-03-ftp".into(),
+                spec: None,
+            },
+        },
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Delete,
+            object: Object::Decky {
+                decky: "web-03".into(),
+            },
+            reasons: vec!["decky web-03 is no longer in the file".into()],
+            detail: Detail::Container {
+                name: "web-03".into(),
+                spec: None,
+            },
+        },
+        Change {
+            host: crate::hosts::LOCAL.to_string(),
+            action: Action::Create,
+            object: Object::Singleton {
+                service: "sniffer".into(),
+            },
+            reasons: vec!["not live".into()],
+            detail: Detail::Container {
+                name: "corp-sniffer".into(),
+                spec: spec("corp-sniffer", Role::Singleton, None, Some("sniffer")),
+            },
+        },
+    ]
 }

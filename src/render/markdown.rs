@@ -77,6 +77,43 @@ fn code(s: &str) -> String {
     format!("`{}`", s.replace('`', "'"))
 }
 
+/// Appends each section whole, else without its diffs, else not at all, to
+/// stay within `cap`; says what was left out.
+fn fit_sections(
+    doc: &mut String,
+    order: &[String],
+    groups: &BTreeMap<String, Vec<&Change>>,
+    cap: usize,
+) {
+    let mut shortened = Vec::new();
+    let mut dropped = Vec::new();
+    for g in order {
+        let full = section(g, &groups[g], true);
+        let budget = cap.saturating_sub(doc.chars().count() + FOOTER_RESERVE);
+        if full.chars().count() <= budget {
+            doc.push_str(&full);
+            continue;
+        }
+        let short = section(g, &groups[g], false);
+        if short.chars().count() <= budget {
+            doc.push_str(&short);
+            shortened.push(g.as_str());
+        } else {
+            dropped.push(g.as_str());
+        }
+    }
+    if !shortened.is_empty() || !dropped.is_empty() {
+        doc.push_str("> **Truncated to fit a comment:**");
+        if !shortened.is_empty() {
+            let _ = write!(doc, " diffs omitted for {};", shortened.len());
+        }
+        if !dropped.is_empty() {
+            let _ = write!(doc, " {} section(s) not shown;", dropped.len());
+        }
+        doc.push_str(" run `deckhand plan` for the whole plan.\n");
+    }
+}
+
 /// Renders `plan` within `cap` characters.
 pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
     let mut doc = format!("### deckhand plan for fleet `{}`\n\n", plan.fleet);
@@ -112,33 +149,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
         s.add, s.change, s.replace, s.destroy
     );
 
-    let mut shortened = Vec::new();
-    let mut dropped = Vec::new();
-    for g in &order {
-        let full = section(g, &groups[g], true);
-        let budget = cap.saturating_sub(doc.chars().count() + FOOTER_RESERVE);
-        if full.chars().count() <= budget {
-            doc.push_str(&full);
-            continue;
-        }
-        let short = section(g, &groups[g], false);
-        if short.chars().count() <= budget {
-            doc.push_str(&short);
-            shortened.push(g.as_str());
-        } else {
-            dropped.push(g.as_str());
-        }
-    }
-    if !shortened.is_empty() || !dropped.is_empty() {
-        doc.push_str("> **Truncated to fit a comment:**");
-        if !shortened.is_empty() {
-            let _ = write!(doc, " diffs omitted for {};", shortened.len());
-        }
-        if !dropped.is_empty() {
-            let _ = write!(doc, " {} section(s) not shown;", dropped.len());
-        }
-        doc.push_str(" run `deckhand plan` for the whole plan.\n");
-    }
+    fit_sections(&mut doc, &order, &groups, cap);
     let _ = writeln!(
         doc,
         "**Plan: {} to add, {} to change, {} to replace, {} to destroy.**",
