@@ -151,16 +151,23 @@ pub struct PlanArgs {
     pub networks: bool,
 }
 
+/// What apply and destroy share: the config, the go-ahead, the scope.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Go ahead without asking for `yes`. Required when standard input is not a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Only this decky (repeatable). Fleet singletons are left alone.
+    #[arg(long, value_name = "DECKY")]
+    pub target: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
     #[command(flatten)]
-    pub config: ConfigArgs,
-    /// Destroy without asking. Required when standard input is not a terminal.
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// Destroy only this decky (repeatable). Fleet singletons are left alone.
-    #[arg(long, value_name = "DECKY")]
-    pub target: Vec<String>,
+    pub change: ChangeArgs,
     /// Also remove the networks the file declares (never done otherwise).
     #[arg(long)]
     pub networks: bool,
@@ -174,13 +181,7 @@ pub struct ApplyArgs {
     #[arg(value_name = "PLANFILE", conflicts_with_all = ["target", "file", "adopt"])]
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
-    pub config: ConfigArgs,
-    /// Apply without asking. Required when standard input is not a terminal.
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// Apply only this decky (repeatable). Fleet singletons are left alone.
-    #[arg(long, value_name = "DECKY")]
-    pub target: Vec<String>,
+    pub change: ChangeArgs,
     /// Take containers that DECNET's docker-compose made (see `deckhand import`)
     /// under management: those that match the file are kept as they are and
     /// recorded as deckhand's; the others may then be replaced. Without it,

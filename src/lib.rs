@@ -1,8 +1,10 @@
 //! deckhand keeps a fleet of DECNET deckies in the state a TOML file describes.
 //!
 //! The pipeline: `config` (desired state) and `observe` (live state) feed the
-//! pure `plan`; `render` draws it; `apply` executes exactly it. `engine` is the
-//! only module that speaks to Docker.
+//! pure `plan`; `render` draws it; `apply` executes exactly it and reports each
+//! step as an event that `render` draws again. `fleet` runs that pipeline once
+//! over every engine of a fleet, for every command and each watch pass.
+//! `engine` is the only module that speaks to Docker.
 
 pub mod adopt;
 pub mod apply;

@@ -6,23 +6,14 @@ mod common;
 
 use common::{docker, docker_try, Fleet};
 
-const CONFIG: &str = r#"
-[fleet]
-name = "{fleet}"
-base_image = "{image}"
-services = ["sniffer"]
-
+const CONFIG: &str = concat!(
+    fleet_table!(),
+    "services = [\"sniffer\"]\n",
+    http_service!(),
+    sniffer_singleton!(),
+    r#"
 [networks.{fleet}_lan]
 driver = "bridge"
-
-[services.http]
-image = "{image}"
-command = ["httpd", "-f", "-p", "80"]
-
-[services.sniffer]
-image = "{image}"
-command = ["sleep", "infinity"]
-singleton = true
 
 [deckies.{fleet}-a]
 services = ["http"]
@@ -34,7 +25,8 @@ target = "base"
 
 [deckies.{fleet}-b]
 services = ["http"]
-"#;
+"#
+);
 
 /// Names of every container carrying this fleet's label, holders included.
 fn everything(fleet: &Fleet) -> Vec<String> {

@@ -4,25 +4,18 @@ mod common;
 
 use common::{docker, docker_try, Fleet};
 
-const CATALOG: &str = r#"
-[fleet]
-name = "{fleet}"
-base_image = "{image}"
-
-[services.http]
-image = "{image}"
-command = ["httpd", "-f", "-p", "80"]
-ports = [80]
-
-[services.ssh]
-image = "{image}"
-command = ["sleep", "infinity"]
+const CATALOG: &str = concat!(
+    fleet_table!(),
+    http_service!(),
+    ssh_service!(),
+    r#"
 env = { SSH_PASSWORD = "admin" }
 
 [services.ftp]
 image = "{image}"
 command = ["sleep", "infinity"]
-"#;
+"#
+);
 
 fn three_deckies(b_services: &str) -> String {
     format!(
@@ -296,14 +289,11 @@ services = []
 /// Every kind of change pending against [`BEFORE_DRY`]: a network, a base on
 /// it, a singleton, a service created, replaced (with its file dropped again)
 /// and started, a decky destroyed, files created, updated and deleted.
-const PENDING_DRY: &str = r#"
+const PENDING_DRY: &str = concat!(
+    sniffer_singleton!(),
+    r#"
 [networks.{fleet}_net]
 driver = "bridge"
-
-[services.sniffer]
-image = "{image}"
-command = ["sleep", "infinity"]
-singleton = true
 
 [deckies.{fleet}-a]
 services = ["http"]
@@ -323,7 +313,8 @@ content = "in ssh\n"
 [deckies.{fleet}-d]
 services = []
 network = "{fleet}_net"
-"#;
+"#
+);
 
 #[test]
 fn plan_never_mutates_the_engine_even_with_every_kind_of_change_pending() {

@@ -5,18 +5,14 @@ mod common;
 use base64::Engine as _;
 use common::{cat, docker, stat, Fleet};
 
-const HEAD: &str = r#"
-[fleet]
-name = "{fleet}"
-base_image = "{image}"
-
-[services.ssh]
-image = "{image}"
-command = ["sleep", "infinity"]
-
+const HEAD: &str = concat!(
+    fleet_table!(),
+    ssh_service!(),
+    r#"
 [deckies.{fleet}-a]
 services = ["ssh"]
-"#;
+"#
+);
 
 fn with_files(files: &str) -> String {
     format!("{HEAD}\n{files}")

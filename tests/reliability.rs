@@ -166,6 +166,14 @@ impl RunningApply {
         panic!("apply ended before {n} × {what:?}:\n{}", self.seen);
     }
 
+    /// Sends SIGINT, then waits for the exit.
+    fn interrupt(self) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(sent.unwrap().success(), "kill -INT {pid}");
+        self.finish()
+    }
+
     /// Waits for the exit; its code and all it printed.
     fn finish(mut self) -> (Option<i32>, String) {
         let mut rest = String::new();
@@ -346,13 +354,7 @@ fn sigint_during_apply_finishes_the_steps_in_flight_and_releases_the_lock() {
     fleet.write(&fleet_config(DECKIES, 0));
     let mut apply = RunningApply::start(&fleet, &[]);
     apply.wait_created(1);
-    let pid = apply.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let (code, all) = apply.finish();
+    let (code, all) = apply.interrupt();
 
     assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("not started: interrupted"), "{all}");
@@ -378,13 +380,7 @@ fn sigint_during_replaces_still_creates_the_containers_in_flight() {
     fleet.write(&fleet_config(DECKIES, 3));
     let mut apply = RunningApply::start(&fleet, &[]);
     apply.wait_for(": replaced", 1);
-    let pid = apply.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let (code, all) = apply.finish();
+    let (code, all) = apply.interrupt();
     assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("not started: interrupted"), "{all}");
     // A replace is one step: none was left half done (removed, not created).

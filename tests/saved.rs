@@ -4,15 +4,10 @@ mod common;
 
 use common::{docker, Fleet};
 
-const CONFIG: &str = r#"
-[fleet]
-name = "{fleet}"
-base_image = "{image}"
-
-[services.ssh]
-image = "{image}"
-command = ["sleep", "infinity"]
-
+const CONFIG: &str = concat!(
+    fleet_table!(),
+    ssh_service!(),
+    r#"
 [deckies.{fleet}-a]
 services = ["ssh"]
 
@@ -22,7 +17,8 @@ sensitive = true
 
 [deckies.{fleet}-b]
 services = []
-"#;
+"#
+);
 
 fn save(fleet: &Fleet) -> String {
     let run = fleet.deckhand(&["plan", "--out", "reviewed.plan"]);

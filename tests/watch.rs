@@ -10,19 +10,11 @@ use common::proxy::Proxy;
 use common::watch::{within, Watch};
 use common::{docker, Fleet};
 
-const CONFIG: &str = r#"
-[fleet]
-name = "{fleet}"
-base_image = "{image}"
-
-[services.http]
-image = "{image}"
-command = ["httpd", "-f", "-p", "80"]
-
-[services.ssh]
-image = "{image}"
-command = ["sleep", "infinity"]
-
+const CONFIG: &str = concat!(
+    fleet_table!(),
+    http_service!(),
+    ssh_service!(),
+    r#"
 [deckies.{fleet}-a]
 services = ["http"]
 
@@ -32,7 +24,8 @@ target = "base"
 
 [deckies.{fleet}-b]
 services = ["http"]
-"#;
+"#
+);
 
 /// The fleet's container `suffix` runs, under another id than `old`.
 fn recreated(fleet: &Fleet, suffix: &str, old: &str) -> bool {

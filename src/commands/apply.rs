@@ -52,9 +52,9 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
             }
         }
         None => Request {
-            config: args.config.file.clone(),
-            targets: args.target.clone(),
-            approval: approval(ctx, args.auto_approve)?,
+            config: args.change.config.file.clone(),
+            targets: args.change.target.clone(),
+            approval: approval(ctx, args.change.auto_approve)?,
             adopt: args.adopt,
             destroy: false,
             networks: false,
@@ -75,22 +75,16 @@ pub fn approval(ctx: &Context, auto_approve: bool) -> anyhow::Result<Approval> {
 /// Loads, checks a saved plan's config, then runs the locked pass and always
 /// releases its locks.
 pub async fn execute(ctx: &Context, request: &Request) -> anyhow::Result<ExitCode> {
-    let mut loaded = super::load(&request.config)?;
+    let loaded = super::load(&request.config)?;
     if let Approval::Saved(saved) = &request.approval {
         check_config(&loaded, saved, &request.config)?;
     }
-    if request.destroy {
-        loaded.desired = loaded.desired.without_deckies(&request.targets);
-    }
-    let mut pass = Pass::open(
-        &loaded.desired,
-        &loaded.hosts,
-        &ctx.pass(&request.targets, true),
-    )
-    .await;
-    if request.networks {
-        pass.remove_declared_networks();
-    }
+    let aim = super::Aim {
+        targets: &request.targets,
+        destroy: request.destroy,
+        networks: request.networks,
+    };
+    let mut pass = super::open_pass(ctx, &loaded, &aim, true).await;
     let result = locked(ctx, request, &mut pass).await;
     let released = pass.release().await;
     let code = result?;

@@ -27,7 +27,7 @@ use anyhow::Context as _;
 
 use crate::cli::{Cli, Command, ExportCommand};
 use crate::config::{self, Loaded};
-use crate::fleet::Options;
+use crate::fleet::{Options, Pass};
 use crate::render::style::Style;
 
 /// Settings shared by every command, decided once from flags, environment
@@ -62,6 +62,28 @@ impl Context {
             lock_as: lock.then_some(self.holder.as_str()),
         }
     }
+}
+
+/// What a plan or an apply aims at: the file as it is, or (`destroy`) the
+/// file without the deckies in scope.
+pub struct Aim<'a> {
+    pub targets: &'a [String],
+    pub destroy: bool,
+    /// With `destroy`: the declared networks go too.
+    pub networks: bool,
+}
+
+/// Opens the fleet pass that `aim` asks for; `lock` takes the fleet's lock.
+pub async fn open_pass(ctx: &Context, loaded: &Loaded, aim: &Aim<'_>, lock: bool) -> Pass {
+    let desired = match aim.destroy {
+        true => loaded.desired.clone().without_deckies(aim.targets),
+        false => loaded.desired.clone(),
+    };
+    let mut pass = Pass::open(&desired, &loaded.hosts, &ctx.pass(aim.targets, lock)).await;
+    if aim.networks {
+        pass.remove_declared_networks();
+    }
+    pass
 }
 
 /// Loads the desired state; an invalid file is reported with every problem found.

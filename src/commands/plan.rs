@@ -12,19 +12,13 @@ use crate::saved::{self, SavedPlan};
 use super::Context;
 
 pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let mut loaded = super::load(&args.config.file)?;
-    if args.destroy {
-        loaded.desired = loaded.desired.without_deckies(&args.target);
-    }
-    let mut pass = Pass::open(
-        &loaded.desired,
-        &loaded.hosts,
-        &ctx.pass(&args.target, false),
-    )
-    .await;
-    if args.networks {
-        pass.remove_declared_networks();
-    }
+    let loaded = super::load(&args.config.file)?;
+    let aim = super::Aim {
+        targets: &args.target,
+        destroy: args.destroy,
+        networks: args.networks,
+    };
+    let mut pass = super::open_pass(ctx, &loaded, &aim, false).await;
     if let Some(f) = pass.sole_failure() {
         return Err(f.into());
     }

@@ -28,6 +28,14 @@ fn content(bytes: &[u8]) -> Option<FileContent> {
     })
 }
 
+fn file(decky: &str, container: &str, path: &str) -> Object {
+    Object::File {
+        decky: decky.into(),
+        container: container.into(),
+        path: path.into(),
+    }
+}
+
 pub fn every_kind() -> Plan {
     let mut changes = web_01();
     changes.extend(web_02());
@@ -43,11 +51,6 @@ pub fn every_kind() -> Plan {
 
 /// A network, then decky web-01: its base replaced with a service and a text file.
 fn web_01() -> Vec<Change> {
-    let file = |decky: &str, container: &str, path: &str| Object::File {
-        decky: decky.into(),
-        container: container.into(),
-        path: path.into(),
-    };
     vec![
         Change {
             host: crate::hosts::LOCAL.to_string(),
@@ -108,11 +111,6 @@ fn web_01() -> Vec<Change> {
 
 /// Decky web-02: a service started, a sensitive file, a deletion.
 fn web_02() -> Vec<Change> {
-    let file = |decky: &str, container: &str, path: &str| Object::File {
-        decky: decky.into(),
-        container: container.into(),
-        path: path.into(),
-    };
     vec![
         Change {
             host: crate::hosts::LOCAL.to_string(),

@@ -13,6 +13,7 @@ use std::sync::Once;
 pub mod engine2;
 pub mod proxy;
 pub mod sshd;
+pub mod toml;
 pub mod watch;
 
 pub const IMAGE: &str = "deckhand/busybox:1.35";
@@ -189,7 +190,11 @@ impl Fleet {
             if c.labels.contains_key("deckhand.holder") {
                 continue;
             }
-            let diff = docker(&["diff", &id]);
+            // The engine lists changes in no stable order.
+            let mut diff: Vec<String> =
+                docker(&["diff", &id]).lines().map(str::to_string).collect();
+            diff.sort();
+            let diff = diff.join("\n") + "\n";
             out += &diff;
             if c.status == "running" {
                 let files: Vec<&str> = diff
@@ -202,14 +207,13 @@ impl Fleet {
                 out += &docker(&args);
             }
         }
-        out + "--- networks\n"
-            + &docker(&[
-                "network",
-                "ls",
-                "--no-trunc",
-                "--format",
-                "{{.ID}} {{.Name}}",
-            ])
+        // Networks named after this fleet (other tests make and remove their own).
+        let networks = docker(&["network", "ls", "--format", "{{.ID}} {{.Name}}"]);
+        let ours: Vec<&str> = networks
+            .lines()
+            .filter(|l| l.contains(&self.name))
+            .collect();
+        out + "--- networks\n" + &ours.join("\n")
     }
 }
 
