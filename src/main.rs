@@ -21,7 +21,9 @@ fn main() -> ExitCode {
     match runtime.block_on(deckhand::commands::execute(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The chain can quote an engine or a container: shown escaped.
+            let message = format!("{e:#}");
+            eprintln!("error: {}", deckhand::render::safe::escape_lines(&message));
             ExitCode::from(1)
         }
     }

@@ -21,7 +21,7 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         warnings,
     } = crate::import::find(&engine).await?;
     for w in &warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::render::safe::escape(w));
     }
     if found.is_empty() && warnings.is_empty() {
         bail!("no container on {} carries DECNET's labels (decnet.fleet.decky, decnet.fleet.service_name); nothing was written", engine.endpoint());

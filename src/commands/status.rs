@@ -104,7 +104,8 @@ fn print_table(rows: &[[String; 7]], columns: usize, style: Style) {
             .iter()
             .take(columns)
             .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
+            // Names and states come from the engine: shown escaped.
+            .map(|(cell, w)| format!("{:<w$}", crate::render::safe::escape(cell)))
             .collect();
         let line = line.join("  ").trim_end().to_string();
         say!("{}", if n == 0 { style.bold(&line) } else { line });

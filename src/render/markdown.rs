@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::safe;
 use super::style::Style;
 use super::text::{self, describe};
 use crate::plan::{Action, Change, ContentChange, Detail, Plan, Summary};
@@ -37,7 +38,8 @@ fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
             "- `{}` {verb}{} — {}",
             text::symbol(c.action, Style::PLAIN),
             code(&describe(c)),
-            c.reasons.join("; ")
+            // Reasons can quote an engine: no controls, no HTML.
+            safe::escape(&c.reasons.join("; ")).replace('<', "&lt;")
         );
         if let Detail::File(f) = &c.detail {
             match &f.content {
@@ -59,7 +61,7 @@ fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
                     let fence = fence(diff);
                     let _ = write!(out, "\n  {fence}diff\n");
                     for line in diff.lines() {
-                        let _ = writeln!(out, "  {line}");
+                        let _ = writeln!(out, "  {}", safe::escape(line));
                     }
                     let _ = writeln!(out, "  {fence}\n");
                 }

@@ -4,6 +4,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod safe;
 pub mod steps;
 pub mod style;
 pub mod text;

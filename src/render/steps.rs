@@ -1,6 +1,7 @@
 //! The text view of an apply: each executor event as a line, and the end of
 //! the run. Apply and watch both draw through it.
 
+use super::safe;
 use super::style::Style;
 use super::text;
 use crate::apply::{Event, Outcome, Report};
@@ -18,7 +19,12 @@ pub fn on_host(host: &str, several: bool) -> String {
 
 /// An engine's failure as a line: `host edge: cannot reach …` (host named only with several).
 pub fn failure(f: &HostFailure, several: bool) -> String {
-    format!("{}{}", on_host(&f.host, several), f.failure)
+    let message = f.failure.to_string();
+    format!(
+        "{}{}",
+        on_host(&f.host, several),
+        safe::escape_lines(&message)
+    )
 }
 
 /// The line an event is drawn as; `None` for events the text view leaves out.
@@ -26,12 +32,15 @@ pub fn event_line(event: &Event, style: Style, several: bool) -> Option<String> 
     match event {
         Event::Started(_) => None,
         Event::Ended(outcome) => Some(outcome_line(outcome, style, several)),
-        Event::Build { host, image, line } if several => Some(format!(
-            "{} image {image} on {host}: {line}",
-            style.dim("*")
-        )),
-        Event::Build { image, line, .. } => {
-            Some(format!("{} image {image}: {line}", style.dim("*")))
+        // A builder's output is the build context's (and its base image's) doing.
+        Event::Build { host, image, line } => {
+            let on = if several {
+                format!(" on {host}")
+            } else {
+                String::new()
+            };
+            let line = safe::escape(line);
+            Some(format!("{} image {image}{on}: {line}", style.dim("*")))
         }
     }
 }
@@ -40,7 +49,7 @@ pub fn event_line(event: &Event, style: Style, several: bool) -> Option<String> 
 pub fn outcome_line(o: &Outcome, style: Style, several: bool) -> String {
     let secs = o.elapsed.as_secs_f64();
     let what = text::describe_on(&o.change, several);
-    match o.status.problem() {
+    match problem(o) {
         None => format!(
             "{} {what}: {} ({secs:.2}s)",
             text::symbol(o.change.action, style),
@@ -52,6 +61,13 @@ pub fn outcome_line(o: &Outcome, style: Style, several: bool) -> String {
             style.red(&failed_or_skipped(&problem))
         ),
     }
+}
+
+/// Why a step was not done, escaped: it can quote the engine or a program
+/// run in the decky (an intruder's `rm`).
+fn problem(o: &Outcome) -> Option<String> {
+    let problem = o.status.problem()?;
+    Some(safe::escape(&problem).into_owned())
 }
 
 /// A skip already says so (`skipped: …`, `not started: …`); a failure does not.
@@ -85,6 +101,7 @@ pub fn summary(
     let mut lines = vec![String::new()];
     for (host, r) in &report.hosts {
         for e in &r.errors {
+            let e = safe::escape_lines(e);
             lines.push(format!(
                 "{} {}{e}",
                 style.red("error:"),
@@ -123,7 +140,7 @@ pub fn summary(
 fn not_done(report: &FleetReport, several: bool) -> Vec<String> {
     let outcomes = report.hosts.iter().flat_map(|(_, r)| &r.outcomes);
     outcomes
-        .filter_map(|o| Some((o, o.status.problem()?)))
+        .filter_map(|o| Some((o, problem(o)?)))
         .map(|(o, problem)| format!("  {}: {problem}", text::describe_on(&o.change, several)))
         .collect()
 }

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::safe;
 use super::style::Style;
 use crate::plan::{Action, Change, ContentChange, Detail, Digest, Object, Plan};
 
@@ -18,6 +19,11 @@ pub fn symbol(action: Action, style: Style) -> String {
 
 /// How a change names its object: `service web-01-ssh`, `file web-01:/etc/motd`.
 pub fn describe(change: &Change) -> String {
+    // Names of live containers come from the engine's labels: shown escaped.
+    safe::escape(&describe_raw(change)).into_owned()
+}
+
+fn describe_raw(change: &Change) -> String {
     match (&change.object, &change.detail) {
         (Object::Network { name }, _) => format!("network {name}"),
         (
@@ -127,7 +133,7 @@ fn render_change(change: &Change, out: &mut dyn Write, style: Style) -> io::Resu
         out,
         "  {pad}{sym} {verb}{}  {}",
         describe(change),
-        style.dim(&format!("({})", change.reasons.join("; ")))
+        style.dim(&format!("({})", safe::escape(&change.reasons.join("; "))))
     )?;
     if let Detail::File(file) = &change.detail {
         render_content(&file.content, file.sensitive, out, style)?;
@@ -178,6 +184,8 @@ fn render_content(
         ContentChange::Unchanged => {}
         ContentChange::TextDiff(diff) => {
             for line in diff.lines() {
+                // Live content is the intruder's: escaped before it is painted.
+                let line = &safe::escape(line);
                 let painted = match line.chars().next() {
                     Some('+') => style.green(line),
                     Some('-') => style.red(line),

@@ -45,6 +45,9 @@ pub struct Settings {
 }
 
 /// A line of the watch log, with a UTC timestamp.
+///
+/// Views escape what came from an engine or a decky before it reaches here;
+/// the message may carry deckhand's own colours.
 pub fn log(style: Style, message: &str) {
     let now = time::OffsetDateTime::now_utc();
     let stamp = format!("{:02}:{:02}:{:02}Z", now.hour(), now.minute(), now.second());
@@ -182,6 +185,7 @@ impl Watcher {
                 }
             }
             EngineSignal::Lost { host, why } => {
+                let why = crate::render::safe::escape(&why);
                 let message = format!(
                     "{} {}lost the engine's events: {why}; reconnecting",
                     style.red("!"),

@@ -15,8 +15,8 @@ use crate::engine::TlsFiles;
 use crate::fleet::{Failure, HostFailure, Options, Pass, Planned};
 use crate::interrupt::Interrupt;
 use crate::plan::Plan;
-use crate::render::steps;
 use crate::render::style::Style;
+use crate::render::{safe, steps};
 
 use super::{log, Settings};
 
@@ -124,8 +124,11 @@ fn failure_line(f: &HostFailure, several: bool, style: Style) -> String {
             holder,
             since,
         } => format!(
-            "{}fleet '{fleet}' is locked by {holder} since {since}; trying again shortly",
-            steps::on_host(&f.host, several)
+            "{}fleet '{fleet}' is locked by {} since {}; trying again shortly",
+            steps::on_host(&f.host, several),
+            // The holder's labels are on the engine: anyone there wrote them.
+            safe::escape(holder),
+            safe::escape(since),
         ),
         _ => format!("{} {}", style.red("!"), steps::failure(f, several)),
     }
@@ -175,6 +178,7 @@ async fn reconcile(pass: &Pass, style: Style, interrupt: &Interrupt) -> BTreeSet
     let report = pass.apply(false, runnable, sink, interrupt).await;
     for (host, r) in &report.hosts {
         for e in &r.errors {
+            let e = safe::escape_lines(e);
             log(
                 style,
                 &format!("{} {}{e}", style.red("!"), steps::on_host(host, several)),
