@@ -162,6 +162,10 @@ pub struct ChangeArgs {
     /// Only this decky (repeatable). Fleet singletons are left alone.
     #[arg(long, value_name = "DECKY")]
     pub target: Vec<String>,
+    /// Print NDJSON events (plan, step, summary, error) instead of text; never
+    /// prompts, so it needs --auto-approve or a PLANFILE.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -204,4 +208,7 @@ pub struct WatchArgs {
     /// Print what each pass would change instead of applying it.
     #[arg(long)]
     pub plan_only: bool,
+    /// Print NDJSON events (pass, plan, step, summary, error) instead of log lines.
+    #[arg(long)]
+    pub json: bool,
 }

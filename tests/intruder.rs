@@ -48,14 +48,29 @@ fn an_intruders_escape_sequences_reach_no_plan_raw() {
         let plan = fleet.deckhand(&["plan", "--no-color", "--format", format]);
         assert_eq!(plan.code, 0, "{plan:?}");
         assert!(plan.stdout.contains("content changed"), "{plan:?}");
-        assert_eq!(raw_controls(&plan.all()), Vec::<char>::new(), "{format}: {plan:?}");
-        for shown in ["\\x1b[2J", "\\x1b]52;c;", "\\x9b31m", "\\x0d", "\\x7f", "\\u202e"] {
-            assert!(plan.stdout.contains(shown), "{format} does not show {shown}: {plan:?}");
+        assert_eq!(
+            raw_controls(&plan.all()),
+            Vec::<char>::new(),
+            "{format}: {plan:?}"
+        );
+        for shown in [
+            "\\x1b[2J",
+            "\\x1b]52;c;",
+            "\\x9b31m",
+            "\\x0d",
+            "\\x7f",
+            "\\u202e",
+        ] {
+            assert!(
+                plan.stdout.contains(shown),
+                "{format} does not show {shown}: {plan:?}"
+            );
         }
     }
     // JSON carries the bytes, escaped by JSON itself.
     let json = fleet.deckhand(&["plan", "--format", "json"]);
-    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("the JSON plan parses");
+    let value: serde_json::Value =
+        serde_json::from_str(&json.stdout).expect("the JSON plan parses");
     assert!(value.to_string().contains("\\u001b[2J"), "{json:?}");
     let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -71,7 +86,10 @@ fn an_intruders_rm_cannot_write_to_the_operators_terminal() {
     let ssh = fleet.n("a-ssh");
     let fake_rm = "rm /bin/rm && printf '#!/bin/sh\\nprintf \"\\\\033]0;pwned\\\\007\\\\033[2J gone\" >&2\\nexit 1\\n' > /bin/rm && chmod 755 /bin/rm";
     docker(&["exec", &ssh, "sh", "-c", fake_rm]);
-    fleet.write(&CONFIG.replace("[deckies.{fleet}-a.files.\"/srv/old\"]\ncontent = \"to be deleted\\n\"\n", ""));
+    fleet.write(&CONFIG.replace(
+        "[deckies.{fleet}-a.files.\"/srv/old\"]\ncontent = \"to be deleted\\n\"\n",
+        "",
+    ));
     let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains("rm exited with status 1"), "{run:?}");

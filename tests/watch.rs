@@ -108,7 +108,7 @@ fn an_invalid_save_is_reported_changes_nothing_and_the_next_good_save_applies() 
     let out = watch.output();
     assert!(out.contains("invalid configuration"), "{out}");
     assert!(
-        out.contains("deckhand.toml:21:"),
+        out.contains("deckhand.toml:22:"),
         "file and line expected:\n{out}"
     );
     watch.assert_running();
@@ -125,7 +125,7 @@ fn an_invalid_save_is_reported_changes_nothing_and_the_next_good_save_applies() 
         "{out}"
     );
     assert!(
-        out.contains("deckhand.toml:15:"),
+        out.contains("deckhand.toml:16:"),
         "file and line expected:\n{out}"
     );
     watch.assert_running();

@@ -1,15 +1,14 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::bail;
 
-use crate::apply::{Event, Sink};
 use crate::cli::ApplyArgs;
 use crate::config::Loaded;
 use crate::fleet::{FleetReport, Pass};
 use crate::interrupt::Interrupt;
 use crate::plan::Plan;
+use crate::render::run::RunView;
 use crate::render::{self, steps};
 use crate::saved::{self, SavedPlan};
 
@@ -36,10 +35,41 @@ pub struct Request {
     pub destroy: bool,
     /// `destroy --networks`: remove the networks the file declares too.
     pub networks: bool,
+    /// `--json`: NDJSON events instead of text.
+    pub json: bool,
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let request = match &args.plan_file {
+    let config = &args.change.config.file;
+    in_json(args.change.json, config, async {
+        let request = lower(ctx, args)?;
+        execute(ctx, &request).await
+    })
+    .await
+}
+
+/// With `--json`, an error that ends the run is an `error` event, exit 1.
+pub async fn in_json(
+    json: bool,
+    config: &std::path::Path,
+    run: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    match (run.await, json) {
+        (Err(e), true) => {
+            let fleet = crate::config::load(config).map(|l| l.desired.fleet);
+            let view = RunView::Json {
+                fleet: fleet.unwrap_or_default(),
+            };
+            view.error(&format!("{e:#}"));
+            Ok(ExitCode::from(1))
+        }
+        (result, _) => result,
+    }
+}
+
+/// The flags of `apply`, lowered into a request.
+fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
+    Ok(match &args.plan_file {
         Some(file) => {
             let saved = SavedPlan::read(file)?;
             Request {
@@ -49,25 +79,28 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
                 networks: saved.networks,
                 adopt: false,
                 approval: Approval::Saved(Box::new(saved)),
+                json: args.change.json,
             }
         }
         None => Request {
             config: args.change.config.file.clone(),
             targets: args.change.target.clone(),
-            approval: approval(ctx, args.change.auto_approve)?,
+            approval: approval(ctx, args.change.auto_approve, args.change.json)?,
             adopt: args.adopt,
             destroy: false,
             networks: false,
+            json: args.change.json,
         },
-    };
-    execute(ctx, &request).await
+    })
 }
 
-/// `--auto-approve`, else a terminal to ask on, else a refusal.
-pub fn approval(ctx: &Context, auto_approve: bool) -> anyhow::Result<Approval> {
-    match (auto_approve, ctx.interactive) {
+/// `--auto-approve`, else a terminal to ask on, else a refusal. `--json`
+/// never prompts.
+pub fn approval(ctx: &Context, auto_approve: bool, json: bool) -> anyhow::Result<Approval> {
+    match (auto_approve, ctx.interactive && !json) {
         (true, _) => Ok(Approval::Given),
         (false, true) => Ok(Approval::Ask),
+        (false, false) if json => bail!("--json never prompts\n  help: pass --auto-approve (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`"),
         (false, false) => bail!("apply asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to apply without asking (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`"),
     }
 }
@@ -112,35 +145,43 @@ async fn locked(ctx: &Context, request: &Request, pass: &mut Pass) -> anyhow::Re
     if let Approval::Saved(saved) = &request.approval {
         check_live(pass, &plan, saved)?;
     }
-    render::text::render(&plan, &mut std::io::stdout().lock(), ctx.style)?;
+    let view = match request.json {
+        true => RunView::Json {
+            fleet: pass.fleet.clone(),
+        },
+        false => RunView::Text {
+            style: ctx.style,
+            several: pass.several,
+        },
+    };
+    view.plan(&plan);
     for f in &pass.failures {
-        eprintln!("error: {}", steps::failure(f, pass.several));
+        view.failure(f);
     }
     let touched = pass.decnet_touched();
     if !request.adopt && !touched.is_empty() {
         bail!("the plan changes containers that DECNET made and deckhand does not manage yet: {}; nothing was changed\n  help: review the plan, then run `deckhand apply --adopt` to take DECNET's containers under management", touched.join(", "));
     }
     if plan.is_empty() && (!request.adopt || pass.decnet_in_scope() == 0) {
+        if request.json {
+            view.summary(&FleetReport::default(), &pass.failures);
+        }
         return Ok(exit_code(pass.failures.is_empty()));
     }
     if matches!(request.approval, Approval::Ask) && !confirm()? {
-        say!("Apply cancelled; nothing was changed.");
+        view.say("Apply cancelled; nothing was changed.");
         return Ok(ExitCode::from(1));
     }
-    say!();
+    view.say("");
     let interrupt = Interrupt::on_signals()?;
     let report = pass
-        .apply(
-            request.adopt,
-            |_| true,
-            text_sink(ctx, pass.several),
-            &interrupt,
-        )
+        .apply(request.adopt, |_| true, view.sink(), &interrupt)
         .await;
     if request.destroy && request.targets.is_empty() && report.failed() == 0 {
-        remove_records(pass).await;
+        remove_records(pass, &view).await;
     }
-    Ok(finish(ctx, pass, &report))
+    view.summary(&report, &pass.failures);
+    Ok(exit_code(report.failed() == 0 && pass.failures.is_empty()))
 }
 
 /// A saved plan runs only when every engine it covers looks as it did then.
@@ -160,34 +201,19 @@ fn check_live(pass: &Pass, plan: &Plan, saved: &SavedPlan) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Draws each step as it ends, indented under the plan.
-pub fn text_sink(ctx: &Context, several: bool) -> Sink {
-    let style = ctx.style;
-    Arc::new(move |e: &Event| {
-        if let Some(line) = steps::event_line(e, style, several) {
-            say!("  {line}");
-        }
-    })
-}
-
 /// The fleet is gone: its record goes too (the lock goes on release).
-async fn remove_records(pass: &Pass) {
+async fn remove_records(pass: &Pass, view: &RunView) {
     for p in &pass.planned {
         let host = steps::on_host(&p.site.host.name, pass.several);
         match crate::record::remove_all(&p.site.engine, &pass.fleet).await {
             Ok(0) => {}
-            Ok(_) => say!("{host}removed the file record of fleet '{}'", pass.fleet),
-            Err(e) => eprintln!("error: {host}cannot remove the file record: {e}"),
+            Ok(_) => view.say(&format!(
+                "{host}removed the file record of fleet '{}'",
+                pass.fleet
+            )),
+            Err(e) => view.error(&format!("{host}cannot remove the file record: {e}")),
         }
     }
-}
-
-/// Draws the end of the run; exit 1 when anything was not done.
-fn finish(ctx: &Context, pass: &Pass, report: &FleetReport) -> ExitCode {
-    for line in steps::summary(report, &pass.failures, pass.several, ctx.style) {
-        say!("{line}");
-    }
-    exit_code(report.failed() == 0 && pass.failures.is_empty())
 }
 
 fn exit_code(ok: bool) -> ExitCode {

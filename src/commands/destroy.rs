@@ -7,13 +7,19 @@ use super::Context;
 
 /// `deckhand destroy`: an apply towards a file without the deckies in scope.
 pub async fn run(ctx: &Context, args: &DestroyArgs) -> anyhow::Result<ExitCode> {
+    let config = &args.change.config.file;
+    apply::in_json(args.change.json, config, run_request(ctx, args)).await
+}
+
+async fn run_request(ctx: &Context, args: &DestroyArgs) -> anyhow::Result<ExitCode> {
     let request = Request {
         config: args.change.config.file.clone(),
         targets: args.change.target.clone(),
-        approval: apply::approval(ctx, args.change.auto_approve)?,
+        approval: apply::approval(ctx, args.change.auto_approve, args.change.json)?,
         adopt: false,
         destroy: true,
         networks: args.networks,
+        json: args.change.json,
     };
     apply::execute(ctx, &request).await
 }

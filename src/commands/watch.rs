@@ -17,6 +17,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         debounce: Duration::from_millis(args.debounce_ms),
         plan_only: args.plan_only,
         style: ctx.style,
+        json: args.json,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
     let interrupt = Interrupt::on_signals()?;

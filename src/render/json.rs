@@ -4,39 +4,10 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use crate::plan::{ContentChange, Detail, Digest, Plan};
+use crate::plan::{Change, ContentChange, Detail, Digest, Plan};
 
 pub fn to_value(plan: &Plan) -> Value {
-    let changes: Vec<Value> = plan
-        .changes
-        .iter()
-        .map(|c| {
-            let container = match &c.detail {
-                Detail::Container { name, .. } => Some(name.clone()),
-                Detail::File(_) => match &c.object {
-                    crate::plan::Object::File { container, .. } => Some(container.clone()),
-                    _ => None,
-                },
-                Detail::Network(_) => None,
-            };
-            let mut v = json!({
-                "action": c.action.as_str(),
-                "kind": c.object.kind(),
-                "host": c.host,
-                "decky": c.object.decky(),
-                "service": c.object.service(),
-                "path": c.object.path(),
-                "reason": c.reasons.join("; "),
-                "reasons": c.reasons,
-                "container": container,
-            });
-            if let Detail::File(f) = &c.detail {
-                v["sensitive"] = json!(f.sensitive);
-                v["content"] = content(&f.content);
-            }
-            v
-        })
-        .collect();
+    let changes: Vec<Value> = plan.changes.iter().map(change).collect();
     let s = plan.summary();
     json!({
         "format_version": 1,
@@ -46,6 +17,34 @@ pub fn to_value(plan: &Plan) -> Value {
         "notes": plan.notes,
         "summary": {"add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy},
     })
+}
+
+/// One change as the JSON plan (and each `step` event) shows it.
+pub fn change(c: &Change) -> Value {
+    let container = match &c.detail {
+        Detail::Container { name, .. } => Some(name.clone()),
+        Detail::File(_) => match &c.object {
+            crate::plan::Object::File { container, .. } => Some(container.clone()),
+            _ => None,
+        },
+        Detail::Network(_) => None,
+    };
+    let mut v = json!({
+        "action": c.action.as_str(),
+        "kind": c.object.kind(),
+        "host": c.host,
+        "decky": c.object.decky(),
+        "service": c.object.service(),
+        "path": c.object.path(),
+        "reason": c.reasons.join("; "),
+        "reasons": c.reasons,
+        "container": container,
+    });
+    if let Detail::File(f) = &c.detail {
+        v["sensitive"] = json!(f.sensitive);
+        v["content"] = content(&f.content);
+    }
+    v
 }
 
 fn digest(d: &Option<Digest>) -> Value {

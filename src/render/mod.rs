@@ -2,8 +2,10 @@
 //! the executor's events and reports as text. Colour is a parameter, never
 //! global state.
 
+pub mod events_json;
 pub mod json;
 pub mod markdown;
+pub mod run;
 pub mod safe;
 pub mod steps;
 pub mod style;

@@ -8,6 +8,7 @@ mod debounce;
 mod events;
 mod files;
 mod pass;
+mod say;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -19,10 +20,12 @@ use tokio::task::JoinHandle;
 use crate::interrupt::Interrupt;
 use crate::render::style::Style;
 
+use crate::render::events_json;
 use debounce::Debounce;
 use events::{follow_events, on, EngineSignal};
 use files::FileWatch;
 use pass::Sources;
+use say::Say;
 
 /// How long the ids of containers a pass removed are remembered (their events
 /// are deckhand's own; the engine sends them within moments).
@@ -40,6 +43,8 @@ pub struct Settings {
     pub debounce: Duration,
     pub plan_only: bool,
     pub style: Style,
+    /// `--json`: NDJSON events instead of log lines.
+    pub json: bool,
     /// For the lock's label: who holds it.
     pub command: String,
 }
@@ -96,10 +101,10 @@ pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()>
         let end = w.pass(&interrupt).await;
         w.after(end, &mut files);
     }
+    w.say().line("stopped");
     for task in w.followers {
         task.abort();
     }
-    log(w.settings.style, "stopped");
     Ok(())
 }
 
@@ -120,6 +125,8 @@ struct Watcher {
     followers: Vec<JoinHandle<()>>,
     /// When the current pass started (unix seconds): events are replayed from there.
     pass_started: i64,
+    /// The fleet of the last valid config, for events.
+    fleet: String,
 }
 
 impl Watcher {
@@ -129,7 +136,6 @@ impl Watcher {
         let now = Instant::now();
         debounce.trigger(now.checked_sub(settings.debounce).unwrap_or(now));
         Watcher {
-            settings,
             debounce,
             reasons: BTreeSet::from(["start".to_string()]),
             own: BTreeMap::new(),
@@ -139,21 +145,34 @@ impl Watcher {
             followed: None,
             followers: Vec::new(),
             pass_started: 0,
+            fleet: crate::config::load(&settings.config)
+                .map(|l| l.desired.fleet)
+                .unwrap_or_default(),
+            settings,
         }
+    }
+
+    fn say(&self) -> Say {
+        Say {
+            style: self.settings.style,
+            json: self.settings.json,
+        }
+    }
+
+    /// The fleet of the last valid config, for events.
+    fn fleet(&self) -> &str {
+        &self.fleet
     }
 
     fn announce(&self) {
         let s = &self.settings;
         let plan_only = if s.plan_only { ", plan only" } else { "" };
-        log(
-            s.style,
-            &format!(
-                "watching {} (files read back every {}s, debounce {}ms){plan_only}; Ctrl-C to stop",
-                s.config.display(),
-                s.interval.as_secs(),
-                s.debounce.as_millis(),
-            ),
-        );
+        self.say().line(&format!(
+            "watching {} (files read back every {}s, debounce {}ms){plan_only}; Ctrl-C to stop",
+            s.config.display(),
+            s.interval.as_secs(),
+            s.debounce.as_millis(),
+        ));
     }
 
     /// The earliest moment something is due: the debounce, or a retry.
@@ -186,15 +205,13 @@ impl Watcher {
             }
             EngineSignal::Lost { host, why } => {
                 let why = crate::render::safe::escape(&why);
-                let message = format!(
-                    "{} {}lost the engine's events: {why}; reconnecting",
-                    style.red("!"),
-                    on(&host)
-                );
-                log(style, &message);
+                let message = format!("lost the engine's events: {why}; reconnecting");
+                let line = format!("{} {}{message}", style.red("!"), on(&host));
+                self.say()
+                    .problem(self.fleet(), host.as_deref(), &line, &message);
             }
             EngineSignal::Back { host } => {
-                log(style, &format!("{}engine events back", on(&host)));
+                self.say().line(&format!("{}engine events back", on(&host)));
                 self.trigger(format!("{}engine back", on(&host)));
             }
         }
@@ -214,15 +231,18 @@ impl Watcher {
         self.pass_number += 1;
         let why: Vec<String> = std::mem::take(&mut self.reasons).into_iter().collect();
         let n = self.pass_number;
-        log(
-            style,
-            &style.bold(&format!("pass {n} ({})", why.join(", "))),
-        );
+        let say = self.say();
+        say.line(&style.bold(&format!("pass {n} ({})", why.join(", "))));
+        say.event(events_json::pass(self.fleet(), "started", n, &why));
         let started = Instant::now();
         self.pass_started = time::OffsetDateTime::now_utc().unix_timestamp();
-        let end = pass::run(&self.settings, interrupt).await;
+        let end = pass::run(&self.settings, say, interrupt).await;
         let took = started.elapsed().as_secs_f64();
-        log(style, &format!("pass {n} done in {took:.2}s"));
+        say.line(&format!("pass {n} done in {took:.2}s"));
+        if let Some(sources) = &end.sources {
+            self.fleet = sources.fleet.clone();
+        }
+        say.event(events_json::pass(&self.fleet, "ended", n, &why));
         end
     }
 
@@ -242,10 +262,9 @@ impl Watcher {
         if let Some(inputs) = &end.inputs {
             if let Err(e) = files.watch(&self.settings.config, inputs) {
                 let style = self.settings.style;
-                log(
-                    style,
-                    &format!("{} cannot watch the config's files: {e}", style.red("!")),
-                );
+                let message = format!("cannot watch the config's files: {e}");
+                let line = format!("{} {message}", style.red("!"));
+                self.say().problem(self.fleet(), None, &line, &message);
             }
         }
         if let Some(sources) = end.sources.filter(|s| self.followed.as_ref() != Some(s)) {

@@ -16,9 +16,10 @@ use crate::fleet::{Failure, HostFailure, Options, Pass, Planned};
 use crate::interrupt::Interrupt;
 use crate::plan::Plan;
 use crate::render::style::Style;
-use crate::render::{safe, steps};
+use crate::render::{events_json, safe, steps};
 
-use super::{log, Settings};
+use super::say::Say;
+use super::Settings;
 
 /// What the loop learns from a pass.
 #[derive(Debug, Default)]
@@ -51,16 +52,13 @@ pub struct Endpoint {
     pub tls: Option<TlsFiles>,
 }
 
-pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
+pub async fn run(settings: &Settings, say: Say, interrupt: &Interrupt) -> PassEnd {
     let style = settings.style;
     let loaded = match crate::config::load(&settings.config) {
         Ok(loaded) => loaded,
         Err(e) => {
-            let warn = style.red("!");
-            log(
-                style,
-                &format!("{warn} invalid configuration; nothing changed, still watching:\n{e}"),
-            );
+            let message = format!("invalid configuration; nothing changed, still watching:\n{e}");
+            say.problem("", None, &format!("{} {message}", style.red("!")), &message);
             return PassEnd::default();
         }
     };
@@ -77,18 +75,24 @@ pub async fn run(settings: &Settings, interrupt: &Interrupt) -> PassEnd {
     let pass = Pass::open(&loaded.desired, &loaded.hosts, &options).await;
     end.retry = !pass.failures.is_empty();
     for f in &pass.failures {
-        log(style, &failure_line(f, pass.several, style));
+        let line = failure_line(f, pass.several, style);
+        say.problem(&pass.fleet, Some(&f.host), &line, &f.failure.to_string());
     }
+    let plan = pass.plan();
+    say.event(events_json::plan(&plan));
     if settings.plan_only {
-        show_plan(&pass.plan(), style);
+        show_plan(&plan, say);
     } else {
-        end.removed = reconcile(&pass, style, interrupt).await;
+        end.removed = reconcile(&pass, say, interrupt).await;
     }
+    let fleet = pass.fleet.clone();
     if let Err(e) = pass.release().await {
-        let warn = style.red("!");
-        log(
-            style,
-            &format!("{warn} could not release the fleet lock: {e}"),
+        let message = format!("could not release the fleet lock: {e}");
+        say.problem(
+            &fleet,
+            None,
+            &format!("{} {message}", style.red("!")),
+            &message,
         );
     }
     end
@@ -134,24 +138,28 @@ fn failure_line(f: &HostFailure, several: bool, style: Style) -> String {
     }
 }
 
-/// `--plan-only`: what the pass would apply.
-fn show_plan(plan: &Plan, style: Style) {
+/// `--plan-only`: what the pass would apply (JSON has had its `plan` event).
+fn show_plan(plan: &Plan, say: Say) {
+    if say.json {
+        return;
+    }
     if plan.is_empty() {
-        log(style, "no changes");
+        say.line("no changes");
         return;
     }
     let n = steps::changes(plan.changes.len());
-    log(style, &format!("{n} to apply (--plan-only: not applied):"));
-    let _ = crate::render::text::render(plan, &mut std::io::stdout().lock(), style);
+    say.line(&format!("{n} to apply (--plan-only: not applied):"));
+    let _ = crate::render::text::render(plan, &mut std::io::stdout().lock(), say.style);
 }
 
 /// Applies every engine's plan that changes no container of DECNET's; returns
 /// the ids of the containers it removed (their events are deckhand's own).
-async fn reconcile(pass: &Pass, style: Style, interrupt: &Interrupt) -> BTreeSet<String> {
+async fn reconcile(pass: &Pass, say: Say, interrupt: &Interrupt) -> BTreeSet<String> {
+    let style = say.style;
     let changes: usize = pass.planned.iter().map(|p| p.plan.changes.len()).sum();
     match changes {
-        0 => log(style, "no changes"),
-        n => log(style, &format!("applying {}", steps::changes(n))),
+        0 => say.line("no changes"),
+        n => say.line(&format!("applying {}", steps::changes(n))),
     }
     for p in pass
         .planned
@@ -160,7 +168,9 @@ async fn reconcile(pass: &Pass, style: Style, interrupt: &Interrupt) -> BTreeSet
     {
         let on = steps::on_host(&p.site.host.name, pass.several);
         let names = p.decnet_touched().join(", ");
-        log(style, &format!("{} {on}the plan changes containers that DECNET made and deckhand does not manage yet: {names}; nothing changed there, still watching\n  help: run `deckhand apply --adopt` once to take them under management", style.red("!")));
+        let message = format!("the plan changes containers that DECNET made and deckhand does not manage yet: {names}; nothing changed there, still watching\n  help: run `deckhand apply --adopt` once to take them under management");
+        let line = format!("{} {on}{message}", style.red("!"));
+        say.problem(&pass.fleet, Some(&p.site.host.name), &line, &message);
     }
     let runnable = |p: &Planned| !p.plan.is_empty() && p.decnet_touched().is_empty();
     let removed = pass
@@ -169,22 +179,38 @@ async fn reconcile(pass: &Pass, style: Style, interrupt: &Interrupt) -> BTreeSet
         .filter(|p| runnable(p))
         .flat_map(Planned::removed_ids)
         .collect();
-    let several = pass.several;
-    let sink: Sink = Arc::new(move |e: &Event| {
-        if let Some(line) = steps::event_line(e, style, several) {
-            log(style, &format!("  {line}"));
-        }
-    });
-    let report = pass.apply(false, runnable, sink, interrupt).await;
+    let report = pass
+        .apply(false, runnable, sink(pass, say), interrupt)
+        .await;
     for (host, r) in &report.hosts {
         for e in &r.errors {
-            let e = safe::escape_lines(e);
-            log(
-                style,
-                &format!("{} {}{e}", style.red("!"), steps::on_host(host, several)),
+            let line = format!(
+                "{} {}{}",
+                style.red("!"),
+                steps::on_host(host, pass.several),
+                safe::escape_lines(e)
             );
+            say.problem(&pass.fleet, Some(host), &line, e);
         }
-        log(style, &steps::watch_summary(host, r, several, style));
+        say.line(&steps::watch_summary(host, r, pass.several, style));
     }
+    say.event(events_json::summary(&pass.fleet, &report, &pass.failures));
     removed
+}
+
+/// Where a pass's step events go: log lines, or `step` events.
+fn sink(pass: &Pass, say: Say) -> Sink {
+    let (several, fleet) = (pass.several, pass.fleet.clone());
+    Arc::new(move |e: &Event| match say.json {
+        true => {
+            if let Some(step) = events_json::step(e, &fleet) {
+                events_json::emit(step);
+            }
+        }
+        false => {
+            if let Some(line) = steps::event_line(e, say.style, several) {
+                say.line(&format!("  {line}"));
+            }
+        }
+    })
 }

@@ -35,8 +35,17 @@ impl Watch {
             .spawn()
             .expect("start deckhand watch");
         let watch = Watch { child, log };
-        watch.wait_for("pass 1 done", Duration::from_secs(20));
+        let first = match extra.contains(&"--json") {
+            true => "\"status\":\"ended\"",
+            false => "pass 1 done",
+        };
+        watch.wait_for(first, Duration::from_secs(20));
         watch
+    }
+
+    /// `watch --json`: NDJSON events instead of log lines.
+    pub fn start_json(fleet: &Fleet, interval_secs: u32) -> Watch {
+        Watch::start_with(fleet, interval_secs, &["--json"])
     }
 
     pub fn output(&self) -> String {

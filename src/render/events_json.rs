@@ -1,0 +1,114 @@
+//! The machine view of apply, destroy and watch (`--json`, SPEC §9): one JSON
+//! object per line, drawn from the same events as the text view. Each has
+//! `format_version` 1, `time` (RFC 3339, UTC), `type` and `fleet`, and `host`
+//! where one applies. Strings are escaped by JSON itself.
+
+use serde_json::{json, Map, Value};
+
+use crate::apply::{Event, Status};
+use crate::fleet::{FleetReport, HostFailure};
+use crate::plan::Plan;
+
+use super::json;
+
+/// The fields every event carries.
+fn event(kind: &str, fleet: &str) -> Map<String, Value> {
+    let time = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut m = Map::new();
+    m.insert("format_version".into(), json!(1));
+    m.insert("time".into(), json!(time));
+    m.insert("type".into(), json!(kind));
+    m.insert("fleet".into(), json!(fleet));
+    m
+}
+
+/// Prints one event as one line; a closed pipe is ignored.
+pub fn emit(value: Map<String, Value>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{}", Value::Object(value));
+}
+
+/// `plan`: the SPEC §4 plan object under `plan`.
+pub fn plan(plan: &Plan) -> Map<String, Value> {
+    let mut m = event("plan", &plan.fleet);
+    m.insert("plan".into(), json::to_value(plan));
+    m
+}
+
+/// `step`: a step started, ended or failed; `None` for events that are not steps.
+pub fn step(e: &Event, fleet: &str) -> Option<Map<String, Value>> {
+    let (change, status, error, seconds) = match e {
+        Event::Started(change) => (change, "started", None, None),
+        Event::Ended(o) => {
+            let status = match &o.status {
+                Status::Done => "done",
+                Status::Failed(_) => "failed",
+                Status::Skipped(_) => "skipped",
+            };
+            (
+                &o.change,
+                status,
+                o.status.problem(),
+                Some(o.elapsed.as_secs_f64()),
+            )
+        }
+        Event::Build { .. } => return None,
+    };
+    let mut m = event("step", fleet);
+    let Value::Object(c) = json::change(change) else {
+        unreachable!("a change is an object")
+    };
+    for key in [
+        "host",
+        "action",
+        "kind",
+        "decky",
+        "service",
+        "path",
+        "container",
+    ] {
+        m.insert(key.into(), c.get(key).cloned().unwrap_or(Value::Null));
+    }
+    m.insert("status".into(), json!(status));
+    m.insert("error".into(), json!(error));
+    m.insert("seconds".into(), json!(seconds));
+    Some(m)
+}
+
+/// `pass`: a watch pass started or ended, and why it ran.
+pub fn pass(fleet: &str, status: &str, number: u64, reasons: &[String]) -> Map<String, Value> {
+    let mut m = event("pass", fleet);
+    m.insert("status".into(), json!(status));
+    m.insert("number".into(), json!(number));
+    m.insert("reasons".into(), json!(reasons));
+    m
+}
+
+/// `summary`: the counts of a run, and how many steps were not done.
+pub fn summary(fleet: &str, report: &FleetReport, failures: &[HostFailure]) -> Map<String, Value> {
+    let mut m = event("summary", fleet);
+    m.insert("done".into(), json!(report.done()));
+    m.insert("failed".into(), json!(report.failed()));
+    m.insert("adopted".into(), json!(report.adopted));
+    m.insert("interrupted".into(), json!(report.interrupted));
+    let unplanned: Vec<&str> = failures.iter().map(|f| f.host.as_str()).collect();
+    m.insert("unplanned_hosts".into(), json!(unplanned));
+    m
+}
+
+/// `error`: an error that ends or skips work, on `host` when it is one engine's.
+pub fn error(fleet: &str, host: Option<&str>, message: &str) -> Map<String, Value> {
+    let mut m = event("error", fleet);
+    if let Some(host) = host {
+        m.insert("host".into(), json!(host));
+    }
+    m.insert("message".into(), json!(message));
+    m
+}
+
+/// `error` for one engine's failure.
+pub fn failure(fleet: &str, f: &HostFailure) -> Map<String, Value> {
+    error(fleet, Some(&f.host), &f.failure.to_string())
+}

@@ -1,0 +1,89 @@
+//! How an apply or destroy is drawn: as text for a person, or as NDJSON
+//! events (`--json`) for a machine. The command hands each thing that
+//! happens to the view; it never formats output itself.
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use crate::apply::{Event, Sink};
+use crate::fleet::{FleetReport, HostFailure};
+use crate::plan::Plan;
+
+use super::style::Style;
+use super::{events_json, safe, steps, text};
+
+/// The view of one run.
+#[derive(Clone)]
+pub enum RunView {
+    Text { style: Style, several: bool },
+    Json { fleet: String },
+}
+
+fn out(line: &str) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+impl RunView {
+    pub fn plan(&self, plan: &Plan) {
+        match self {
+            RunView::Text { style, .. } => {
+                let _ = text::render(plan, &mut std::io::stdout().lock(), *style);
+            }
+            RunView::Json { .. } => events_json::emit(events_json::plan(plan)),
+        }
+    }
+
+    /// An engine that could not be planned.
+    pub fn failure(&self, f: &HostFailure) {
+        match self {
+            RunView::Text { several, .. } => eprintln!("error: {}", steps::failure(f, *several)),
+            RunView::Json { fleet } => events_json::emit(events_json::failure(fleet, f)),
+        }
+    }
+
+    /// An error that ends the run.
+    pub fn error(&self, message: &str) {
+        match self {
+            RunView::Text { .. } => eprintln!("error: {}", safe::escape_lines(message)),
+            RunView::Json { fleet } => events_json::emit(events_json::error(fleet, None, message)),
+        }
+    }
+
+    /// A line for a person (progress, what was cleaned up); JSON leaves it out.
+    pub fn say(&self, line: &str) {
+        if let RunView::Text { .. } = self {
+            out(line);
+        }
+    }
+
+    /// Where the executor's events go: a line per step ended, or a `step` event
+    /// per step started and ended.
+    pub fn sink(&self) -> Sink {
+        match self.clone() {
+            RunView::Text { style, several } => Arc::new(move |e: &Event| {
+                if let Some(line) = steps::event_line(e, style, several) {
+                    out(&format!("  {line}"));
+                }
+            }),
+            RunView::Json { fleet } => Arc::new(move |e: &Event| {
+                if let Some(step) = events_json::step(e, &fleet) {
+                    events_json::emit(step);
+                }
+            }),
+        }
+    }
+
+    /// The end of the run.
+    pub fn summary(&self, report: &FleetReport, failures: &[HostFailure]) {
+        match self {
+            RunView::Text { style, several } => {
+                for line in steps::summary(report, failures, *several, *style) {
+                    out(&line);
+                }
+            }
+            RunView::Json { fleet } => {
+                events_json::emit(events_json::summary(fleet, report, failures))
+            }
+        }
+    }
+}

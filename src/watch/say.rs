@@ -1,0 +1,40 @@
+//! What watch tells the operator: timestamped log lines, or with `--json`
+//! NDJSON events (SPEC §9) from the same places.
+
+use serde_json::{Map, Value};
+
+use crate::render::events_json;
+use crate::render::style::Style;
+
+use super::log;
+
+/// Watch's output: text or JSON.
+#[derive(Clone, Copy)]
+pub struct Say {
+    pub style: Style,
+    pub json: bool,
+}
+
+impl Say {
+    /// A line for a person; JSON leaves it out.
+    pub fn line(&self, message: &str) {
+        if !self.json {
+            log(self.style, message);
+        }
+    }
+
+    /// A problem: `line` in the log, or an `error` event with `message`.
+    pub fn problem(&self, fleet: &str, host: Option<&str>, line: &str, message: &str) {
+        match self.json {
+            true => events_json::emit(events_json::error(fleet, host, message)),
+            false => log(self.style, line),
+        }
+    }
+
+    /// An event for machines; the log has its own lines for it.
+    pub fn event(&self, event: Map<String, Value>) {
+        if self.json {
+            events_json::emit(event);
+        }
+    }
+}
