@@ -211,4 +211,9 @@ pub struct WatchArgs {
     /// Print NDJSON events (pass, plan, step, summary, error) instead of log lines.
     #[arg(long)]
     pub json: bool,
+    /// A pass that would destroy more than N deckies (a truncated save, a
+    /// deleted file) destroys none of them, applies the rest, and waits for an
+    /// operator's `deckhand apply`.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub max_destroy: usize,
 }

@@ -292,3 +292,54 @@ fn plan_only_prints_each_pass_plan_and_changes_nothing() {
         fleet.engine_state()
     );
 }
+
+#[test]
+fn a_pass_that_would_destroy_many_deckies_destroys_none_and_applies_the_rest() {
+    let fleet = Fleet::new("wmass");
+    let four = concat!(
+        fleet_table!(),
+        r#"
+[deckies.{fleet}-a]
+services = []
+
+[deckies.{fleet}-a.files."/srv/note"]
+content = "v1\n"
+
+[deckies.{fleet}-b]
+services = []
+
+[deckies.{fleet}-c]
+services = []
+
+[deckies.{fleet}-d]
+services = []
+"#
+    );
+    fleet.write(four);
+    let watch = Watch::start(&fleet, 60);
+    let before = fleet.containers();
+    // A truncated save: three deckies gone, and decky a's note changed.
+    let cut = four.find("\n[deckies.{fleet}-b]").unwrap();
+    fleet.write(&four[..cut].replace("v1", "v2"));
+    watch.wait_for("pass 2 done", Duration::from_secs(20));
+    let out = watch.output();
+    assert!(out.contains("would destroy 3 deckies"), "{out}");
+    assert!(out.contains("more than --max-destroy 2"), "{out}");
+    for d in ["b", "c", "d"] {
+        let name = fleet.n(d);
+        assert_eq!(
+            fleet.containers().get(&name),
+            before.get(&name),
+            "{name} was touched:\n{out}"
+        );
+    }
+    assert_eq!(
+        common::cat(&fleet.n("a"), "/srv/note"),
+        b"v2\n",
+        "the rest was not applied:\n{out}"
+    );
+    drop(watch);
+    // The operator confirms: apply destroys them.
+    fleet.apply();
+    assert_eq!(fleet.containers().len(), 1);
+}

@@ -18,6 +18,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         plan_only: args.plan_only,
         style: ctx.style,
         json: args.json,
+        max_destroy: args.max_destroy,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
     let interrupt = Interrupt::on_signals()?;

@@ -13,7 +13,7 @@ use crate::interrupt::Interrupt;
 use crate::live::{LiveState, Origin};
 use crate::lock::FleetLock;
 use crate::observe::observe;
-use crate::plan::{in_targets, plan, Action, Plan};
+use crate::plan::{in_targets, plan, Action, Change, Object, Plan};
 
 use super::failure::{Failure, HostFailure};
 use super::report::FleetReport;
@@ -98,6 +98,43 @@ impl Pass {
                 crate::plan::network_removals(&p.site.desired, &p.live, &p.site.host.name);
             p.plan.changes.extend(removals);
         }
+    }
+
+    /// Holds back every decky destroy when there are more than `max` of them
+    /// across the fleet (a truncated save must not wipe the fleet from a
+    /// watch): those deckies' removals leave the plans; the rest stays. Returns
+    /// what was held back, as a plan to show.
+    pub fn hold_back_destroys(&mut self, max: usize) -> Option<Plan> {
+        let destroyed =
+            |c: &Change| c.action == Action::Delete && matches!(c.object, Object::Decky { .. });
+        let doomed: BTreeSet<(String, String)> = self
+            .planned
+            .iter()
+            .flat_map(|p| p.plan.changes.iter().filter(|c| destroyed(c)))
+            .filter_map(|c| Some((c.host.clone(), c.object.decky()?.to_string())))
+            .collect();
+        if doomed.len() <= max {
+            return None;
+        }
+        let held = |c: &Change| {
+            c.action == Action::Delete
+                && c.object
+                    .decky()
+                    .is_some_and(|d| doomed.contains(&(c.host.clone(), d.to_string())))
+        };
+        let mut held_back = Plan::merge(&self.fleet, vec![]);
+        for p in &mut self.planned {
+            let (kept, gone): (Vec<Change>, Vec<Change>) =
+                p.plan.changes.drain(..).partition(|c| !held(c));
+            p.plan.changes = kept;
+            held_back.changes.extend(gone);
+        }
+        held_back.hosts = self
+            .planned
+            .iter()
+            .map(|p| p.site.host.name.clone())
+            .collect();
+        Some(held_back)
     }
 
     /// What each planned engine observed, by host name.

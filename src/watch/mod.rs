@@ -45,6 +45,8 @@ pub struct Settings {
     pub style: Style,
     /// `--json`: NDJSON events instead of log lines.
     pub json: bool,
+    /// `--max-destroy`: a pass that would destroy more deckies destroys none.
+    pub max_destroy: usize,
     /// For the lock's label: who holds it.
     pub command: String,
 }

@@ -72,18 +72,22 @@ pub async fn run(settings: &Settings, say: Say, interrupt: &Interrupt) -> PassEn
         targets: &[],
         lock_as: (!settings.plan_only).then_some(settings.command.as_str()),
     };
-    let pass = Pass::open(&loaded.desired, &loaded.hosts, &options).await;
+    let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &options).await;
     end.retry = !pass.failures.is_empty();
     for f in &pass.failures {
         let line = failure_line(f, pass.several, style);
         say.problem(&pass.fleet, Some(&f.host), &line, &f.failure.to_string());
+    }
+    let held = pass.hold_back_destroys(settings.max_destroy);
+    if let Some(held) = &held {
+        hold_back(&pass.fleet, held, settings.max_destroy, say);
     }
     let plan = pass.plan();
     say.event(events_json::plan(&plan));
     if settings.plan_only {
         show_plan(&plan, say);
     } else {
-        end.removed = reconcile(&pass, say, interrupt).await;
+        end.removed = reconcile(&pass, held.is_some(), say, interrupt).await;
     }
     let fleet = pass.fleet.clone();
     if let Err(e) = pass.release().await {
@@ -138,6 +142,27 @@ fn failure_line(f: &HostFailure, several: bool, style: Style) -> String {
     }
 }
 
+/// Says which destroys were held back, and why.
+fn hold_back(fleet: &str, held: &Plan, max: usize, say: Say) {
+    let deckies: BTreeSet<&str> = held
+        .changes
+        .iter()
+        .filter_map(|c| c.object.decky())
+        .collect();
+    let n = deckies.len();
+    let names = deckies.into_iter().collect::<Vec<_>>().join(", ");
+    let message = format!("this pass would destroy {n} deckies ({names}), more than --max-destroy {max}: none of them is destroyed; the rest of the plan is applied\n  help: if the file is right, run `deckhand apply` to destroy them; else restore the file");
+    say.problem(
+        fleet,
+        None,
+        &format!("{} {message}", say.style.red("!")),
+        &message,
+    );
+    if !say.json {
+        let _ = crate::render::text::render(held, &mut std::io::stdout().lock(), say.style);
+    }
+}
+
 /// `--plan-only`: what the pass would apply (JSON has had its `plan` event).
 fn show_plan(plan: &Plan, say: Say) {
     if say.json {
@@ -154,12 +179,14 @@ fn show_plan(plan: &Plan, say: Say) {
 
 /// Applies every engine's plan that changes no container of DECNET's; returns
 /// the ids of the containers it removed (their events are deckhand's own).
-async fn reconcile(pass: &Pass, say: Say, interrupt: &Interrupt) -> BTreeSet<String> {
+/// `held`: destroys were held back, so nothing is ever "no changes".
+async fn reconcile(pass: &Pass, held: bool, say: Say, interrupt: &Interrupt) -> BTreeSet<String> {
     let style = say.style;
     let changes: usize = pass.planned.iter().map(|p| p.plan.changes.len()).sum();
-    match changes {
-        0 => say.line("no changes"),
-        n => say.line(&format!("applying {}", steps::changes(n))),
+    match (changes, held) {
+        (0, false) => say.line("no changes"),
+        (0, true) => say.line("nothing else to apply"),
+        (n, _) => say.line(&format!("applying {}", steps::changes(n))),
     }
     for p in pass
         .planned
