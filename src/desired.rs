@@ -22,6 +22,35 @@ pub struct DesiredState {
     /// Deckies of the file that `destroy` takes down: planned away, and
     /// still known as targets.
     pub destroying: Vec<String>,
+    /// Where and how much evidence is kept (SPEC §8).
+    pub evidence: EvidenceSettings,
+}
+
+/// Where evidence goes, and the most one capture keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceSettings {
+    pub dir: std::path::PathBuf,
+    pub max_bytes: u64,
+}
+
+impl Default for EvidenceSettings {
+    fn default() -> EvidenceSettings {
+        EvidenceSettings {
+            dir: std::path::PathBuf::from(".deckhand/evidence"),
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a plan does with a file someone else changed live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDrift {
+    /// Keep evidence, then restore the declared file.
+    #[default]
+    Restore,
+    /// Keep evidence, report the drift, leave the file as it was found.
+    Report,
 }
 
 impl DesiredState {
@@ -175,6 +204,8 @@ pub struct FileSpec {
     pub path: String,
     pub sensitive: bool,
     pub ensure: Ensure,
+    /// What to do when someone else changed it live.
+    pub on_drift: OnDrift,
 }
 
 /// Whether a file must exist (with this content and metadata) or must not.

@@ -151,6 +151,7 @@ mod tests {
             files: vec![],
             deckies: vec!["db-01".into(), "web-01".into()],
             destroying: vec![],
+            evidence: Default::default(),
         };
         let v = compose(&desired);
         let web = &v["services"]["web-01"];

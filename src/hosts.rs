@@ -122,6 +122,7 @@ mod tests {
             files: vec![],
             deckies: vec!["a".into(), "b".into()],
             destroying: vec![],
+            evidence: Default::default(),
         }
     }
 

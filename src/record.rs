@@ -14,6 +14,10 @@ use crate::{holder, labels};
 const GENERATION: &str = "deckhand.record.generation";
 const FILES: &str = "deckhand.record.files";
 const ADOPTED: &str = "deckhand.record.adopted";
+const WRITTEN: &str = "deckhand.record.written";
+
+/// (container, path) of a file.
+pub type FileKey = (String, String);
 
 /// One generation of the record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,6 +27,16 @@ pub struct FileRecord {
     pub files: BTreeSet<(String, String)>,
     /// Containers made by DECNET and taken over by `apply --adopt`: name to id.
     pub adopted: BTreeMap<String, String>,
+    /// The sha256 of what deckhand last wrote to each file (never the content):
+    /// live content that is neither this nor the declared content is someone
+    /// else's, and is kept as evidence before it is overwritten.
+    pub written: BTreeMap<FileKey, String>,
+}
+
+/// The digest the record keeps of written content: sha256, hex.
+pub fn content_digest(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 fn holder_name(fleet: &str, generation: u64) -> String {
@@ -41,39 +55,31 @@ pub fn newest(containers: &[ContainerInfo]) -> Option<FileRecord> {
                 Some(a) => serde_json::from_str(a).ok()?,
                 None => BTreeMap::new(),
             };
+            // Records before digests were kept have none: nothing was written, as far as they know.
+            let written: Vec<(String, String, String)> = match c.labels.get(WRITTEN) {
+                Some(w) => serde_json::from_str(w).ok()?,
+                None => Vec::new(),
+            };
             Some(FileRecord {
                 generation,
                 files: files.into_iter().collect(),
                 adopted,
+                written: written.into_iter().map(|(c, p, d)| ((c, p), d)).collect(),
             })
         })
         .max_by_key(|r| r.generation)
 }
 
-/// Writes `files` and `adopted` as the next generation after `previous`,
-/// then removes older generations.
+/// Writes `next` (its files, adoptions and digests) as the generation after
+/// `previous`, then removes older generations.
 pub async fn write(
     engine: &Engine,
     fleet: &str,
     previous: Option<&FileRecord>,
-    files: &BTreeSet<(String, String)>,
-    adopted: &BTreeMap<String, String>,
+    next: &FileRecord,
 ) -> Result<FileRecord, EngineError> {
     let generation = previous.map(|r| r.generation + 1).unwrap_or(1);
-    let list: Vec<&(String, String)> = files.iter().collect();
-    let mut extra = BTreeMap::from([
-        (GENERATION.to_string(), generation.to_string()),
-        (
-            FILES.to_string(),
-            serde_json::to_string(&list).expect("paths serialise"),
-        ),
-    ]);
-    if !adopted.is_empty() {
-        extra.insert(
-            ADOPTED.to_string(),
-            serde_json::to_string(adopted).expect("names serialise"),
-        );
-    }
+    let extra = labels_of(generation, next);
     let name = holder_name(fleet, generation);
     match holder::create(engine, &name, fleet, "record", extra.clone()).await {
         Ok(()) => {}
@@ -85,6 +91,43 @@ pub async fn write(
         }
         Err(e) => return Err(e),
     }
+    remove_older(engine, fleet, generation).await?;
+    Ok(FileRecord {
+        generation,
+        ..next.clone()
+    })
+}
+
+/// The labels that carry a generation of the record.
+fn labels_of(generation: u64, record: &FileRecord) -> BTreeMap<String, String> {
+    let files: Vec<&FileKey> = record.files.iter().collect();
+    let mut labels = BTreeMap::from([
+        (GENERATION.to_string(), generation.to_string()),
+        (
+            FILES.to_string(),
+            serde_json::to_string(&files).expect("paths serialise"),
+        ),
+    ]);
+    if !record.adopted.is_empty() {
+        let adopted = serde_json::to_string(&record.adopted).expect("names serialise");
+        labels.insert(ADOPTED.to_string(), adopted);
+    }
+    if !record.written.is_empty() {
+        let written: Vec<(&str, &str, &str)> = record
+            .written
+            .iter()
+            .map(|((c, p), d)| (c.as_str(), p.as_str(), d.as_str()))
+            .collect();
+        labels.insert(
+            WRITTEN.to_string(),
+            serde_json::to_string(&written).expect("digests serialise"),
+        );
+    }
+    labels
+}
+
+/// Removes the generations of `fleet`'s record before `generation`.
+async fn remove_older(engine: &Engine, fleet: &str, generation: u64) -> Result<(), EngineError> {
     for old in engine
         .list_containers(Some(&labels::fleet_filter(fleet)))
         .await?
@@ -96,11 +139,7 @@ pub async fn write(
             engine.remove_container(&old.name).await?;
         }
     }
-    Ok(FileRecord {
-        generation,
-        files: files.clone(),
-        adopted: adopted.clone(),
-    })
+    Ok(())
 }
 
 /// Removes every generation of `fleet`'s record (`deckhand destroy` of the

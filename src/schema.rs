@@ -43,6 +43,13 @@ fn fleet() -> Value {
             "base_image": string("Image of a decky's base container unless the decky sets `image`."),
             "network": string("Network every base container joins unless the decky sets one (default: Docker's `bridge`)."),
             "services": names("Fleet-wide singleton services (catalog entries with `singleton = true`)."),
+            "evidence_dir": string("Where evidence is kept (SPEC §8), relative to this TOML file (default: .deckhand/evidence beside it)."),
+            "evidence_max_mb": {
+                "description": "Largest single capture of evidence, in MiB (default 256); what is left out is listed.",
+                "type": "integer",
+                "minimum": 1
+            },
+            "on_drift": on_drift(),
         }
     })
 }
@@ -147,6 +154,13 @@ fn decky() -> Value {
     })
 }
 
+fn on_drift() -> Value {
+    json!({
+        "description": "What to do when live content differs from the file and deckhand did not change it: \"restore\" (default: keep evidence, then restore) or \"report\" (keep evidence, report, leave it).",
+        "enum": ["restore", "report"]
+    })
+}
+
 fn file() -> Value {
     json!({
         "type": "object",
@@ -175,6 +189,7 @@ fn file() -> Value {
                     {"type": "string", "pattern": "^[+-]?[0-9]+[smhd]?$"}
                 ]
             },
+            "on_drift": on_drift(),
             "target": string("Container the file lives in: a service of this decky, or \"base\" (default: ssh when the decky has it, else base)."),
             "sensitive": {
                 "description": "true: plans show hashes and sizes, never the content.",

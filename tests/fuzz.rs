@@ -276,6 +276,7 @@ fn live_state(desired: &DesiredState, shape: &LiveShape) -> LiveState {
             generation: 3,
             files: [("web-01-ssh".to_string(), "/tmp/old".to_string())].into(),
             adopted: Default::default(),
+            written: Default::default(),
         });
     }
     live

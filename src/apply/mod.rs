@@ -66,11 +66,13 @@ pub async fn apply(
         .outcomes
         .extend(networks(engine, plan, Action::Delete, &sink, interrupt).await);
 
-    let next = record.next_files(&report);
-    let adopted = record.next_adopted(&report);
+    let next = record.next(&report);
     let previous = record.previous.as_ref();
-    if previous.map(|r| (&r.files, &r.adopted)) != Some((&next, &adopted)) {
-        if let Err(e) = record::write(engine, &plan.fleet, previous, &next, &adopted).await {
+    let unchanged = previous.is_some_and(|p| {
+        (&p.files, &p.adopted, &p.written) == (&next.files, &next.adopted, &next.written)
+    });
+    if !unchanged {
+        if let Err(e) = record::write(engine, &plan.fleet, previous, &next).await {
             report
                 .errors
                 .push(format!("the file record could not be written: {e}"));

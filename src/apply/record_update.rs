@@ -8,10 +8,11 @@ use crate::live::LiveState;
 use crate::plan::{in_targets, Action, Detail, Object};
 
 use super::Report;
+use crate::record::{content_digest, FileKey, FileRecord};
 
 /// What apply needs besides the plan: the record it updates.
 pub struct RecordUpdate {
-    pub previous: Option<crate::record::FileRecord>,
+    pub previous: Option<FileRecord>,
     /// Declared files (container, path) of the deckies in scope: recorded as dropped.
     pub declared: BTreeSet<(String, String)>,
     /// Containers of the deckies in scope (`None`: all): their entries that
@@ -48,9 +49,46 @@ impl RecordUpdate {
         }
     }
 
+    /// The record after this apply (its generation is given when written).
+    pub fn next(&self, report: &Report) -> FileRecord {
+        let files = self.next_files(report);
+        FileRecord {
+            generation: 0,
+            written: self.next_written(report, &files),
+            adopted: self.next_adopted(report),
+            files,
+        }
+    }
+
+    /// What deckhand last wrote, by digest: what the record held for files
+    /// still recorded, then every file this apply wrote.
+    fn next_written(
+        &self,
+        report: &Report,
+        files: &BTreeSet<FileKey>,
+    ) -> BTreeMap<FileKey, String> {
+        let previous = self.previous.as_ref().map(|r| r.written.clone());
+        let mut written = previous.unwrap_or_default();
+        written.retain(|key, _| files.contains(key));
+        for o in report.outcomes.iter().filter(|o| o.status.is_done()) {
+            if let (
+                Object::File {
+                    container, path, ..
+                },
+                Detail::File(f),
+            ) = (&o.change.object, &o.change.detail)
+            {
+                if let Some(w) = &f.write {
+                    written.insert((container.clone(), path.clone()), content_digest(&w.bytes));
+                }
+            }
+        }
+        written
+    }
+
     /// Adopted containers after this apply: those recorded, less those removed
     /// or replaced (a replacement is deckhand's own), plus those adopted now.
-    pub fn next_adopted(&self, report: &Report) -> BTreeMap<String, String> {
+    fn next_adopted(&self, report: &Report) -> BTreeMap<String, String> {
         let mut adopted = self
             .previous
             .as_ref()
@@ -69,7 +107,7 @@ impl RecordUpdate {
 
     /// The record after this apply: what was recorded, less what was deleted,
     /// plus what is declared in scope.
-    pub fn next_files(&self, report: &Report) -> BTreeSet<(String, String)> {
+    fn next_files(&self, report: &Report) -> BTreeSet<(String, String)> {
         let steps = StepsSeen::of(report);
         let in_scope = |c: &str| self.scope.as_ref().is_none_or(|s| s.contains(c));
         let mut files = self

@@ -42,6 +42,10 @@ impl Validator<'_> {
             self.ctx.err(src, &e.span, format!("decky '{decky}': {m}"));
         }
         let target = self.target(&e, services);
+        let on_drift = match &e.raw.on_drift {
+            Some(o) => self.drift_policy(src, o).unwrap_or_default(),
+            None => self.on_drift,
+        };
         let spec = |ensure| FileSpec {
             decky: decky.to_string(),
             container: match target.as_str() {
@@ -52,6 +56,7 @@ impl Validator<'_> {
             path: e.path.to_string(),
             sensitive: e.raw.sensitive,
             ensure,
+            on_drift,
         };
         if self.is_absent(&e) {
             self.no_content_keys(&e);

@@ -32,6 +32,9 @@ pub struct RawFleet {
     pub base_image: Option<Spanned<String>>,
     pub network: Option<Spanned<String>>,
     pub services: Option<Spanned<Vec<Spanned<String>>>>,
+    pub evidence_dir: Option<Spanned<String>>,
+    pub evidence_max_mb: Option<Spanned<i64>>,
+    pub on_drift: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,4 +108,5 @@ pub struct RawFileEntry {
     #[serde(default)]
     pub sensitive: bool,
     pub ensure: Option<Spanned<String>>,
+    pub on_drift: Option<Spanned<String>>,
 }

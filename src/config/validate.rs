@@ -18,7 +18,9 @@ use super::source::SourceFile;
 use super::values::{self, Cidr};
 use super::Loaded;
 use crate::build::Build;
-use crate::desired::{ContainerSpec, DesiredState, FileSpec, NetworkSpec};
+use crate::desired::{
+    ContainerSpec, DesiredState, EvidenceSettings, FileSpec, NetworkSpec, OnDrift,
+};
 use crate::hosts::{HostSpec, Hosts, LOCAL};
 
 /// Docker's default network, used when neither the fleet nor the decky names one.
@@ -38,6 +40,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     };
     let fleet_name = fleet_name(&mut ctx, &tables);
     let mut v = Validator::new(ctx, fleet_name);
+    let evidence = v.evidence(&tables);
     let mut hosts = v.hosts(&tables.hosts);
     v.networks(&tables.networks);
     v.catalog(&tables.catalog);
@@ -48,7 +51,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
         v.decky(name, decky, &tables, &fleet_network);
     }
     v.singletons(&tables, &fleet_network);
-    v.finish(hosts, &tables)
+    v.finish(hosts, &tables, evidence)
 }
 
 /// The fleet's name, checked.
@@ -76,6 +79,8 @@ pub(super) struct Validator<'a> {
     pub fleet_name: String,
     /// Every container name given out so far, with what it is and where.
     names: BTreeMap<String, (String, String)>,
+    /// `[fleet] on_drift`: the default of every file.
+    pub on_drift: OnDrift,
     /// Every file the desired state was read from: configs, sources, build contexts.
     pub inputs: Vec<PathBuf>,
     /// Services built from a context, by service name.
@@ -100,13 +105,19 @@ impl<'a> Validator<'a> {
             builds: BTreeMap::new(),
             networks: BTreeMap::new(),
             ips: BTreeMap::new(),
+            on_drift: OnDrift::default(),
             containers: Vec::new(),
             files: Vec::new(),
         }
     }
 
     /// Every problem in reading order, or the desired state.
-    fn finish(self, hosts: Hosts, tables: &Tables<'_>) -> Result<Loaded, ConfigError> {
+    fn finish(
+        self,
+        hosts: Hosts,
+        tables: &Tables<'_>,
+        evidence: EvidenceSettings,
+    ) -> Result<Loaded, ConfigError> {
         if !self.ctx.diags.is_empty() {
             // In reading order, file by file, whatever order the rules ran in.
             let mut diags = self.ctx.diags;
@@ -126,6 +137,7 @@ impl<'a> Validator<'a> {
                 files: self.files,
                 deckies: tables.deckies.keys().cloned().collect(),
                 destroying: vec![],
+                evidence,
             },
             hosts,
             inputs: self.inputs,
@@ -174,6 +186,59 @@ impl<'a> Validator<'a> {
             );
         } else if host != LOCAL {
             hosts.placement.insert(name.to_string(), host.clone());
+        }
+    }
+
+    /// `[fleet] evidence_dir` (relative to the file that names it) and
+    /// `evidence_max_mb`; also takes `[fleet] on_drift` as every file's default.
+    fn evidence(&mut self, tables: &Tables<'_>) -> EvidenceSettings {
+        let (src, fleet) = (tables.fleet_src, tables.fleet);
+        let dir = self.ctx.sources[src].dir().to_path_buf();
+        let mut settings = EvidenceSettings {
+            dir: dir.join(EvidenceSettings::default().dir),
+            ..EvidenceSettings::default()
+        };
+        if let Some(d) = &fleet.evidence_dir {
+            match d.get_ref().trim() {
+                "" => self.ctx.err_help(
+                    src,
+                    &d.span(),
+                    "[fleet] evidence_dir is empty",
+                    "name a directory, or remove the key for .deckhand/evidence",
+                ),
+                path => settings.dir = dir.join(path),
+            }
+        }
+        if let Some(m) = &fleet.evidence_max_mb {
+            match u64::try_from(*m.get_ref()) {
+                Ok(mb) if (1..=1024 * 1024).contains(&mb) => settings.max_bytes = mb * 1024 * 1024,
+                _ => self.ctx.err_help(
+                    src,
+                    &m.span(),
+                    format!(
+                        "[fleet] evidence_max_mb {} is not between 1 and 1048576",
+                        m.get_ref()
+                    ),
+                    "the most one capture keeps, in MiB (default 256)",
+                ),
+            }
+        }
+        if let Some(o) = &fleet.on_drift {
+            self.on_drift = self.drift_policy(src, o).unwrap_or_default();
+        }
+        settings
+    }
+
+    /// `on_drift = "restore" | "report"`.
+    pub fn drift_policy(&mut self, src: usize, o: &toml::Spanned<String>) -> Option<OnDrift> {
+        match o.get_ref().as_str() {
+            "restore" => Some(OnDrift::Restore),
+            "report" => Some(OnDrift::Report),
+            other => {
+                let message = format!("unknown on_drift '{other}'");
+                self.ctx.err_help(src, &o.span(), message, "use \"restore\" (keep evidence, then restore) or \"report\" (keep evidence, leave it)");
+                None
+            }
         }
     }
 

@@ -175,6 +175,7 @@ mod tests {
                 gid: 1000,
                 mtime: Mtime::Absolute(1_700_000_000),
             }),
+            on_drift: Default::default(),
         }
     }
 

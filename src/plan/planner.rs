@@ -358,9 +358,11 @@ mod tests {
                     gid: 0,
                     mtime: Mtime::Offset(0),
                 }),
+                on_drift: Default::default(),
             }],
             deckies: vec!["db".into(), "web".into()],
             destroying: vec![],
+            evidence: Default::default(),
         }
     }
 
@@ -405,6 +407,7 @@ mod tests {
                 generation: 1,
                 files: [("web-ssh".to_string(), "/root/x".to_string())].into(),
                 adopted: Default::default(),
+                written: Default::default(),
             }),
             images: Default::default(),
         }
