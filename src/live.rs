@@ -66,6 +66,12 @@ pub enum LiveFile {
     Present(LiveFileState),
     /// The read failed; the message says why.
     Unreadable(String),
+    /// Something that is not a directory stands where a parent directory of
+    /// the path belongs (`by`, a `kind`): the path cannot exist.
+    Blocked {
+        by: String,
+        kind: String,
+    },
 }
 
 /// Content and metadata of a live path.
@@ -78,4 +84,6 @@ pub struct LiveFileState {
     pub uid: u64,
     pub gid: u64,
     pub mtime: i64,
+    /// Where a symlink points (as the container sees it), for the evidence record.
+    pub link: Option<String>,
 }

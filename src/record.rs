@@ -30,7 +30,17 @@ pub struct FileRecord {
     /// The sha256 of what deckhand last wrote to each file (never the content):
     /// live content that is neither this nor the declared content is someone
     /// else's, and is kept as evidence before it is overwritten.
-    pub written: BTreeMap<FileKey, String>,
+    pub written: BTreeMap<FileKey, Written>,
+}
+
+/// What deckhand last wrote to a file: its content's sha256 and its mode and
+/// owner (a change of those by the operator is not drift).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub sha256: String,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
 }
 
 /// The digest the record keeps of written content: sha256, hex.
@@ -56,15 +66,27 @@ pub fn newest(containers: &[ContainerInfo]) -> Option<FileRecord> {
                 None => BTreeMap::new(),
             };
             // Records before digests were kept have none: nothing was written, as far as they know.
-            let written: Vec<(String, String, String)> = match c.labels.get(WRITTEN) {
+            let written: Vec<(String, String, String, u32, u64, u64)> = match c.labels.get(WRITTEN)
+            {
                 Some(w) => serde_json::from_str(w).ok()?,
                 None => Vec::new(),
             };
+            let written = written.into_iter().map(|(c, p, sha256, mode, uid, gid)| {
+                (
+                    (c, p),
+                    Written {
+                        sha256,
+                        mode,
+                        uid,
+                        gid,
+                    },
+                )
+            });
             Some(FileRecord {
                 generation,
                 files: files.into_iter().collect(),
                 adopted,
-                written: written.into_iter().map(|(c, p, d)| ((c, p), d)).collect(),
+                written: written.collect(),
             })
         })
         .max_by_key(|r| r.generation)
@@ -113,10 +135,19 @@ fn labels_of(generation: u64, record: &FileRecord) -> BTreeMap<String, String> {
         labels.insert(ADOPTED.to_string(), adopted);
     }
     if !record.written.is_empty() {
-        let written: Vec<(&str, &str, &str)> = record
+        let written: Vec<(&str, &str, &str, u32, u64, u64)> = record
             .written
             .iter()
-            .map(|((c, p), d)| (c.as_str(), p.as_str(), d.as_str()))
+            .map(|((c, p), w)| {
+                (
+                    c.as_str(),
+                    p.as_str(),
+                    w.sha256.as_str(),
+                    w.mode,
+                    w.uid,
+                    w.gid,
+                )
+            })
             .collect();
         labels.insert(
             WRITTEN.to_string(),

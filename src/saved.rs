@@ -104,6 +104,7 @@ pub fn live_fingerprint(live: &LiveState) -> String {
         let state = match f {
             LiveFile::Missing => "missing".to_string(),
             LiveFile::Unreadable(why) => format!("unreadable {why}"),
+            LiveFile::Blocked { by, kind } => format!("blocked by {kind} {by}"),
             LiveFile::Present(s) => format!(
                 "{} {} {:o} {}:{} {}",
                 s.kind,

@@ -290,6 +290,7 @@ fn present(bytes: Vec<u8>) -> LiveFile {
         uid: 0,
         gid: 0,
         mtime: 1_700_000_000,
+        link: None,
     })
 }
 

@@ -6,26 +6,31 @@
 //! and nothing else.
 
 mod container;
+mod evidence;
 mod images;
 mod record_update;
 mod report;
 mod tarball;
 mod unit;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::desired::EvidenceSettings;
 use crate::engine::Engine;
 use crate::interrupt::Interrupt;
 use crate::labels;
 use crate::plan::{Action, Change, Detail, Object, Plan};
 use crate::record;
 
+use evidence::Keeper;
+
 pub use container::new_container;
+pub use evidence::Kept;
 pub use record_update::RecordUpdate;
 pub use report::{Event, Outcome, Report, Sink, Skip, Status, StepError};
 
@@ -41,10 +46,16 @@ pub async fn apply(
     engine: &Engine,
     plan: &Plan,
     record: RecordUpdate,
+    evidence: &EvidenceSettings,
     sink: Sink,
     interrupt: &Interrupt,
 ) -> Report {
     let host = plan.hosts.first().cloned().unwrap_or_default();
+    let keeper = Arc::new(Keeper {
+        engine: engine.clone(),
+        settings: evidence.clone(),
+        host: host.clone(),
+    });
     let unbuilt = images::build_missing(engine, plan, &host, &sink, interrupt).await;
     let mut report = Report {
         errors: unbuilt.values().cloned().collect(),
@@ -52,15 +63,16 @@ pub async fn apply(
     };
     report.outcomes = networks(engine, plan, Action::Create, &sink, interrupt).await;
     let network_failed = report.outcomes.iter().any(|o| !o.status.is_done());
-    let units = units(
-        engine,
-        plan,
-        Arc::new(unbuilt),
+    let shared = Shared {
+        unbuilt: Arc::new(unbuilt),
+        keeper: keeper.clone(),
+        dropped: Arc::new(dropped_files(&record)),
         network_failed,
-        &sink,
-        interrupt,
-    );
-    report.outcomes.extend(units.await);
+    };
+    report
+        .outcomes
+        .extend(units(engine, plan, shared, &sink, interrupt).await);
+    report.errors.extend(drift(&keeper, plan, &sink).await);
     // Networks go last, once no container of the fleet is on them.
     report
         .outcomes
@@ -125,12 +137,55 @@ fn is_network(change: &Change) -> bool {
     matches!(change.object, Object::Network { .. })
 }
 
+/// What every unit of one apply shares.
+#[derive(Clone)]
+struct Shared {
+    /// Images that could not be built, with why.
+    unbuilt: Arc<BTreeMap<String, String>>,
+    keeper: Arc<Keeper>,
+    /// Files deckhand dropped, per container.
+    dropped: Arc<BTreeMap<String, BTreeSet<String>>>,
+    network_failed: bool,
+}
+
+/// The files the record says deckhand dropped, per container.
+fn dropped_files(record: &RecordUpdate) -> BTreeMap<String, BTreeSet<String>> {
+    let mut dropped: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (container, path) in record.previous.iter().flat_map(|r| r.files.iter()) {
+        dropped
+            .entry(container.clone())
+            .or_default()
+            .insert(path.clone());
+    }
+    dropped
+}
+
+/// Files someone else changed, left as found: reported, and evidence kept
+/// once per content. Returns what could not be kept.
+async fn drift(keeper: &Keeper, plan: &Plan, sink: &Sink) -> Vec<String> {
+    let mut errors = Vec::new();
+    for d in &plan.drift {
+        if let Some(of) = &d.evidence {
+            match keeper.file(&d.container, &d.decky, of, true).await {
+                Ok(Some(kept)) => sink(&Event::Evidence {
+                    host: keeper.host.clone(),
+                    container: d.container.clone(),
+                    kept,
+                }),
+                Ok(None) => {}
+                Err(why) => errors.push(format!("drift of {}:{}: {why}", d.container, d.path)),
+            }
+        }
+        sink(&Event::Drift(d.clone()));
+    }
+    errors
+}
+
 /// Every decky and singleton of the plan as its own unit, several at once.
 async fn units(
     engine: &Engine,
     plan: &Plan,
-    unbuilt: Arc<BTreeMap<String, String>>,
-    network_failed: bool,
+    shared: Shared,
     sink: &Sink,
     interrupt: &Interrupt,
 ) -> Vec<Outcome> {
@@ -147,7 +202,7 @@ async fn units(
     let mut tasks = JoinSet::new();
     for (_, changes) in units {
         let (engine, fleet, sink) = (engine.clone(), plan.fleet.clone(), sink.clone());
-        let (unbuilt, units_limit, starts) = (unbuilt.clone(), units_limit.clone(), starts.clone());
+        let (shared, units_limit, starts) = (shared.clone(), units_limit.clone(), starts.clone());
         let interrupt = interrupt.clone();
         tasks.spawn(async move {
             let _permit = units_limit.acquire_owned().await.expect("never closed");
@@ -157,10 +212,12 @@ async fn units(
                 starts: &starts,
                 sink: &sink,
                 interrupt: &interrupt,
-                unbuilt: &unbuilt,
-                network_failed,
+                unbuilt: &shared.unbuilt,
+                network_failed: shared.network_failed,
                 outcomes: Vec::new(),
                 failed: Default::default(),
+                keeper: &shared.keeper,
+                dropped: &shared.dropped,
             };
             unit.run(changes).await
         });

@@ -8,7 +8,7 @@ use crate::live::LiveState;
 use crate::plan::{in_targets, Action, Detail, Object};
 
 use super::Report;
-use crate::record::{content_digest, FileKey, FileRecord};
+use crate::record::{content_digest, FileKey, FileRecord, Written};
 
 /// What apply needs besides the plan: the record it updates.
 pub struct RecordUpdate {
@@ -66,7 +66,7 @@ impl RecordUpdate {
         &self,
         report: &Report,
         files: &BTreeSet<FileKey>,
-    ) -> BTreeMap<FileKey, String> {
+    ) -> BTreeMap<FileKey, Written> {
         let previous = self.previous.as_ref().map(|r| r.written.clone());
         let mut written = previous.unwrap_or_default();
         written.retain(|key, _| files.contains(key));
@@ -79,7 +79,13 @@ impl RecordUpdate {
             ) = (&o.change.object, &o.change.detail)
             {
                 if let Some(w) = &f.write {
-                    written.insert((container.clone(), path.clone()), content_digest(&w.bytes));
+                    let state = Written {
+                        sha256: content_digest(&w.bytes),
+                        mode: w.mode,
+                        uid: w.uid,
+                        gid: w.gid,
+                    };
+                    written.insert((container.clone(), path.clone()), state);
                 }
             }
         }

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::plan::Change;
+use super::evidence::Kept;
+use crate::plan::{Change, Drift};
 
 /// One finished step.
 #[derive(Debug, Clone)]
@@ -37,6 +38,16 @@ pub enum StepError {
     Rm { code: Option<i64>, output: String },
     #[error("cannot build the archive: {0}")]
     Archive(String),
+    /// The plan found the step cannot be done (the reason names the cause
+    /// inside the container); nothing was touched.
+    #[error("cannot be done: {0}")]
+    Blocked(String),
+    /// A copy of what the step would destroy could not be kept; nothing was touched.
+    #[error("{0}")]
+    Evidence(String),
+    /// What stood in the way could not be removed.
+    #[error("{path} could not be removed first: {why}")]
+    Clear { path: String, why: String },
     /// A plan step without what it needs (a bug, reported rather than panicking).
     #[error("{0}")]
     Malformed(&'static str),
@@ -109,6 +120,14 @@ pub enum Event {
         image: String,
         line: String,
     },
+    /// A copy was kept before a change (SPEC §8).
+    Evidence {
+        host: String,
+        container: String,
+        kept: Kept,
+    },
+    /// Someone else changed a file, left as found (`on_drift = "report"`).
+    Drift(Drift),
 }
 
 /// Where the executor sends its events (a view, or a collector in tests).

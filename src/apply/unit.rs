@@ -9,8 +9,9 @@ use tokio::sync::Semaphore;
 
 use crate::engine::{Engine, ExecOutput};
 use crate::interrupt::Interrupt;
-use crate::plan::{Action, Change, Detail, Object};
+use crate::plan::{Action, Change, Detail, FileChange, Object};
 
+use super::evidence::Keeper;
 use super::report::{Event, Outcome, Sink, Skip, Status, StepError};
 use super::{container, images, tarball};
 
@@ -28,6 +29,10 @@ pub struct Unit<'a> {
     pub outcomes: Vec<Outcome>,
     /// Containers whose step did not get done: what depends on them is skipped.
     pub failed: BTreeSet<String>,
+    /// Keeps evidence before anything someone else made is destroyed.
+    pub keeper: &'a Keeper,
+    /// Files deckhand dropped, per container (from the record): not evidence.
+    pub dropped: &'a BTreeMap<String, BTreeSet<String>>,
 }
 
 fn container_of(change: &Change) -> &str {
@@ -89,14 +94,37 @@ impl Unit<'_> {
                 } else if let Some(why) = images::unbuilt(change, self.unbuilt) {
                     Status::Failed(StepError::Unbuilt(why.clone()))
                 } else {
-                    let removed = self.engine.remove_container(container_of(change)).await;
-                    removed.map_err(engine_error).into()
+                    self.remove(change).await.into()
                 };
                 if change.action == Action::Delete || !status.is_done() {
                     self.record(change, status, started);
                 }
             }
         }
+    }
+
+    /// Removes a container, once its writable layer's foreign changes are kept.
+    async fn remove(&self, change: &Change) -> Result<(), StepError> {
+        let name = container_of(change);
+        let decky = change.object.decky().unwrap_or_default();
+        let none = BTreeSet::new();
+        let dropped = self.dropped.get(name).unwrap_or(&none);
+        let kept = self.keeper.layer(name, decky, dropped).await;
+        if let Some(kept) = kept.map_err(StepError::Evidence)? {
+            self.evidence(name, kept);
+        }
+        self.engine
+            .remove_container(name)
+            .await
+            .map_err(engine_error)
+    }
+
+    fn evidence(&self, container: &str, kept: super::evidence::Kept) {
+        (self.sink)(&Event::Evidence {
+            host: self.keeper.host.to_string(),
+            container: container.to_string(),
+            kept,
+        });
     }
 
     /// The base, then services and singletons: created (or the new half of a
@@ -182,11 +210,15 @@ impl Unit<'_> {
             }
             return;
         }
-        let (writes, deletes): (Vec<&Change>, Vec<&Change>) =
-            changes.iter().partition(|c| c.action != Action::Delete);
         for change in changes {
             self.started(change);
         }
+        let changes = self.fail_blocked(changes);
+        let changes = self.keep_evidence(container, changes).await;
+        let changes = self.clear(container, changes).await;
+        let (writes, deletes): (Vec<&Change>, Vec<&Change>) = changes
+            .into_iter()
+            .partition(|c| c.action != Action::Delete);
         if !writes.is_empty() {
             let started = Instant::now();
             let status: Status = self.write_files(container, &writes).await.into();
@@ -201,6 +233,78 @@ impl Unit<'_> {
                 self.record(change, status.clone(), started);
             }
         }
+    }
+
+    /// Steps the plan found cannot be done fail here, touching nothing; the rest go on.
+    fn fail_blocked<'c>(&mut self, changes: &[&'c Change]) -> Vec<&'c Change> {
+        let mut rest = Vec::new();
+        for &change in changes {
+            match file_change(change).and_then(|f| f.blocked.clone()) {
+                Some(why) => self.record_file(change, Status::Failed(StepError::Blocked(why))),
+                None => rest.push(change),
+            }
+        }
+        rest
+    }
+
+    /// A copy of what each step would destroy, first; a step whose copy
+    /// cannot be kept fails and changes nothing.
+    async fn keep_evidence<'c>(
+        &mut self,
+        container: &str,
+        changes: Vec<&'c Change>,
+    ) -> Vec<&'c Change> {
+        let mut rest = Vec::new();
+        for change in changes {
+            let Some(of) = file_change(change).and_then(|f| f.evidence.as_ref()) else {
+                rest.push(change);
+                continue;
+            };
+            let decky = change.object.decky().unwrap_or_default();
+            match self.keeper.file(container, decky, of, false).await {
+                Ok(kept) => {
+                    if let Some(kept) = kept {
+                        self.evidence(container, kept);
+                    }
+                    rest.push(change);
+                }
+                Err(why) => self.record_file(change, Status::Failed(StepError::Evidence(why))),
+            }
+        }
+        rest
+    }
+
+    /// Removes what stands in the way of the files (one `rm -rf` for all);
+    /// if it cannot be removed, those steps fail.
+    async fn clear<'c>(&mut self, container: &str, changes: Vec<&'c Change>) -> Vec<&'c Change> {
+        let clears: BTreeSet<&str> = changes
+            .iter()
+            .filter_map(|c| file_change(c)?.clear.as_deref())
+            .collect();
+        if clears.is_empty() {
+            return changes;
+        }
+        let mut cmd = vec!["rm".to_string(), "-rf".to_string(), "--".to_string()];
+        cmd.extend(clears.iter().map(|p| p.to_string()));
+        let Err(e) = self.run_rm(container, cmd).await else {
+            return changes;
+        };
+        let (blocked, rest): (Vec<&Change>, Vec<&Change>) = changes
+            .into_iter()
+            .partition(|c| file_change(c).is_some_and(|f| f.clear.is_some()));
+        for change in blocked {
+            let path = file_change(change)
+                .and_then(|f| f.clear.clone())
+                .unwrap_or_default();
+            let why = e.to_string();
+            self.record_file(change, Status::Failed(StepError::Clear { path, why }));
+        }
+        rest
+    }
+
+    /// Records a file step's end, with its time counted from now.
+    fn record_file(&mut self, change: &Change, status: Status) {
+        self.record(change, status, Instant::now());
     }
 
     /// One tar upload of every file `writes` drops into `container`.
@@ -230,6 +334,11 @@ impl Unit<'_> {
                 .iter()
                 .filter_map(|c| c.object.path().map(str::to_string)),
         );
+        self.run_rm(container, cmd).await
+    }
+
+    /// Runs an `rm` command line in `container` as root.
+    async fn run_rm(&self, container: &str, cmd: Vec<String>) -> Result<(), StepError> {
         let no_rm = |output: String| StepError::NoRm {
             container: container.to_string(),
             output,
@@ -248,6 +357,14 @@ impl Unit<'_> {
             }
             Err(e) => Err(engine_error(e)),
         }
+    }
+}
+
+/// The file step of a change, if it is one.
+fn file_change(change: &Change) -> Option<&FileChange> {
+    match &change.detail {
+        Detail::File(f) => Some(f),
+        _ => None,
     }
 }
 

@@ -162,7 +162,7 @@ async fn locked(ctx: &Context, request: &Request, pass: &mut Pass) -> anyhow::Re
     if !request.adopt && !touched.is_empty() {
         bail!("the plan changes containers that DECNET made and deckhand does not manage yet: {}; nothing was changed\n  help: review the plan, then run `deckhand apply --adopt` to take DECNET's containers under management", touched.join(", "));
     }
-    if plan.is_empty() && (!request.adopt || pass.decnet_in_scope() == 0) {
+    if !plan.has_work() && (!request.adopt || pass.decnet_in_scope() == 0) {
         if request.json {
             view.summary(&FleetReport::default(), &pass.failures);
         }

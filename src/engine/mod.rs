@@ -3,6 +3,7 @@
 
 mod archive;
 mod bridge;
+mod changes;
 mod connect;
 mod containers;
 mod events;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 
 use bollard::Docker;
 
+pub use changes::LayerChange;
 pub use connect::TlsFiles;
 pub use events::ContainerEvent;
 pub use exec::ExecOutput;

@@ -185,7 +185,9 @@ impl Pass {
             }
             let sink = sink.clone();
             async move {
-                let report = apply::apply(&p.site.engine, &p.plan, record, sink, interrupt).await;
+                let evidence = &p.site.desired.evidence;
+                let report =
+                    apply::apply(&p.site.engine, &p.plan, record, evidence, sink, interrupt).await;
                 (p.site.host.name.clone(), report)
             }
         });

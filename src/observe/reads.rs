@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use crate::engine::{Engine, EngineError};
 use crate::live::LiveFile;
 
-use super::tar::parse_tar;
+use super::tar::{parse_tar, Entries};
 
 /// Archive reads in flight at once (DESIGN: the engine saturates around 8).
 const READS_IN_FLIGHT: usize = 8;
@@ -115,6 +115,16 @@ pub async fn read_files(
     for (read, result) in run_reads(engine, retry).await {
         record_read(&mut files, read, result);
     }
+    // A lone file whose parent is not a directory: name what is in the way.
+    let unreadable = files.iter().filter_map(|((c, p), f)| match f {
+        LiveFile::Unreadable(m) if m.contains("not a directory") => Some((c.clone(), p.clone())),
+        _ => None,
+    });
+    for (container, path) in unreadable.collect::<Vec<_>>() {
+        if let Some((by, kind)) = blocker(engine, &container, &path).await {
+            files.insert((container, path), LiveFile::Blocked { by, kind });
+        }
+    }
     files
 }
 
@@ -155,23 +165,49 @@ fn record_read(
     read: Read,
     result: Result<Option<Vec<u8>>, EngineError>,
 ) {
-    let found = match result {
+    let entries = match result {
         Ok(Some(tar)) => parse_tar(&tar, parent(&read.path), &read.wanted)
             .map_err(|e| format!("unreadable archive: {e}")),
-        Ok(None) => Ok(BTreeMap::new()),
+        Ok(None) => Ok(Entries::default()),
         Err(e) => Err(e.to_string()),
     };
     for path in read.wanted {
-        let state = match &found {
-            Ok(map) => map
-                .get(&path)
-                .cloned()
-                .map(LiveFile::Present)
-                .unwrap_or(LiveFile::Missing),
+        let state = match &entries {
+            Ok(entries) => match (entries.found.get(&path), entries.blocking(&path)) {
+                (Some(state), _) => LiveFile::Present(state.clone()),
+                (None, Some((by, kind))) => LiveFile::Blocked {
+                    by: by.clone(),
+                    kind: kind.clone(),
+                },
+                (None, None) => LiveFile::Missing,
+            },
             Err(message) => LiveFile::Unreadable(message.clone()),
         };
         files.insert((read.container.clone(), path), state);
     }
+}
+
+/// Whether a read failed because a parent of the path is not a directory.
+fn not_a_directory(result: &Result<Option<Vec<u8>>, EngineError>) -> bool {
+    matches!(result, Err(e) if e.to_string().contains("not a directory"))
+}
+
+/// The parent of `path` in `container` that is not a directory, and its kind:
+/// looked for upwards, one read each, until a directory is met.
+async fn blocker(engine: &Engine, container: &str, path: &str) -> Option<(String, String)> {
+    let mut dir = parent(path);
+    while dir != "/" {
+        let result = engine.download(container, dir, GROUP_READ_CAP).await;
+        if !not_a_directory(&result) {
+            let tar = result.ok()??;
+            let wanted = BTreeSet::from([dir.to_string()]);
+            let entries = parse_tar(&tar, parent(dir), &wanted).ok()?;
+            let kind = &entries.found.get(dir)?.kind;
+            return (kind != "directory").then(|| (dir.to_string(), kind.clone()));
+        }
+        dir = parent(dir);
+    }
+    None
 }
 
 #[cfg(test)]

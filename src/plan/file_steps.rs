@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use crate::desired::{Ensure, FileSpec};
 use crate::live::LiveFile;
 
+use super::files::{Seen, Step};
 use super::planner::Planner;
-use super::{files, Action, Change, Detail, Object};
+use super::{files, Action, Change, ContentChange, Detail, Drift, EvidenceOf, FileChange, Object};
 
 impl Planner<'_> {
     pub fn files(&mut self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<Change> {
@@ -29,8 +30,9 @@ impl Planner<'_> {
         out
     }
 
-    /// The step one declared file needs, if any; a file that cannot be
-    /// managed is refused, with why.
+    /// The step one declared file needs, if any. A file that cannot be
+    /// managed is a step that fails (that decky's only); a drift left as
+    /// found is noted on the plan.
     fn declared_file(&mut self, f: &FileSpec) -> Option<Change> {
         let change = |action, reasons, detail| Change {
             host: self.host.to_string(),
@@ -44,8 +46,9 @@ impl Planner<'_> {
             detail: Detail::File(detail),
         };
         if let Some(why) = self.unwritable(f) {
-            self.refusals.push(why);
-            return None;
+            let mut blocked = FileChange::new(None, f.sensitive, ContentChange::Unchanged);
+            blocked.blocked = Some(why.clone());
+            return Some(change(Action::Update, vec![why], blocked));
         }
         // A container created or replaced: its files are written again, unread.
         if let Some(word) = self.fresh.get(&f.container) {
@@ -66,14 +69,38 @@ impl Planner<'_> {
             .get(&key)
             .cloned()
             .unwrap_or(LiveFile::Missing);
-        match files::compare(f, &live) {
-            Ok(step) => step.map(|(action, reasons, detail)| change(action, reasons, detail)),
-            Err(why) => {
-                let why = format!("file {} of decky {}: {why}", f.path, f.decky);
-                self.refusals.push(why);
+        let seen = Seen {
+            live: &live,
+            written: self.live.record.as_ref().and_then(|r| r.written.get(&key)),
+            container_id: self.container_id(&f.container),
+        };
+        match files::compare(f, &seen)? {
+            Step::Change(action, reasons, detail) => Some(change(action, reasons, detail)),
+            Step::Drift { what, evidence } => {
+                let evidence = evidence.then(|| EvidenceOf {
+                    path: f.path.clone(),
+                    container_id: seen.container_id.to_string(),
+                });
+                self.drift.push(Drift {
+                    host: self.host.to_string(),
+                    decky: f.decky.clone(),
+                    container: f.container.clone(),
+                    path: f.path.clone(),
+                    what,
+                    evidence,
+                    sensitive: f.sensitive,
+                });
                 None
             }
         }
+    }
+
+    fn container_id(&self, name: &str) -> &str {
+        self.live
+            .containers
+            .get(name)
+            .map(|c| c.id.as_str())
+            .unwrap_or_default()
     }
 
     /// Why `f` cannot be written: it lies in a tmpfs, read-only or bind mount.
@@ -83,8 +110,8 @@ impl Planner<'_> {
             |d: &str| f.path == d || f.path.starts_with(&format!("{}/", d.trim_end_matches('/')));
         let (dest, why) = live.unwritable.iter().find(|(d, _)| inside(d))?;
         Some(format!(
-            "file {} of decky {}: {dest} in {} is {why}; choose a path outside it",
-            f.path, f.decky, f.container
+            "{dest} in {} is {why}; choose a path outside it",
+            f.container
         ))
     }
 
@@ -109,9 +136,15 @@ impl Planner<'_> {
                 continue;
             }
             let key = (container.clone(), path.clone());
-            let Some(LiveFile::Present(state)) = self.live.files.get(&key) else {
+            let Some(live @ LiveFile::Present(state)) = self.live.files.get(&key) else {
                 continue;
             };
+            let seen = Seen {
+                live,
+                written: self.live.record.as_ref().and_then(|r| r.written.get(&key)),
+                container_id: self.container_id(container),
+            };
+            let (reasons, detail) = files::dropped(state, &seen, path);
             out.push(Change {
                 host: self.host.to_string(),
                 action: Action::Delete,
@@ -120,9 +153,8 @@ impl Planner<'_> {
                     container: container.clone(),
                     path: path.clone(),
                 },
-                reasons: vec!["dropped by deckhand, no longer in the file".to_string()],
-                // The record keeps no flags: assume sensitive and show no bytes.
-                detail: Detail::File(files::deletion(true, state)),
+                reasons,
+                detail: Detail::File(detail),
             });
         }
         out

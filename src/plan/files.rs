@@ -1,54 +1,94 @@
 //! Planning one file: compare the declared file with what was read back.
 
-use crate::desired::{Ensure, FileContent, FileSpec, Mtime};
+use crate::desired::{Ensure, FileContent, FileSpec, Mtime, OnDrift};
 use crate::live::{LiveFile, LiveFileState};
+use crate::record::{content_digest, Written};
 
-use super::{Action, ContentChange, Digest, FileChange};
+use super::{Action, ContentChange, Digest, EvidenceOf, FileChange};
 
-/// What to do with one declared file whose container keeps living.
-/// `Ok(None)`: nothing differs. `Err`: the file cannot be managed, with why.
-pub fn compare(
-    spec: &FileSpec,
-    live: &LiveFile,
-) -> Result<Option<(Action, Vec<String>, FileChange)>, String> {
-    let live = match live {
-        LiveFile::Unreadable(why) => {
-            return Err(format!(
-                "cannot read {} in {}: {why}",
-                spec.path, spec.container
-            ))
-        }
-        LiveFile::Missing => None,
-        LiveFile::Present(state) => Some(state),
-    };
-    match (&spec.ensure, live) {
-        (Ensure::Absent, None) => Ok(None),
-        (Ensure::Absent, Some(state)) => Ok(Some((
-            Action::Delete,
-            vec!["ensure = \"absent\"".to_string()],
-            deletion(spec.sensitive, state),
-        ))),
-        (Ensure::Present(want), None) => Ok(Some((
-            Action::Create,
-            vec!["not present live".to_string()],
-            creation(spec.sensitive, want),
-        ))),
-        (Ensure::Present(want), Some(state)) => update(spec, want, state),
-    }
+/// What was seen of one declared file: its live state, and what deckhand
+/// last wrote there (from the record), in the container with id `container_id`.
+pub struct Seen<'a> {
+    pub live: &'a LiveFile,
+    pub written: Option<&'a Written>,
+    pub container_id: &'a str,
 }
 
-/// A declared file that is present live: updated when anything differs.
-fn update(
+/// The step one declared file needs.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // made once per file, moved into the plan at once
+pub enum Step {
+    Change(Action, Vec<String>, FileChange),
+    /// `on_drift = "report"`: someone else changed it; shown and left as
+    /// found, with evidence kept when its content is not deckhand's.
+    Drift {
+        what: Vec<String>,
+        evidence: bool,
+    },
+}
+
+/// The step one declared file whose container keeps living needs; `None`:
+/// nothing differs.
+pub fn compare(spec: &FileSpec, seen: &Seen<'_>) -> Option<Step> {
+    let change = |action, reasons, detail| Some(Step::Change(action, reasons, detail));
+    let state = match (seen.live, &spec.ensure) {
+        (LiveFile::Unreadable(why), _) => {
+            let why = format!("cannot read {} in {}: {why}", spec.path, spec.container);
+            return change(Action::Update, vec![why.clone()], blocked(spec, why));
+        }
+        (LiveFile::Blocked { .. }, Ensure::Absent) | (LiveFile::Missing, Ensure::Absent) => {
+            return None
+        }
+        (LiveFile::Blocked { by, kind }, Ensure::Present(want)) => {
+            return in_the_way(spec, seen, want, by, kind)
+        }
+        (LiveFile::Missing, Ensure::Present(want)) => {
+            return change(
+                Action::Create,
+                vec!["not present live".to_string()],
+                creation(spec.sensitive, want),
+            );
+        }
+        (LiveFile::Present(state), _) => state,
+    };
+    let Ensure::Present(want) = &spec.ensure else {
+        let mut deletion = deletion(spec.sensitive, state);
+        let foreign = !is_written(state, seen.written);
+        deletion.evidence = foreign.then(|| evidence_of(&spec.path, seen));
+        return change(
+            Action::Delete,
+            keeps_evidence(vec!["ensure = \"absent\"".to_string()], foreign),
+            deletion,
+        );
+    };
+    if state.kind == "directory" {
+        return in_the_way(spec, seen, want, &spec.path, "directory");
+    }
+    let (reasons, content) = differences(spec, want, state);
+    if reasons.is_empty() {
+        return None;
+    }
+    let foreign =
+        state.kind != "file" || !(is_declared(state, want) || is_written(state, seen.written));
+    let drifted = seen.written.is_some_and(|w| !matches_written(state, w));
+    if drifted && spec.on_drift == OnDrift::Report {
+        return Some(Step::Drift {
+            what: reasons,
+            evidence: foreign,
+        });
+    }
+    let mut update = FileChange::new(Some(want.clone()), spec.sensitive, content);
+    update.evidence = foreign.then(|| evidence_of(&spec.path, seen));
+    change(Action::Update, keeps_evidence(reasons, foreign), update)
+}
+
+/// What differs between the declared file and the live one, and how its
+/// content changes.
+fn differences(
     spec: &FileSpec,
     want: &FileContent,
     state: &LiveFileState,
-) -> Result<Option<(Action, Vec<String>, FileChange)>, String> {
-    if state.kind == "directory" {
-        return Err(format!(
-            "{} in {} is a directory live; deckhand does not replace a directory with a file",
-            spec.path, spec.container
-        ));
-    }
+) -> (Vec<String>, ContentChange) {
     let mut reasons = Vec::new();
     let content = if state.kind != "file" {
         reasons.push(format!("is a {} live", state.kind));
@@ -73,24 +113,101 @@ fn update(
             reasons.push(format!("mtime {} -> {}", rfc3339(state.mtime), rfc3339(t)));
         }
     }
-    if reasons.is_empty() {
-        return Ok(None);
-    }
-    let change = FileChange {
-        write: Some(want.clone()),
-        sensitive: spec.sensitive,
-        content,
+    (reasons, content)
+}
+
+/// Something stands in the way of the file: a directory at its path, or
+/// `kind` at `by` where a parent directory belongs. Where deckhand wrote the
+/// file before, someone else put it there: evidence, then it is removed. A
+/// directory the image itself has is the operator's to move: the step fails.
+fn in_the_way(
+    spec: &FileSpec,
+    seen: &Seen<'_>,
+    want: &FileContent,
+    by: &str,
+    kind: &str,
+) -> Option<Step> {
+    let what = if by == spec.path {
+        format!("a {kind} is at the path live")
+    } else {
+        format!("a {kind} at {by} stands where a directory belongs")
     };
-    Ok(Some((Action::Update, reasons, change)))
+    if seen.written.is_none() {
+        let why = format!("{what}, and deckhand never wrote this file: it removes only what stands where it wrote; choose another path");
+        return Some(Step::Change(Action::Update, vec![what], blocked(spec, why)));
+    }
+    if spec.on_drift == OnDrift::Report {
+        return Some(Step::Drift {
+            what: vec![what],
+            evidence: true,
+        });
+    }
+    let mut update = creation(spec.sensitive, want);
+    update.clear = Some(by.to_string());
+    update.evidence = Some(evidence_of(by, seen));
+    Some(Step::Change(
+        Action::Update,
+        vec![format!("{what}: removed")],
+        update,
+    ))
+    .map(|step| match step {
+        Step::Change(a, r, c) => Step::Change(a, keeps_evidence(r, true), c),
+        drift => drift,
+    })
+}
+
+/// A step that cannot be done: apply fails it with `why` and touches nothing.
+fn blocked(spec: &FileSpec, why: String) -> FileChange {
+    let mut change = FileChange::new(None, spec.sensitive, ContentChange::Unchanged);
+    change.blocked = Some(why);
+    change
+}
+
+fn evidence_of(path: &str, seen: &Seen<'_>) -> EvidenceOf {
+    EvidenceOf {
+        path: path.to_string(),
+        container_id: seen.container_id.to_string(),
+    }
+}
+
+/// The reasons, saying evidence is kept first when it is.
+fn keeps_evidence(mut reasons: Vec<String>, evidence: bool) -> Vec<String> {
+    if evidence {
+        reasons.push("evidence kept first".to_string());
+    }
+    reasons
+}
+
+/// Whether the live content is the declared content.
+fn is_declared(state: &LiveFileState, want: &FileContent) -> bool {
+    state.kind == "file" && state.bytes == want.bytes
+}
+
+/// Whether the live content is what deckhand last wrote there.
+fn is_written(state: &LiveFileState, written: Option<&Written>) -> bool {
+    state.kind == "file" && written.is_some_and(|w| w.sha256 == content_digest(&state.bytes))
+}
+
+/// Whether the live file is as deckhand left it: content, mode and owner.
+fn matches_written(state: &LiveFileState, w: &Written) -> bool {
+    is_written(state, Some(w)) && (state.mode, state.uid, state.gid) == (w.mode, w.uid, w.gid)
+}
+
+/// A live file dropped earlier and no longer declared, to delete: evidence
+/// first when its content is not what deckhand wrote.
+pub fn dropped(state: &LiveFileState, seen: &Seen<'_>, path: &str) -> (Vec<String>, FileChange) {
+    // The record keeps no flags: assume sensitive and show no bytes.
+    let mut change = deletion(true, state);
+    let foreign = !is_written(state, seen.written);
+    change.evidence = foreign.then(|| evidence_of(path, seen));
+    let reasons = vec!["dropped by deckhand, no longer in the file".to_string()];
+    (keeps_evidence(reasons, foreign), change)
 }
 
 /// A file written into a container that the plan creates or replaces.
 pub fn creation(sensitive: bool, want: &FileContent) -> FileChange {
-    FileChange {
-        write: Some(want.clone()),
-        sensitive,
-        content: content_change(sensitive, None, &want.bytes),
-    }
+    let content = content_change(sensitive, None, &want.bytes);
+    FileChange::new(Some(want.clone()), sensitive, content)
 }
 
 /// A live file to delete.
@@ -103,11 +220,7 @@ pub fn deletion(sensitive: bool, state: &LiveFileState) -> FileChange {
     } else {
         text_diff(&state.bytes, b"")
     };
-    FileChange {
-        write: None,
-        sensitive,
-        content,
-    }
+    FileChange::new(None, sensitive, content)
 }
 
 fn content_change(sensitive: bool, before: Option<&[u8]>, after: &[u8]) -> ContentChange {
@@ -179,29 +292,65 @@ mod tests {
         }
     }
 
-    fn live(bytes: &[u8]) -> LiveFile {
-        LiveFile::Present(LiveFileState {
-            kind: "file".into(),
+    fn state(kind: &str, bytes: &[u8]) -> LiveFileState {
+        LiveFileState {
+            kind: kind.into(),
             bytes: bytes.to_vec(),
             mode: 0o600,
             uid: 1000,
             gid: 1000,
             mtime: 1_700_000_000,
-        })
+            link: None,
+        }
+    }
+
+    fn live(bytes: &[u8]) -> LiveFile {
+        LiveFile::Present(state("file", bytes))
+    }
+
+    /// What deckhand wrote: `bytes`, mode 0600, owner 1000:1000.
+    fn wrote(bytes: &[u8]) -> Written {
+        Written {
+            sha256: content_digest(bytes),
+            mode: 0o600,
+            uid: 1000,
+            gid: 1000,
+        }
+    }
+
+    /// The step for `spec` over `live`, with what deckhand last wrote there.
+    fn step(spec: &FileSpec, live: &LiveFile, written: Option<&Written>) -> Option<Step> {
+        compare(
+            spec,
+            &Seen {
+                live,
+                written,
+                container_id: "c0ffee",
+            },
+        )
+    }
+
+    fn change(step: Option<Step>) -> (Action, Vec<String>, FileChange) {
+        match step {
+            Some(Step::Change(a, r, c)) => (a, r, c),
+            other => panic!("expected a change, got {other:?}"),
+        }
     }
 
     #[test]
     fn an_identical_file_is_no_change() {
-        assert_eq!(compare(&spec(b"a\n", false), &live(b"a\n")), Ok(None));
+        assert!(step(&spec(b"a\n", false), &live(b"a\n"), None).is_none());
     }
 
     #[test]
     fn a_text_edit_shows_a_unified_diff() {
-        let (action, reasons, change) = compare(&spec(b"a\nb\n", false), &live(b"a\nb\nx\n"))
-            .unwrap()
-            .unwrap();
+        let (action, reasons, change) = change(step(
+            &spec(b"a\nb\n", false),
+            &live(b"a\nb\nx\n"),
+            Some(&wrote(b"a\nb\n")),
+        ));
         assert_eq!(action, Action::Update);
-        assert_eq!(reasons, vec!["content changed"]);
+        assert_eq!(reasons, vec!["content changed", "evidence kept first"]);
         assert_eq!(
             change.content,
             ContentChange::TextDiff("@@ -1,3 +1,2 @@\n a\n b\n-x\n".to_string())
@@ -210,9 +359,11 @@ mod tests {
 
     #[test]
     fn a_sensitive_edit_shows_only_sizes_and_digests() {
-        let (_, _, change) = compare(&spec(b"password=hunter2\n", true), &live(b"password=old\n"))
-            .unwrap()
-            .unwrap();
+        let (_, _, change) = change(step(
+            &spec(b"password=hunter2\n", true),
+            &live(b"password=old\n"),
+            None,
+        ));
         let ContentChange::Opaque { before, after } = change.content else {
             panic!("sensitive content must be opaque")
         };
@@ -222,15 +373,13 @@ mod tests {
 
     #[test]
     fn mode_owner_and_mtime_drift_are_named() {
-        let drifted = LiveFile::Present(LiveFileState {
-            kind: "file".into(),
-            bytes: b"a\n".to_vec(),
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            mtime: 1_800_000_000,
-        });
-        let (_, reasons, _) = compare(&spec(b"a\n", false), &drifted).unwrap().unwrap();
+        let mut drifted = state("file", b"a\n");
+        (drifted.mode, drifted.uid, drifted.gid, drifted.mtime) = (0o644, 0, 0, 1_800_000_000);
+        let (_, reasons, change) = change(step(
+            &spec(b"a\n", false),
+            &LiveFile::Present(drifted),
+            Some(&wrote(b"a\n")),
+        ));
         assert_eq!(
             reasons,
             vec![
@@ -238,6 +387,10 @@ mod tests {
                 "owner 0:0 -> 1000:1000",
                 "mtime 2027-01-15T08:00:00Z -> 2023-11-14T22:13:20Z"
             ]
+        );
+        assert_eq!(
+            change.evidence, None,
+            "the content is deckhand's: nothing to keep"
         );
     }
 
@@ -247,14 +400,106 @@ mod tests {
         if let Ensure::Present(c) = &mut s.ensure {
             c.mtime = Mtime::Offset(-86_400);
         }
-        assert_eq!(compare(&s, &live(b"a\n")), Ok(None));
+        assert!(step(&s, &live(b"a\n"), None).is_none());
     }
 
     #[test]
     fn binary_content_is_never_diffed_as_text() {
-        let (_, _, change) = compare(&spec(b"\x00\xff", false), &live(b"\x00\xfe"))
-            .unwrap()
-            .unwrap();
+        let (_, _, change) = change(step(&spec(b"\x00\xff", false), &live(b"\x00\xfe"), None));
         assert!(matches!(change.content, ContentChange::Opaque { .. }));
+    }
+
+    #[test]
+    fn an_operators_edit_of_the_file_keeps_no_evidence() {
+        // Live is what deckhand wrote; the declared content moved on.
+        let (_, reasons, change) = change(step(
+            &spec(b"v2\n", false),
+            &live(b"v1\n"),
+            Some(&wrote(b"v1\n")),
+        ));
+        assert_eq!(change.evidence, None);
+        assert_eq!(reasons, vec!["content changed"]);
+    }
+
+    #[test]
+    fn an_intruders_edit_keeps_evidence_of_that_container() {
+        let (_, _, change) = change(step(
+            &spec(b"v1\n", false),
+            &live(b"v1\nwget evil\n"),
+            Some(&wrote(b"v1\n")),
+        ));
+        let evidence = change.evidence.expect("evidence of the intruder's content");
+        assert_eq!(
+            (evidence.path.as_str(), evidence.container_id.as_str()),
+            ("/root/x", "c0ffee")
+        );
+    }
+
+    #[test]
+    fn under_report_an_intruders_edit_is_drift_left_as_found() {
+        let mut s = spec(b"v1\n", false);
+        s.on_drift = OnDrift::Report;
+        match step(&s, &live(b"tampered\n"), Some(&wrote(b"v1\n"))) {
+            Some(Step::Drift { what, evidence }) => {
+                assert_eq!(what, vec!["content changed"]);
+                assert!(evidence);
+            }
+            other => panic!("expected drift, got {other:?}"),
+        }
+        // The operator's own edit is applied even under report.
+        s.ensure = spec(b"v2\n", false).ensure;
+        assert!(matches!(
+            step(&s, &live(b"v1\n"), Some(&wrote(b"v1\n"))),
+            Some(Step::Change(..))
+        ));
+    }
+
+    #[test]
+    fn a_directory_where_deckhand_wrote_is_kept_then_removed() {
+        let dir = LiveFile::Present(state("directory", b""));
+        let (_, reasons, change) = change(step(&spec(b"v1\n", false), &dir, Some(&wrote(b"v1\n"))));
+        assert_eq!(change.clear.as_deref(), Some("/root/x"));
+        assert!(change.evidence.is_some() && change.blocked.is_none());
+        assert_eq!(
+            reasons,
+            vec![
+                "a directory is at the path live: removed",
+                "evidence kept first"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_directory_the_image_has_fails_the_step_and_removes_nothing() {
+        let dir = LiveFile::Present(state("directory", b""));
+        let (_, _, change) = change(step(&spec(b"v1\n", false), &dir, None));
+        assert!(change
+            .blocked
+            .unwrap()
+            .contains("deckhand never wrote this file"));
+        assert_eq!((change.clear, change.write), (None, None));
+    }
+
+    #[test]
+    fn a_file_where_a_parent_directory_belongs_is_removed_when_deckhand_wrote_below_it() {
+        let blocked = LiveFile::Blocked {
+            by: "/root".into(),
+            kind: "file".into(),
+        };
+        let (_, reasons, change) =
+            change(step(&spec(b"v1\n", false), &blocked, Some(&wrote(b"v1\n"))));
+        assert_eq!(change.clear.as_deref(), Some("/root"));
+        assert_eq!(change.evidence.unwrap().path, "/root");
+        assert!(
+            reasons[0].contains("a file at /root stands where a directory belongs"),
+            "{reasons:?}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_file_fails_its_own_step_only() {
+        let unreadable = LiveFile::Unreadable("over the cap".into());
+        let (_, _, change) = change(step(&spec(b"v1\n", false), &unreadable, None));
+        assert!(change.blocked.unwrap().contains("over the cap"));
     }
 }

@@ -24,6 +24,8 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Things the operator should know that are not changes (e.g. a missing record).
     pub notes: Vec<String>,
+    /// Files changed by someone else and left as found (`on_drift = "report"`).
+    pub drift: Vec<Drift>,
 }
 
 /// What a change does; a closed set (SPEC §4).
@@ -177,6 +179,47 @@ pub struct FileChange {
     pub write: Option<FileContent>,
     pub sensitive: bool,
     pub content: ContentChange,
+    /// Someone else's content is live: a copy is kept first (SPEC §8).
+    pub evidence: Option<EvidenceOf>,
+    /// What stands in the way and is removed first: a directory at the path,
+    /// or a file where a parent directory belongs.
+    pub clear: Option<String>,
+    /// Why the step cannot be done: apply fails it, touching nothing.
+    pub blocked: Option<String>,
+}
+
+impl FileChange {
+    pub fn new(write: Option<FileContent>, sensitive: bool, content: ContentChange) -> FileChange {
+        FileChange {
+            write,
+            sensitive,
+            content,
+            evidence: None,
+            clear: None,
+            blocked: None,
+        }
+    }
+}
+
+/// What to copy as evidence before a step changes it: a path in a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceOf {
+    pub path: String,
+    pub container_id: String,
+}
+
+/// A file someone else changed that `on_drift = "report"` leaves as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    pub host: String,
+    pub decky: String,
+    pub container: String,
+    pub path: String,
+    /// What differs, in words.
+    pub what: Vec<String>,
+    /// Its content is not deckhand's: a copy is kept.
+    pub evidence: Option<EvidenceOf>,
+    pub sensitive: bool,
 }
 
 /// How a file's content changes.
@@ -224,6 +267,12 @@ impl Plan {
         Summary::of(&self.changes)
     }
 
+    /// Whether apply has anything to do: changes, or drift to report (and
+    /// keep evidence of).
+    pub fn has_work(&self) -> bool {
+        !self.changes.is_empty() || !self.drift.is_empty()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
@@ -246,6 +295,12 @@ impl Plan {
                 .cloned()
                 .collect(),
             notes: vec![],
+            drift: self
+                .drift
+                .iter()
+                .filter(|d| d.host == host)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -259,6 +314,7 @@ impl Plan {
             unplanned: vec![],
             changes: vec![],
             notes: vec![],
+            drift: vec![],
         };
         for p in plans {
             for note in p.notes {
@@ -270,6 +326,7 @@ impl Plan {
             }
             merged.hosts.extend(p.hosts);
             merged.changes.extend(p.changes);
+            merged.drift.extend(p.drift);
         }
         merged
     }

@@ -33,6 +33,7 @@ pub fn plan(
         host,
         refusals: Vec::new(),
         fresh: BTreeMap::new(),
+        drift: Vec::new(),
     };
     let mut changes = planner.networks(&in_scope);
     let mut by_decky: BTreeMap<Option<String>, Vec<Change>> = BTreeMap::new();
@@ -65,6 +66,7 @@ pub fn plan(
         unplanned: vec![],
         changes,
         notes,
+        drift: planner.drift,
     })
 }
 
@@ -171,6 +173,8 @@ pub(super) struct Planner<'a> {
     pub refusals: Vec<String>,
     /// Containers this plan creates or replaces, with the word for it.
     pub fresh: BTreeMap<String, &'static str>,
+    /// Files someone else changed, left as found (`on_drift = "report"`).
+    pub drift: Vec<super::Drift>,
 }
 
 impl Planner<'_> {
@@ -396,6 +400,7 @@ mod tests {
                 uid: 0,
                 gid: 0,
                 mtime: 5,
+                link: None,
             }),
         )]
         .into();

@@ -37,8 +37,39 @@ pub fn plan(plan: &Plan) -> Map<String, Value> {
     m
 }
 
+/// The event an executor event is drawn as; `None` for those machines do
+/// not get (a builder's output lines).
+pub fn of(e: &Event, fleet: &str) -> Option<Map<String, Value>> {
+    match e {
+        Event::Evidence {
+            host,
+            container,
+            kept,
+        } => {
+            let mut m = event("evidence", fleet);
+            m.insert("host".into(), json!(host));
+            m.insert("container".into(), json!(container));
+            m.insert("path".into(), json!(kept.path.display().to_string()));
+            m.insert("sha256".into(), json!(kept.sha256));
+            m.insert("size".into(), json!(kept.size));
+            Some(m)
+        }
+        Event::Drift(d) => {
+            let mut m = event("drift", fleet);
+            m.insert("host".into(), json!(d.host));
+            m.insert("kind".into(), json!("file"));
+            m.insert("decky".into(), json!(d.decky));
+            m.insert("container".into(), json!(d.container));
+            m.insert("path".into(), json!(d.path));
+            m.insert("what".into(), json!(d.what.join("; ")));
+            Some(m)
+        }
+        _ => step(e, fleet),
+    }
+}
+
 /// `step`: a step started, ended or failed; `None` for events that are not steps.
-pub fn step(e: &Event, fleet: &str) -> Option<Map<String, Value>> {
+fn step(e: &Event, fleet: &str) -> Option<Map<String, Value>> {
     let (change, status, error, seconds) = match e {
         Event::Started(change) => (change, "started", None, None),
         Event::Ended(o) => {
@@ -54,7 +85,7 @@ pub fn step(e: &Event, fleet: &str) -> Option<Map<String, Value>> {
                 Some(o.elapsed.as_secs_f64()),
             )
         }
-        Event::Build { .. } => return None,
+        _ => return None,
     };
     let mut m = event("step", fleet);
     let Value::Object(c) = json::change(change) else {

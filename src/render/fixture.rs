@@ -46,6 +46,7 @@ pub fn every_kind() -> Plan {
         unplanned: vec![],
         notes: vec![],
         changes,
+        drift: vec![],
     }
 }
 
@@ -104,6 +105,9 @@ fn web_01() -> Vec<Change> {
                 write: content(b"ls\n"),
                 sensitive: false,
                 content: ContentChange::TextDiff("@@ -0,0 +1 @@\n+ls\n".into()),
+                evidence: None,
+                clear: None,
+                blocked: None,
             }),
         },
     ]
@@ -143,6 +147,9 @@ fn web_02() -> Vec<Change> {
                         sha256: "bbbbbbbbbbbb".into(),
                     }),
                 },
+                evidence: None,
+                clear: None,
+                blocked: None,
             }),
         },
         Change {
@@ -160,6 +167,9 @@ fn web_02() -> Vec<Change> {
                     }),
                     after: None,
                 },
+                evidence: None,
+                clear: None,
+                blocked: None,
             }),
         },
     ]

@@ -15,6 +15,10 @@ pub fn to_value(plan: &Plan) -> Value {
         "hosts": plan.hosts,
         "changes": changes,
         "notes": plan.notes,
+        "drift": plan.drift.iter().map(|d| json!({
+            "host": d.host, "decky": d.decky, "container": d.container, "path": d.path,
+            "what": d.what.join("; "), "evidence": d.evidence.is_some(),
+        })).collect::<Vec<_>>(),
         "summary": {"add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy},
     })
 }
@@ -42,6 +46,7 @@ pub fn change(c: &Change) -> Value {
     });
     if let Detail::File(f) = &c.detail {
         v["sensitive"] = json!(f.sensitive);
+        v["evidence"] = json!(f.evidence.is_some());
         v["content"] = content(&f.content);
     }
     v

@@ -122,6 +122,14 @@ pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
     for note in &plan.notes {
         let _ = writeln!(doc, "> **Note:** {note}\n");
     }
+    for d in &plan.drift {
+        let what = safe::escape(&d.what.join("; ")).replace('<', "&lt;");
+        let file = code(&safe::escape(&format!("{}:{}", d.container, d.path)));
+        let _ = writeln!(
+            doc,
+            "> **Drift:** {file} — {what}; left as found (`on_drift = \"report\"`)\n"
+        );
+    }
     if plan.is_empty() {
         doc.push_str("No changes. The fleet matches the configuration.\n");
         return out.write_all(doc.as_bytes());

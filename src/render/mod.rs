@@ -57,6 +57,7 @@ mod tests {
             unplanned: vec![],
             changes: vec![],
             notes: vec![],
+            drift: vec![],
         };
         insta::assert_snapshot!(text(&plan, Style::PLAIN), @"No changes. Fleet 'corp' matches the configuration.");
     }

@@ -66,7 +66,7 @@ impl RunView {
                 }
             }),
             RunView::Json { fleet } => Arc::new(move |e: &Event| {
-                if let Some(step) = events_json::step(e, &fleet) {
+                if let Some(step) = events_json::of(e, &fleet) {
                     events_json::emit(step);
                 }
             }),

@@ -4,7 +4,7 @@
 use super::safe;
 use super::style::Style;
 use super::text;
-use crate::apply::{Event, Outcome, Report};
+use crate::apply::{Event, Outcome, Report, Status, StepError};
 use crate::fleet::{FleetReport, HostFailure};
 use crate::plan::Action;
 
@@ -31,6 +31,27 @@ pub fn failure(f: &HostFailure, several: bool) -> String {
 pub fn event_line(event: &Event, style: Style, several: bool) -> Option<String> {
     match event {
         Event::Started(_) => None,
+        Event::Evidence {
+            container, kept, ..
+        } => {
+            let what = match &kept.sha256 {
+                Some(sha) => format!("{} bytes, sha256 {}", kept.size, &sha[..12]),
+                None => "too large to copy; listed".to_string(),
+            };
+            let at = safe::escape(&kept.path.display().to_string()).into_owned();
+            Some(format!(
+                "{} evidence from {container} kept: {at} ({what})",
+                style.yellow("*")
+            ))
+        }
+        Event::Drift(d) => {
+            let what = safe::escape(&d.what.join("; ")).into_owned();
+            let file = safe::escape(&format!("{}:{}", d.container, d.path)).into_owned();
+            Some(format!(
+                "{} drift file {file}: {what}; left as found (on_drift = \"report\")",
+                style.yellow("!")
+            ))
+        }
         Event::Ended(outcome) => Some(outcome_line(outcome, style, several)),
         // A builder's output is the build context's (and its base image's) doing.
         Event::Build { host, image, line } => {
@@ -128,12 +149,30 @@ pub fn summary(
             "Apply finished with {failed} failure(s), {done} steps done:"
         )));
         lines.extend(not_done(report, several));
-        lines.push(match report.interrupted {
-            true => "Interrupted: run apply again to finish; it converges.".to_string(),
-            false => "Fix the cause and run apply again: it converges.".to_string(),
-        });
+        lines.push(next_step(report));
     }
     lines
+}
+
+/// What to do about the steps not done. A cause inside a decky (what stands
+/// in the way, a copy that could not be kept) is not promised to pass.
+fn next_step(report: &FleetReport) -> String {
+    if report.interrupted {
+        return "Interrupted: run apply again to finish; it converges.".to_string();
+    }
+    let outcomes = report.hosts.iter().flat_map(|(_, r)| &r.outcomes);
+    let in_decky = outcomes.filter(|o| {
+        matches!(
+            &o.status,
+            Status::Failed(
+                StepError::Blocked(_) | StepError::Evidence(_) | StepError::Clear { .. }
+            )
+        )
+    });
+    match in_decky.count() {
+        0 => "Fix the cause and run apply again: it converges.".to_string(),
+        n => format!("{n} step(s) cannot be done as the deckies stand (above: the cause is inside the container); the rest converges when applied again."),
+    }
 }
 
 /// Every step that was not done, with why.

@@ -68,6 +68,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
     for note in &plan.notes {
         writeln!(out, "{} {note}", style.yellow("note:"))?;
     }
+    render_drift(plan, out, style)?;
     if plan.is_empty() {
         return no_changes(plan, out);
     }
@@ -96,11 +97,35 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
     summary(plan, out, style)
 }
 
+/// Files someone else changed that `on_drift = "report"` leaves as found.
+fn render_drift(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
+    for d in &plan.drift {
+        let evidence = if d.evidence.is_some() {
+            "; evidence kept"
+        } else {
+            ""
+        };
+        let file = safe::escape(&format!("{}:{}", d.container, d.path)).into_owned();
+        let what = safe::escape(&d.what.join("; ")).into_owned();
+        let left = format!("({what}; left as found: on_drift = \"report\"{evidence})");
+        writeln!(
+            out,
+            "{} drift file {file}  {}",
+            style.yellow("!"),
+            style.dim(&left)
+        )?;
+    }
+    Ok(())
+}
+
 /// The `No changes.` line, naming the hosts when there are several.
 fn no_changes(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let fleet = &plan.fleet;
     let hosts = plan.hosts.join(", ");
-    if !plan.unplanned.is_empty() {
+    if !plan.drift.is_empty() {
+        let n = plan.drift.len();
+        writeln!(out, "No changes to apply; {n} file(s) of fleet '{fleet}' drifted and are left as found (above).")
+    } else if !plan.unplanned.is_empty() {
         let unplanned = plan.unplanned.join(", ");
         writeln!(out, "No changes. Fleet '{fleet}' matches the configuration on host(s): {hosts} (not planned: {unplanned}).")
     } else if plan.hosts.iter().any(|h| h != crate::hosts::LOCAL) {

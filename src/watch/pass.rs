@@ -199,7 +199,7 @@ async fn reconcile(pass: &Pass, held: bool, say: Say, interrupt: &Interrupt) -> 
         let line = format!("{} {on}{message}", style.red("!"));
         say.problem(&pass.fleet, Some(&p.site.host.name), &line, &message);
     }
-    let runnable = |p: &Planned| !p.plan.is_empty() && p.decnet_touched().is_empty();
+    let runnable = |p: &Planned| p.plan.has_work() && p.decnet_touched().is_empty();
     let removed = pass
         .planned
         .iter()
@@ -230,7 +230,7 @@ fn sink(pass: &Pass, say: Say) -> Sink {
     let (several, fleet) = (pass.several, pass.fleet.clone());
     Arc::new(move |e: &Event| match say.json {
         true => {
-            if let Some(step) = events_json::step(e, &fleet) {
+            if let Some(step) = events_json::of(e, &fleet) {
                 events_json::emit(step);
             }
         }
