@@ -45,6 +45,8 @@ fn events(out: &str, fleet: &str) -> Vec<Value> {
             "pass" => &["status", "reasons"],
             "summary" => &["done", "failed"],
             "error" => &["message"],
+            "evidence" => &["host", "container", "path", "sha256", "size"],
+            "drift" => &["host", "kind", "decky", "container", "path", "what"],
             other => panic!("unknown type {other}: {line}"),
         };
         for f in fields {
@@ -145,4 +147,10 @@ fn a_watch_that_heals_a_bait_file_says_so_in_events() {
     );
     assert!(passes.iter().any(|p| p["status"] == "ended"), "{passes:?}");
     assert!(!of_type(&all, "plan").is_empty() && !of_type(&all, "summary").is_empty());
+    // The intruder's content was kept before it was healed.
+    let kept = of_type(&all, "evidence");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let copy = kept[0]["path"].as_str().unwrap();
+    assert!(std::path::Path::new(copy).is_absolute(), "{copy}");
+    assert_eq!(std::fs::read(copy).unwrap(), b"tampered\n");
 }

