@@ -73,6 +73,14 @@ impl DesiredState {
     }
 }
 
+/// A container's log driver and its options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Logging {
+    pub driver: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
 /// A network to create when missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NetworkSpec {
@@ -131,6 +139,19 @@ pub struct ContainerSpec {
     pub env: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cap_add: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// Bases only: the OS persona whose network sysctls `sysctls` carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona: Option<String>,
+    /// Bases only (services share the base's network namespace).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    /// Bind mounts, `host:container[:ro|rw]`, placeholders expanded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
     /// Informational (shown in plans and status): not part of the digest.
     #[serde(skip)]
     pub ports: Vec<u16>,
@@ -175,6 +196,11 @@ impl ContainerSpec {
             command: None,
             env: BTreeMap::new(),
             cap_add: vec![],
+            cap_drop: Vec::new(),
+            persona: None,
+            sysctls: BTreeMap::new(),
+            volumes: Vec::new(),
+            logging: None,
             ports: vec![],
             hostname: None,
             network: None,

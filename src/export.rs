@@ -81,6 +81,21 @@ fn service(c: &NewContainer, spec: &ContainerSpec) -> Map<String, Value> {
     if !c.cap_add.is_empty() {
         s.insert("cap_add".into(), json!(c.cap_add));
     }
+    if !c.cap_drop.is_empty() {
+        s.insert("cap_drop".into(), json!(c.cap_drop));
+    }
+    if !c.sysctls.is_empty() {
+        s.insert("sysctls".into(), json!(c.sysctls));
+    }
+    if !c.binds.is_empty() {
+        s.insert("volumes".into(), json!(c.binds));
+    }
+    if let Some(l) = &c.logging {
+        s.insert(
+            "logging".into(),
+            json!({"driver": l.driver, "options": l.options}),
+        );
+    }
     s.insert("labels".into(), json!(c.labels));
     s.insert("restart".into(), json!("unless-stopped"));
     s

@@ -29,6 +29,10 @@ pub async fn create(
         network_mode: "none".to_string(),
         ip: None,
         cap_add: Vec::new(),
+        cap_drop: Vec::new(),
+        sysctls: Default::default(),
+        binds: Vec::new(),
+        logging: None,
         restart: false,
     };
     engine.create_container(&container).await.map(|_| ())

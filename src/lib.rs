@@ -24,6 +24,7 @@ pub mod labels;
 pub mod live;
 pub mod lock;
 pub mod observe;
+pub mod persona;
 pub mod plan;
 pub mod record;
 pub mod render;

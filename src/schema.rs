@@ -50,8 +50,26 @@ fn fleet() -> Value {
                 "minimum": 1
             },
             "on_drift": on_drift(),
+            "logging": logging("Log driver of every container, unless a service sets its own (DECNET: json-file, max-size 10m, max-file 5)."),
         }
     })
+}
+
+fn logging(description: &str) -> Value {
+    json!({
+        "description": description,
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["driver"],
+        "properties": {
+            "driver": string("The engine's log driver, like json-file."),
+            "options": {"description": "The driver's options, like max-size.", "type": "object", "additionalProperties": {"type": "string"}}
+        }
+    })
+}
+
+fn caps(description: &str) -> Value {
+    json!({"description": description, "type": "array", "items": {"type": "string", "pattern": "^[A-Z_]+$"}})
 }
 
 fn host() -> Value {
@@ -117,6 +135,13 @@ fn service() -> Value {
                 "type": "array",
                 "items": {"type": "string"}
             },
+            "cap_drop": caps("Linux capabilities to drop, like SYS_ADMIN."),
+            "volumes": {
+                "description": "Bind mounts, \"/host/path:/container/path[:ro|rw]\"; {fleet} {decky} {service} {hostname} {ip} expand; host directories are created 0700 when missing. The engine's socket and directories are refused.",
+                "type": "array",
+                "items": {"type": "string"}
+            },
+            "logging": logging("Log driver of this service's containers, over the fleet's."),
             "singleton": {
                 "description": "true: runs once fleet-wide as <fleet>-<service>, listed in [fleet] services.",
                 "type": "boolean",
@@ -139,6 +164,17 @@ fn decky() -> Value {
             "network": string("Network override."),
             "topology": string("MazeNET scope; written to labels only."),
             "host": string("Engine the decky runs on: a [hosts] name, or \"local\" (the default)."),
+            "persona": {
+                "description": "OS fingerprint of the decky: sets its base's network sysctls (initial TTL, TCP options).",
+                "enum": crate::persona::names()
+            },
+            "sysctls": {
+                "description": "Network (or IPC) sysctls of the base, merged over the persona's; every service shares them.",
+                "type": "object",
+                "additionalProperties": {"type": ["string", "integer"]}
+            },
+            "cap_add": caps("Linux capabilities of the base, like NET_ADMIN."),
+            "env": env("The base's environment; {fleet} {decky} {hostname} {ip} expand."),
             "service_config": {
                 "description": "Per-service environment of this decky, merged over the service's env.",
                 "type": "object",

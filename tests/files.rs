@@ -160,8 +160,9 @@ ensure = "absent"
         "{plan:?}"
     );
     assert!(
-        plan.stdout
-            .contains(&format!("- file {ssh}:/tmp/.x  (ensure = \"absent\")")),
+        plan.stdout.contains(&format!(
+            "- file {ssh}:/tmp/.x  (ensure = \"absent\"; evidence kept first)"
+        )),
         "{plan:?}"
     );
     assert!(

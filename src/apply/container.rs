@@ -52,6 +52,31 @@ pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
         network_mode,
         ip: spec.ip.clone(),
         cap_add: spec.cap_add.clone(),
+        cap_drop: spec.cap_drop.clone(),
+        sysctls: spec.sysctls.clone(),
+        binds: spec.volumes.clone(),
+        logging: spec.logging.clone(),
         restart: true,
     }
+}
+
+/// Creates the missing host directories of `spec`'s bind mounts 0700 (the
+/// engine would make them 0755, readable to every user of the host). Only on
+/// an engine reached through a local socket: elsewhere the host is another
+/// machine, whose engine creates them.
+pub fn prepare_host_dirs(local: bool, spec: &ContainerSpec) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if !local {
+        return Ok(());
+    }
+    for v in &spec.volumes {
+        let host = v.split(':').next().unwrap_or_default();
+        if !std::path::Path::new(host).exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(host)?;
+        }
+    }
+    Ok(())
 }

@@ -179,6 +179,12 @@ impl Unit<'_> {
             else {
                 return Err(StepError::Malformed("a create without a container spec"));
             };
+            let local = self.engine.endpoint().starts_with("unix://");
+            container::prepare_host_dirs(local, spec).map_err(|e| {
+                StepError::Engine(format!(
+                    "cannot create the bind mount directories of {name}: {e}"
+                ))
+            })?;
             let new = container::new_container(self.fleet, spec);
             self.engine
                 .create_container(&new)

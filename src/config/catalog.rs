@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use toml::Spanned;
 
+use super::disguise::{check_volume, expand, Values, PLACEHOLDERS};
 use super::merge::{list_names, Ctx, Named, Tables};
 use super::raw::{Key, RawService};
 use super::validate::Validator;
 use super::values;
 use crate::build::Build;
-use crate::desired::{ContainerSpec, Role};
+use crate::desired::{ContainerSpec, Logging, Role};
 
 impl Validator<'_> {
     /// Checks every catalog entry; resolves the build contexts.
@@ -36,8 +37,19 @@ impl Validator<'_> {
                     self.ctx.err(s.src, &port.span(), message);
                 }
             }
-            for key in raw.env.keys() {
+            for (key, value) in &raw.env {
                 check_env_key(&mut self.ctx, s.src, key, name);
+                let place = format!("service '{name}' env {}", key.get_ref());
+                self.placeholders(s.src, &key.span(), value, &PLACEHOLDERS, &place);
+            }
+            let place = format!("service '{name}'");
+            self.caps(s.src, &raw.cap_add, &place);
+            self.caps(s.src, &raw.cap_drop, &place);
+            for v in &raw.volumes {
+                self.placeholders(s.src, &v.span(), v.get_ref(), &PLACEHOLDERS, &place);
+            }
+            if let Some(l) = &raw.logging {
+                self.logging(s.src, l, &place);
             }
             for c in [&raw.command, &raw.entrypoint].into_iter().flatten() {
                 if c.get_ref().is_empty() {
@@ -146,7 +158,44 @@ impl Validator<'_> {
             let mut spec = service_spec(&name, svc, entry.value.get_ref(), self.builds.get(svc));
             spec.role = Role::Singleton;
             spec.network = Some(fleet_network.to_string());
+            let fleet = self.fleet_name.clone();
+            let values = Values {
+                fleet: &fleet,
+                decky: "",
+                service: svc,
+                hostname: "",
+                ip: "",
+            };
+            self.fill_in(&mut spec, &values, fleet_src, &s.span());
             self.containers.push(spec);
+        }
+    }
+}
+
+impl Validator<'_> {
+    /// A catalog entry filled in for one container: placeholders expanded in
+    /// its environment and bind mounts (each then checked, reported at `span`),
+    /// and the fleet's logging unless it has its own.
+    pub fn fill_in(
+        &mut self,
+        spec: &mut ContainerSpec,
+        values: &Values<'_>,
+        src: usize,
+        span: &std::ops::Range<usize>,
+    ) {
+        for value in spec.env.values_mut() {
+            *value = expand(value, values);
+        }
+        for v in &mut spec.volumes {
+            *v = expand(v, values);
+            if let Err(m) = check_volume(v) {
+                let help = "bind mounts are /host/path:/container/path[:ro|rw], away from the engine's files";
+                self.ctx
+                    .err_help(src, span, format!("{}: {m}", spec.name), help);
+            }
+        }
+        if spec.logging.is_none() {
+            spec.logging = self.fleet_logging.clone();
         }
     }
 }
@@ -189,6 +238,21 @@ pub(super) fn service_spec(
             .map(|(k, v)| (k.get_ref().clone(), v.clone()))
             .collect(),
         cap_add: raw.cap_add.iter().map(|c| c.get_ref().clone()).collect(),
+        cap_drop: raw.cap_drop.iter().map(|c| c.get_ref().clone()).collect(),
+        persona: None,
+        sysctls: BTreeMap::new(),
+        volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect(),
+        logging: raw.logging.as_ref().map(|l| {
+            let l = l.get_ref();
+            let options = l
+                .options
+                .iter()
+                .map(|(k, v)| (k.get_ref().clone(), v.clone()));
+            Logging {
+                driver: l.driver.get_ref().clone(),
+                options: options.collect(),
+            }
+        }),
         ports: raw
             .ports
             .iter()

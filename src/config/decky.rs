@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::catalog::{check_env_key, service_spec};
+use super::disguise::{expand, Values};
 use super::merge::{Named, Tables};
 use super::raw::RawDecky;
 use super::validate::Validator;
@@ -21,9 +22,8 @@ impl Validator<'_> {
     ) {
         self.claim_name(d.src, &d.key.span(), name, format!("decky '{name}'"));
         let base = self.base(name, d, tables, fleet_network);
-        let topology = base.topology.clone();
-        self.containers.push(base);
-        let services = self.services(name, d, tables, topology);
+        self.containers.push(base.clone());
+        let services = self.services(name, d, tables, &base);
         self.service_configs(name, d, &services);
         for (path, entry) in &d.value.get_ref().files {
             if let Some(spec) = self.file(name, d.src, path, entry, &services) {
@@ -77,6 +77,34 @@ impl Validator<'_> {
             );
         }
         let command = raw.command.as_ref().map(|c| c.get_ref().clone());
+        let (persona, sysctls) = self.sysctls(name, src, raw);
+        let place = format!("decky '{name}'");
+        let cap_add = self.caps(src, &raw.cap_add, &place);
+        let fleet = self.fleet_name.clone();
+        let values = Values {
+            fleet: &fleet,
+            decky: name,
+            service: "",
+            hostname: &hostname,
+            ip: raw
+                .ip
+                .as_ref()
+                .map(|i| i.get_ref().as_str())
+                .unwrap_or_default(),
+        };
+        let mut env = BTreeMap::new();
+        for (key, value) in &raw.env {
+            check_env_key(&mut self.ctx, src, key, name);
+            let at = format!("decky '{name}' env {}", key.get_ref());
+            self.placeholders(
+                src,
+                &key.span(),
+                value,
+                &["fleet", "decky", "hostname", "ip"],
+                &at,
+            );
+            env.insert(key.get_ref().clone(), expand(value, &values));
+        }
         ContainerSpec {
             name: name.to_string(),
             role: Role::Base,
@@ -85,8 +113,13 @@ impl Validator<'_> {
             image,
             entrypoint: None,
             command: Some(command.unwrap_or_else(|| vec!["sleep".into(), "infinity".into()])),
-            env: BTreeMap::new(),
-            cap_add: Vec::new(),
+            env,
+            cap_add,
+            cap_drop: Vec::new(),
+            persona,
+            sysctls,
+            volumes: Vec::new(),
+            logging: self.fleet_logging.clone(),
             ports: Vec::new(),
             hostname: Some(hostname),
             network: Some(network),
@@ -104,7 +137,7 @@ impl Validator<'_> {
         name: &str,
         d: &Named<RawDecky>,
         tables: &Tables<'_>,
-        topology: Option<String>,
+        base: &ContainerSpec,
     ) -> Vec<String> {
         let (src, raw) = (d.src, d.value.get_ref());
         let listed = raw.services.as_ref().map(|s| s.get_ref().as_slice());
@@ -131,11 +164,20 @@ impl Validator<'_> {
             let mut spec =
                 service_spec(&container, svc, entry.value.get_ref(), self.builds.get(svc));
             spec.decky = Some(name.to_string());
-            spec.topology = topology.clone();
+            spec.topology = base.topology.clone();
             let overlay = raw.service_config.iter().find(|(k, _)| k.get_ref() == svc);
             for (k, val) in overlay.map(|(_, v)| v.get_ref()).into_iter().flatten() {
                 spec.env.insert(k.get_ref().clone(), val.clone());
             }
+            let fleet = self.fleet_name.clone();
+            let values = Values {
+                fleet: &fleet,
+                decky: name,
+                service: svc,
+                hostname: base.hostname.as_deref().unwrap_or(name),
+                ip: base.ip.as_deref().unwrap_or_default(),
+            };
+            self.fill_in(&mut spec, &values, src, &s.span());
             self.containers.push(spec);
         }
         services

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod decky;
+mod disguise;
 mod error;
 mod files;
 mod hosts;

@@ -35,6 +35,16 @@ pub struct RawFleet {
     pub evidence_dir: Option<Spanned<String>>,
     pub evidence_max_mb: Option<Spanned<i64>>,
     pub on_drift: Option<Spanned<String>>,
+    pub logging: Option<Spanned<RawLogging>>,
+}
+
+/// `logging = { driver = "json-file", options = { max-size = "10m" } }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogging {
+    pub driver: Spanned<String>,
+    #[serde(default)]
+    pub options: BTreeMap<Key, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +84,11 @@ pub struct RawService {
     #[serde(default)]
     pub cap_add: Vec<Spanned<String>>,
     #[serde(default)]
+    pub cap_drop: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub volumes: Vec<Spanned<String>>,
+    pub logging: Option<Spanned<RawLogging>>,
+    #[serde(default)]
     pub singleton: bool,
 }
 
@@ -88,6 +103,13 @@ pub struct RawDecky {
     pub network: Option<Spanned<String>>,
     pub topology: Option<Spanned<String>>,
     pub host: Option<Spanned<String>>,
+    pub persona: Option<Spanned<String>>,
+    #[serde(default)]
+    pub sysctls: BTreeMap<Key, Spanned<toml::Value>>,
+    #[serde(default)]
+    pub cap_add: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<Key, String>,
     #[serde(default)]
     pub service_config: Table<BTreeMap<Key, String>>,
     #[serde(default)]

@@ -19,7 +19,7 @@ use super::values::{self, Cidr};
 use super::Loaded;
 use crate::build::Build;
 use crate::desired::{
-    ContainerSpec, DesiredState, EvidenceSettings, FileSpec, NetworkSpec, OnDrift,
+    ContainerSpec, DesiredState, EvidenceSettings, FileSpec, Logging, NetworkSpec, OnDrift,
 };
 use crate::hosts::{HostSpec, Hosts, LOCAL};
 
@@ -81,6 +81,8 @@ pub(super) struct Validator<'a> {
     names: BTreeMap<String, (String, String)>,
     /// `[fleet] on_drift`: the default of every file.
     pub on_drift: OnDrift,
+    /// `[fleet] logging`: every container's, unless its service sets one.
+    pub fleet_logging: Option<Logging>,
     /// Every file the desired state was read from: configs, sources, build contexts.
     pub inputs: Vec<PathBuf>,
     /// Services built from a context, by service name.
@@ -106,6 +108,7 @@ impl<'a> Validator<'a> {
             networks: BTreeMap::new(),
             ips: BTreeMap::new(),
             on_drift: OnDrift::default(),
+            fleet_logging: None,
             containers: Vec::new(),
             files: Vec::new(),
         }
@@ -230,6 +233,9 @@ impl<'a> Validator<'a> {
         }
         if let Some(o) = &fleet.on_drift {
             self.on_drift = self.drift_policy(src, o).unwrap_or_default();
+        }
+        if let Some(l) = &fleet.logging {
+            self.fleet_logging = self.logging(src, l, "[fleet]");
         }
         settings
     }

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
-    RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, HostConfigLogConfig,
+    NetworkingConfig, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -83,6 +83,13 @@ impl Engine {
             host_config: Some(HostConfig {
                 network_mode: Some(c.network_mode.clone()),
                 cap_add: (!c.cap_add.is_empty()).then(|| c.cap_add.clone()),
+                cap_drop: (!c.cap_drop.is_empty()).then(|| c.cap_drop.clone()),
+                sysctls: (!c.sysctls.is_empty()).then(|| c.sysctls.clone().into_iter().collect()),
+                binds: (!c.binds.is_empty()).then(|| c.binds.clone()),
+                log_config: c.logging.as_ref().map(|l| HostConfigLogConfig {
+                    typ: Some(l.driver.clone()),
+                    config: Some(l.options.clone().into_iter().collect()),
+                }),
                 restart_policy: c.restart.then_some(RestartPolicy {
                     name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                     maximum_retry_count: None,

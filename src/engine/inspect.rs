@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::desired::Logging;
+
 use super::{Engine, EngineError};
 
 /// How a container was created.
@@ -17,6 +19,12 @@ pub struct ContainerDetails {
     pub env: Vec<String>,
     pub hostname: String,
     pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub sysctls: BTreeMap<String, String>,
+    /// Bind mounts as `host:container[:mode]`.
+    pub binds: Vec<String>,
+    /// The log driver and options, unless the engine's default json-file without options.
+    pub logging: Option<Logging>,
     /// `bridge`, a network name, or `container:<id>`.
     pub network_mode: String,
     /// Networks joined, with the static address asked for, if any.
@@ -75,6 +83,16 @@ impl Engine {
             env: config.env.unwrap_or_default(),
             hostname: config.hostname.unwrap_or_default(),
             cap_add: host.cap_add.unwrap_or_default(),
+            cap_drop: host.cap_drop.unwrap_or_default(),
+            sysctls: host.sysctls.unwrap_or_default().into_iter().collect(),
+            binds: host.binds.unwrap_or_default(),
+            logging: host.log_config.and_then(|l| {
+                let driver = l.typ.unwrap_or_default();
+                let options: BTreeMap<String, String> =
+                    l.config.unwrap_or_default().into_iter().collect();
+                (!(driver.is_empty() || driver == "json-file" && options.is_empty()))
+                    .then_some(Logging { driver, options })
+            }),
             network_mode: host.network_mode.unwrap_or_default(),
             networks,
             labels: config.labels.unwrap_or_default().into_iter().collect(),

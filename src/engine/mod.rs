@@ -136,6 +136,11 @@ pub struct NewContainer {
     pub network_mode: String,
     pub ip: Option<String>,
     pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub sysctls: BTreeMap<String, String>,
+    /// Bind mounts, `host:container[:mode]`.
+    pub binds: Vec<String>,
+    pub logging: Option<crate::desired::Logging>,
     /// `restart: unless-stopped`; off for deckhand's own never-started holders.
     pub restart: bool,
 }

@@ -252,6 +252,10 @@ mod tests {
             env: env.iter().map(|s| s.to_string()).collect(),
             hostname: name.into(),
             cap_add: vec![],
+            cap_drop: Vec::new(),
+            sysctls: BTreeMap::new(),
+            binds: Vec::new(),
+            logging: None,
             network_mode: net
                 .map(|(n, _)| n.to_string())
                 .unwrap_or_else(|| "container:x".into()),

@@ -55,6 +55,7 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
     if live.cap_add != want.cap_add {
         out.push(format!("cap_add {:?} -> {:?}", live.cap_add, want.cap_add));
     }
+    out.extend(disguise(live, want));
     let text_fields = [
         ("hostname", &live.hostname, &want.hostname),
         ("network", &live.network, &want.network),
@@ -75,10 +76,54 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
     out
 }
 
+/// Why the disguise differs: persona, sysctls, dropped caps, bind mounts, logging.
+fn disguise(live: &ContainerSpec, want: &ContainerSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    if live.persona != want.persona {
+        let name = |p: &Option<String>| p.clone().unwrap_or_else(|| "(none)".to_string());
+        out.push(format!(
+            "persona {} -> {}",
+            name(&live.persona),
+            name(&want.persona)
+        ));
+    }
+    for (k, v) in &want.sysctls {
+        match live.sysctls.get(k) {
+            None => out.push(format!("sysctl {k} added ({v})")),
+            Some(old) if old != v => out.push(format!("sysctl {k} {old} -> {v}")),
+            _ => {}
+        }
+    }
+    for k in live
+        .sysctls
+        .keys()
+        .filter(|k| !want.sysctls.contains_key(*k))
+    {
+        out.push(format!("sysctl {k} removed"));
+    }
+    if live.cap_drop != want.cap_drop {
+        out.push(format!(
+            "cap_drop {:?} -> {:?}",
+            live.cap_drop, want.cap_drop
+        ));
+    }
+    for v in want.volumes.iter().filter(|v| !live.volumes.contains(v)) {
+        out.push(format!("volume added: {v}"));
+    }
+    for v in live.volumes.iter().filter(|v| !want.volumes.contains(v)) {
+        out.push(format!("volume removed: {v}"));
+    }
+    if live.logging != want.logging {
+        out.push("logging changed".to_string());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::desired::Role;
+    use std::collections::BTreeMap;
 
     fn spec() -> ContainerSpec {
         ContainerSpec {
@@ -91,12 +136,52 @@ mod tests {
             command: None,
             env: [("SSH_PASSWORD".to_string(), "admin".to_string())].into(),
             cap_add: vec![],
+            cap_drop: Vec::new(),
+            persona: None,
+            sysctls: BTreeMap::new(),
+            volumes: Vec::new(),
+            logging: None,
             ports: vec![22],
             hostname: None,
             network: None,
             ip: None,
             topology: None,
             build: None,
+        }
+    }
+
+    #[test]
+    fn a_persona_change_names_each_sysctl_and_the_persona() {
+        let mut live = spec();
+        live.persona = Some("linux".into());
+        live.sysctls = crate::persona::sysctls("linux").unwrap();
+        let mut want = live.clone();
+        want.persona = Some("windows".into());
+        want.sysctls = crate::persona::sysctls("windows").unwrap();
+        want.volumes = vec!["/q/a:/var/lib/systemd/coredump:rw".into()];
+        want.logging = Some(crate::desired::Logging {
+            driver: "json-file".into(),
+            options: [("max-size".to_string(), "10m".to_string())].into(),
+        });
+        let r = reasons(Some(&live), &want);
+        for expected in [
+            "persona linux -> windows",
+            "sysctl net.ipv4.ip_default_ttl 64 -> 128",
+            "sysctl net.ipv4.tcp_ecn 2 -> 0",
+            "volume added: /q/a:/var/lib/systemd/coredump:rw",
+            "logging changed",
+        ] {
+            assert!(r.contains(&expected.to_string()), "{expected}: {r:?}");
+        }
+    }
+
+    // Regression guard: fields left unset must not change the spec's digest,
+    // or every container made before them would be replaced on upgrade.
+    #[test]
+    fn unset_disguise_fields_leave_the_serialised_spec_as_it_was() {
+        let json = serde_json::to_string(&spec()).unwrap();
+        for key in ["cap_drop", "persona", "sysctls", "volumes", "logging"] {
+            assert!(!json.contains(key), "{key} in {json}");
         }
     }
 

@@ -1,0 +1,277 @@
+//! Rules for what makes a decky believable as DECNET builds it (SPEC §7):
+//! OS personas and sysctls, capabilities, bind mounts, logging, and the
+//! placeholders that fill a catalog entry in for each decky.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::raw::{RawDecky, RawLogging};
+use super::validate::Validator;
+use crate::desired::Logging;
+use crate::persona;
+
+/// Every placeholder, in the order messages list them.
+pub const PLACEHOLDERS: [&str; 5] = ["fleet", "decky", "service", "hostname", "ip"];
+
+/// What each placeholder stands for in one container.
+pub struct Values<'a> {
+    pub fleet: &'a str,
+    pub decky: &'a str,
+    pub service: &'a str,
+    pub hostname: &'a str,
+    pub ip: &'a str,
+}
+
+/// `text` with `{fleet}` `{decky}` `{service}` `{hostname}` `{ip}` filled in;
+/// any other braces are left as they are.
+pub fn expand(text: &str, v: &Values<'_>) -> String {
+    let pairs = [
+        ("{fleet}", v.fleet),
+        ("{decky}", v.decky),
+        ("{service}", v.service),
+        ("{hostname}", v.hostname),
+        ("{ip}", v.ip),
+    ];
+    pairs
+        .iter()
+        .fold(text.to_string(), |t, (k, val)| t.replace(k, val))
+}
+
+/// The `{word}`s of `text` that are not placeholders.
+fn unknown_placeholders(text: &str, allowed: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let word = &after[..close];
+        let is_word = !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        if is_word && !allowed.contains(&word) {
+            out.push(format!("{{{word}}}"));
+        }
+        rest = &after[close + 1..];
+    }
+    out
+}
+
+/// Host paths a bind mount must never reach: the engine's socket and
+/// directories, and the host's kernel interfaces. A decky that has them hands
+/// the intruder the host.
+const REFUSED_SOURCES: [&str; 11] = [
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/var/run/docker",
+    "/run/docker",
+    "/var/lib/docker",
+    "/etc/docker",
+    "/run/containerd",
+    "/var/lib/containerd",
+    "/proc",
+    "/sys",
+    "/dev",
+];
+
+/// A bind mount `host:container[:ro|rw]`, checked.
+pub fn check_volume(v: &str) -> Result<(), String> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let (host, dest, mode) = match parts.as_slice() {
+        [h, d] => (*h, *d, "rw"),
+        [h, d, m] => (*h, *d, *m),
+        _ => return Err(format!("volume '{v}' is not host:container[:ro|rw]")),
+    };
+    for (what, path) in [("host path", host), ("container path", dest)] {
+        let normal = path.starts_with('/')
+            && path != "/"
+            && path[1..]
+                .split('/')
+                .all(|s| !s.is_empty() && s != "." && s != "..");
+        if !normal {
+            return Err(format!("volume '{v}': the {what} must be absolute and normalised (no ., .., empty segment, not /)"));
+        }
+    }
+    if !["rw", "ro"].contains(&mode) {
+        return Err(format!("volume '{v}': mode '{mode}' is neither ro nor rw"));
+    }
+    // The source is one of them, inside one, or a directory above one.
+    let reaches = |r: &str| {
+        host == r || host.starts_with(&format!("{r}/")) || r.starts_with(&format!("{host}/"))
+    };
+    if let Some(r) = REFUSED_SOURCES.iter().find(|r| reaches(r)) {
+        return Err(format!(
+            "volume '{v}' reaches {r} on the host: a decky with it hands the intruder the host"
+        ));
+    }
+    Ok(())
+}
+
+impl Validator<'_> {
+    /// `logging = { driver, options }`.
+    pub fn logging(
+        &mut self,
+        src: usize,
+        raw: &Spanned<RawLogging>,
+        place: &str,
+    ) -> Option<Logging> {
+        let r = raw.get_ref();
+        let driver = r.driver.get_ref();
+        let valid = !driver.is_empty()
+            && driver
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c));
+        if !valid {
+            let message = format!("{place}: logging driver '{driver}' is not a driver name");
+            self.ctx.err_help(
+                src,
+                &r.driver.span(),
+                message,
+                "like json-file, local, syslog, journald",
+            );
+            return None;
+        }
+        let options = r
+            .options
+            .iter()
+            .map(|(k, v)| (k.get_ref().clone(), v.clone()))
+            .collect();
+        Some(Logging {
+            driver: driver.clone(),
+            options,
+        })
+    }
+
+    /// Capability names: upper case and underscores (`NET_ADMIN`).
+    pub fn caps(&mut self, src: usize, caps: &[Spanned<String>], place: &str) -> Vec<String> {
+        for c in caps.iter().filter(|c| {
+            c.get_ref().is_empty()
+                || !c
+                    .get_ref()
+                    .chars()
+                    .all(|ch| ch.is_ascii_uppercase() || ch == '_')
+        }) {
+            let message = format!("{place}: '{}' is not a capability name", c.get_ref());
+            self.ctx.err_help(
+                src,
+                &c.span(),
+                message,
+                "like NET_ADMIN, NET_RAW, NET_BIND_SERVICE, SYS_ADMIN",
+            );
+        }
+        caps.iter().map(|c| c.get_ref().clone()).collect()
+    }
+
+    /// Every `{word}` of `text` must be a placeholder of `allowed`.
+    pub fn placeholders(
+        &mut self,
+        src: usize,
+        span: &Range<usize>,
+        text: &str,
+        allowed: &[&str],
+        place: &str,
+    ) {
+        for word in unknown_placeholders(text, allowed) {
+            let message = format!("{place}: unknown placeholder {word}");
+            let help = format!(
+                "placeholders here: {}",
+                allowed
+                    .iter()
+                    .map(|a| format!("{{{a}}}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            self.ctx.err_help(src, span, message, help);
+        }
+    }
+
+    /// A decky's persona and sysctls: the persona's values, the decky's own over them.
+    pub fn sysctls(
+        &mut self,
+        name: &str,
+        src: usize,
+        d: &RawDecky,
+    ) -> (Option<String>, BTreeMap<String, String>) {
+        let mut sysctls = BTreeMap::new();
+        let persona = d
+            .persona
+            .as_ref()
+            .and_then(|p| match persona::sysctls(p.get_ref()) {
+                Some(values) => {
+                    sysctls = values;
+                    Some(p.get_ref().clone())
+                }
+                None => {
+                    let message = format!("decky '{name}': unknown persona '{}'", p.get_ref());
+                    let help = format!("personas: {}", persona::names().join(", "));
+                    self.ctx.err_help(src, &p.span(), message, help);
+                    None
+                }
+            });
+        for (key, value) in &d.sysctls {
+            let k = key.get_ref();
+            if !persona::is_namespaced(k) {
+                let message = format!("decky '{name}': sysctl {k} is not kept per container, so the engine refuses it");
+                self.ctx.err_help(src, &key.span(), message, "use net.* (or the IPC ones: kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)");
+            }
+            let value = match value.get_ref() {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                other => {
+                    let message = format!(
+                        "decky '{name}': sysctl {k} = {other} is neither a string nor an integer"
+                    );
+                    self.ctx.err(src, &value.span(), message);
+                    continue;
+                }
+            };
+            sysctls.insert(k.clone(), value);
+        }
+        (persona, sysctls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_fill_in_and_other_braces_stay() {
+        let v = Values {
+            fleet: "corp",
+            decky: "web-01",
+            service: "ssh",
+            hostname: "www",
+            ip: "10.0.0.5",
+        };
+        assert_eq!(
+            expand("/var/lib/decnet/artifacts/{decky}/{service}", &v),
+            "/var/lib/decnet/artifacts/web-01/ssh"
+        );
+        assert_eq!(expand("{hostname}@{ip} {json}", &v), "www@10.0.0.5 {json}");
+        assert_eq!(
+            unknown_placeholders("{decky} {nope} {X} {}", &PLACEHOLDERS),
+            ["{nope}"]
+        );
+    }
+
+    #[test]
+    fn bind_mounts_never_reach_the_engine_or_the_hosts_kernel() {
+        assert!(
+            check_volume("/var/lib/decnet/artifacts/a/ssh:/var/lib/systemd/coredump:rw").is_ok()
+        );
+        assert!(check_volume("/srv/q:/q:ro").is_ok());
+        for bad in [
+            "/var/run/docker.sock:/var/run/docker.sock",
+            "/var/lib/docker/volumes:/x",
+            "/var:/x",
+            "/proc:/host/proc",
+            "/:/host",
+            "relative:/x",
+            "/srv/../etc:/x",
+            "/srv/q:/q:rx",
+            "/srv/q",
+        ] {
+            assert!(check_volume(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! A decky is its disguise (SPEC §7): persona sysctls, capabilities, the base's
+//! environment, bind-mounted quarantine and logging, on the real engine.
+
+mod common;
+
+use common::{docker, Fleet};
+
+/// `{q}` is replaced by the test's quarantine directory on the host.
+const DISGUISED: &str = concat!(
+    fleet_table!(),
+    r#"logging = { driver = "json-file", options = { max-size = "10m", max-file = "5" } }
+
+[services.ssh]
+image = "{image}"
+command = ["sleep", "infinity"]
+cap_add = ["NET_BIND_SERVICE"]
+cap_drop = ["MKNOD"]
+volumes = ["{q}/{decky}/{service}:/var/lib/systemd/coredump:rw"]
+env = { NODE_NAME = "{decky}", HOSTNAME = "{hostname}" }
+
+[deckies.{fleet}-a]
+services = ["ssh"]
+hostname = "win-01"
+persona = "windows"
+sysctls = { "net.ipv4.tcp_timestamps" = "0" }
+cap_add = ["NET_ADMIN"]
+env = { DECNET_NMAP_OS = "windows", DECKY_NAME = "{decky}" }
+"#
+);
+
+fn inspect(name: &str, format: &str) -> String {
+    docker(&["inspect", "-f", format, name]).trim().to_string()
+}
+
+#[test]
+fn a_decky_carries_its_persona_caps_quarantine_and_logging() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fleet = Fleet::new("disg");
+    let q = fleet.dir.path().join("quarantine");
+    fleet.write(&DISGUISED.replace("{q}", &q.display().to_string()));
+    fleet.apply();
+    let (base, ssh) = (fleet.n("a"), fleet.n("a-ssh"));
+    // Read from the service: it shares the base's network namespace.
+    let sysctl =
+        |k: &str| String::from_utf8(common::cat(&ssh, &format!("/proc/sys/net/ipv4/{k}"))).unwrap();
+    assert_eq!(
+        sysctl("ip_default_ttl").trim(),
+        "128",
+        "windows answers with TTL 128"
+    );
+    assert_eq!(
+        sysctl("tcp_timestamps").trim(),
+        "0",
+        "the decky's own sysctl over the persona's"
+    );
+    assert_eq!(sysctl("tcp_fin_timeout").trim(), "30");
+    assert_eq!(inspect(&base, "{{.HostConfig.CapAdd}}"), "[NET_ADMIN]");
+    assert_eq!(
+        inspect(&ssh, "{{.HostConfig.CapAdd}} {{.HostConfig.CapDrop}}"),
+        "[NET_BIND_SERVICE] [MKNOD]"
+    );
+    assert_eq!(inspect(&ssh, "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}} {{index .HostConfig.LogConfig.Config \"max-file\"}}"), "json-file 10m 5");
+    let env = inspect(&ssh, "{{.Config.Env}}");
+    assert!(
+        env.contains(&format!("NODE_NAME={base}")) && env.contains("HOSTNAME=win-01"),
+        "{env}"
+    );
+    let base_env = inspect(&base, "{{.Config.Env}}");
+    assert!(
+        base_env.contains("DECNET_NMAP_OS=windows")
+            && base_env.contains(&format!("DECKY_NAME={base}")),
+        "{base_env}"
+    );
+    // What the intruder drops in the quarantine lands on the host, in a 0700 directory.
+    docker(&[
+        "exec",
+        &ssh,
+        "sh",
+        "-c",
+        "echo core > /var/lib/systemd/coredump/core.1",
+    ]);
+    let dir = q.join(&base).join("ssh");
+    assert_eq!(std::fs::read(dir.join("core.1")).unwrap(), b"core\n");
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    fleet.assert_no_changes();
+
+    // Another persona replaces the base (and its service), naming the sysctl.
+    fleet.write(
+        &DISGUISED
+            .replace("{q}", &q.display().to_string())
+            .replace("persona = \"windows\"", "persona = \"linux\""),
+    );
+    let plan = fleet.plan();
+    assert!(plan.stdout.contains("-/+ decky"), "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("sysctl net.ipv4.ip_default_ttl 128 -> 64"),
+        "{plan:?}"
+    );
+    assert!(plan.stdout.contains("persona windows -> linux"), "{plan:?}");
+    fleet.apply();
+    assert_eq!(
+        String::from_utf8(common::cat(&ssh, "/proc/sys/net/ipv4/ip_default_ttl"))
+            .unwrap()
+            .trim(),
+        "64"
+    );
+    fleet.assert_no_changes();
+}
+
+#[test]
+fn bad_disguises_are_refused_with_file_line_and_a_hint() {
+    let fleet = Fleet::new("disgbad");
+    let cases = [
+        (
+            "persona = \"windows\"",
+            "persona = \"solaris\"",
+            "unknown persona 'solaris'",
+            "personas: linux, windows",
+        ),
+        (
+            "\"net.ipv4.tcp_timestamps\" = \"0\"",
+            "\"kernel.hostname\" = \"x\"",
+            "sysctl kernel.hostname is not kept per container",
+            "use net.*",
+        ),
+        (
+            "{q}/{decky}/{service}",
+            "/var/run/docker.sock",
+            "hands the intruder the host",
+            "bind mounts are",
+        ),
+        (
+            "NODE_NAME = \"{decky}\"",
+            "NODE_NAME = \"{nope}\"",
+            "unknown placeholder {nope}",
+            "placeholders here",
+        ),
+        (
+            "cap_add = [\"NET_ADMIN\"]",
+            "cap_add = [\"net admin\"]",
+            "is not a capability name",
+            "like NET_ADMIN",
+        ),
+    ];
+    for (from, to, message, hint) in cases {
+        fleet.write(&DISGUISED.replace(from, to).replace("{q}", "/srv/q"));
+        let run = fleet.deckhand(&["validate"]);
+        assert_eq!(run.code, 1, "{to}: {run:?}");
+        assert!(
+            run.stderr.contains(message) && run.stderr.contains(hint),
+            "{to}: {run:?}"
+        );
+        assert!(
+            run.stderr.contains("deckhand.toml:"),
+            "file and line: {run:?}"
+        );
+    }
+}
