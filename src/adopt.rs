@@ -115,7 +115,10 @@ pub fn observed_spec(
         persona: want.persona.clone().filter(|_| c.sysctls == want.sysctls),
         sysctls: c.sysctls.clone(),
         volumes: c.binds.clone(),
-        logging: c.logging.clone(),
+        // The engine gives every container its daemon's default log options,
+        // indistinguishable through the API from a container's own: compared
+        // only where the file sets logging.
+        logging: c.logging.clone().filter(|_| want.logging.is_some()),
         ports: want.ports.clone(),
         hostname: base.then(|| c.hostname.clone()),
         network,

@@ -5,16 +5,22 @@ mod common;
 
 use common::{docker, Fleet};
 
+/// Decky a with an ssh service and a bash history of `$history`.
+macro_rules! decky_with_history {
+    ($history:literal) => {
+        concat!(
+            fleet_table!(),
+            ssh_service!(),
+            "\n[deckies.{fleet}-a]\nservices = [\"ssh\"]\n\n[deckies.{fleet}-a.files.\"/home/admin/.bash_history\"]\ncontent = \"",
+            $history,
+            "\\n\"\n"
+        )
+    };
+}
+
 const CONFIG: &str = concat!(
-    fleet_table!(),
-    ssh_service!(),
+    decky_with_history!("ls -la"),
     r#"
-[deckies.{fleet}-a]
-services = ["ssh"]
-
-[deckies.{fleet}-a.files."/home/admin/.bash_history"]
-content = "ls -la\n"
-
 [deckies.{fleet}-a.files."/srv/old"]
 content = "to be deleted\n"
 "#
@@ -98,15 +104,8 @@ fn an_intruders_rm_cannot_write_to_the_operators_terminal() {
 }
 
 const BAIT: &str = concat!(
-    fleet_table!(),
-    ssh_service!(),
+    decky_with_history!("ls"),
     r#"
-[deckies.{fleet}-a]
-services = ["ssh"]
-
-[deckies.{fleet}-a.files."/home/admin/.bash_history"]
-content = "ls\n"
-
 [deckies.{fleet}-a.files."/root/.aws/credentials"]
 content = "key = Declared-Secret-1\n"
 sensitive = true
