@@ -119,6 +119,7 @@ pub fn observed_spec(
         // indistinguishable through the API from a container's own: compared
         // only where the file sets logging.
         logging: c.logging.clone().filter(|_| want.logging.is_some()),
+        publish: c.publish.clone(),
         ports: want.ports.clone(),
         hostname: base.then(|| c.hostname.clone()),
         network,
@@ -146,6 +147,7 @@ pub(crate) mod tests {
             sysctls: BTreeMap::new(),
             binds: Vec::new(),
             logging: None,
+            publish: Vec::new(),
             network_mode: "decnet_lan".into(),
             networks: [("decnet_lan".to_string(), Some("172.30.0.10".to_string()))].into(),
             labels: BTreeMap::new(),

@@ -152,6 +152,9 @@ pub struct ContainerSpec {
     pub volumes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
+    /// Bases only: host ports published, `[ip:]host:container[/tcp|udp]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<String>,
     /// Informational (shown in plans and status): not part of the digest.
     #[serde(skip)]
     pub ports: Vec<u16>,
@@ -201,6 +204,7 @@ impl ContainerSpec {
             sysctls: BTreeMap::new(),
             volumes: Vec::new(),
             logging: None,
+            publish: Vec::new(),
             ports: vec![],
             hostname: None,
             network: None,

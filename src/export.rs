@@ -90,6 +90,9 @@ fn service(c: &NewContainer, spec: &ContainerSpec) -> Map<String, Value> {
     if !c.binds.is_empty() {
         s.insert("volumes".into(), json!(c.binds));
     }
+    if !c.publish.is_empty() {
+        s.insert("ports".into(), json!(c.publish));
+    }
     if let Some(l) = &c.logging {
         s.insert(
             "logging".into(),

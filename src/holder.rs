@@ -33,6 +33,7 @@ pub async fn create(
         sysctls: Default::default(),
         binds: Vec::new(),
         logging: None,
+        publish: Vec::new(),
         restart: false,
     };
     engine.create_container(&container).await.map(|_| ())

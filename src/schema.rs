@@ -174,6 +174,11 @@ fn decky() -> Value {
                 "additionalProperties": {"type": ["string", "integer"]}
             },
             "cap_add": caps("Linux capabilities of the base, like NET_ADMIN."),
+            "publish": {
+                "description": "Host ports published on the base, where its services listen: \"[ip:]host:container[/tcp|udp]\".",
+                "type": "array",
+                "items": {"type": "string"}
+            },
             "env": env("The base's environment; {fleet} {decky} {hostname} {ip} expand."),
             "service_config": {
                 "description": "Per-service environment of this decky, merged over the service's env.",

@@ -160,3 +160,72 @@ fn bad_disguises_are_refused_with_file_line_and_a_hint() {
         );
     }
 }
+
+#[test]
+fn a_published_port_reaches_the_deckys_service_and_a_taken_one_fails_only_its_decky() {
+    use std::io::{Read as _, Write as _};
+    let fleet = Fleet::new("publish");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = concat!(
+        fleet_table!(),
+        http_service!(),
+        r#"
+[deckies.{fleet}-a]
+services = ["http"]
+publish = ["127.0.0.1:{port}:80"]
+
+[deckies.{fleet}-b]
+services = []
+"#
+    )
+    .replace("{port}", &port.to_string());
+    fleet.write(&config);
+    fleet.apply();
+    assert_eq!(
+        inspect(&fleet.n("a"), "{{json .HostConfig.PortBindings}}"),
+        format!("{{\"80/tcp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"{port}\"}}]}}")
+    );
+    // The base publishes; the service behind it (same network namespace) answers.
+    let mut answer = String::new();
+    for _ in 0..50 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let _ = s.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/") {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        answer.starts_with("HTTP/"),
+        "no answer on 127.0.0.1:{port}: {answer:?}"
+    );
+    fleet.assert_no_changes();
+
+    // Decky b asks for the same host port: its base fails with the engine's word; a stays.
+    let taken = config.replace(
+        "[deckies.{fleet}-b]\nservices = []",
+        &format!("[deckies.{{fleet}}-b]\nservices = []\npublish = [\"127.0.0.1:{port}:81\"]"),
+    );
+    fleet.write(&taken);
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("decky {}: failed", fleet.n("b"))),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .to_lowercase()
+            .contains("port is already allocated")
+            || run.stdout.contains("address already in use"),
+        "{run:?}"
+    );
+    assert_eq!(fleet.containers()[&fleet.n("a-http")].status, "running");
+}

@@ -56,6 +56,7 @@ pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
         sysctls: spec.sysctls.clone(),
         binds: spec.volumes.clone(),
         logging: spec.logging.clone(),
+        publish: spec.publish.clone(),
         restart: true,
     }
 }

@@ -71,7 +71,11 @@ fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<[Strin
             host.to_string(),
             spec.decky.clone().unwrap_or_else(|| "(fleet)".into()),
             spec.name.clone(),
-            spec.role.as_str().into(),
+            // A base's persona is its disguise: shown beside its role.
+            match &spec.persona {
+                Some(p) => format!("{} ({p})", spec.role.as_str()),
+                None => spec.role.as_str().to_string(),
+            },
             state,
             spec.image.clone(),
             ports,

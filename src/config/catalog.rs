@@ -253,6 +253,7 @@ pub(super) fn service_spec(
                 options: options.collect(),
             }
         }),
+        publish: Vec::new(),
         ports: raw
             .ports
             .iter()

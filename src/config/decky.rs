@@ -120,6 +120,7 @@ impl Validator<'_> {
             sysctls,
             volumes: Vec::new(),
             logging: self.fleet_logging.clone(),
+            publish: self.publish(name, src, raw),
             ports: Vec::new(),
             hostname: Some(hostname),
             network: Some(network),

@@ -106,7 +106,63 @@ pub fn check_volume(v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A published port `[ip:]host:container[/tcp|udp]`, checked, with its
+/// protocol made explicit (as the engine reports it back).
+pub fn check_publish(p: &str) -> Result<String, String> {
+    let (ports, proto) = p.rsplit_once('/').unwrap_or((p, "tcp"));
+    if !["tcp", "udp"].contains(&proto) {
+        return Err(format!(
+            "publish '{p}': protocol '{proto}' is neither tcp nor udp"
+        ));
+    }
+    let parts: Vec<&str> = ports.split(':').collect();
+    let (ip, host, container) = match parts.as_slice() {
+        [h, c] => (None, *h, *c),
+        [ip, h, c] => (Some(*ip), *h, *c),
+        _ => {
+            return Err(format!(
+                "publish '{p}' is not [ip:]host:container[/tcp|udp]"
+            ))
+        }
+    };
+    if ip.is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_err()) {
+        return Err(format!(
+            "publish '{p}': '{}' is not an address",
+            ip.unwrap_or_default()
+        ));
+    }
+    for port in [host, container] {
+        if !port.parse::<u16>().is_ok_and(|n| n > 0) {
+            return Err(format!(
+                "publish '{p}': '{port}' is not a port between 1 and 65535"
+            ));
+        }
+    }
+    Ok(match ip {
+        Some(ip) => format!("{ip}:{host}:{container}/{proto}"),
+        None => format!("{host}:{container}/{proto}"),
+    })
+}
+
 impl Validator<'_> {
+    /// A decky's `publish`: host ports bound on its base.
+    pub fn publish(&mut self, name: &str, src: usize, d: &RawDecky) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &d.publish {
+            match check_publish(p.get_ref()) {
+                Ok(p) => out.push(p),
+                Err(m) => self.ctx.err_help(
+                    src,
+                    &p.span(),
+                    format!("decky '{name}': {m}"),
+                    "like \"2222:22/tcp\" or \"127.0.0.1:8080:80\"",
+                ),
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// `logging = { driver, options }`.
     pub fn logging(
         &mut self,
@@ -252,6 +308,18 @@ mod tests {
             unknown_placeholders("{decky} {nope} {X} {}", &PLACEHOLDERS),
             ["{nope}"]
         );
+    }
+
+    #[test]
+    fn published_ports_are_checked_and_made_explicit() {
+        assert_eq!(check_publish("2222:22").unwrap(), "2222:22/tcp");
+        assert_eq!(
+            check_publish("127.0.0.1:8080:80/tcp").unwrap(),
+            "127.0.0.1:8080:80/tcp"
+        );
+        for bad in ["22", "0:22", "2222:22/sctp", "x.y:1:2", "70000:22"] {
+            assert!(check_publish(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub struct RawDecky {
     pub host: Option<Spanned<String>>,
     pub persona: Option<Spanned<String>>,
     #[serde(default)]
+    pub publish: Vec<Spanned<String>>,
+    #[serde(default)]
     pub sysctls: BTreeMap<Key, Spanned<toml::Value>>,
     #[serde(default)]
     pub cap_add: Vec<Spanned<String>>,

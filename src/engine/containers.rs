@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, HostConfigLogConfig,
-    NetworkingConfig, RestartPolicy, RestartPolicyNameEnum,
+    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -86,6 +86,7 @@ impl Engine {
                 cap_drop: (!c.cap_drop.is_empty()).then(|| c.cap_drop.clone()),
                 sysctls: (!c.sysctls.is_empty()).then(|| c.sysctls.clone().into_iter().collect()),
                 binds: (!c.binds.is_empty()).then(|| c.binds.clone()),
+                port_bindings: (!c.publish.is_empty()).then(|| port_bindings(&c.publish)),
                 log_config: c.logging.as_ref().map(|l| HostConfigLogConfig {
                     typ: Some(l.driver.clone()),
                     config: Some(l.options.clone().into_iter().collect()),
@@ -97,6 +98,8 @@ impl Engine {
                 ..Default::default()
             }),
             networking_config,
+            exposed_ports: (!c.publish.is_empty())
+                .then(|| port_bindings(&c.publish).into_keys().collect()),
             ..Default::default()
         };
         let options = CreateContainerOptionsBuilder::default()
@@ -148,4 +151,27 @@ impl Engine {
             },
         }
     }
+}
+
+/// `[ip:]host:container/proto` strings (checked by the config) as the
+/// engine's port bindings, by container port.
+fn port_bindings(publish: &[String]) -> HashMap<String, Option<Vec<PortBinding>>> {
+    let mut out: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in publish {
+        let parts: Vec<&str> = p.split(':').collect();
+        let (ip, host, container) = match parts.as_slice() {
+            [ip, host, container] => (Some(ip.to_string()), *host, *container),
+            [host, container] => (None, *host, *container),
+            _ => continue,
+        };
+        let binding = PortBinding {
+            host_ip: ip,
+            host_port: Some(host.to_string()),
+        };
+        out.entry(container.to_string())
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(binding);
+    }
+    out
 }

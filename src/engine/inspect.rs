@@ -25,6 +25,8 @@ pub struct ContainerDetails {
     pub binds: Vec<String>,
     /// The log driver and options, unless the engine's default json-file without options.
     pub logging: Option<Logging>,
+    /// Published ports, `[ip:]host:container/proto`.
+    pub publish: Vec<String>,
     /// `bridge`, a network name, or `container:<id>`.
     pub network_mode: String,
     /// Networks joined, with the static address asked for, if any.
@@ -93,6 +95,7 @@ impl Engine {
                 (!(driver.is_empty() || driver == "json-file" && options.is_empty()))
                     .then_some(Logging { driver, options })
             }),
+            publish: published(host.port_bindings.unwrap_or_default()),
             network_mode: host.network_mode.unwrap_or_default(),
             networks,
             labels: config.labels.unwrap_or_default().into_iter().collect(),
@@ -112,4 +115,22 @@ impl Engine {
             env: config.env.unwrap_or_default(),
         })
     }
+}
+
+/// The engine's port bindings as `publish` strings, sorted.
+fn published(
+    bindings: std::collections::HashMap<String, Option<Vec<bollard::models::PortBinding>>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (port, binds) in bindings {
+        for b in binds.into_iter().flatten() {
+            let host_port = b.host_port.unwrap_or_default();
+            match b.host_ip.filter(|ip| !ip.is_empty() && ip != "0.0.0.0") {
+                Some(ip) => out.push(format!("{ip}:{host_port}:{port}")),
+                None => out.push(format!("{host_port}:{port}")),
+            }
+        }
+    }
+    out.sort();
+    out
 }

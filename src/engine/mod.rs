@@ -141,6 +141,8 @@ pub struct NewContainer {
     /// Bind mounts, `host:container[:mode]`.
     pub binds: Vec<String>,
     pub logging: Option<crate::desired::Logging>,
+    /// Published ports, `[ip:]host:container/proto`.
+    pub publish: Vec<String>,
     /// `restart: unless-stopped`; off for deckhand's own never-started holders.
     pub restart: bool,
 }

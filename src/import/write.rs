@@ -256,6 +256,7 @@ mod tests {
             sysctls: BTreeMap::new(),
             binds: Vec::new(),
             logging: None,
+            publish: Vec::new(),
             network_mode: net
                 .map(|(n, _)| n.to_string())
                 .unwrap_or_else(|| "container:x".into()),

@@ -113,6 +113,9 @@ fn disguise(live: &ContainerSpec, want: &ContainerSpec) -> Vec<String> {
     for v in live.volumes.iter().filter(|v| !want.volumes.contains(v)) {
         out.push(format!("volume removed: {v}"));
     }
+    if live.publish != want.publish {
+        out.push(format!("publish {:?} -> {:?}", live.publish, want.publish));
+    }
     if live.logging != want.logging {
         out.push("logging changed".to_string());
     }
@@ -141,6 +144,7 @@ mod tests {
             sysctls: BTreeMap::new(),
             volumes: Vec::new(),
             logging: None,
+            publish: Vec::new(),
             ports: vec![22],
             hostname: None,
             network: None,
