@@ -103,8 +103,11 @@ impl Keeper {
         decky: &str,
         dropped: &BTreeSet<String>,
     ) -> Result<Option<Kept>, String> {
-        let changes = self.engine.container_changes(container).await;
-        let changes = changes.map_err(|e| format!("evidence could not be read: {e}"))?;
+        let changes = match self.engine.container_changes(container).await {
+            // Gone already (a killed run's leftover, removed meanwhile): nothing to keep.
+            Err(e) if e.is_not_found() => return Ok(None),
+            other => other.map_err(|e| format!("evidence could not be read: {e}"))?,
+        };
         let foreign = foreign_changes(changes, dropped);
         if foreign.is_empty() {
             return Ok(None);
