@@ -80,31 +80,7 @@ impl Validator<'_> {
         let (persona, sysctls) = self.sysctls(name, src, raw);
         let place = format!("decky '{name}'");
         let cap_add = self.caps(src, &raw.cap_add, &place);
-        let fleet = self.fleet_name.clone();
-        let values = Values {
-            fleet: &fleet,
-            decky: name,
-            service: "",
-            hostname: &hostname,
-            ip: raw
-                .ip
-                .as_ref()
-                .map(|i| i.get_ref().as_str())
-                .unwrap_or_default(),
-        };
-        let mut env = BTreeMap::new();
-        for (key, value) in &raw.env {
-            check_env_key(&mut self.ctx, src, key, name);
-            let at = format!("decky '{name}' env {}", key.get_ref());
-            self.placeholders(
-                src,
-                &key.span(),
-                value,
-                &["fleet", "decky", "hostname", "ip"],
-                &at,
-            );
-            env.insert(key.get_ref().clone(), expand(value, &values));
-        }
+        let env = self.base_env(name, src, raw, &hostname);
         ContainerSpec {
             name: name.to_string(),
             role: Role::Base,
@@ -128,6 +104,43 @@ impl Validator<'_> {
             topology: raw.topology.as_ref().map(|t| t.get_ref().clone()),
             build: None,
         }
+    }
+
+    /// The base's environment, its placeholders filled in (no `{service}`: a base runs none).
+    fn base_env(
+        &mut self,
+        name: &str,
+        src: usize,
+        raw: &RawDecky,
+        hostname: &str,
+    ) -> BTreeMap<String, String> {
+        let fleet = self.fleet_name.clone();
+        let ip = raw
+            .ip
+            .as_ref()
+            .map(|i| i.get_ref().as_str())
+            .unwrap_or_default();
+        let values = Values {
+            fleet: &fleet,
+            decky: name,
+            service: "",
+            hostname,
+            ip,
+        };
+        let mut env = BTreeMap::new();
+        for (key, value) in &raw.env {
+            check_env_key(&mut self.ctx, src, key, name);
+            let at = format!("decky '{name}' env {}", key.get_ref());
+            self.placeholders(
+                src,
+                &key.span(),
+                value,
+                &["fleet", "decky", "hostname", "ip"],
+                &at,
+            );
+            env.insert(key.get_ref().clone(), expand(value, &values));
+        }
+        env
     }
 
     /// The decky's services, each a per-decky catalog entry listed once, with
