@@ -143,14 +143,10 @@ pub(crate) mod tests {
             env: vec!["PATH=/bin".into(), "HOSTNAME=decky-01".into()],
             hostname: "decky-01".into(),
             cap_add: vec![],
-            cap_drop: Vec::new(),
-            sysctls: BTreeMap::new(),
-            binds: Vec::new(),
-            logging: None,
-            publish: Vec::new(),
             network_mode: "decnet_lan".into(),
             networks: [("decnet_lan".to_string(), Some("172.30.0.10".to_string()))].into(),
             labels: BTreeMap::new(),
+            ..Default::default()
         }
     }
 

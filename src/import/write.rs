@@ -252,11 +252,6 @@ mod tests {
             env: env.iter().map(|s| s.to_string()).collect(),
             hostname: name.into(),
             cap_add: vec![],
-            cap_drop: Vec::new(),
-            sysctls: BTreeMap::new(),
-            binds: Vec::new(),
-            logging: None,
-            publish: Vec::new(),
             network_mode: net
                 .map(|(n, _)| n.to_string())
                 .unwrap_or_else(|| "container:x".into()),
@@ -265,6 +260,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             labels: BTreeMap::new(),
+            ..Default::default()
         }
     }
 

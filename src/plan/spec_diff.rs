@@ -126,32 +126,18 @@ fn disguise(live: &ContainerSpec, want: &ContainerSpec) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::desired::Role;
-    use std::collections::BTreeMap;
 
     fn spec() -> ContainerSpec {
-        ContainerSpec {
-            name: "web-01-ssh".into(),
-            role: Role::Service,
-            decky: Some("web-01".into()),
-            service: Some("ssh".into()),
-            image: "decnet/ssh:1.2".into(),
-            entrypoint: None,
-            command: None,
-            env: [("SSH_PASSWORD".to_string(), "admin".to_string())].into(),
-            cap_add: vec![],
-            cap_drop: Vec::new(),
-            persona: None,
-            sysctls: BTreeMap::new(),
-            volumes: Vec::new(),
-            logging: None,
-            publish: Vec::new(),
-            ports: vec![22],
-            hostname: None,
-            network: None,
-            ip: None,
-            topology: None,
-            build: None,
-        }
+        let mut spec = ContainerSpec::minimal(
+            "web-01-ssh",
+            Role::Service,
+            Some("web-01"),
+            Some("ssh"),
+            "decnet/ssh:1.2",
+        );
+        spec.env = [("SSH_PASSWORD".to_string(), "admin".to_string())].into();
+        spec.ports = vec![22];
+        spec
     }
 
     #[test]
