@@ -79,7 +79,7 @@ pub fn outcome_line(o: &Outcome, style: Style, several: bool) -> String {
         Some(problem) => format!(
             "{} {what}: {} ({secs:.2}s)",
             style.red("!"),
-            style.red(&failed_or_skipped(&problem))
+            style.red(&failed_or_skipped(&o.status, &problem))
         ),
     }
 }
@@ -92,11 +92,10 @@ fn problem(o: &Outcome) -> Option<String> {
 }
 
 /// A skip already says so (`skipped: …`, `not started: …`); a failure does not.
-fn failed_or_skipped(problem: &str) -> String {
-    if problem.starts_with("skipped:") || problem.starts_with("not started:") {
-        problem.to_string()
-    } else {
-        format!("failed: {problem}")
+fn failed_or_skipped(status: &Status, problem: &str) -> String {
+    match status {
+        Status::Skipped(_) => problem.to_string(),
+        _ => format!("failed: {problem}"),
     }
 }
 
