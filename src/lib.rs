@@ -28,6 +28,7 @@ pub mod persona;
 pub mod plan;
 pub mod record;
 pub mod render;
+pub mod safe;
 pub mod saved;
 pub mod schema;
 pub mod watch;

@@ -44,8 +44,14 @@ fn this_host() -> String {
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
+/// The holder and since when, as the lock's labels say; they are on the
+/// engine, where anyone with access wrote them, so they are escaped here,
+/// once, for every message that names them.
 fn describe(l: &BTreeMap<String, String>) -> (String, String) {
-    let get = |k: &str| l.get(k).cloned().unwrap_or_else(|| "?".to_string());
+    let get = |k: &str| {
+        let value = l.get(k).map(String::as_str).unwrap_or("?");
+        crate::safe::escape(value).into_owned()
+    };
     (
         format!(
             "{}@{} (pid {}, `{}`)",
@@ -132,4 +138,22 @@ pub async fn force_unlock(engine: &Engine, fleet: &str) -> Result<Option<String>
     engine.remove_container(&name).await?;
     let (holder, since) = describe(&held);
     Ok(Some(format!("{holder} since {since}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The lock's labels are on the engine: a holder written there to attack a
+    // terminal is shown escaped in every message that names it.
+    #[test]
+    fn a_hostile_holder_is_described_escaped() {
+        let labels = BTreeMap::from([
+            (OWNER.to_string(), "root\u{1b}]52;c;cm0=\u{7}".to_string()),
+            (SINCE.to_string(), "now\r".to_string()),
+        ]);
+        let (holder, since) = describe(&labels);
+        assert!(holder.starts_with("root\\x1b]52;c;cm0=\\x07@?"), "{holder}");
+        assert_eq!(since, "now\\x0d");
+    }
 }

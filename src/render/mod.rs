@@ -6,7 +6,8 @@ pub mod events_json;
 pub mod json;
 pub mod markdown;
 pub mod run;
-pub mod safe;
+/// The one sanitizer, at the bottom of the crate so that every layer can use it.
+pub use crate::safe;
 pub mod steps;
 pub mod style;
 pub mod text;

@@ -49,7 +49,8 @@ pub fn describe_on(change: &Change, several: bool) -> String {
 /// The section a change is shown in: `decky web-01`, `networks` or `fleet-wide`.
 pub fn group(change: &Change) -> String {
     match (change.object.decky(), &change.object) {
-        (Some(d), _) => format!("decky {d}"),
+        // A decky no longer in the file is named by the engine's labels.
+        (Some(d), _) => format!("decky {}", safe::escape(d)),
         (None, Object::Network { .. }) => "networks".to_string(),
         (None, _) => "fleet-wide".to_string(),
     }

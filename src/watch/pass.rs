@@ -134,9 +134,8 @@ fn failure_line(f: &HostFailure, several: bool, style: Style) -> String {
         } => format!(
             "{}fleet '{fleet}' is locked by {} since {}; trying again shortly",
             steps::on_host(&f.host, several),
-            // The holder's labels are on the engine: anyone there wrote them.
-            safe::escape(holder),
-            safe::escape(since),
+            holder,
+            since,
         ),
         _ => format!("{} {}", style.red("!"), steps::failure(f, several)),
     }
