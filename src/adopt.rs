@@ -60,6 +60,30 @@ pub fn identity(c: &ContainerInfo) -> (Role, String, Option<String>) {
     }
 }
 
+/// What container `c`, in the part of `role`, was created with that a
+/// deckhand file cannot give that part: a replace would lose it.
+pub fn unexpressed(role: Role, c: &ContainerDetails, image: &ImageDefaults) -> Vec<String> {
+    let mut out = c.extra_settings.clone();
+    let checks: &[(&str, bool)] = match role {
+        Role::Base => &[
+            ("volumes", !c.binds.is_empty()),
+            ("cap_drop", !c.cap_drop.is_empty()),
+            ("entrypoint", c.entrypoint.is_some() && c.entrypoint != image.entrypoint),
+        ],
+        Role::Service => &[
+            ("sysctls", !c.sysctls.is_empty()),
+            ("ports", !c.publish.is_empty()),
+        ],
+        Role::Singleton => &[],
+    };
+    for (name, on) in checks {
+        if *on {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
 /// `KEY=value` entries the container sets beyond its image's.
 fn own_env(env: &[String], image: &ImageDefaults) -> BTreeMap<String, String> {
     env.iter()
@@ -85,8 +109,18 @@ pub fn observed_spec(
         }
     };
     let base = want.role != Role::Service;
-    // A base joins one network: the one named in its network mode, else its only one.
-    let network = base.then(|| {
+    // Several LANs (or a file that names its LANs) read as LANs.
+    let as_lans = base && (!want.lans.is_empty() || c.networks.len() > 1);
+    let lans = match as_lans {
+        true => c
+            .networks
+            .iter()
+            .map(|(n, ip)| (n.clone(), ip.clone().unwrap_or_default()))
+            .collect(),
+        false => BTreeMap::new(),
+    };
+    // Else a base joins one network: the one named in its network mode, else its only one.
+    let network = (base && !as_lans).then(|| {
         if c.networks.contains_key(&c.network_mode) || c.networks.len() != 1 {
             c.network_mode.clone()
         } else {
@@ -124,6 +158,7 @@ pub fn observed_spec(
         hostname: base.then(|| c.hostname.clone()),
         network,
         ip,
+        lans,
         topology: want.topology.clone(),
         build: None,
     }

@@ -16,14 +16,33 @@ pub const REPOSITORY: &str = "deckhand-build";
 /// Largest build context accepted, in bytes (256 MiB).
 pub const MAX_CONTEXT_BYTES: u64 = 256 * 1024 * 1024;
 
-/// A context directory and the image it gives.
+/// A context directory, the build arguments passed to its Dockerfile, and
+/// the image they give.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Build {
+    /// What the tag is named after: the service, or `base` for a decky's base.
+    pub name: String,
     pub context: PathBuf,
+    /// `ARG`s of the Dockerfile (DECNET's `BASE_IMAGE`): part of the tag's digest.
+    pub args: BTreeMap<String, String>,
     /// `deckhand-build:<service>-<first 12 hex digits of the context digest>`.
     pub image: String,
     /// Every regular file of the context (for watch and saved plans).
     pub files: Vec<PathBuf>,
+}
+
+#[cfg(test)]
+impl Build {
+    /// A build of `context` without reading it, for tests of what uses one.
+    pub fn unread(name: &str, context: &str) -> Build {
+        Build {
+            name: name.into(),
+            context: context.into(),
+            args: BTreeMap::new(),
+            image: format!("{REPOSITORY}:{name}-000000000000"),
+            files: Vec::new(),
+        }
+    }
 }
 
 /// One entry of a context, in the order it is hashed and archived.
@@ -83,8 +102,9 @@ fn entries(context: &Path) -> Result<BTreeMap<PathBuf, Entry>, String> {
     Ok(out)
 }
 
-/// Reads and checks the context of `service` at `context`: a directory with a Dockerfile.
-pub fn resolve(service: &str, context: &Path) -> Result<Build, String> {
+/// Reads and checks the context of `name` at `context`: a directory with a
+/// Dockerfile. The tag's digest covers the content and `args`.
+pub fn resolve(name: &str, context: &Path, args: &BTreeMap<String, String>) -> Result<Build, String> {
     if !context.join("Dockerfile").is_file() {
         return Err(format!(
             "the build context {} has no Dockerfile",
@@ -109,12 +129,19 @@ pub fn resolve(service: &str, context: &Path) -> Result<Build, String> {
         }
         h.update([0]);
     }
+    // Without arguments, the digest is the content's alone (as before args).
+    for (k, v) in args {
+        h.update(format!("arg {k}={v}").as_bytes());
+        h.update([0]);
+    }
     let digest = hex::encode(h.finalize());
     // A tag is at most 128 characters.
-    let service: String = service.chars().take(128 - 13).collect();
+    let short: String = name.chars().take(128 - 13).collect();
     Ok(Build {
+        name: name.to_string(),
         context: context.to_path_buf(),
-        image: format!("{REPOSITORY}:{service}-{}", &digest[..12]),
+        args: args.clone(),
+        image: format!("{REPOSITORY}:{short}-{}", &digest[..12]),
         files: entries
             .iter()
             .filter(|(_, e)| matches!(e, Entry::File { .. }))
@@ -169,6 +196,10 @@ pub fn is_built(image: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn none() -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
     fn context() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -186,8 +217,8 @@ mod tests {
     fn the_tag_follows_the_content_and_nothing_else() {
         let a = context();
         let b = context();
-        let ta = resolve("ssh", a.path()).unwrap();
-        let tb = resolve("ssh", b.path()).unwrap();
+        let ta = resolve("ssh", a.path(), &none()).unwrap();
+        let tb = resolve("ssh", b.path(), &none()).unwrap();
         assert_eq!(
             ta.image, tb.image,
             "same content, another directory: same tag"
@@ -196,17 +227,29 @@ mod tests {
         assert_eq!(ta.files.len(), 3);
 
         std::fs::write(b.path().join("etc/motd"), "changed\n").unwrap();
-        assert_ne!(resolve("ssh", b.path()).unwrap().image, ta.image);
+        assert_ne!(resolve("ssh", b.path(), &none()).unwrap().image, ta.image);
         std::fs::write(b.path().join("etc/motd"), "motd\n").unwrap();
-        assert_eq!(resolve("ssh", b.path()).unwrap().image, ta.image);
+        assert_eq!(resolve("ssh", b.path(), &none()).unwrap().image, ta.image);
         std::os::unix::fs::symlink("banner", b.path().join("link")).unwrap();
-        assert_ne!(resolve("ssh", b.path()).unwrap().image, ta.image);
+        assert_ne!(resolve("ssh", b.path(), &none()).unwrap().image, ta.image);
+    }
+
+    #[test]
+    fn build_args_are_part_of_the_tag() {
+        let a = context();
+        let plain = resolve("ssh", a.path(), &none()).unwrap();
+        let args = BTreeMap::from([("BASE_IMAGE".to_string(), "debian:bookworm".to_string())]);
+        let bookworm = resolve("ssh", a.path(), &args).unwrap();
+        assert_ne!(plain.image, bookworm.image);
+        assert_eq!(bookworm.image, resolve("ssh", a.path(), &args).unwrap().image);
+        let other = BTreeMap::from([("BASE_IMAGE".to_string(), "ubuntu:22.04".to_string())]);
+        assert_ne!(resolve("ssh", a.path(), &other).unwrap().image, bookworm.image);
     }
 
     #[test]
     fn the_archive_holds_every_entry_and_is_reproducible() {
         let a = context();
-        let build = resolve("ssh", a.path()).unwrap();
+        let build = resolve("ssh", a.path(), &none()).unwrap();
         let one = archive(&build).unwrap();
         assert_eq!(one, archive(&build).unwrap());
         let mut names: Vec<String> = tar::Archive::new(one.as_slice())
@@ -221,7 +264,7 @@ mod tests {
     #[test]
     fn a_context_without_a_dockerfile_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(resolve("ssh", dir.path())
+        assert!(resolve("ssh", dir.path(), &none())
             .unwrap_err()
             .contains("has no Dockerfile"));
     }

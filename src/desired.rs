@@ -166,12 +166,17 @@ pub struct ContainerSpec {
     pub network: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// Bases only, instead of `network` and `ip`: every LAN joined, with its
+    /// address ("" = the engine's choice). Not part of the digest: joined and
+    /// left live, compared with the container's networks as observed.
+    #[serde(skip)]
+    pub lans: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology: Option<String>,
-    /// The build context `image` is built from, for services with `build`.
-    /// Not part of the digest: the image tag already names the content.
+    /// How `image` is built, for services and bases with `build`. Not part
+    /// of the digest: the image tag already names the content and arguments.
     #[serde(skip)]
-    pub build: Option<std::path::PathBuf>,
+    pub build: Option<crate::build::Build>,
 }
 
 impl ContainerSpec {
@@ -209,8 +214,20 @@ impl ContainerSpec {
             hostname: None,
             network: None,
             ip: None,
+            lans: BTreeMap::new(),
             topology: None,
             build: None,
+        }
+    }
+
+    /// The networks a base or singleton joins, with the address asked on each
+    /// ("" = the engine's choice): its LANs, or its one network.
+    pub fn joins(&self) -> BTreeMap<String, String> {
+        match &self.network {
+            Some(n) if self.lans.is_empty() => {
+                BTreeMap::from([(n.clone(), self.ip.clone().unwrap_or_default())])
+            }
+            _ => self.lans.clone(),
         }
     }
 

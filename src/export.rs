@@ -34,15 +34,16 @@ pub fn compose(desired: &DesiredState) -> Value {
                 s.insert("network_mode".into(), json!("bridge"));
             }
             None => {
-                let endpoint = match &c.ip {
-                    Some(ip) => json!({"ipv4_address": ip}),
-                    None => json!({}),
-                };
-                s.insert(
-                    "networks".into(),
-                    json!({ c.network_mode.clone(): endpoint }),
-                );
-                used_networks.insert(c.network_mode.clone());
+                let mut joined = Map::new();
+                for (net, ip) in spec.joins() {
+                    let endpoint = match ip.as_str() {
+                        "" => json!({}),
+                        ip => json!({"ipv4_address": ip}),
+                    };
+                    used_networks.insert(net.clone());
+                    joined.insert(net, endpoint);
+                }
+                s.insert("networks".into(), Value::Object(joined));
             }
         }
         services.insert(c.name.clone(), Value::Object(s));
@@ -63,8 +64,12 @@ fn service(c: &NewContainer, spec: &ContainerSpec) -> Map<String, Value> {
     let mut s = Map::new();
     s.insert("container_name".into(), json!(c.name));
     s.insert("image".into(), json!(c.image));
-    if let Some(context) = &spec.build {
-        s.insert("build".into(), json!({"context": context}));
+    if let Some(b) = &spec.build {
+        let mut build = json!({"context": b.context});
+        if !b.args.is_empty() {
+            build["args"] = json!(b.args);
+        }
+        s.insert("build".into(), build);
     }
     if let Some(h) = &c.hostname {
         s.insert("hostname".into(), json!(h));
@@ -148,7 +153,7 @@ mod tests {
             "deckhand-build:ssh-1a2b3c4d5e6f",
         );
         ssh.env = [("SSH_PASSWORD".to_string(), "admin".to_string())].into();
-        ssh.build = Some("/repo/images/ssh".into());
+        ssh.build = Some(crate::build::Build::unread("ssh", "/repo/images/ssh"));
         let mut other =
             ContainerSpec::minimal("db-01", Role::Base, Some("db-01"), None, "busybox:1");
         other.network = Some("existing".into());

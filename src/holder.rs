@@ -28,6 +28,7 @@ pub async fn create(
         hostname: None,
         network_mode: "none".to_string(),
         ip: None,
+        also_joins: Vec::new(),
         cap_add: Vec::new(),
         cap_drop: Vec::new(),
         sysctls: Default::default(),

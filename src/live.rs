@@ -22,7 +22,7 @@ pub struct LiveState {
 }
 
 /// A container of this fleet as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveContainer {
     pub id: String,
     pub name: String,
@@ -38,6 +38,11 @@ pub struct LiveContainer {
     pub unwritable: Vec<(String, String)>,
     /// Who made it, and so whether deckhand may change it.
     pub origin: Origin,
+    /// Networks joined, with the address asked for on each ("" = none asked).
+    pub lans: BTreeMap<String, String>,
+    /// Settings it was created with that a deckhand file cannot express
+    /// (`privileged`, `devices`, …): a replace would lose them.
+    pub unexpressed: Vec<String>,
 }
 
 /// Who made a live container.

@@ -90,11 +90,12 @@ pub fn live_fingerprint(live: &LiveState) -> String {
     let mut lines = Vec::new();
     for c in live.containers.values() {
         lines.push(format!(
-            "container {} {} {} {}",
+            "container {} {} {} {} {:?}",
             c.name,
             c.id,
             c.digest.as_deref().unwrap_or("-"),
-            c.state
+            c.state,
+            c.lans
         ));
     }
     for n in &live.networks {

@@ -121,7 +121,7 @@ fn service() -> Value {
         "oneOf": [{"required": ["image"]}, {"required": ["build"]}],
         "properties": {
             "image": string("Image of the service container; it must exist on the engine. Exclusive with build."),
-            "build": string("A directory with a Dockerfile, relative to this file: built on each engine that needs it, tagged deckhand-build:<service>-<content digest>, rebuilt only when its content changes. Exclusive with image."),
+            "build": build("A directory with a Dockerfile, relative to this file, or { context, args }: built on each engine that needs it, tagged deckhand-build:<service>-<digest of content and args>, rebuilt only when either changes. Exclusive with image."),
             "command": argv("Command, replacing the image's CMD."),
             "entrypoint": argv("Entrypoint, replacing the image's ENTRYPOINT."),
             "env": env("Environment of the service; deckies merge their service_config over it."),
@@ -159,9 +159,16 @@ fn decky() -> Value {
             "services": names("Per-decky services from the catalog; [] runs the base only."),
             "hostname": string("Hostname of the decky (default: its name)."),
             "ip": string("Static address on the decky's network, inside its subnet."),
-            "image": string("Base image override."),
+            "image": string("Base image override. Exclusive with build."),
+            "build": build("The base built from a context (DECNET's cloak for Windows personas): a directory with a Dockerfile, or { context, args }; tagged deckhand-build:base-<digest>. Exclusive with image."),
             "command": argv("Base command (default: sleep infinity)."),
             "network": string("Network override."),
+            "networks": {
+                "description": "Several LANs (MazeNET), each with its address (\"\" = the engine's choice): joined and left live, without a recreate. Excludes network and ip.",
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": {"type": "string"}
+            },
             "topology": string("MazeNET scope; written to labels only."),
             "host": string("Engine the decky runs on: a [hosts] name, or \"local\" (the default)."),
             "persona": {
@@ -192,6 +199,24 @@ fn decky() -> Value {
                 "additionalProperties": file()
             }
         }
+    })
+}
+
+fn build(description: &str) -> Value {
+    json!({
+        "description": description,
+        "oneOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["context"],
+                "properties": {
+                    "context": string("The directory with the Dockerfile."),
+                    "args": env("Build arguments (ARG), like BASE_IMAGE.")
+                }
+            }
+        ]
     })
 }
 

@@ -225,7 +225,8 @@ fn live_state(desired: &DesiredState, shape: &LiveShape) -> LiveState {
                 } else {
                     vec![]
                 },
-                origin: Default::default(),
+                lans: spec.joins(),
+                ..Default::default()
             },
         );
     }
@@ -241,8 +242,7 @@ fn live_state(desired: &DesiredState, shape: &LiveShape) -> LiveState {
                 state: "running".into(),
                 spec: None,
                 digest: None,
-                unwritable: vec![],
-                origin: Default::default(),
+                ..Default::default()
             },
         );
     }

@@ -37,10 +37,16 @@ pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
             spec.service.clone().unwrap_or_default(),
         );
     }
-    let network_mode = match spec.base_name() {
-        Some(base) => format!("container:{base}"),
-        None => spec.network.clone().unwrap_or_else(|| "bridge".to_string()),
+    let mut joins = spec.joins().into_iter();
+    let first = joins.next();
+    let (network_mode, ip) = match (spec.base_name(), first) {
+        (Some(base), _) => (format!("container:{base}"), None),
+        (None, Some((net, ip))) => (net, Some(ip).filter(|ip| !ip.is_empty())),
+        (None, None) => ("bridge".to_string(), None),
     };
+    let also_joins = joins
+        .map(|(net, ip)| (net, Some(ip).filter(|ip| !ip.is_empty())))
+        .collect();
     NewContainer {
         name: spec.name.clone(),
         image: spec.image.clone(),
@@ -50,7 +56,8 @@ pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
         labels: l,
         hostname: spec.hostname.clone(),
         network_mode,
-        ip: spec.ip.clone(),
+        ip,
+        also_joins,
         cap_add: spec.cap_add.clone(),
         cap_drop: spec.cap_drop.clone(),
         sysctls: spec.sysctls.clone(),

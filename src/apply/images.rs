@@ -21,13 +21,12 @@ pub async fn build_missing(
     interrupt: &Interrupt,
 ) -> BTreeMap<String, String> {
     let mut needed = BTreeMap::new();
-    for (image, service, context) in plan.changes.iter().filter_map(Change::built_image) {
-        needed
-            .entry(image.to_string())
-            .or_insert((service, context));
+    for (image, wanted) in plan.changes.iter().filter_map(Change::built_image) {
+        needed.entry(image.to_string()).or_insert(wanted);
     }
     let mut failed = BTreeMap::new();
-    for (image, (service, context)) in needed {
+    for (image, wanted) in needed {
+        let context = &wanted.context;
         let say = |line: &str| {
             sink(&Event::Build {
                 host: host.to_string(),
@@ -47,7 +46,7 @@ pub async fn build_missing(
                 return Ok(());
             }
             // Read again: the tag must still name the content being sent.
-            let build = build::resolve(service, context)?;
+            let build = build::resolve(&wanted.name, context, &wanted.args)?;
             if build.image != image {
                 return Err(format!(
                     "the build context {} changed since the plan was made (now {}); plan again",
@@ -59,7 +58,7 @@ pub async fn build_missing(
             say(&format!("building from {}", context.display()));
             let tar = build::archive(&build)?;
             engine
-                .build_image(tar, &image, &say)
+                .build_image(tar, &image, &build.args, &say)
                 .await
                 .map_err(|e| e.to_string())?;
             say(&format!("built ({:.1}s)", started.elapsed().as_secs_f64()));
@@ -81,5 +80,5 @@ pub async fn build_missing(
 pub fn unbuilt<'a>(change: &Change, failed: &'a BTreeMap<String, String>) -> Option<&'a String> {
     change
         .built_image()
-        .and_then(|(image, _, _)| failed.get(image))
+        .and_then(|(image, _)| failed.get(image))
 }

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 
 use crate::engine::{Engine, ExecOutput};
 use crate::interrupt::Interrupt;
-use crate::plan::{Action, Change, Detail, FileChange, Object};
+use crate::plan::{Action, Change, Detail, FileChange, LanChange, Object};
 
 use super::evidence::Keeper;
 use super::report::{Event, Outcome, Sink, Skip, Status, StepError};
@@ -132,8 +132,8 @@ impl Unit<'_> {
     async fn bring_ups(&mut self, containers: &[&Change]) {
         for bases in [true, false] {
             for change in containers.iter().filter(|c| {
-                matches!(c.action, Action::Create | Action::Replace | Action::Start)
-                    && is_base(c) == bases
+                let brought = matches!(c.action, Action::Create | Action::Replace | Action::Start);
+                (brought || matches!(c.detail, Detail::Lans(_))) && is_base(c) == bases
             }) {
                 if self.failed.contains(container_of(change)) {
                     continue; // its removal failed and was reported
@@ -172,6 +172,9 @@ impl Unit<'_> {
 
     async fn bring_up(&self, change: &Change) -> Result<(), StepError> {
         let name = container_of(change);
+        if let Detail::Lans(lans) = &change.detail {
+            return self.join_lans(lans).await;
+        }
         if change.action != Action::Start {
             let Detail::Container {
                 spec: Some(spec), ..
@@ -200,6 +203,24 @@ impl Unit<'_> {
             .start_container(name)
             .await
             .map_err(engine_error)
+    }
+
+    /// Leaves, then joins, a base's LANs: live, without a restart.
+    async fn join_lans(&self, lans: &LanChange) -> Result<(), StepError> {
+        for net in &lans.detach {
+            self.engine
+                .disconnect_network(&lans.container, net)
+                .await
+                .map_err(engine_error)?;
+        }
+        for (net, ip) in &lans.attach {
+            let ip = Some(ip.as_str()).filter(|ip| !ip.is_empty());
+            self.engine
+                .connect_network(&lans.container, net, ip)
+                .await
+                .map_err(engine_error)?;
+        }
+        Ok(())
     }
 
     async fn files(&mut self, container: &str, changes: &[&Change]) {

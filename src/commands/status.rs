@@ -1,15 +1,15 @@
 use std::process::ExitCode;
 
 use crate::cli::ConfigArgs;
-use crate::desired::DesiredState;
+use crate::desired::{ContainerSpec, DesiredState, Role};
 use crate::fleet::Pass;
-use crate::live::{LiveState, Origin};
+use crate::live::{LiveContainer, LiveState, Origin};
 use crate::render::steps;
 use crate::render::style::Style;
 
 use super::Context;
 
-const HEADER: [&str; 7] = [
+const HEADER: [&str; 8] = [
     "HOST",
     "DECKY",
     "CONTAINER",
@@ -17,6 +17,7 @@ const HEADER: [&str; 7] = [
     "STATE",
     "IMAGE",
     "PORTS",
+    "NETWORKS",
 ];
 
 pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
@@ -35,7 +36,7 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
             row.rotate_left(1);
         }
     }
-    print_table(&rows, if pass.several { 7 } else { 6 }, ctx.style);
+    print_table(&rows, if pass.several { 8 } else { 7 }, ctx.style);
     for f in &pass.failures {
         eprintln!("error: {}", steps::failure(f, pass.several));
     }
@@ -47,7 +48,7 @@ pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// One row per desired container, then one per live container no longer desired.
-fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<[String; 7]> {
+fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<[String; 8]> {
     let mut rows = Vec::new();
     for spec in &desired.containers {
         let state = match live.containers.get(&spec.name) {
@@ -79,6 +80,7 @@ fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<[Strin
             state,
             spec.image.clone(),
             ports,
+            networks(spec, live.containers.get(&spec.name)),
         ]);
     }
     for c in live
@@ -94,12 +96,31 @@ fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<[Strin
             format!("{} (not in the file)", c.state),
             "-".into(),
             "-".into(),
+            "-".into(),
         ]);
     }
     rows
 }
 
-fn print_table(rows: &[[String; 7]], columns: usize, style: Style) {
+/// The networks a base or singleton is on, with the address asked for on
+/// each: as live, else as the file has them; `-` for a service (it shares its base's).
+fn networks(spec: &ContainerSpec, live: Option<&LiveContainer>) -> String {
+    let joins = match live {
+        _ if spec.role == Role::Service => return "-".into(),
+        Some(c) => c.lans.clone(),
+        None => spec.joins(),
+    };
+    let shown: Vec<String> = joins
+        .iter()
+        .map(|(net, ip)| match ip.as_str() {
+            "" => net.clone(),
+            ip => format!("{net} {ip}"),
+        })
+        .collect();
+    shown.join(", ")
+}
+
+fn print_table(rows: &[[String; 8]], columns: usize, style: Style) {
     let widths: Vec<usize> = (0..columns)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();

@@ -86,10 +86,8 @@ impl Validator<'_> {
                 format!("service '{name}': image is empty"),
             ),
             (None, Some(b)) => {
-                if let Some(build) = self.resolve_build(s.src, name, b) {
-                    let files = build.files.iter();
-                    self.inputs
-                        .extend(files.map(|f| f.canonicalize().unwrap_or_else(|_| f.clone())));
+                let place = format!("service '{name}'");
+                if let Some(build) = self.resolve_build(s.src, &place, name, b) {
                     self.builds.insert(name.to_string(), build);
                 }
             }
@@ -263,7 +261,8 @@ pub(super) fn service_spec(
         hostname: None,
         network: None,
         ip: None,
+        lans: BTreeMap::new(),
         topology: None,
-        build: build.map(|b| b.context.clone()),
+        build: build.cloned(),
     }
 }

@@ -9,6 +9,7 @@ use super::merge::{Named, Tables};
 use super::raw::RawDecky;
 use super::validate::Validator;
 use super::values;
+use crate::build::Build;
 use crate::desired::{ContainerSpec, Role};
 
 impl Validator<'_> {
@@ -51,23 +52,8 @@ impl Validator<'_> {
                 .unwrap_or(key_span.clone());
             self.ctx.err(src, &span, format!("decky '{name}': {m}"));
         }
-        let image = match (&raw.image, &tables.fleet.base_image) {
-            (Some(i), _) | (None, Some(i)) => i.get_ref().clone(),
-            (None, None) => {
-                self.ctx.err_help(
-                    src,
-                    &key_span,
-                    format!("decky '{name}' has no image"),
-                    "set base_image in [fleet], or image on the decky",
-                );
-                String::new()
-            }
-        };
-        let network = raw.network.as_ref().map(|n| n.get_ref().clone());
-        let network = network.unwrap_or_else(|| fleet_network.to_string());
-        if let Some(ip) = &raw.ip {
-            self.ip(name, src, ip, &network);
-        }
+        let (image, build) = self.base_image(name, d, tables);
+        let (network, lans) = self.joins(name, src, raw, fleet_network);
         if let Some(c) = raw.command.as_ref().filter(|c| c.get_ref().is_empty()) {
             self.ctx.err_help(
                 src,
@@ -80,7 +66,12 @@ impl Validator<'_> {
         let (persona, sysctls) = self.sysctls(name, src, raw);
         let place = format!("decky '{name}'");
         let cap_add = self.caps(src, &raw.cap_add, &place);
-        let env = self.base_env(name, src, raw, &hostname);
+        let ip = match &network {
+            Some(_) => raw.ip.as_ref().map(|i| i.get_ref().clone()),
+            None => None,
+        };
+        let first_ip = ip.clone().or_else(|| lans.values().next().cloned());
+        let env = self.base_env(name, src, raw, &hostname, first_ip.as_deref());
         ContainerSpec {
             name: name.to_string(),
             role: Role::Base,
@@ -99,10 +90,49 @@ impl Validator<'_> {
             publish: self.publish(name, src, raw),
             ports: Vec::new(),
             hostname: Some(hostname),
-            network: Some(network),
-            ip: raw.ip.as_ref().map(|i| i.get_ref().clone()),
+            network,
+            ip,
+            lans,
             topology: raw.topology.as_ref().map(|t| t.get_ref().clone()),
-            build: None,
+            build,
+        }
+    }
+
+    /// The base's image: built from the decky's `build`, else its `image`,
+    /// else the fleet's `base_image`.
+    fn base_image(
+        &mut self,
+        name: &str,
+        d: &Named<RawDecky>,
+        tables: &Tables<'_>,
+    ) -> (String, Option<Build>) {
+        let (src, raw) = (d.src, d.value.get_ref());
+        if let Some(b) = &raw.build {
+            if raw.image.is_some() {
+                self.ctx.err_help(
+                    src,
+                    &b.span(),
+                    format!("decky '{name}' has both image and build"),
+                    "keep one: build tags the base's image by its context and args",
+                );
+            }
+            let place = format!("decky '{name}'");
+            let Some(build) = self.resolve_build(src, &place, "base", b) else {
+                return (String::new(), None);
+            };
+            return (build.image.clone(), Some(build));
+        }
+        match (&raw.image, &tables.fleet.base_image) {
+            (Some(i), _) | (None, Some(i)) => (i.get_ref().clone(), None),
+            (None, None) => {
+                self.ctx.err_help(
+                    src,
+                    &d.key.span(),
+                    format!("decky '{name}' has no image"),
+                    "set base_image in [fleet], or image or build on the decky",
+                );
+                (String::new(), None)
+            }
         }
     }
 
@@ -113,13 +143,10 @@ impl Validator<'_> {
         src: usize,
         raw: &RawDecky,
         hostname: &str,
+        ip: Option<&str>,
     ) -> BTreeMap<String, String> {
         let fleet = self.fleet_name.clone();
-        let ip = raw
-            .ip
-            .as_ref()
-            .map(|i| i.get_ref().as_str())
-            .unwrap_or_default();
+        let ip = ip.unwrap_or_default();
         let values = Values {
             fleet: &fleet,
             decky: name,
@@ -184,12 +211,13 @@ impl Validator<'_> {
                 spec.env.insert(k.get_ref().clone(), val.clone());
             }
             let fleet = self.fleet_name.clone();
+            let ip = base.joins().into_values().next().unwrap_or_default();
             let values = Values {
                 fleet: &fleet,
                 decky: name,
                 service: svc,
                 hostname: base.hostname.as_deref().unwrap_or(name),
-                ip: base.ip.as_deref().unwrap_or_default(),
+                ip: &ip,
             };
             self.fill_in(&mut spec, &values, src, &s.span());
             self.containers.push(spec);

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use toml::Spanned;
 
 use super::merge::Named;
-use super::raw::RawNetwork;
+use super::raw::{RawDecky, RawNetwork};
 use super::validate::{Validator, DEFAULT_NETWORK};
 use super::values::Cidr;
 use crate::desired::NetworkSpec;
@@ -103,6 +103,49 @@ impl Validator<'_> {
             ),
             _ => {}
         }
+    }
+
+    /// Where a decky's base joins: its one network (its address is in `ip`),
+    /// or its LANs with their addresses (`networks`, which excludes both).
+    pub fn joins(
+        &mut self,
+        decky: &str,
+        src: usize,
+        raw: &RawDecky,
+        fleet_network: &str,
+    ) -> (Option<String>, BTreeMap<String, String>) {
+        let Some(lans) = &raw.networks else {
+            let network = raw.network.as_ref().map(|n| n.get_ref().clone());
+            let network = network.unwrap_or_else(|| fleet_network.to_string());
+            if let Some(ip) = &raw.ip {
+                self.ip(decky, src, ip, &network);
+            }
+            return (Some(network), BTreeMap::new());
+        };
+        if raw.network.is_some() || raw.ip.is_some() {
+            self.ctx.err_help(
+                src,
+                &lans.span(),
+                format!("decky '{decky}': networks excludes network and ip"),
+                "name every LAN under networks, with its address: networks = { lan_a = \"10.1.0.5\" }",
+            );
+        }
+        if lans.get_ref().is_empty() {
+            self.ctx.err_help(
+                src,
+                &lans.span(),
+                format!("decky '{decky}': networks is empty"),
+                "name at least one network, or remove networks to join the fleet's",
+            );
+        }
+        let mut out = BTreeMap::new();
+        for (net, ip) in lans.get_ref() {
+            if !ip.get_ref().is_empty() {
+                self.ip(decky, src, ip, net.get_ref());
+            }
+            out.insert(net.get_ref().clone(), ip.get_ref().clone());
+        }
+        (None, out)
     }
 
     /// A decky's static address: valid, inside its network's subnet, not the

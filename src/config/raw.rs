@@ -75,7 +75,8 @@ pub struct RawNetwork {
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     pub image: Option<Spanned<String>>,
-    pub build: Option<Spanned<String>>,
+    /// `"dir"`, or `{ context = "dir", args = { K = "v" } }`.
+    pub build: Option<Spanned<toml::Value>>,
     pub command: Option<Spanned<Vec<String>>>,
     pub entrypoint: Option<Spanned<Vec<String>>>,
     #[serde(default)]
@@ -101,9 +102,13 @@ pub struct RawDecky {
     pub image: Option<Spanned<String>>,
     pub command: Option<Spanned<Vec<String>>>,
     pub network: Option<Spanned<String>>,
+    /// Several LANs, each with its address ("" = the engine's choice).
+    pub networks: Option<Spanned<BTreeMap<Key, Spanned<String>>>>,
     pub topology: Option<Spanned<String>>,
     pub host: Option<Spanned<String>>,
     pub persona: Option<Spanned<String>>,
+    /// The base built from a context: as a service's `build`.
+    pub build: Option<Spanned<toml::Value>>,
     #[serde(default)]
     pub publish: Vec<Spanned<String>>,
     #[serde(default)]

@@ -54,9 +54,57 @@ impl Engine {
                         read_write: m.rw.unwrap_or(true),
                     })
                     .collect(),
+                networks: c
+                    .network_settings
+                    .and_then(|n| n.networks)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(net, e)| (net, asked_address(e.ipam_config)))
+                    .collect(),
                 created: c.created.unwrap_or_default(),
             })
             .collect())
+    }
+
+    /// Joins a created or running container to `network`, at `ip` when given.
+    pub async fn connect_network(
+        &self,
+        container: &str,
+        network: &str,
+        ip: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let request = bollard::models::NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(EndpointSettings {
+                ipam_config: ip.map(|ip| EndpointIpamConfig {
+                    ipv4_address: Some(ip.to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        self.docker
+            .connect_network(network, request)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("connect {container} to {network}"), e))
+    }
+
+    /// Takes a container off `network`.
+    pub async fn disconnect_network(
+        &self,
+        container: &str,
+        network: &str,
+    ) -> Result<(), EngineError> {
+        let request = bollard::models::NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(false),
+        };
+        self.docker
+            .disconnect_network(network, request)
+            .await
+            .map_err(|e| {
+                EngineError::from_bollard(format!("disconnect {container} from {network}"), e)
+            })
     }
 
     /// Creates (does not start) a container; returns its id.
@@ -110,6 +158,9 @@ impl Engine {
             .create_container(Some(options), body)
             .await
             .map_err(|e| EngineError::from_bollard(format!("create container {}", c.name), e))?;
+        for (network, ip) in &c.also_joins {
+            self.connect_network(&c.name, network, ip.as_deref()).await?;
+        }
         Ok(created.id)
     }
 
@@ -174,4 +225,9 @@ fn port_bindings(publish: &[String]) -> HashMap<String, Option<Vec<PortBinding>>
             .push(binding);
     }
     out
+}
+
+/// The static address a container asked for on a network ("" = none).
+fn asked_address(ipam: Option<EndpointIpamConfig>) -> String {
+    ipam.and_then(|i| i.ipv4_address).unwrap_or_default()
 }

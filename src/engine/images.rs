@@ -71,16 +71,20 @@ impl Engine {
             .collect())
     }
 
-    /// Builds `context` (a tar archive holding a Dockerfile) as `tag`, passing
-    /// each line of the builder's output to `line` as it comes.
+    /// Builds `context` (a tar archive holding a Dockerfile) as `tag` with
+    /// build arguments `args`, passing each line of the builder's output to
+    /// `line` as it comes.
     pub async fn build_image(
         &self,
         context: Vec<u8>,
         tag: &str,
+        args: &std::collections::BTreeMap<String, String>,
         line: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<(), EngineError> {
+        let args: std::collections::HashMap<String, String> = args.clone().into_iter().collect();
         let options = BuildImageOptionsBuilder::default()
             .dockerfile("Dockerfile")
+            .buildargs(&args)
             .t(tag)
             .rm(true)
             .forcerm(true)

@@ -32,6 +32,9 @@ pub struct ContainerDetails {
     /// Networks joined, with the static address asked for, if any.
     pub networks: BTreeMap<String, Option<String>>,
     pub labels: BTreeMap<String, String>,
+    /// Settings it was created with that deckhand does not model, by their
+    /// compose name (`privileged`, `devices`, `tmpfs`, …).
+    pub extra_settings: Vec<String>,
 }
 
 /// What an image gives a container that sets nothing.
@@ -59,6 +62,7 @@ impl Engine {
         };
         let config = c.config.unwrap_or_default();
         let host = c.host_config.unwrap_or_default();
+        let extra_settings = extra_settings(&host);
         let networks = c
             .network_settings
             .and_then(|n| n.networks)
@@ -99,6 +103,7 @@ impl Engine {
             network_mode: host.network_mode.unwrap_or_default(),
             networks,
             labels: config.labels.unwrap_or_default().into_iter().collect(),
+            extra_settings,
         }))
     }
 
@@ -115,6 +120,39 @@ impl Engine {
             env: config.env.unwrap_or_default(),
         })
     }
+}
+
+/// The settings of `host` beyond what deckhand creates a container with,
+/// where they differ from the engine's defaults.
+fn extra_settings(host: &bollard::models::HostConfig) -> Vec<String> {
+    fn set<T>(v: &Option<Vec<T>>) -> bool {
+        v.as_ref().is_some_and(|v| !v.is_empty())
+    }
+    let named_volume = host.binds.iter().flatten().any(|b| !b.starts_with('/'));
+    let shared_ns = |m: &Option<String>| m.as_deref().is_some_and(|m| m == "host" || m.starts_with("container:"));
+    let checks = [
+        ("privileged", host.privileged == Some(true)),
+        ("devices", set(&host.devices)),
+        ("security_opt", set(&host.security_opt)),
+        ("tmpfs", host.tmpfs.as_ref().is_some_and(|t| !t.is_empty())),
+        ("extra_hosts", set(&host.extra_hosts)),
+        ("dns", set(&host.dns)),
+        ("read_only", host.readonly_rootfs == Some(true)),
+        ("pid", shared_ns(&host.pid_mode)),
+        ("ipc", shared_ns(&host.ipc_mode)),
+        ("mem_limit", host.memory.is_some_and(|m| m > 0)),
+        ("cpus", host.nano_cpus.is_some_and(|c| c > 0)),
+        ("ulimits", set(&host.ulimits)),
+        ("mounts", set(&host.mounts)),
+        ("named volumes", named_volume),
+        ("userns_mode", host.userns_mode.as_deref().is_some_and(|m| !m.is_empty())),
+        ("cgroup_parent", host.cgroup_parent.as_deref().is_some_and(|m| !m.is_empty())),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| name.to_string())
+        .collect()
 }
 
 /// The engine's port bindings as `publish` strings, sorted.

@@ -103,6 +103,8 @@ pub struct ContainerInfo {
     /// The engine's state word: created, running, exited, …
     pub state: String,
     pub mounts: Vec<MountInfo>,
+    /// Networks joined, with the address asked for on each ("" = none asked).
+    pub networks: BTreeMap<String, String>,
     /// Seconds since the epoch.
     pub created: i64,
 }
@@ -135,6 +137,8 @@ pub struct NewContainer {
     /// A network name, or `container:<name>` to share another's namespace.
     pub network_mode: String,
     pub ip: Option<String>,
+    /// Further networks joined before the container starts, with their address.
+    pub also_joins: Vec<(String, Option<String>)>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub sysctls: BTreeMap<String, String>,

@@ -109,6 +109,8 @@ async fn read_decnet(
             spec,
             unwritable: unwritable(c),
             origin,
+            lans: c.networks.clone(),
+            unexpressed: adopt::unexpressed(role, &details, &images[&details.image]),
         });
     }
     Ok(out)
@@ -130,6 +132,8 @@ fn live_container(c: &ContainerInfo) -> LiveContainer {
         digest: c.labels.get(labels::SPEC_DIGEST).cloned(),
         unwritable: unwritable(c),
         origin: Origin::Deckhand,
+        lans: c.networks.clone(),
+        unexpressed: Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod file_steps;
 mod files;
+mod lans;
 pub mod planner;
 mod spec_diff;
 
@@ -131,8 +132,8 @@ pub struct Change {
 
 impl Change {
     /// The image a create or replace step runs, when deckhand builds it from
-    /// a context: (image, service, context).
-    pub fn built_image(&self) -> Option<(&str, &str, &std::path::Path)> {
+    /// a context: (image, how it is built).
+    pub fn built_image(&self) -> Option<(&str, &crate::build::Build)> {
         match (&self.action, &self.detail) {
             (
                 Action::Create | Action::Replace,
@@ -140,12 +141,7 @@ impl Change {
                     spec: Some(spec), ..
                 },
             ) => {
-                let context = spec.build.as_deref()?;
-                Some((
-                    &spec.image,
-                    spec.service.as_deref().unwrap_or_default(),
-                    context,
-                ))
+                Some((&spec.image, spec.build.as_ref()?))
             }
             _ => None,
         }
@@ -155,6 +151,7 @@ impl Change {
     pub fn container(&self) -> Option<&str> {
         match (&self.detail, &self.object) {
             (Detail::Container { name, .. }, _) => Some(name),
+            (Detail::Lans(l), _) => Some(&l.container),
             (_, Object::File { container, .. }) => Some(container),
             _ => None,
         }
@@ -171,6 +168,18 @@ pub enum Detail {
         spec: Option<Box<ContainerSpec>>,
     },
     File(FileChange),
+    /// A base's LANs joined and left live (no recreate, no restart).
+    Lans(LanChange),
+}
+
+/// The networks a running base joins and leaves; a new address on one is a
+/// leave and a join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LanChange {
+    pub container: String,
+    /// Network and address to join at ("" = the engine's choice).
+    pub attach: std::collections::BTreeMap<String, String>,
+    pub detach: Vec<String>,
 }
 
 /// A file step: what to write (none for a delete) and how it differs.

@@ -42,7 +42,10 @@ pub fn plan(
         .iter()
         .filter(|c| in_scope(c.decky.as_deref()))
     {
-        if let Some(change) = planner.container(spec) {
+        let change = planner.container(spec);
+        let joins_live = change.as_ref().is_none_or(|c| c.action == Action::Start);
+        let lans = joins_live.then(|| planner.lans(spec)).flatten();
+        for change in change.into_iter().chain(lans) {
             by_decky.entry(spec.decky.clone()).or_default().push(change);
         }
     }
@@ -152,7 +155,8 @@ fn notes(
 /// that is created or replaced, whose tag the engine does not have.
 fn builds_needed(changes: &[Change], live: &LiveState) -> Vec<String> {
     let mut images = std::collections::BTreeMap::new();
-    for (image, _, context) in changes.iter().filter_map(Change::built_image) {
+    for (image, build) in changes.iter().filter_map(Change::built_image) {
+        let context = &build.context;
         if !live.images.contains(image) {
             images.insert(image.to_string(), context.display().to_string());
         }
@@ -211,26 +215,24 @@ impl Planner<'_> {
     }
 
     fn networks(&self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<Change> {
-        let used: BTreeSet<&str> = self
+        let used: BTreeSet<String> = self
             .desired
             .containers
             .iter()
             .filter(|c| in_scope(c.decky.as_deref()))
-            .filter_map(|c| c.network.as_deref())
+            .flat_map(|c| c.joins().into_keys())
             .collect();
         let mut out = Vec::new();
         for name in used {
-            if self.live.networks.contains(name) {
+            if self.live.networks.contains(&name) {
                 continue;
             }
             // A network neither declared nor live is refused in `container`.
-            if let Some(spec) = self.desired.networks.get(name) {
+            if let Some(spec) = self.desired.networks.get(&name) {
                 out.push(Change {
                     host: self.host.to_string(),
                     action: Action::Create,
-                    object: Object::Network {
-                        name: name.to_string(),
-                    },
+                    object: Object::Network { name },
                     reasons: vec!["not present live".to_string()],
                     detail: Detail::Network(spec.clone()),
                 });
@@ -240,12 +242,15 @@ impl Planner<'_> {
     }
 
     fn container(&mut self, spec: &ContainerSpec) -> Option<Change> {
-        if let Some(net) = &spec.network {
+        for net in spec.joins().keys() {
             if !self.live.networks.contains(net) && !self.desired.networks.contains_key(net) {
                 self.refusals.push(format!("{}: network '{net}' is neither declared in [networks] nor present on the engine\n  help: declare [networks.{net}] or create it first", spec.name));
             }
         }
         let (action, mut reasons) = self.container_action(spec)?;
+        if action == Action::Replace {
+            self.refuse_loss(spec);
+        }
         if matches!(action, Action::Create | Action::Replace) {
             let word = if action == Action::Create {
                 "created"
@@ -269,6 +274,42 @@ impl Planner<'_> {
                 name: spec.name.clone(),
                 spec: Some(Box::new(spec.clone())),
             },
+        })
+    }
+
+    /// A replace of a container made with settings the file cannot express
+    /// would lose them: refused, naming them (SPEC §7).
+    fn refuse_loss(&mut self, spec: &ContainerSpec) {
+        let Some(live) = self.live.containers.get(&spec.name) else {
+            return;
+        };
+        if !live.unexpressed.is_empty() {
+            self.refusals.push(format!(
+                "{}: a replace would lose {}, which deckhand.toml cannot express\n  help: remove the container by hand if the disguise can do without it, or leave the decky out of the file (deckhand --target limits a run to other deckies)",
+                spec.name,
+                live.unexpressed.join(", ")
+            ));
+        }
+    }
+
+    /// The LANs a live base with `networks` joins or leaves to match the
+    /// file: an update made live. `None` when they match.
+    fn lans(&self, spec: &ContainerSpec) -> Option<Change> {
+        let live = self.live.containers.get(&spec.name)?;
+        if spec.lans.is_empty() || spec.role != Role::Base {
+            return None;
+        }
+        let lan = super::lans::compare(&spec.lans, &live.lans)?;
+        Some(Change {
+            host: self.host.to_string(),
+            action: Action::Update,
+            object: object_of_spec(spec),
+            reasons: lan.reasons,
+            detail: Detail::Lans(super::LanChange {
+                container: spec.name.clone(),
+                attach: lan.attach,
+                detach: lan.detach,
+            }),
         })
     }
 
@@ -385,8 +426,8 @@ mod tests {
                     state: "running".into(),
                     spec: Some(c.clone()),
                     digest: Some(c.digest()),
-                    unwritable: vec![],
-                    origin: Default::default(),
+                    lans: c.joins(),
+                    ..Default::default()
                 };
                 (c.name.clone(), live)
             })

@@ -24,7 +24,7 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
     if live.image != want.image {
         // Both built by deckhand from a context: the tag is the content digest.
         let rebuilt = build::is_built(&live.image) && build::is_built(&want.image);
-        let context = want.build.as_ref().map(|c| c.display().to_string());
+        let context = want.build.as_ref().map(|b| b.context.display().to_string());
         match (rebuilt, context) {
             (true, Some(dir)) => out.push(format!(
                 "image rebuilt: build context {dir} changed ({} -> {})",
@@ -181,7 +181,7 @@ mod tests {
         live.image = "deckhand-build:ssh-aaaaaaaaaaaa".into();
         let mut want = live.clone();
         want.image = "deckhand-build:ssh-bbbbbbbbbbbb".into();
-        want.build = Some("/repo/images/ssh".into());
+        want.build = Some(crate::build::Build::unread("ssh", "/repo/images/ssh"));
         assert_eq!(
             reasons(Some(&live), &want),
             vec!["image rebuilt: build context /repo/images/ssh changed (ssh-aaaaaaaaaaaa -> ssh-bbbbbbbbbbbb)"]

@@ -25,14 +25,7 @@ pub fn to_value(plan: &Plan) -> Value {
 
 /// One change as the JSON plan (and each `step` event) shows it.
 pub fn change(c: &Change) -> Value {
-    let container = match &c.detail {
-        Detail::Container { name, .. } => Some(name.clone()),
-        Detail::File(_) => match &c.object {
-            crate::plan::Object::File { container, .. } => Some(container.clone()),
-            _ => None,
-        },
-        Detail::Network(_) => None,
-    };
+    let container = c.container();
     let mut v = json!({
         "action": c.action.as_str(),
         "kind": c.object.kind(),

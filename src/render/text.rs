@@ -33,6 +33,7 @@ fn describe_raw(change: &Change) -> String {
             _,
         ) => format!("file {container}:{path}"),
         (object, Detail::Container { name, .. }) => format!("{} {name}", object.kind()),
+        (object, Detail::Lans(l)) => format!("{} {} networks", object.kind(), l.container),
         (object, _) => object.kind().to_string(),
     }
 }
