@@ -68,7 +68,10 @@ pub fn unexpressed(role: Role, c: &ContainerDetails, image: &ImageDefaults) -> V
         Role::Base => &[
             ("volumes", !c.binds.is_empty()),
             ("cap_drop", !c.cap_drop.is_empty()),
-            ("entrypoint", c.entrypoint.is_some() && c.entrypoint != image.entrypoint),
+            (
+                "entrypoint",
+                c.entrypoint.is_some() && c.entrypoint != image.entrypoint,
+            ),
         ],
         Role::Service => &[
             ("sysctls", !c.sysctls.is_empty()),

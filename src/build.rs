@@ -104,7 +104,11 @@ fn entries(context: &Path) -> Result<BTreeMap<PathBuf, Entry>, String> {
 
 /// Reads and checks the context of `name` at `context`: a directory with a
 /// Dockerfile. The tag's digest covers the content and `args`.
-pub fn resolve(name: &str, context: &Path, args: &BTreeMap<String, String>) -> Result<Build, String> {
+pub fn resolve(
+    name: &str,
+    context: &Path,
+    args: &BTreeMap<String, String>,
+) -> Result<Build, String> {
     if !context.join("Dockerfile").is_file() {
         return Err(format!(
             "the build context {} has no Dockerfile",
@@ -241,9 +245,15 @@ mod tests {
         let args = BTreeMap::from([("BASE_IMAGE".to_string(), "debian:bookworm".to_string())]);
         let bookworm = resolve("ssh", a.path(), &args).unwrap();
         assert_ne!(plain.image, bookworm.image);
-        assert_eq!(bookworm.image, resolve("ssh", a.path(), &args).unwrap().image);
+        assert_eq!(
+            bookworm.image,
+            resolve("ssh", a.path(), &args).unwrap().image
+        );
         let other = BTreeMap::from([("BASE_IMAGE".to_string(), "ubuntu:22.04".to_string())]);
-        assert_ne!(resolve("ssh", a.path(), &other).unwrap().image, bookworm.image);
+        assert_ne!(
+            resolve("ssh", a.path(), &other).unwrap().image,
+            bookworm.image
+        );
     }
 
     #[test]

@@ -229,3 +229,81 @@ services = []
     );
     assert_eq!(fleet.containers()[&fleet.n("a-http")].status, "running");
 }
+
+/// Three LANs with pid-derived subnets (tests run side by side), and a decky
+/// on `lans` of them with its service.
+fn lan_fleet(lans: &str) -> String {
+    let third = std::process::id() % 200 + 20;
+    let mut toml = String::from(concat!(fleet_table!(), ssh_service!()));
+    for (net, second) in [("a", 221), ("b", 222), ("c", 223)] {
+        toml +=
+            &format!("\n[networks.{{fleet}}-lan{net}]\nsubnet = \"10.{second}.{third}.0/24\"\n");
+    }
+    toml + &format!(
+        "\n[deckies.{{fleet}}-m]\nservices = [\"ssh\"]\nnetworks = {{ {} }}\n",
+        lans.replace("{third}", &third.to_string())
+    )
+}
+
+#[test]
+fn a_deckys_lans_change_live_without_a_recreate_or_a_restart() {
+    let fleet = Fleet::new("lans");
+    fleet.write(&lan_fleet(
+        r#""{fleet}-lana" = "10.221.{third}.5", "{fleet}-lanb" = """#,
+    ));
+    fleet.apply();
+    let base = fleet.n("m");
+    let nets = || {
+        inspect(
+            &base,
+            "{{range $n, $e := .NetworkSettings.Networks}}{{$n}}={{$e.IPAddress}} {{end}}",
+        )
+    };
+    let third = std::process::id() % 200 + 20;
+    let joined = nets();
+    assert!(
+        joined.contains(&format!("{}=10.221.{third}.5", fleet.n("lana")))
+            && joined.contains(&format!("{}=10.222.{third}.", fleet.n("lanb"))),
+        "{joined}"
+    );
+    fleet.assert_no_changes();
+    let before = fleet.containers();
+
+    // lan b left, lan c joined, a new address on lan a.
+    fleet.write(&lan_fleet(
+        r#""{fleet}-lana" = "10.221.{third}.6", "{fleet}-lanc" = """#,
+    ));
+    let plan = fleet.plan();
+    for reason in [
+        format!(
+            "network {} address 10.221.{third}.5 -> 10.221.{third}.6",
+            fleet.n("lana")
+        ),
+        format!("network {} attached", fleet.n("lanc")),
+        format!("network {} detached", fleet.n("lanb")),
+    ] {
+        assert!(plan.stdout.contains(&reason), "{reason}: {plan:?}");
+    }
+    assert!(
+        plan.stdout
+            .contains("1 to change, 0 to replace, 0 to destroy"),
+        "{plan:?}"
+    );
+    fleet.apply();
+    let joined = nets();
+    assert!(
+        joined.contains(&format!("{}=10.221.{third}.6", fleet.n("lana")))
+            && joined.contains(&format!("{}=10.223.{third}.", fleet.n("lanc")))
+            && !joined.contains(&fleet.n("lanb")),
+        "{joined}"
+    );
+    assert_eq!(fleet.containers(), before, "same ids, same start times");
+    fleet.assert_no_changes();
+    let status = fleet.deckhand(&["status", "--no-color"]);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("{} 10.221.{third}.6", fleet.n("lana"))),
+        "{status:?}"
+    );
+}

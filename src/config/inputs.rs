@@ -49,7 +49,9 @@ fn build_of(v: &toml::Value) -> Result<(String, BTreeMap<String, String>), Strin
         _ => return Err("build is neither a directory nor a table".into()),
     };
     if let Some(k) = table.keys().find(|k| *k != "context" && *k != "args") {
-        return Err(format!("build has an unknown key '{k}' (context and args are known)"));
+        return Err(format!(
+            "build has an unknown key '{k}' (context and args are known)"
+        ));
     }
     let Some(toml::Value::String(context)) = table.get("context") else {
         return Err("build has no context directory".into());

@@ -159,7 +159,8 @@ impl Engine {
             .await
             .map_err(|e| EngineError::from_bollard(format!("create container {}", c.name), e))?;
         for (network, ip) in &c.also_joins {
-            self.connect_network(&c.name, network, ip.as_deref()).await?;
+            self.connect_network(&c.name, network, ip.as_deref())
+                .await?;
         }
         Ok(created.id)
     }

@@ -129,7 +129,10 @@ fn extra_settings(host: &bollard::models::HostConfig) -> Vec<String> {
         v.as_ref().is_some_and(|v| !v.is_empty())
     }
     let named_volume = host.binds.iter().flatten().any(|b| !b.starts_with('/'));
-    let shared_ns = |m: &Option<String>| m.as_deref().is_some_and(|m| m == "host" || m.starts_with("container:"));
+    let shared_ns = |m: &Option<String>| {
+        m.as_deref()
+            .is_some_and(|m| m == "host" || m.starts_with("container:"))
+    };
     let checks = [
         ("privileged", host.privileged == Some(true)),
         ("devices", set(&host.devices)),
@@ -145,8 +148,14 @@ fn extra_settings(host: &bollard::models::HostConfig) -> Vec<String> {
         ("ulimits", set(&host.ulimits)),
         ("mounts", set(&host.mounts)),
         ("named volumes", named_volume),
-        ("userns_mode", host.userns_mode.as_deref().is_some_and(|m| !m.is_empty())),
-        ("cgroup_parent", host.cgroup_parent.as_deref().is_some_and(|m| !m.is_empty())),
+        (
+            "userns_mode",
+            host.userns_mode.as_deref().is_some_and(|m| !m.is_empty()),
+        ),
+        (
+            "cgroup_parent",
+            host.cgroup_parent.as_deref().is_some_and(|m| !m.is_empty()),
+        ),
     ];
     checks
         .into_iter()

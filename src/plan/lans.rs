@@ -13,7 +13,10 @@ pub struct LanDiff {
 
 /// `want` and `live` map each network to the address asked for on it ("" =
 /// the engine's choice). A changed address leaves and joins again.
-pub fn compare(want: &BTreeMap<String, String>, live: &BTreeMap<String, String>) -> Option<LanDiff> {
+pub fn compare(
+    want: &BTreeMap<String, String>,
+    live: &BTreeMap<String, String>,
+) -> Option<LanDiff> {
     let mut diff = LanDiff {
         attach: BTreeMap::new(),
         detach: Vec::new(),
@@ -22,11 +25,16 @@ pub fn compare(want: &BTreeMap<String, String>, live: &BTreeMap<String, String>)
     for (net, ip) in want {
         match live.get(net) {
             None => {
-                diff.reasons.push(format!("network {net} attached{}", at(ip)));
+                diff.reasons
+                    .push(format!("network {net} attached{}", at(ip)));
                 diff.attach.insert(net.clone(), ip.clone());
             }
             Some(was) if was != ip => {
-                diff.reasons.push(format!("network {net} address {} -> {}", shown(was), shown(ip)));
+                diff.reasons.push(format!(
+                    "network {net} address {} -> {}",
+                    shown(was),
+                    shown(ip)
+                ));
                 diff.detach.push(net.clone());
                 diff.attach.insert(net.clone(), ip.clone());
             }
@@ -59,7 +67,10 @@ mod tests {
     use super::*;
 
     fn lans(items: &[(&str, &str)]) -> BTreeMap<String, String> {
-        items.iter().map(|(n, ip)| (n.to_string(), ip.to_string())).collect()
+        items
+            .iter()
+            .map(|(n, ip)| (n.to_string(), ip.to_string()))
+            .collect()
     }
 
     #[test]

@@ -140,9 +140,7 @@ impl Change {
                 Detail::Container {
                     spec: Some(spec), ..
                 },
-            ) => {
-                Some((&spec.image, spec.build.as_ref()?))
-            }
+            ) => Some((&spec.image, spec.build.as_ref()?)),
             _ => None,
         }
     }
