@@ -74,7 +74,7 @@ impl DesiredState {
 }
 
 /// A container's log driver and its options.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Logging {
     pub driver: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -6,10 +6,13 @@ mod common;
 
 use common::{docker, docker_compose, docker_try, Fleet};
 
+/// `import` reads every DECNET decky on the engine: one test at a time.
+static IMPORTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A DECNET-style compose project and its network, removed on drop.
 struct Decnet<'a> {
     fleet: &'a Fleet,
-    network: String,
+    networks: Vec<String>,
 }
 
 impl Decnet<'_> {
@@ -30,7 +33,9 @@ impl Drop for Decnet<'_> {
         for id in ids.split_whitespace() {
             let _ = docker_try(&["rm", "-f", id]);
         }
-        let _ = docker_try(&["network", "rm", &self.network]);
+        for network in &self.networks {
+            let _ = docker_try(&["network", "rm", network]);
+        }
     }
 }
 
@@ -91,12 +96,13 @@ fn ids(fleet: &Fleet) -> Vec<(String, String)> {
 
 #[test]
 fn a_decnet_fleet_is_imported_planned_as_matching_and_adopted_without_a_recreate() {
+    let _one = IMPORTING.lock().unwrap_or_else(|e| e.into_inner());
     let fleet = Fleet::new("adopt");
     let network = fleet.n("lan");
     docker(&["network", "create", "--subnet", "10.214.9.0/24", &network]);
     let decnet = Decnet {
         fleet: &fleet,
-        network: network.clone(),
+        networks: vec![network.clone()],
     };
     std::fs::write(
         fleet.dir.path().join("decnet-compose.json"),
@@ -115,7 +121,8 @@ fn a_decnet_fleet_is_imported_planned_as_matching_and_adopted_without_a_recreate
         imported.contains("SSH_BANNER = \"SSH-2.0-OpenSSH_8.9p1\""),
         "{imported}"
     );
-    assert!(imported.contains("HOSTNAME = \"host-a\""), "{imported}");
+    assert!(imported.contains("HOSTNAME = \"{hostname}\""), "{imported}");
+    assert!(imported.contains("hostname = \"host-a\""), "{imported}");
     assert!(imported.contains("ip = \"10.214.9.11\""), "{imported}");
     let again = fleet.deckhand(&["import", "--fleet", &fleet.name, "--out", "deckhand.toml"]);
     assert_eq!(
@@ -180,5 +187,206 @@ fn a_decnet_fleet_is_imported_planned_as_matching_and_adopted_without_a_recreate
         }
     }
     fleet.assert_no_changes();
+    drop(decnet);
+}
+
+/// Windows persona values, as DECNET's composer sets them on a base.
+const WINDOWS: [(&str, &str); 10] = [
+    ("net.ipv4.ip_default_ttl", "128"),
+    ("net.ipv4.tcp_syn_retries", "2"),
+    ("net.ipv4.tcp_timestamps", "1"),
+    ("net.ipv4.tcp_window_scaling", "1"),
+    ("net.ipv4.tcp_sack", "1"),
+    ("net.ipv4.tcp_ecn", "0"),
+    ("net.ipv4.ip_no_pmtu_disc", "0"),
+    ("net.ipv4.tcp_fin_timeout", "30"),
+    ("net.ipv4.icmp_ratelimit", "0"),
+    ("net.ipv4.icmp_ratemask", "0"),
+];
+
+/// A disguised DECNET decky `w` on two LANs (persona sysctls and one of its
+/// own, caps, the base's environment, json-file logging capped, the ssh
+/// quarantine bind mount), and a decky `p` whose service has a security option (which a file cannot say).
+fn disguised_compose(fleet: &Fleet, lans: &[String; 2], third: u32, q: &str) -> serde_json::Value {
+    let logging =
+        serde_json::json!({"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}});
+    let mut sysctls: serde_json::Map<String, serde_json::Value> = WINDOWS
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+        .collect();
+    sysctls.insert("net.ipv4.tcp_timestamps".into(), serde_json::json!("0"));
+    let (w, p) = (fleet.n("w"), fleet.n("p"));
+    let service = |base: &str, extra: serde_json::Value| {
+        let mut s = serde_json::json!({
+            "image": common::IMAGE,
+            "container_name": format!("{base}-ssh"),
+            "command": ["sleep", "infinity"],
+            "environment": {"HOSTNAME": base},
+            "restart": "unless-stopped",
+            "network_mode": format!("service:{base}"),
+            "depends_on": [base],
+            "logging": logging,
+            "labels": {
+                "decnet.fleet.service": "true",
+                "decnet.fleet.decky": base,
+                "decnet.fleet.service_name": "ssh",
+            },
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        s
+    };
+    serde_json::json!({
+        "version": "2.4",
+        "services": {
+            w.clone(): {
+                "image": common::IMAGE, "container_name": w, "hostname": w,
+                "command": ["sleep", "infinity"], "restart": "unless-stopped",
+                "sysctls": sysctls, "cap_add": ["NET_ADMIN"],
+                "environment": {"DECNET_NMAP_OS": "windows"},
+                "logging": logging,
+                "networks": {
+                    lans[0].clone(): {"ipv4_address": format!("10.215.{third}.10")},
+                    lans[1].clone(): {"ipv4_address": format!("10.216.{third}.10")},
+                },
+            },
+            format!("{w}-ssh"): service(&w, serde_json::json!({
+                "cap_add": ["NET_BIND_SERVICE"],
+                "volumes": [format!("{q}/{w}/ssh:/var/lib/systemd/coredump:rw")],
+            })),
+            p.clone(): {
+                "image": common::IMAGE, "container_name": p, "hostname": p,
+                "command": ["sleep", "infinity"], "restart": "unless-stopped",
+                "logging": logging,
+                "networks": {lans[0].clone(): {"ipv4_address": format!("10.215.{third}.11")}},
+            },
+            format!("{p}-ssh"): service(&p, serde_json::json!({"security_opt": ["no-new-privileges:true"]})),
+        },
+        "networks": {
+            lans[0].clone(): {"external": true, "name": lans[0]},
+            lans[1].clone(): {"external": true, "name": lans[1]},
+        },
+    })
+}
+
+#[test]
+fn a_disguised_decnet_fleet_is_imported_adopted_and_keeps_its_disguise_across_a_replace() {
+    let _one = IMPORTING.lock().unwrap_or_else(|e| e.into_inner());
+    let fleet = Fleet::new("adoptdisg");
+    let third = std::process::id() % 200 + 20;
+    let lans = [fleet.n("lan1"), fleet.n("lan2")];
+    for (lan, second) in lans.iter().zip([215, 216]) {
+        docker(&[
+            "network",
+            "create",
+            "--subnet",
+            &format!("10.{second}.{third}.0/24"),
+            lan,
+        ]);
+    }
+    let decnet = Decnet {
+        fleet: &fleet,
+        networks: lans.to_vec(),
+    };
+    let q = fleet.dir.path().join("artifacts").display().to_string();
+    std::fs::write(
+        fleet.dir.path().join("decnet-compose.json"),
+        serde_json::to_string_pretty(&disguised_compose(&fleet, &lans, third, &q)).unwrap(),
+    )
+    .unwrap();
+    decnet.compose(&["up", "-d"]);
+    let w = fleet.n("w");
+
+    // Import writes every setting of w, and leaves p out, naming why.
+    let run = fleet.deckhand(&["import", "--fleet", &fleet.name, "--out", "deckhand.toml"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("decky {} left out", fleet.n("p")))
+            && run.stderr.contains("security_opt"),
+        "{run:?}"
+    );
+    let imported = std::fs::read_to_string(fleet.path()).unwrap();
+    for line in [
+        "persona = \"windows\"".to_string(),
+        "sysctls = { \"net.ipv4.tcp_timestamps\" = \"0\" }".to_string(),
+        "cap_add = [\"NET_ADMIN\"]".to_string(),
+        "cap_add = [\"NET_BIND_SERVICE\"]".to_string(),
+        format!("volumes = [\"{q}/{{decky}}/ssh:/var/lib/systemd/coredump:rw\"]"),
+        "logging = { driver = \"json-file\", options = { max-file = \"5\", max-size = \"10m\" } }"
+            .to_string(),
+        "DECNET_NMAP_OS = \"windows\"".to_string(),
+        format!(
+            "networks = {{ {} = \"10.215.{third}.10\", {} = \"10.216.{third}.10\" }}",
+            lans[0], lans[1]
+        ),
+    ] {
+        assert!(imported.contains(&line), "{line} not in:\n{imported}");
+    }
+    assert!(
+        !imported.contains(&format!("[deckies.{}]", fleet.n("p"))),
+        "{imported}"
+    );
+
+    // It matches, and adoption recreates nothing.
+    fleet.assert_no_changes();
+    let deployed = ids(&fleet);
+    let adopted = fleet.deckhand(&["apply", "--auto-approve", "--adopt", "--no-color"]);
+    assert_eq!(adopted.code, 0, "{adopted:?}");
+    assert_eq!(ids(&fleet), deployed, "adoption recreated a container");
+
+    // A replace keeps the whole disguise.
+    std::fs::write(
+        fleet.path(),
+        imported.replace("DECNET_NMAP_OS = \"windows\"", "DECNET_NMAP_OS = \"win10\""),
+    )
+    .unwrap();
+    let run = fleet.apply();
+    assert!(run.stdout.contains("replaced"), "{run:?}");
+    assert_ne!(ids(&fleet), deployed, "nothing was replaced");
+    let seen = |name: &str, f: &str| docker(&["inspect", "-f", f, name]).trim().to_string();
+    let ssh = format!("{w}-ssh");
+    let ttl = common::cat(&ssh, "/proc/sys/net/ipv4/ip_default_ttl");
+    assert_eq!(String::from_utf8_lossy(&ttl).trim(), "128");
+    let ts = common::cat(&ssh, "/proc/sys/net/ipv4/tcp_timestamps");
+    assert_eq!(String::from_utf8_lossy(&ts).trim(), "0");
+    assert_eq!(seen(&w, "{{.HostConfig.CapAdd}}"), "[NET_ADMIN]");
+    assert_eq!(
+        seen(&ssh, "{{.HostConfig.CapAdd}} {{.HostConfig.Binds}}"),
+        format!("[NET_BIND_SERVICE] [{q}/{w}/ssh:/var/lib/systemd/coredump:rw]")
+    );
+    assert_eq!(
+        seen(&ssh, "{{index .HostConfig.LogConfig.Config \"max-file\"}}"),
+        "5"
+    );
+    let nets = seen(
+        &w,
+        "{{range $n, $e := .NetworkSettings.Networks}}{{$n}}={{$e.IPAddress}} {{end}}",
+    );
+    assert_eq!(
+        nets,
+        format!(
+            "{}=10.215.{third}.10 {}=10.216.{third}.10",
+            lans[0], lans[1]
+        )
+    );
+    fleet.assert_no_changes();
+
+    // Put p in the file: its replace would lose `security_opt`, and is refused.
+    let with_p = format!(
+        "{imported}\n[deckies.{}]\nservices = [\"ssh\"]\nnetwork = \"{}\"\n",
+        fleet.n("p"),
+        lans[0]
+    );
+    std::fs::write(fleet.path(), with_p).unwrap();
+    let before = ids(&fleet);
+    let refused = fleet.deckhand(&["apply", "--auto-approve", "--adopt", "--no-color"]);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(
+        refused.stderr.contains("would lose security_opt"),
+        "{refused:?}"
+    );
+    assert_eq!(ids(&fleet), before, "a refused plan changed something");
     drop(decnet);
 }

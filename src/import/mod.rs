@@ -2,11 +2,15 @@
 //! docker-compose deployed, read from its live containers, so that `plan`
 //! finds them matching and `apply --adopt` takes them over without a recreate.
 
+mod catalog;
+mod disguise;
+mod text;
 mod write;
 
 use std::collections::BTreeMap;
 
 use crate::adopt;
+use crate::desired::Role;
 use crate::engine::{ContainerDetails, ContainerInfo, Engine, EngineError, ImageDefaults};
 use crate::labels;
 
@@ -57,6 +61,10 @@ pub async fn find(engine: &Engine) -> Result<Found, EngineError> {
                 images.insert(image.clone(), engine.image_defaults(image).await?);
             }
         }
+        if let Some(why) = inexpressible(decky, &base, &details, &images) {
+            found.warnings.push(why);
+            continue;
+        }
         let with_defaults = |(s, d): (String, ContainerDetails)| {
             let defaults = images[&d.image].clone();
             (s, d, defaults)
@@ -68,4 +76,27 @@ pub async fn find(engine: &Engine) -> Result<Found, EngineError> {
         });
     }
     Ok(found)
+}
+
+/// Why decky `decky` is left out: one of its containers has a setting the
+/// file cannot express, which adoption would then lose (SPEC §7).
+fn inexpressible(
+    decky: &str,
+    base: &ContainerDetails,
+    services: &[(String, ContainerDetails)],
+    images: &BTreeMap<String, ImageDefaults>,
+) -> Option<String> {
+    let parts =
+        std::iter::once((Role::Base, base)).chain(services.iter().map(|(_, d)| (Role::Service, d)));
+    for (role, c) in parts {
+        let settings = adopt::unexpressed(role, c, &images[&c.image]);
+        if !settings.is_empty() {
+            return Some(format!(
+                "decky {decky} left out: its container {} sets {}, which deckhand.toml cannot express (adopting it would lose that)",
+                c.name,
+                settings.join(", ")
+            ));
+        }
+    }
+    None
 }

@@ -3,134 +3,60 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::adopt::observed_spec;
-use crate::desired::{ContainerSpec, Role};
-use crate::engine::{ContainerDetails, ImageDefaults};
+use crate::desired::{ContainerSpec, Logging, Role};
 
+use super::catalog::{catalog, names, spec_of, Entry};
+use super::disguise::{self, persona_of};
+use super::text::{inline, key, list, logging, most_common, quote};
 use super::FoundDecky;
 
 /// The base command deckhand gives a decky that names none.
 const DEFAULT_BASE_COMMAND: [&str; 2] = ["sleep", "infinity"];
 
-fn quote(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
-}
-
-fn key(k: &str) -> String {
-    if !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        k.to_string()
-    } else {
-        quote(k)
-    }
-}
-
-fn list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|i| quote(i)).collect();
-    format!("[{}]", quoted.join(", "))
-}
-
-/// The most common value, ties broken by order.
-fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for v in values {
-        *counts.entry(v).or_default() += 1;
-    }
-    counts
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-        .map(|(v, _)| v.to_string())
-        .unwrap_or_default()
-}
-
-/// The spec a container amounts to in the place of `name`.
-fn spec_of(name: &str, role: Role, c: &ContainerDetails, image: &ImageDefaults) -> ContainerSpec {
-    observed_spec(
-        &ContainerSpec::minimal(name, role, None, None, ""),
-        c,
-        image,
-    )
-}
-
-/// What differs between deckies running one service: warnings for the file's header.
-struct Catalog {
-    spec: ContainerSpec,
-    /// Environment common to every decky running it.
-    env: BTreeMap<String, String>,
+/// What `[fleet]` gives every decky: base image, network and logging.
+struct FleetWide {
+    base_image: String,
+    network: String,
+    logging: Option<Logging>,
 }
 
 /// The TOML text describing `deckies` as fleet `fleet`, with a header of
-/// comments (including anything that could not be expressed).
+/// comments (including anything that differs and will be replaced).
 pub fn to_toml(fleet: &str, deckies: &[FoundDecky]) -> String {
     let bases: Vec<(&FoundDecky, ContainerSpec)> = deckies
         .iter()
         .map(|d| (d, spec_of(&d.name, Role::Base, &d.base.0, &d.base.1)))
         .collect();
-    let base_image = most_common(bases.iter().map(|(_, s)| s.image.as_str()));
-    let networks = bases
-        .iter()
-        .map(|(_, s)| s.network.as_deref().unwrap_or("bridge"));
-    let network = most_common(networks);
-    let (catalog, warnings) = catalog(deckies);
-
+    let every = deckies.iter().flat_map(|d| {
+        std::iter::once(&d.base.0.logging).chain(d.services.iter().map(|(_, c, _)| &c.logging))
+    });
+    let wide = FleetWide {
+        base_image: most_common(bases.iter().map(|(_, s)| s.image.clone())).unwrap_or_default(),
+        network: most_common(bases.iter().filter_map(|(_, s)| s.network.clone()))
+            .unwrap_or_else(|| "bridge".into()),
+        logging: most_common(every.cloned()).flatten(),
+    };
+    let (catalog, mut warnings) = catalog(deckies);
+    for (d, _) in &bases {
+        if d.base.0.logging != wide.logging {
+            warnings.push(format!(
+                "decky {}: its base's logging differs from the fleet's: the plan will replace it",
+                d.name
+            ));
+        }
+    }
     let mut out = String::new();
     header(&mut out, &warnings);
-    let _ = writeln!(
-        out,
-        "\n[fleet]\nname = {}\nbase_image = {}\nnetwork = {}",
-        quote(fleet),
-        quote(&base_image),
-        quote(&network)
-    );
+    fleet_table(&mut out, fleet, &wide);
     for (svc, entry) in &catalog {
-        service(&mut out, svc, entry);
+        service(&mut out, svc, entry, &wide);
     }
-    let fleet_wide = (base_image.as_str(), network.as_str());
     for (d, base) in &bases {
-        decky(&mut out, d, base, fleet_wide, &catalog);
+        decky(&mut out, d, base, &wide);
+        decky_env(&mut out, d, base);
+        service_configs(&mut out, d, &catalog);
     }
     out
-}
-
-/// One catalog entry per service, from the image most deckies run it with,
-/// with the environment all of them share; warnings for those that differ.
-fn catalog(deckies: &[FoundDecky]) -> (BTreeMap<&str, Catalog>, Vec<String>) {
-    let mut by_service: BTreeMap<&str, Vec<(&str, ContainerSpec)>> = BTreeMap::new();
-    for d in deckies {
-        for (svc, c, image) in &d.services {
-            let spec = spec_of(svc, Role::Service, c, image);
-            by_service.entry(svc).or_default().push((&d.name, spec));
-        }
-    }
-    let mut warnings = Vec::new();
-    let mut catalog = BTreeMap::new();
-    for (svc, runs) in by_service {
-        let image = most_common(runs.iter().map(|(_, s)| s.image.as_str()));
-        let first = runs.iter().find(|(_, s)| s.image == image);
-        let first = first
-            .map(|(_, s)| s.clone())
-            .expect("a service runs somewhere");
-        for (decky, s) in &runs {
-            let differs = (&s.image, &s.command, &s.entrypoint, &s.cap_add)
-                != (
-                    &first.image,
-                    &first.command,
-                    &first.entrypoint,
-                    &first.cap_add,
-                );
-            if differs {
-                warnings.push(format!("service {svc} on decky {decky} differs from the others in image, command or capabilities: the plan will replace it"));
-            }
-        }
-        let shared =
-            |(k, v): &(&String, &String)| runs.iter().all(|(_, s)| s.env.get(*k) == Some(*v));
-        let env = first.env.iter().filter(shared);
-        let env = env.map(|(k, v)| (k.clone(), v.clone())).collect();
-        catalog.insert(svc, Catalog { spec: first, env });
-    }
-    (catalog, warnings)
 }
 
 fn header(out: &mut String, warnings: &[String]) {
@@ -148,8 +74,21 @@ fn header(out: &mut String, warnings: &[String]) {
     }
 }
 
+fn fleet_table(out: &mut String, fleet: &str, wide: &FleetWide) {
+    let _ = writeln!(
+        out,
+        "\n[fleet]\nname = {}\nbase_image = {}\nnetwork = {}",
+        quote(fleet),
+        quote(&wide.base_image),
+        quote(&wide.network)
+    );
+    if let Some(l) = &wide.logging {
+        let _ = writeln!(out, "logging = {}", logging(l));
+    }
+}
+
 /// `[services.NAME]` and its environment.
-fn service(out: &mut String, svc: &str, entry: &Catalog) {
+fn service(out: &mut String, svc: &str, entry: &Entry, wide: &FleetWide) {
     let s = &entry.spec;
     let _ = writeln!(
         out,
@@ -163,8 +102,21 @@ fn service(out: &mut String, svc: &str, entry: &Catalog) {
     if let Some(c) = &s.command {
         let _ = writeln!(out, "command = {}", list(c));
     }
-    if !s.cap_add.is_empty() {
-        let _ = writeln!(out, "cap_add = {}", list(&s.cap_add));
+    for (name, items) in [
+        ("cap_add", &s.cap_add),
+        ("cap_drop", &s.cap_drop),
+        ("volumes", &entry.volumes),
+    ] {
+        if !items.is_empty() {
+            let _ = writeln!(out, "{name} = {}", list(items));
+        }
+    }
+    if let Some(l) = entry
+        .logging
+        .as_ref()
+        .filter(|l| Some(*l) != wide.logging.as_ref())
+    {
+        let _ = writeln!(out, "logging = {}", logging(l));
     }
     if !entry.env.is_empty() {
         let _ = writeln!(out, "\n[services.{}.env]", key(svc));
@@ -174,15 +126,8 @@ fn service(out: &mut String, svc: &str, entry: &Catalog) {
     }
 }
 
-/// `[deckies.NAME]`: what its base sets beyond the fleet's defaults, then
-/// each service's environment beyond the catalog's.
-fn decky(
-    out: &mut String,
-    d: &FoundDecky,
-    base: &ContainerSpec,
-    (base_image, network): (&str, &str),
-    catalog: &BTreeMap<&str, Catalog>,
-) {
+/// `[deckies.NAME]`: what its base sets beyond the fleet's defaults.
+fn decky(out: &mut String, d: &FoundDecky, base: &ContainerSpec, wide: &FleetWide) {
     let services: Vec<String> = d.services.iter().map(|(s, _, _)| s.clone()).collect();
     let _ = writeln!(
         out,
@@ -190,44 +135,77 @@ fn decky(
         key(&d.name),
         list(&services)
     );
+    let mut line = |k: &str, v: String| {
+        let _ = writeln!(out, "{k} = {v}");
+    };
     if base.hostname.as_deref() != Some(d.name.as_str()) {
-        let _ = writeln!(
-            out,
-            "hostname = {}",
-            quote(base.hostname.as_deref().unwrap_or_default())
+        line(
+            "hostname",
+            quote(base.hostname.as_deref().unwrap_or_default()),
         );
     }
     if let Some(ip) = &base.ip {
-        let _ = writeln!(out, "ip = {}", quote(ip));
+        line("ip", quote(ip));
     }
-    if base.image != base_image {
-        let _ = writeln!(out, "image = {}", quote(&base.image));
+    if base.image != wide.base_image {
+        line("image", quote(&base.image));
     }
     let default_command: Vec<String> = DEFAULT_BASE_COMMAND.iter().map(|s| s.to_string()).collect();
     if let Some(c) = base.command.as_ref().filter(|c| **c != default_command) {
-        let _ = writeln!(out, "command = {}", list(c));
+        line("command", list(c));
     }
-    let own_network = base.network.as_deref().unwrap_or("bridge");
-    if own_network != network {
-        let _ = writeln!(out, "network = {}", quote(own_network));
+    match &base.network {
+        Some(n) if *n != wide.network => line("network", quote(n)),
+        Some(_) => {}
+        None => line("networks", inline(&base.lans)),
     }
+    let (persona, sysctls) = persona_of(&base.sysctls);
+    if let Some(p) = persona {
+        line("persona", quote(&p));
+    }
+    if !sysctls.is_empty() {
+        line("sysctls", inline(&sysctls));
+    }
+    for (name, items) in [("cap_add", &base.cap_add), ("publish", &base.publish)] {
+        if !items.is_empty() {
+            line(name, list(items));
+        }
+    }
+}
+
+/// `[deckies.NAME.env]`: the base's own environment.
+fn decky_env(out: &mut String, d: &FoundDecky, base: &ContainerSpec) {
+    if base.env.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n[deckies.{}.env]", key(&d.name));
+    for (k, v) in &base.env {
+        let _ = writeln!(out, "{} = {}", key(k), quote(v));
+    }
+}
+
+/// `[deckies.NAME.service_config.SERVICE]`: each service's environment
+/// beyond the catalog's.
+fn service_configs(out: &mut String, d: &FoundDecky, catalog: &BTreeMap<&str, Entry>) {
+    let n = names(d);
     for (svc, c, image) in &d.services {
         let own = spec_of(svc, Role::Service, c, image).env;
         let common = &catalog[svc.as_str()].env;
         let extra: Vec<(&String, &String)> = own
             .iter()
-            .filter(|(k, _)| !common.contains_key(*k))
+            .filter(|(k, v)| common.get(*k) != Some(&disguise::env_value(v, &n)))
             .collect();
-        if !extra.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n[deckies.{}.service_config.{}]",
-                key(&d.name),
-                key(svc)
-            );
-            for (k, v) in extra {
-                let _ = writeln!(out, "{} = {}", key(k), quote(v));
-            }
+        if extra.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n[deckies.{}.service_config.{}]",
+            key(&d.name),
+            key(svc)
+        );
+        for (k, v) in extra {
+            let _ = writeln!(out, "{} = {}", key(k), quote(v));
         }
     }
 }
@@ -236,6 +214,7 @@ fn decky(
 mod tests {
     use super::*;
     use crate::adopt::tests::image;
+    use crate::engine::ContainerDetails;
 
     fn container(
         name: &str,
@@ -299,8 +278,8 @@ mod tests {
             Some("x")
         );
         assert_eq!(
-            parsed["deckies"]["d-02"]["service_config"]["ssh"]["HOSTNAME"].as_str(),
-            Some("d-02")
+            parsed["services"]["ssh"]["env"]["HOSTNAME"].as_str(),
+            Some("{hostname}")
         );
     }
 }
