@@ -179,3 +179,65 @@ build = "images/empty"
         "{run:?}"
     );
 }
+
+#[test]
+fn build_args_pick_the_base_image_of_a_service_and_a_decky_base_is_built_too() {
+    let fleet = Fleet::new("bargs");
+    let built = Built {
+        fleet: &fleet,
+        service: fleet.name.clone(),
+    };
+    // DECNET's pattern: the distro is a build argument.
+    let dockerfile = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG FLAVOUR\nENV FLAVOUR=${FLAVOUR}\n";
+    fleet.write_file("images/ssh/Dockerfile", dockerfile.as_bytes());
+    fleet.write_file("cloak/Dockerfile", dockerfile.as_bytes());
+    let config = |flavour: &str| {
+        format!(
+            r#"
+[fleet]
+name = "{{fleet}}"
+base_image = "{{image}}"
+
+[services.{svc}]
+build = {{ context = "images/ssh", args = {{ BASE_IMAGE = "{{image}}", FLAVOUR = "{flavour}" }} }}
+command = ["sleep", "infinity"]
+
+[deckies.{{fleet}}-a]
+services = ["{svc}"]
+build = {{ context = "cloak", args = {{ BASE_IMAGE = "{{alt}}", FLAVOUR = "cloak" }} }}
+"#,
+            svc = built.service
+        )
+    };
+    fleet.write(&config("bookworm"));
+    fleet.apply();
+    let (base, ssh) = (fleet.n("a"), fleet.n(&format!("a-{}", built.service)));
+    let env = |name: &str| docker(&["inspect", "-f", "{{.Config.Env}}", name]);
+    assert!(env(&ssh).contains("FLAVOUR=bookworm"), "{}", env(&ssh));
+    assert!(env(&base).contains("FLAVOUR=cloak"), "{}", env(&base));
+    let base_image = docker(&["inspect", "-f", "{{.Config.Image}}", &base]);
+    let base_image = base_image.trim().to_string();
+    assert!(
+        base_image.starts_with("deckhand-build:base-"),
+        "{base_image}"
+    );
+    fleet.assert_no_changes();
+
+    // Another argument: another tag, and the service (only) is replaced.
+    let before = fleet.containers();
+    fleet.write(&config("trixie"));
+    let plan = fleet.plan();
+    assert!(plan.stdout.contains("image rebuilt"), "{plan:?}");
+    assert!(
+        plan.stdout.contains("0 to add, 0 to change, 1 to replace"),
+        "{plan:?}"
+    );
+    fleet.apply();
+    assert!(env(&ssh).contains("FLAVOUR=trixie"), "{}", env(&ssh));
+    assert_eq!(before[&base].id, fleet.containers()[&base].id);
+    assert_eq!(built.images().len(), 2, "one image per set of arguments");
+    fleet.assert_no_changes();
+    drop(built);
+    drop(fleet);
+    let _ = common::docker_try(&["rmi", "-f", &base_image]);
+}
