@@ -90,3 +90,90 @@ content = "welcome\n"
     assert_eq!(unknown.code, 1, "{unknown:?}");
     assert!(unknown.stderr.contains("no host 'edge'"), "{unknown:?}");
 }
+
+#[test]
+fn a_disguised_fleet_round_trips_through_the_export() {
+    let fleet = Fleet::new("expdisg");
+    let third = std::process::id() % 200 + 20;
+    let port = 20000 + std::process::id() % 20000;
+    let q = fleet.dir.path().join("q").display().to_string();
+    let dockerfile = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG FLAVOUR\nENV FLAVOUR=${FLAVOUR}\n";
+    fleet.write_file("images/ssh/Dockerfile", dockerfile.as_bytes());
+    fleet.write(
+        &r#"
+[fleet]
+name = "{fleet}"
+base_image = "{image}"
+network = "{fleet}-lana"
+logging = { driver = "json-file", options = { max-size = "10m", max-file = "5" } }
+
+[networks.{fleet}-lana]
+subnet = "10.217.THIRD.0/24"
+
+[networks.{fleet}-lanb]
+subnet = "10.218.THIRD.0/24"
+
+[services.ssh]
+build = { context = "images/ssh", args = { BASE_IMAGE = "{image}", FLAVOUR = "bookworm" } }
+command = ["sleep", "infinity"]
+cap_add = ["NET_BIND_SERVICE"]
+cap_drop = ["MKNOD"]
+volumes = ["Q/{decky}/ssh:/var/lib/systemd/coredump:rw"]
+env = { HOSTNAME = "{hostname}" }
+
+[deckies.{fleet}-w]
+services = ["ssh"]
+persona = "windows"
+sysctls = { "net.ipv4.tcp_timestamps" = "0" }
+cap_add = ["NET_ADMIN"]
+env = { DECNET_NMAP_OS = "windows" }
+publish = ["127.0.0.1:PORT:22/tcp"]
+networks = { "{fleet}-lana" = "10.217.THIRD.10", "{fleet}-lanb" = "" }
+"#
+        .replace("THIRD", &third.to_string())
+        .replace("PORT", &port.to_string())
+        .replace("Q/", &format!("{q}/")),
+    );
+    let out = fleet.dir.path().join("docker-compose.json");
+    let run = fleet.deckhand(&["export", "compose", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let image = {
+        let compose: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        compose["services"][fleet.n("w-ssh")]["image"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    docker_compose(&fleet.name, &out, &["up", "-d"]);
+    // What compose made is what deckhand would have made: nothing to do.
+    fleet.assert_no_changes();
+    let w = fleet.n("w");
+    let seen = |name: &str, f: &str| docker(&["inspect", "-f", f, name]).trim().to_string();
+    assert_eq!(
+        seen(
+            &w,
+            "{{index .HostConfig.Sysctls \"net.ipv4.ip_default_ttl\"}} {{.HostConfig.CapAdd}}"
+        ),
+        "128 [NET_ADMIN]"
+    );
+    let nets = seen(
+        &w,
+        "{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{end}}",
+    );
+    assert_eq!(nets, format!("{} {}", fleet.n("lana"), fleet.n("lanb")));
+    let ssh = fleet.n("w-ssh");
+    assert!(
+        seen(&ssh, "{{.Config.Env}}").contains("FLAVOUR=bookworm"),
+        "the build args reached the build"
+    );
+    assert_eq!(
+        seen(
+            &ssh,
+            "{{.HostConfig.Binds}} {{index .HostConfig.LogConfig.Config \"max-file\"}}"
+        ),
+        format!("[{q}/{w}/ssh:/var/lib/systemd/coredump:rw] 5")
+    );
+    drop(fleet);
+    let _ = common::docker_try(&["rmi", "-f", &image]);
+}
