@@ -583,4 +583,37 @@ mod tests {
         let p = plan(&d, &live, &[], "local").unwrap();
         assert!(p.notes[0].starts_with("no file record was found"));
     }
+
+    #[test]
+    fn lans_of_a_live_base_change_as_an_update_and_nothing_else() {
+        let mut d = desired();
+        d.containers[0].lans = [("lan_a".to_string(), "10.1.0.5".to_string())].into();
+        let mut live = converged(&d);
+        live.networks = ["lan_a".to_string(), "lan_b".to_string()].into();
+        d.containers[0].lans.insert("lan_b".into(), String::new());
+        let p = plan(&d, &live, &[], "local").unwrap();
+        assert_eq!(summary(&p), ["update decky decky web networks"]);
+        let Detail::Lans(l) = &p.changes[0].detail else {
+            panic!("not a LAN change: {:?}", p.changes[0]);
+        };
+        assert_eq!(l.attach, [("lan_b".to_string(), String::new())].into());
+        assert!(l.detach.is_empty());
+        assert_eq!(p.changes[0].reasons, ["network lan_b attached"]);
+    }
+
+    #[test]
+    fn a_replace_that_would_lose_an_unexpressed_setting_is_refused() {
+        let d = desired();
+        let mut live = converged(&d);
+        let ssh = live.containers.get_mut("web-ssh").unwrap();
+        ssh.digest = Some("old".into());
+        ssh.unexpressed = vec!["privileged".into()];
+        let Err(PlanError::Refused(why)) = plan(&d, &live, &[], "local") else {
+            panic!("the replace was planned");
+        };
+        assert!(
+            why[0].contains("web-ssh: a replace would lose privileged"),
+            "{why:?}"
+        );
+    }
 }
