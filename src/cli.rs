@@ -21,6 +21,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// Say what deckhand chose and why on stderr: for each container, whether its files were read from the host or through the engine (also: DECKHAND_VERBOSE=1).
+    #[arg(long, global = true, env = "DECKHAND_VERBOSE")]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

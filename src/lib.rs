@@ -31,4 +31,5 @@ pub mod render;
 pub mod safe;
 pub mod saved;
 pub mod schema;
+pub mod verbose;
 pub mod watch;

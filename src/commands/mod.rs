@@ -43,6 +43,9 @@ pub struct Context {
 
 impl Context {
     pub fn from_cli(cli: &Cli) -> Context {
+        if cli.verbose {
+            crate::verbose::enable();
+        }
         let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Context {
             docker_host: cli.docker_host.clone(),

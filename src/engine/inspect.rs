@@ -107,6 +107,19 @@ impl Engine {
         }))
     }
 
+    /// The pid (in the engine's process namespace) of a running container's
+    /// first process; `None` when it is not running.
+    pub async fn container_pid(&self, id: &str) -> Result<Option<u32>, EngineError> {
+        let c = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("inspect container {id}"), e))?;
+        let state = c.state.unwrap_or_default();
+        let pid = state.pid.filter(|p| *p > 0 && state.running == Some(true));
+        Ok(pid.and_then(|p| u32::try_from(p).ok()))
+    }
+
     pub async fn image_defaults(&self, image: &str) -> Result<ImageDefaults, EngineError> {
         let i = self
             .docker

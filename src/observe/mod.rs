@@ -6,6 +6,7 @@
 //! which reads to make: [`reads`]; what an archive holds: [`tar`].
 
 mod classify;
+pub mod host;
 mod reads;
 mod tar;
 
@@ -53,12 +54,31 @@ pub async fn observe(
     let (containers, record) = classify::containers(engine, desired, all).await?;
     let wanted = wanted_files(desired, &containers, record.as_ref(), targets);
     Ok(LiveState {
-        files: reads::read_files(engine, wanted).await,
+        files: read_files(engine, &containers, wanted).await,
         containers,
         networks: networks.into_iter().map(|n| n.name).collect(),
         record,
         images,
     })
+}
+
+/// The files `wanted`, read from the host where it can be, else through the engine.
+async fn read_files(
+    engine: &Engine,
+    containers: &BTreeMap<String, LiveContainer>,
+    wanted: BTreeMap<String, BTreeSet<String>>,
+) -> BTreeMap<(String, String), crate::live::LiveFile> {
+    if wanted.is_empty() {
+        return BTreeMap::new();
+    }
+    if let Some(why) = host::unavailable(engine) {
+        crate::verbose!("reads through the engine: {why}");
+        return reads::read_files(engine, wanted).await;
+    }
+    let (mut files, left) =
+        host::read_files(engine, containers, wanted, reads::FILE_READ_CAP).await;
+    files.extend(reads::read_files(engine, left).await);
+    files
 }
 
 /// The paths to read back, per container: every declared file of a live

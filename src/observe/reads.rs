@@ -27,7 +27,7 @@ const GROUP_READ_CAP: usize = 16 * 1024 * 1024;
 /// Largest archive of a single file read into memory. A live file past it
 /// (bait is at most 64 MiB, so this is someone's doing) makes the plan stop
 /// with "cannot read" rather than exhaust memory.
-const FILE_READ_CAP: usize = 1024 * 1024 * 1024;
+pub(super) const FILE_READ_CAP: usize = 1024 * 1024 * 1024;
 
 /// The directory of an absolute path (`/` for a top-level one).
 pub(super) fn parent(path: &str) -> &str {

@@ -1,0 +1,117 @@
+//! Reading bait files from the host (SPEC §10): through each running
+//! container's root as the host sees it, instead of one engine archive call
+//! (a helper process in the daemon) per container.
+//!
+//! Used when the engine is reached through a local socket, deckhand is root,
+//! and `DECKHAND_READ` is not `engine`; per container, when it is running and
+//! its first process is proven to be its own ([`root`]). Anything else (a
+//! stopped container, a pid that is not the container's, a kernel without
+//! `openat2`, a read that takes too long) leaves that container to the
+//! engine path, and `--verbose` says why.
+
+mod read;
+mod root;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use crate::engine::Engine;
+use crate::live::{LiveContainer, LiveFile};
+
+pub use root::{IdMap, Root};
+
+/// Longest one container's reads may take before the engine path is used instead.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why host reads are not used at all, if they are not.
+pub fn unavailable(engine: &Engine) -> Option<String> {
+    if std::env::var("DECKHAND_READ").is_ok_and(|v| v == "engine") {
+        return Some("DECKHAND_READ=engine".into());
+    }
+    if !engine.endpoint().starts_with("unix://") {
+        return Some(format!("the engine at {} is not local", engine.endpoint()));
+    }
+    if !rustix::process::geteuid().is_root() {
+        return Some("deckhand is not root".into());
+    }
+    None
+}
+
+/// Files read per (container, path).
+pub type Files = BTreeMap<(String, String), LiveFile>;
+
+/// Reads what it can of `wanted` from the host; returns what it read, and
+/// the containers (with their paths) left for the engine.
+pub async fn read_files(
+    engine: &Engine,
+    containers: &BTreeMap<String, LiveContainer>,
+    wanted: BTreeMap<String, BTreeSet<String>>,
+    cap: usize,
+) -> (Files, BTreeMap<String, BTreeSet<String>>) {
+    let mut left = BTreeMap::new();
+    let mut tasks = JoinSet::new();
+    for (name, paths) in wanted {
+        let Some(c) = containers.get(&name).filter(|c| c.is_running()) else {
+            crate::verbose!("read {name}: through the engine (not running)");
+            left.insert(name, paths);
+            continue;
+        };
+        let (engine, id) = (engine.clone(), c.id.clone());
+        tasks.spawn(async move {
+            let read = tokio::time::timeout(
+                READ_TIMEOUT,
+                read_container(&engine, &name, &id, &paths, cap),
+            );
+            let result = match read.await {
+                Ok(result) => result,
+                Err(_) => Err(format!("no answer in {}s", READ_TIMEOUT.as_secs())),
+            };
+            (name, paths, result)
+        });
+    }
+    let mut files = Files::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (name, paths, result) = joined.expect("a read task does not panic");
+        match result {
+            Ok(read) => {
+                crate::verbose!("read {name}: from the host ({} files)", read.len());
+                files.extend(read.into_iter().map(|(p, f)| ((name.clone(), p), f)));
+            }
+            Err(why) => {
+                crate::verbose!("read {name}: through the engine ({why})");
+                left.insert(name, paths);
+            }
+        }
+    }
+    (files, left)
+}
+
+/// Every path of one container, read through its root.
+async fn read_container(
+    engine: &Engine,
+    name: &str,
+    id: &str,
+    paths: &BTreeSet<String>,
+    cap: usize,
+) -> Result<Vec<(String, LiveFile)>, String> {
+    let pid = engine
+        .container_pid(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("not running")?;
+    let (name, id, paths) = (name.to_string(), id.to_string(), paths.clone());
+    tokio::task::spawn_blocking(move || {
+        let root = Root::open(&id, pid)?;
+        Ok(paths
+            .into_iter()
+            .map(|p| {
+                let file = read::read(&root, &name, &p, cap);
+                (p, file)
+            })
+            .collect())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
