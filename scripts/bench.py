@@ -7,8 +7,10 @@ ratios are taken pair by pair (run i of one tool against run i of the other)
 and their median reported. Run it through scripts/bench.sh, which builds the
 release binary and the images first.
 
-  1. no-change plan of 50 deckies x 3 services x 4 files, against checking the
-     same 200 files with one `docker exec ... sha256sum` each (DECNET's way)
+  1. no-change plan of 50 deckies x 3 services x 4 files, reading bait from
+     the host (SPEC 10) and through the engine (DECKHAND_READ=engine), against
+     checking the same 200 files with one `docker exec ... sha256sum` each
+     (DECNET's way); and the daemon CPU each costs (/proc/<dockerd>/stat)
   2. adding one service to one decky: `deckhand apply` against
      `docker-compose up -d --no-deps <service>`; both checked to leave every
      other container's id and start time alone
@@ -116,11 +118,12 @@ class Timed:
         self.seconds, self.max_rss_kib, self.code, self.output = seconds, max_rss_kib, code, output
 
 
-def timed(cmd, cwd=None, check=True):
+def timed(cmd, cwd=None, check=True, env=None):
     """Runs cmd; wall time and the peak RSS of that process (wait4)."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        full_env = dict(os.environ, **(env or {}))
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=full_env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -167,6 +170,14 @@ def assert_untouched(before, after, added):
         sys.exit(f"expected exactly {added} to be added, got {sorted(set(after) - set(before))}")
 
 
+def dockerd_cpu():
+    """CPU seconds dockerd and its reaped helpers (the archive helpers) have used."""
+    pid = sh("pidof", "dockerd").split()[0]
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    # utime stime cutime cstime: fields 14-17 of stat(5), here 11-14 after the name.
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def median(xs):
     return statistics.median(xs)
 
@@ -186,14 +197,14 @@ class Bench:
         with open(self.cfg, "w") as f:
             f.write(deckhand_config(n, extra, fleet))
 
-    def dh(self, *args, check=True):
-        return timed([self.deckhand, *args, "-f", self.cfg, "--no-color"], check=check)
+    def dh(self, *args, check=True, env=None):
+        return timed([self.deckhand, *args, "-f", self.cfg, "--no-color"], check=check, env=env)
 
     def apply(self):
         return self.dh("apply", "--auto-approve")
 
-    def no_change_plan(self):
-        t = self.dh("plan")
+    def no_change_plan(self, env=None):
+        t = self.dh("plan", env=env)
         if "No changes." not in t.output:
             sys.exit(f"expected No changes.:\n{t.output}")
         return t
@@ -229,15 +240,22 @@ class Bench:
         for i in range(n):
             for path, *_ in FILES:
                 files.append((f"{FLEET}-{decky(i)}-ssh", path))
-        ours, theirs = [], []
+        host, engine, theirs = [], [], []
+        cpu = {"host": [], "engine": []}
         for _ in range(self.runs["exec"]):
-            ours.append(self.no_change_plan().seconds)
+            for times, key, env in ((host, "host", None), (engine, "engine", {"DECKHAND_READ": "engine"})):
+                before = dockerd_cpu()
+                times.append(self.no_change_plan(env).seconds)
+                cpu[key].append(dockerd_cpu() - before)
             start = time.perf_counter()
             for container, path in files:
                 sh("docker", "exec", container, "sha256sum", path)
             theirs.append(time.perf_counter() - start)
-        self.rows.append((f"1. No-change check, {n} deckies x 3 services x 4 files", ours,
+        self.rows.append((f"1. No-change check, {n} deckies x 3 services x 4 files, bait read from the host", host,
                           f"{len(files)} x docker exec sha256sum", theirs))
+        self.rows.append((f"1b. The same, bait read through the engine (DECKHAND_READ=engine)", engine,
+                          f"{len(files)} x docker exec sha256sum", theirs))
+        self.cpu = {k: median(v) for k, v in cpu.items()}
 
     def add_service(self, n):
         progress(f"2. adding one service to one decky of {n}, {self.runs['add']} runs each tool")
@@ -335,6 +353,8 @@ def main():
     print("|---|---|---|---|---|")
     for name, ours, other, theirs in bench.rows:
         print(f"| {name} | {median(ours):.2f} s | {other} | {median(theirs):.2f} s | {ratio_median(ours, theirs):.1f}x |")
+    print(f"| 1c. Daemon CPU per no-change plan (dockerd and its helpers) | host reads {bench.cpu['host']:.2f} s, "
+          f"engine reads {bench.cpu['engine']:.2f} s | | | |")
     print(f"| 4. Plan {args.big} deckies ({args.big * 4} containers, {args.big * 4} files), nothing live | "
           f"{rss_mib:.1f} MiB peak RSS, {big_secs:.2f} s | | | |")
     curve = ", ".join(f"{n}: {s:.3f} s" for n, s in points)

@@ -154,3 +154,75 @@ fn a_stopped_container_is_read_through_the_engine() {
         "the stopped container's file was read: {run:?}"
     );
 }
+
+#[test]
+fn watch_heals_a_bait_edit_at_once_and_reports_reads_but_not_its_own() {
+    use std::time::Duration;
+    let fleet = Fleet::new("hostwatch");
+    fleet.write(concat!(
+        fleet_table!(),
+        ssh_service!(),
+        "\n[deckies.{fleet}-a]\nservices = [\"ssh\"]\n\n[deckies.{fleet}-a.files.\"/root/.aws/credentials\"]\ncontent = \"[default]\\n\"\n"
+    ));
+    fleet.apply();
+    let ssh = fleet.n("a-ssh");
+    let watch = common::watch::Watch::start_json(&fleet, 600);
+    // A pass of deckhand's own (it reads every bait): no bait_access.
+    let config = std::fs::read_to_string(fleet.path()).unwrap();
+    std::fs::write(fleet.path(), format!("{config}\n# saved again\n")).unwrap();
+    watch.wait_for("\"number\":2,\"reasons\"", Duration::from_secs(10));
+    watch.wait_for("\"status\":\"ended\",\"number\":2", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !watch.output().contains("bait_access"),
+        "{}",
+        watch.output()
+    );
+
+    // The intruder reads the bait: one event, with what they did.
+    docker(&["exec", &ssh, "cat", "/root/.aws/credentials"]);
+    watch.wait_for("\"type\":\"bait_access\"", Duration::from_secs(5));
+    let out = watch.output();
+    let access: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["type"] == "bait_access")
+        .collect();
+    assert!(
+        access
+            .iter()
+            .all(|e| e["container"] == ssh.as_str() && e["path"] == "/root/.aws/credentials"),
+        "{out}"
+    );
+    assert!(
+        access
+            .iter()
+            .any(|e| e["access"] == "read" || e["access"] == "open"),
+        "{out}"
+    );
+    assert!(access.len() <= 2, "rate-limited per file: {out}");
+
+    // The intruder edits it: healed long before the 600 s interval.
+    docker(&[
+        "exec",
+        &ssh,
+        "sh",
+        "-c",
+        "echo stolen > /root/.aws/credentials",
+    ]);
+    let healed = std::time::Instant::now();
+    while healed.elapsed() < Duration::from_secs(5) {
+        if common::cat(&ssh, "/root/.aws/credentials") == b"[default]\n" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        common::cat(&ssh, "/root/.aws/credentials"),
+        b"[default]\n",
+        "not healed within 5 s: {}",
+        watch.output()
+    );
+    assert!(watch.output().contains("changed"), "{}", watch.output());
+    drop(watch);
+}

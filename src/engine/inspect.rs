@@ -110,14 +110,21 @@ impl Engine {
     /// The pid (in the engine's process namespace) of a running container's
     /// first process; `None` when it is not running.
     pub async fn container_pid(&self, id: &str) -> Result<Option<u32>, EngineError> {
+        Ok(self.running(id).await?.map(|(_, pid)| pid))
+    }
+
+    /// The full id of running container `name` (a name or an id) and the pid
+    /// of its first process; `None` when it is not running.
+    pub async fn running(&self, name: &str) -> Result<Option<(String, u32)>, EngineError> {
         let c = self
             .docker
-            .inspect_container(id, None)
+            .inspect_container(name, None)
             .await
-            .map_err(|e| EngineError::from_bollard(format!("inspect container {id}"), e))?;
+            .map_err(|e| EngineError::from_bollard(format!("inspect container {name}"), e))?;
         let state = c.state.unwrap_or_default();
         let pid = state.pid.filter(|p| *p > 0 && state.running == Some(true));
-        Ok(pid.and_then(|p| u32::try_from(p).ok()))
+        let pid = pid.and_then(|p| u32::try_from(p).ok());
+        Ok(pid.map(|p| (c.id.unwrap_or_default(), p)))
     }
 
     pub async fn image_defaults(&self, image: &str) -> Result<ImageDefaults, EngineError> {

@@ -117,6 +117,24 @@ pub fn pass(fleet: &str, status: &str, number: u64, reasons: &[String]) -> Map<S
     m
 }
 
+/// `bait_access`: a process in a decky opened, read, wrote, deleted or
+/// `chmod`ed a bait file (SPEC §9, §10); `untold`: how many such went
+/// unreported before it (rate-limited per file).
+pub fn bait_access(
+    fleet: &str,
+    container: &str,
+    path: &str,
+    access: &str,
+    untold: u64,
+) -> Map<String, Value> {
+    let mut m = event("bait_access", fleet);
+    m.insert("container".into(), json!(container));
+    m.insert("path".into(), json!(path));
+    m.insert("access".into(), json!(access));
+    m.insert("untold".into(), json!(untold));
+    m
+}
+
 /// `summary`: the counts of a run, and how many steps were not done.
 pub fn summary(fleet: &str, report: &FleetReport, failures: &[HostFailure]) -> Map<String, Value> {
     let mut m = event("summary", fleet);

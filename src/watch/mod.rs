@@ -4,6 +4,7 @@
 //! reads the files back). Triggers are debounced into passes; each pass holds
 //! the fleet lock only while it runs. Nothing but SIGINT/SIGTERM ends it.
 
+mod baits;
 mod debounce;
 mod events;
 mod files;
@@ -21,6 +22,7 @@ use crate::interrupt::Interrupt;
 use crate::render::style::Style;
 
 use crate::render::events_json;
+use baits::{BaitWatch, Touch};
 use debounce::Debounce;
 use events::{follow_events, on, EngineSignal};
 use files::FileWatch;
@@ -91,6 +93,7 @@ pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()>
             _ = interrupt.raised() => break,
             Some(path) = files.changed() => w.trigger(format!("{} saved", short(&path))),
             Some(signal) = signals.recv() => w.engine_signal(signal),
+            touches = w.baits.next() => w.touched(touches),
             _ = ticker.tick() => w.trigger("interval".to_string()),
             _ = sleep_until(wake), if wake.is_some() => {}
         }
@@ -129,6 +132,8 @@ struct Watcher {
     pass_started: i64,
     /// The fleet of the last valid config, for events.
     fleet: String,
+    /// Bait files watched from the host.
+    baits: BaitWatch,
 }
 
 impl Watcher {
@@ -151,6 +156,7 @@ impl Watcher {
                 .map(|l| l.desired.fleet)
                 .unwrap_or_default(),
             settings,
+            baits: BaitWatch::new(),
         }
     }
 
@@ -219,6 +225,36 @@ impl Watcher {
         }
     }
 
+    /// Processes in a decky touched bait files: each told (rate-limited per
+    /// file), and a change starts a pass.
+    fn touched(&mut self, touches: Vec<Touch>) {
+        let now = Instant::now();
+        for t in touches {
+            if t.changes() {
+                self.trigger(format!("bait {}:{} changed", t.container, t.path));
+            }
+            let Some(untold) = self.baits.tell(&t, now) else {
+                continue;
+            };
+            let more = match untold {
+                0 => String::new(),
+                n => format!(" ({n} more since the last line)"),
+            };
+            let word = match t.access {
+                "open" => "opened",
+                "read" => "read",
+                "write" => "written",
+                "delete" => "deleted",
+                _ => "attributes changed",
+            };
+            let line = format!("bait {word}: {}:{}{more}", t.container, t.path);
+            self.say().line(&crate::render::safe::escape(&line));
+            let event =
+                events_json::bait_access(&self.fleet, &t.container, &t.path, t.access, untold);
+            self.say().event(event);
+        }
+    }
+
     /// Whether a pass is due now: the debounce fired, or a retry came round.
     fn due(&mut self, now: Instant) -> bool {
         let retry_due = self.retry.is_some_and(|(at, _)| at <= now);
@@ -271,6 +307,15 @@ impl Watcher {
         }
         if let Some(sources) = end.sources.filter(|s| self.followed.as_ref() != Some(s)) {
             self.follow(sources);
+        }
+        // What the baits saw during the pass was deckhand's own reading and
+        // writing: not told; a change among it is checked by one more pass.
+        let own = self.baits.take_queued();
+        if own.iter().any(Touch::changes) {
+            self.trigger("bait changed during the pass".to_string());
+        }
+        for (container, why) in self.baits.set(&end.baits) {
+            crate::verbose!("bait watch on {container}: not watched ({why}); read on the interval");
         }
     }
 

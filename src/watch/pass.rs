@@ -33,6 +33,8 @@ pub struct PassEnd {
     pub removed: BTreeSet<String>,
     /// Some engine could not be reconciled (unreachable, fleet locked): try again soon.
     pub retry: bool,
+    /// The bait files to watch from the host until the next pass.
+    pub baits: Vec<super::baits::Bait>,
 }
 
 /// Whose container events to follow.
@@ -89,6 +91,7 @@ pub async fn run(settings: &Settings, say: Say, interrupt: &Interrupt) -> PassEn
     } else {
         end.removed = reconcile(&pass, held.is_some(), say, interrupt).await;
     }
+    end.baits = baits(&pass).await;
     let fleet = pass.fleet.clone();
     if let Err(e) = pass.release().await {
         let message = format!("could not release the fleet lock: {e}");
@@ -100,6 +103,34 @@ pub async fn run(settings: &Settings, say: Say, interrupt: &Interrupt) -> PassEn
         );
     }
     end
+}
+
+/// Every bait file of a running container on an engine read from the host,
+/// as it is after the pass (a replace gave it a new id).
+async fn baits(pass: &Pass) -> Vec<super::baits::Bait> {
+    let mut out = Vec::new();
+    for p in &pass.planned {
+        let engine = &p.site.engine;
+        if crate::observe::host::unavailable(engine).is_some() {
+            continue;
+        }
+        let mut by_container: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for f in &p.site.desired.files {
+            by_container.entry(&f.container).or_default().push(&f.path);
+        }
+        for (container, paths) in by_container {
+            let Ok(Some((id, pid))) = engine.running(container).await else {
+                continue;
+            };
+            out.extend(paths.into_iter().map(|path| super::baits::Bait {
+                container: container.to_string(),
+                id: id.clone(),
+                pid,
+                path: path.to_string(),
+            }));
+        }
+    }
+    out
 }
 
 /// Whose container events to follow: the fleet's engines.

@@ -22,6 +22,17 @@ use crate::live::{LiveContainer, LiveFile};
 
 pub use root::{IdMap, Root};
 
+/// The directory `dir` (absolute) inside `root`, opened `O_PATH` the way a
+/// read reaches it: beneath the root, through no symlink.
+pub fn open_dir(root: &Root, dir: &str) -> Result<std::os::fd::OwnedFd, String> {
+    let parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    read::walk(root, &parts).map_err(|found| match found {
+        crate::live::LiveFile::Missing => format!("{dir} is missing"),
+        crate::live::LiveFile::Blocked { by, kind } => format!("a {kind} stands at {by}"),
+        other => format!("{dir}: {other:?}"),
+    })
+}
+
 /// Longest one container's reads may take before the engine path is used instead.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 

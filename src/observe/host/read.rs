@@ -77,7 +77,7 @@ pub fn read(root: &Root, container: &str, path: &str, cap: usize) -> LiveFile {
 
 /// The directory at `dirs` below the root, one component at a time. What is
 /// missing or in the way ends the read with its answer.
-fn walk(root: &Root, dirs: &[&str]) -> Result<OwnedFd, LiveFile> {
+pub(super) fn walk(root: &Root, dirs: &[&str]) -> Result<OwnedFd, LiveFile> {
     let mut dir = root
         .fd
         .try_clone()
