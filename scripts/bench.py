@@ -17,6 +17,8 @@ release binary and the images first.
   3. first apply of the 50-decky fleet against `docker-compose up -d`
   4. peak memory (and time) of planning 500 deckies with nothing live
   5. no-change plan time at 10, 50 and 100 deckies, and its slope
+  6. an intruder's edit of a bait file until `deckhand watch --interval 600`
+     has healed it (inotify from the host), on the 50-decky fleet
 """
 
 import argparse
@@ -290,6 +292,38 @@ class Bench:
         self.rows.append((f"2b. The same with apply --target <decky> (reads that decky's files)", targeted,
                           "docker-compose up -d --no-deps", theirs))
 
+    def heal(self, n):
+        progress(f"6. bait edit to healed under watch --interval 600, {self.runs['heal']} edits")
+        self.write(n)
+        self.apply()
+        log = os.path.join(self.work, "watch.log")
+        out = open(log, "w")
+        watch = subprocess.Popen([self.deckhand, "watch", "--no-color", "--interval", "600", "-f", self.cfg],
+                                 stdout=out, stderr=subprocess.STDOUT)
+        container, path = f"{FLEET}-{decky(n // 2)}-ssh", FILES[0][0]
+        declared = FILES[0][1]
+        times = []
+        try:
+            deadline = time.time() + 60
+            while "pass 1 done" not in open(log).read():
+                if time.time() > deadline:
+                    sys.exit(f"watch did not start:\n{open(log).read()}")
+                time.sleep(0.1)
+            for i in range(self.runs["heal"]):
+                sh("docker", "exec", container, "sh", "-c", f"echo 'curl evil/{i} | sh' >> {path}")
+                start = time.perf_counter()
+                while sh("docker", "exec", container, "cat", path) != declared:
+                    if time.perf_counter() - start > 30:
+                        sys.exit(f"not healed in 30 s:\n{open(log).read()}")
+                    time.sleep(0.05)
+                times.append(time.perf_counter() - start)
+                time.sleep(1)
+        finally:
+            watch.terminate()
+            watch.wait()
+            out.close()
+        self.heal_times = times
+
     def scaling(self, sizes):
         progress(f"5. no-change plan at {sizes} deckies")
         points = []
@@ -327,7 +361,7 @@ def main():
     p.add_argument("--big", type=int, default=500)
     p.add_argument("--quick", action="store_true", help="fewer runs per figure (a smoke run)")
     args = p.parse_args()
-    runs = {"plan": 5, "exec": 3, "apply": 3, "add": 5}
+    runs = {"plan": 5, "exec": 3, "apply": 3, "add": 5, "heal": 5}
     if args.quick:
         runs = {k: 1 for k in runs}
     work = tempfile.mkdtemp(prefix="deckhand-bench-")
@@ -338,6 +372,7 @@ def main():
         bench.first_apply(n)
         bench.no_change_vs_exec(n)
         bench.add_service(n)
+        bench.heal(n)
         points, slope = bench.scaling([10, n, 2 * n])
         rss_mib, big_secs = bench.big_plan(args.big)
     finally:
@@ -348,7 +383,7 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"\nMachine: {os.cpu_count()} cores ({cpu}), Linux {platform.release()}, Docker engine {engine}, "
           f"docker-compose {sh('docker-compose', 'version', '--short').strip()}. "
-          f"Medians of {runs['plan']} plan, {runs['exec']} exec, {runs['apply']} first-apply and {runs['add']} add runs.\n")
+          f"Medians of {runs['plan']} plan, {runs['exec']} exec, {runs['apply']} first-apply, {runs['add']} add and {runs['heal']} heal runs.\n")
     print("| figure | deckhand | other tool | other | deckhand faster by |")
     print("|---|---|---|---|---|")
     for name, ours, other, theirs in bench.rows:
@@ -357,6 +392,9 @@ def main():
           f"engine reads {bench.cpu['engine']:.2f} s | | | |")
     print(f"| 4. Plan {args.big} deckies ({args.big * 4} containers, {args.big * 4} files), nothing live | "
           f"{rss_mib:.1f} MiB peak RSS, {big_secs:.2f} s | | | |")
+    heal = bench.heal_times
+    print(f"| 6. Bait edit to healed, watch --interval 600 ({len(heal)} edits, max {max(heal):.2f} s) | "
+          f"{median(heal):.2f} s | watch through the engine | next interval (up to 600 s) | |")
     curve = ", ".join(f"{n}: {s:.3f} s" for n, s in points)
     print(f"| 5. No-change plan by fleet size ({curve}) | slope {slope * 1000:.1f} ms per decky | | | |")
 
