@@ -96,6 +96,31 @@ fn own_env(env: &[String], image: &ImageDefaults) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Where a base or singleton `c` joins, in the place of `want`: its one
+/// network and address, or its LANs (when it is on several, or the file
+/// names LANs). A service joins none of its own.
+fn joins_of(
+    want: &ContainerSpec,
+    c: &ContainerDetails,
+) -> (Option<String>, Option<String>, BTreeMap<String, String>) {
+    if want.role == Role::Service {
+        return (None, None, BTreeMap::new());
+    }
+    if !want.lans.is_empty() || c.networks.len() > 1 {
+        let lans = c.networks.iter();
+        let lans = lans.map(|(n, ip)| (n.clone(), ip.clone().unwrap_or_default()));
+        return (None, None, lans.collect());
+    }
+    // The one named in its network mode, else its only one.
+    let network = if c.networks.contains_key(&c.network_mode) || c.networks.len() != 1 {
+        c.network_mode.clone()
+    } else {
+        c.networks.keys().next().cloned().unwrap_or_default()
+    };
+    let ip = c.networks.get(&network).cloned().flatten();
+    (Some(network), ip, BTreeMap::new())
+}
+
 /// The spec of container `c` in the place of `want` (which gives name, role,
 /// decky, service and topology: labels that DECNET's containers do not carry).
 /// Values equal to the image's defaults count as unset, as in a deckhand spec.
@@ -112,27 +137,7 @@ pub fn observed_spec(
         }
     };
     let base = want.role != Role::Service;
-    // Several LANs (or a file that names its LANs) read as LANs.
-    let as_lans = base && (!want.lans.is_empty() || c.networks.len() > 1);
-    let lans = match as_lans {
-        true => c
-            .networks
-            .iter()
-            .map(|(n, ip)| (n.clone(), ip.clone().unwrap_or_default()))
-            .collect(),
-        false => BTreeMap::new(),
-    };
-    // Else a base joins one network: the one named in its network mode, else its only one.
-    let network = (base && !as_lans).then(|| {
-        if c.networks.contains_key(&c.network_mode) || c.networks.len() != 1 {
-            c.network_mode.clone()
-        } else {
-            c.networks.keys().next().cloned().unwrap_or_default()
-        }
-    });
-    let ip = network
-        .as_ref()
-        .and_then(|n| c.networks.get(n).cloned().flatten());
+    let (network, ip, lans) = joins_of(want, c);
     ContainerSpec {
         name: want.name.clone(),
         role: want.role,
