@@ -47,6 +47,7 @@ fn events(out: &str, fleet: &str) -> Vec<Value> {
             "error" => &["message"],
             "evidence" => &["host", "container", "path", "sha256", "size"],
             "drift" => &["host", "kind", "decky", "container", "path", "what"],
+            "bait_access" => &["container", "path", "access", "untold"],
             other => panic!("unknown type {other}: {line}"),
         };
         for f in fields {

@@ -285,7 +285,7 @@ impl Planner<'_> {
         };
         if !live.unexpressed.is_empty() {
             self.refusals.push(format!(
-                "{}: a replace would lose {}, which deckhand.toml cannot express\n  help: remove the container by hand if the disguise can do without it, or leave the decky out of the file (deckhand --target limits a run to other deckies)",
+                "{}: a replace would lose {}, which deckhand.toml cannot express\n  help: remove the container by hand if the disguise can do without that, or leave the decky out of the file (or plan the others with --target)",
                 spec.name,
                 live.unexpressed.join(", ")
             ));
