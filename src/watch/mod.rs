@@ -309,10 +309,17 @@ impl Watcher {
             self.follow(sources);
         }
         // What the baits saw during the pass was deckhand's own reading and
-        // writing: not told; a change among it is checked by one more pass.
-        let own = self.baits.take_queued();
-        if own.iter().any(Touch::changes) {
-            self.trigger("bait changed during the pass".to_string());
+        // writing: not told. A change to a file the pass did not write is
+        // someone else's: one more pass checks it.
+        let queued = self.baits.take_queued();
+        let theirs = queued
+            .iter()
+            .filter(|t| t.changes() && !end.wrote.contains(&(t.container.clone(), t.path.clone())));
+        if let Some(t) = theirs.last() {
+            self.trigger(format!(
+                "bait {}:{} changed during the pass",
+                t.container, t.path
+            ));
         }
         for (container, why) in self.baits.set(&end.baits) {
             crate::verbose!("bait watch on {container}: not watched ({why}); read on the interval");

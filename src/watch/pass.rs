@@ -35,6 +35,9 @@ pub struct PassEnd {
     pub retry: bool,
     /// The bait files to watch from the host until the next pass.
     pub baits: Vec<super::baits::Bait>,
+    /// Files this pass wrote or deleted, (container, path): their inotify
+    /// events during the pass are its own.
+    pub wrote: BTreeSet<(String, String)>,
 }
 
 /// Whose container events to follow.
@@ -89,7 +92,7 @@ pub async fn run(settings: &Settings, say: Say, interrupt: &Interrupt) -> PassEn
     if settings.plan_only {
         show_plan(&plan, say);
     } else {
-        end.removed = reconcile(&pass, held.is_some(), say, interrupt).await;
+        (end.removed, end.wrote) = reconcile(&pass, held.is_some(), say, interrupt).await;
     }
     end.baits = baits(&pass).await;
     let fleet = pass.fleet.clone();
@@ -208,9 +211,15 @@ fn show_plan(plan: &Plan, say: Say) {
 }
 
 /// Applies every engine's plan that changes no container of DECNET's; returns
-/// the ids of the containers it removed (their events are deckhand's own).
-/// `held`: destroys were held back, so nothing is ever "no changes".
-async fn reconcile(pass: &Pass, held: bool, say: Say, interrupt: &Interrupt) -> BTreeSet<String> {
+/// the ids of the containers it removed (their events are deckhand's own)
+/// and the files it wrote or deleted. `held`: destroys were held back, so
+/// nothing is ever "no changes".
+async fn reconcile(
+    pass: &Pass,
+    held: bool,
+    say: Say,
+    interrupt: &Interrupt,
+) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
     let style = say.style;
     let changes: usize = pass.planned.iter().map(|p| p.plan.changes.len()).sum();
     match (changes, held) {
@@ -252,7 +261,21 @@ async fn reconcile(pass: &Pass, held: bool, say: Say, interrupt: &Interrupt) -> 
         say.line(&steps::watch_summary(host, r, pass.several, style));
     }
     say.event(events_json::summary(&pass.fleet, &report, &pass.failures));
-    removed
+    (removed, files_done(&report))
+}
+
+/// The (container, path) of every file step the run got done.
+fn files_done(report: &crate::fleet::FleetReport) -> BTreeSet<(String, String)> {
+    let outcomes = report.hosts.iter().flat_map(|(_, r)| &r.outcomes);
+    outcomes
+        .filter(|o| o.status.is_done())
+        .filter_map(|o| match &o.change.object {
+            crate::plan::Object::File {
+                container, path, ..
+            } => Some((container.clone(), path.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Where a pass's step events go: log lines, or `step` events.

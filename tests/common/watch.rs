@@ -19,6 +19,16 @@ impl Watch {
     }
 
     pub fn start_with(fleet: &Fleet, interval_secs: u32, extra: &[&str]) -> Watch {
+        Watch::start_env(fleet, interval_secs, extra, &[])
+    }
+
+    /// With extra arguments and environment.
+    pub fn start_env(
+        fleet: &Fleet,
+        interval_secs: u32,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Watch {
         let log = fleet.dir.path().join("watch.log");
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
@@ -29,6 +39,7 @@ impl Watch {
                 &interval_secs.to_string(),
             ])
             .args(extra)
+            .envs(env.iter().copied())
             .current_dir(fleet.dir.path())
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
