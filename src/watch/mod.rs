@@ -312,10 +312,10 @@ impl Watcher {
         // writing: not told. A change to a file the pass did not write is
         // someone else's: one more pass checks it.
         let queued = self.baits.take_queued();
-        let theirs = queued
+        let mut theirs = queued
             .iter()
             .filter(|t| t.changes() && !end.wrote.contains(&(t.container.clone(), t.path.clone())));
-        if let Some(t) = theirs.last() {
+        if let Some(t) = theirs.next_back() {
             self.trigger(format!(
                 "bait {}:{} changed during the pass",
                 t.container, t.path
