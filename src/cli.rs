@@ -40,8 +40,11 @@ pub enum Command {
     /// Keep the fleet in step: apply every saved edit, and heal drift.
     ///
     /// Reconciles at once, then whenever the config file(s) or any `source`
-    /// is saved, when a container of the fleet stops or is removed, and every
-    /// --interval seconds (to find files edited inside a decky). An invalid
+    /// is saved, when a container of the fleet stops or is removed, when a
+    /// process in a decky changes a bait file (seen from the host, as root on
+    /// the local engine; each open or read of one is reported too), and every
+    /// --interval seconds (to find files edited inside a decky where nothing
+    /// tells: a remote engine, a stopped container). An invalid
     /// edit is reported with its file and line and changes nothing; the next
     /// good save applies. Each pass holds the fleet lock only while it runs.
     /// Runs until Ctrl-C or SIGTERM, which let the steps in flight finish.
@@ -54,7 +57,7 @@ pub enum Command {
     /// declares are removed only with --networks. Asks for `yes` like apply;
     /// preview it with `deckhand plan --destroy`.
     Destroy(DestroyArgs),
-    /// Show each decky, its services and their live state.
+    /// Show each decky, its services and their live state: persona, networks and addresses, ports.
     Status(ConfigArgs),
     /// Clear a fleet lock left behind by a killed run.
     Unlock(ConfigArgs),

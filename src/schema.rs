@@ -192,6 +192,11 @@ fn decky() -> Value {
                 "type": "object",
                 "additionalProperties": env("Environment of one service on this decky.")
             },
+            "service_build": {
+                "description": "Per built service: this decky's build args, merged over the catalog's (DECNET's per-decky BASE_IMAGE); the decky gets its own image.",
+                "type": "object",
+                "additionalProperties": env("Build args of one service on this decky.")
+            },
             "files": {
                 "description": "Bait files, keyed by absolute path inside the container.",
                 "type": "object",

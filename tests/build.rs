@@ -205,6 +205,13 @@ command = ["sleep", "infinity"]
 [deckies.{{fleet}}-a]
 services = ["{svc}"]
 build = {{ context = "cloak", args = {{ BASE_IMAGE = "{{alt}}", FLAVOUR = "cloak" }} }}
+
+# Another distro for this decky's service: its own args over the catalog's.
+[deckies.{{fleet}}-b]
+services = ["{svc}"]
+
+[deckies.{{fleet}}-b.service_build.{svc}]
+FLAVOUR = "jammy"
 "#,
             svc = built.service
         )
@@ -213,8 +220,11 @@ build = {{ context = "cloak", args = {{ BASE_IMAGE = "{{alt}}", FLAVOUR = "cloak
     fleet.apply();
     let (base, ssh) = (fleet.n("a"), fleet.n(&format!("a-{}", built.service)));
     let env = |name: &str| docker(&["inspect", "-f", "{{.Config.Env}}", name]);
+    let ssh_b = fleet.n(&format!("b-{}", built.service));
     assert!(env(&ssh).contains("FLAVOUR=bookworm"), "{}", env(&ssh));
+    assert!(env(&ssh_b).contains("FLAVOUR=jammy"), "{}", env(&ssh_b));
     assert!(env(&base).contains("FLAVOUR=cloak"), "{}", env(&base));
+    assert_eq!(built.images().len(), 2, "one image per decky's arguments");
     let base_image = docker(&["inspect", "-f", "{{.Config.Image}}", &base]);
     let base_image = base_image.trim().to_string();
     assert!(
@@ -223,7 +233,8 @@ build = {{ context = "cloak", args = {{ BASE_IMAGE = "{{alt}}", FLAVOUR = "cloak
     );
     fleet.assert_no_changes();
 
-    // Another argument: another tag, and the service (only) is replaced.
+    // Another catalog argument: another tag for a's service, which (only) is
+    // replaced; b's own FLAVOUR still wins there.
     let before = fleet.containers();
     fleet.write(&config("trixie"));
     let plan = fleet.plan();
@@ -235,7 +246,8 @@ build = {{ context = "cloak", args = {{ BASE_IMAGE = "{{alt}}", FLAVOUR = "cloak
     fleet.apply();
     assert!(env(&ssh).contains("FLAVOUR=trixie"), "{}", env(&ssh));
     assert_eq!(before[&base].id, fleet.containers()[&base].id);
-    assert_eq!(built.images().len(), 2, "one image per set of arguments");
+    assert_eq!(before[&ssh_b].id, fleet.containers()[&ssh_b].id);
+    assert_eq!(built.images().len(), 3, "one image per set of arguments");
     fleet.assert_no_changes();
     drop(built);
     drop(fleet);

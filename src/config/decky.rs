@@ -210,6 +210,7 @@ impl Validator<'_> {
             for (k, val) in overlay.map(|(_, v)| v.get_ref()).into_iter().flatten() {
                 spec.env.insert(k.get_ref().clone(), val.clone());
             }
+            self.service_build(name, d, svc, &mut spec);
             let fleet = self.fleet_name.clone();
             let ip = base.joins().into_values().next().unwrap_or_default();
             let values = Values {
@@ -225,9 +226,58 @@ impl Validator<'_> {
         services
     }
 
-    /// Every `service_config` names a service the decky runs.
+    /// This decky's build args of service `svc`, merged over the catalog's:
+    /// an image of its own, tagged by the content and the merged args.
+    fn service_build(
+        &mut self,
+        name: &str,
+        d: &Named<RawDecky>,
+        svc: &str,
+        spec: &mut ContainerSpec,
+    ) {
+        let raw = d.value.get_ref();
+        let Some((key, args)) = raw.service_build.iter().find(|(k, _)| k.get_ref() == svc) else {
+            return;
+        };
+        let Some(catalog) = self.builds.get(svc) else {
+            self.ctx.err_help(
+                d.src,
+                &key.span(),
+                format!("decky {name}: service_build for '{svc}', whose image is not built"),
+                format!(
+                    "give [services.{svc}] build = {{ context = \"dir\" }}, or remove this table"
+                ),
+            );
+            return;
+        };
+        let mut merged = catalog.args.clone();
+        merged.extend(
+            args.get_ref()
+                .iter()
+                .map(|(k, v)| (k.get_ref().clone(), v.clone())),
+        );
+        match crate::build::resolve(svc, &catalog.context, &merged) {
+            Ok(build) => {
+                spec.image = build.image.clone();
+                spec.build = Some(build);
+            }
+            Err(m) => self
+                .ctx
+                .err(d.src, &key.span(), format!("decky {name}: {m}")),
+        }
+    }
+
+    /// Every `service_config` and `service_build` names a service the decky runs.
     fn service_configs(&mut self, name: &str, d: &Named<RawDecky>, services: &[String]) {
-        for (svc, table) in &d.value.get_ref().service_config {
+        let raw = d.value.get_ref();
+        let tables = [
+            ("service_config", &raw.service_config),
+            ("service_build", &raw.service_build),
+        ];
+        for (what, svc, table) in tables
+            .into_iter()
+            .flat_map(|(what, t)| t.iter().map(move |(svc, table)| (what, svc, table)))
+        {
             if !services.contains(svc.get_ref()) {
                 let runs = match services.is_empty() {
                     true => "(no services)".to_string(),
@@ -237,7 +287,7 @@ impl Validator<'_> {
                     d.src,
                     &svc.span(),
                     format!(
-                        "service_config for '{}', which decky {name} does not run",
+                        "{what} for '{}', which decky {name} does not run",
                         svc.get_ref()
                     ),
                     format!("decky {name} runs: {runs}"),

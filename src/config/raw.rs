@@ -119,6 +119,10 @@ pub struct RawDecky {
     pub env: BTreeMap<Key, String>,
     #[serde(default)]
     pub service_config: Table<BTreeMap<Key, String>>,
+    /// Per service built from a context: build args of this decky, merged
+    /// over the catalog's (DECNET's per-decky `BASE_IMAGE`).
+    #[serde(default)]
+    pub service_build: Table<BTreeMap<Key, String>>,
     #[serde(default)]
     pub files: Table<RawFileEntry>,
 }
