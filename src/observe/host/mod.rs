@@ -35,6 +35,8 @@ pub fn open_dir(root: &Root, dir: &str) -> Result<std::os::fd::OwnedFd, String> 
 
 /// Longest one container's reads may take before the engine path is used instead.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Containers read at once: each costs one inspect (for its pid) on the engine.
+const CONTAINERS_IN_FLIGHT: usize = 16;
 
 /// Why host reads are not used at all, if they are not.
 pub fn unavailable(engine: &Engine) -> Option<String> {
@@ -63,14 +65,19 @@ pub async fn read_files(
 ) -> (Files, BTreeMap<String, BTreeSet<String>>) {
     let mut left = BTreeMap::new();
     let mut tasks = JoinSet::new();
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(CONTAINERS_IN_FLIGHT));
     for (name, paths) in wanted {
         let Some(c) = containers.get(&name).filter(|c| c.is_running()) else {
             crate::verbose!("read {name}: through the engine (not running)");
             left.insert(name, paths);
             continue;
         };
-        let (engine, id) = (engine.clone(), c.id.clone());
+        let (engine, id, limit) = (engine.clone(), c.id.clone(), limit.clone());
         tasks.spawn(async move {
+            let _permit = limit
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
             let read = tokio::time::timeout(
                 READ_TIMEOUT,
                 read_container(&engine, &name, &id, &paths, cap),
