@@ -106,6 +106,11 @@ impl Keeper {
         let changes = match self.engine.container_changes(container).await {
             // Gone already (a killed run's leftover, removed meanwhile): nothing to keep.
             Err(e) if e.is_not_found() => return Ok(None),
+            // Being removed by a killed run's `rm -f` (the engine goes on with
+            // it; that run kept the layer's evidence before asking), or never
+            // started (no process ever ran in it): the engine may fail to list
+            // such a layer ("readdirent: no such file or directory").
+            Err(_) if self.engine.layer_is_moot(container).await => return Ok(None),
             other => other.map_err(|e| format!("evidence could not be read: {e}"))?,
         };
         let foreign = foreign_changes(changes, dropped);

@@ -113,6 +113,23 @@ impl Engine {
         Ok(self.running(id).await?.map(|(_, pid)| pid))
     }
 
+    /// Whether container `name`'s writable layer holds nothing anyone made
+    /// and no copy could be taken of it: the container is gone, being
+    /// removed (a killed run's `rm -f` goes on in the engine), dead, or was
+    /// never started (no process ever ran in it).
+    pub async fn layer_is_moot(&self, name: &str) -> bool {
+        let c = match self.docker.inspect_container(name, None).await {
+            Ok(c) => c,
+            Err(e) => return EngineError::from_bollard("inspect", e).is_not_found(),
+        };
+        let state = c.state.unwrap_or_default();
+        let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+        let started = state.started_at.unwrap_or_default();
+        matches!(status.as_str(), "removing" | "dead")
+            || started.is_empty()
+            || started.starts_with("0001-01-01")
+    }
+
     /// The full id of running container `name` (a name or an id) and the pid
     /// of its first process; `None` when it is not running.
     pub async fn running(&self, name: &str) -> Result<Option<(String, u32)>, EngineError> {
