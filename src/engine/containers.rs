@@ -179,9 +179,26 @@ impl Engine {
             Ok(()) => Ok(()),
             Err(e) => match EngineError::from_bollard(format!("remove container {name}"), e) {
                 e if e.is_not_found() => Ok(()),
+                // A killed run's `rm -f` goes on in the engine: wait for it.
+                e if e.is_conflict() && e.to_string().contains("already in progress") => {
+                    self.await_gone(name, e).await
+                }
                 e => Err(e),
             },
         }
+    }
+
+    /// Waits (up to 30 s) for a removal already under way to finish.
+    async fn await_gone(&self, name: &str, conflict: EngineError) -> Result<(), EngineError> {
+        for _ in 0..300 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if let Err(e) = self.docker.inspect_container(name, None).await {
+                if EngineError::from_bollard("inspect", e).is_not_found() {
+                    return Ok(());
+                }
+            }
+        }
+        Err(conflict)
     }
 
     /// Labels of one container, or `None` when it does not exist.
