@@ -113,22 +113,27 @@ fn web_01() -> Vec<Change> {
     ]
 }
 
+/// Decky web-02's base joining a LAN, live.
+fn web_02_lan() -> Change {
+    Change {
+        host: crate::hosts::LOCAL.to_string(),
+        action: Action::Update,
+        object: Object::Decky {
+            decky: "web-02".into(),
+        },
+        reasons: vec!["network lan_b attached".into()],
+        detail: Detail::Lans(crate::plan::LanChange {
+            container: "web-02".into(),
+            attach: [("lan_b".to_string(), String::new())].into(),
+            detach: vec![],
+        }),
+    }
+}
+
 /// Decky web-02: a LAN joined, a service started, a sensitive file, a deletion.
 fn web_02() -> Vec<Change> {
     vec![
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Update,
-            object: Object::Decky {
-                decky: "web-02".into(),
-            },
-            reasons: vec!["network lan_b attached".into()],
-            detail: Detail::Lans(crate::plan::LanChange {
-                container: "web-02".into(),
-                attach: [("lan_b".to_string(), String::new())].into(),
-                detach: vec![],
-            }),
-        },
+        web_02_lan(),
         Change {
             host: crate::hosts::LOCAL.to_string(),
             action: Action::Start,
