@@ -26,11 +26,13 @@ pub struct DesiredState {
     pub evidence: EvidenceSettings,
 }
 
-/// Where evidence goes, and the most one capture keeps.
+/// Where evidence goes, the most one capture keeps, and the most the
+/// whole directory holds (allocated bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceSettings {
     pub dir: std::path::PathBuf,
     pub max_bytes: u64,
+    pub quota_bytes: u64,
 }
 
 impl Default for EvidenceSettings {
@@ -38,6 +40,7 @@ impl Default for EvidenceSettings {
         EvidenceSettings {
             dir: std::path::PathBuf::from(".deckhand/evidence"),
             max_bytes: 256 * 1024 * 1024,
+            quota_bytes: 1024 * 1024 * 1024,
         }
     }
 }

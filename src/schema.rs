@@ -49,6 +49,12 @@ fn fleet() -> Value {
                 "type": "integer",
                 "minimum": 1
             },
+            "evidence_quota_mb": {
+                "description": "Most the whole evidence directory holds, in MiB of allocated blocks (default 1024); the oldest captures of the decky holding the most are dropped first.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 16777216
+            },
             "on_drift": on_drift(),
             "logging": logging("Log driver of every container, unless a service sets its own (DECNET: json-file, max-size 10m, max-file 5)."),
         }

@@ -55,6 +55,7 @@ pub async fn apply(
         engine: engine.clone(),
         settings: evidence.clone(),
         host: host.clone(),
+        written: written_files(&record),
     });
     let unbuilt = images::build_missing(engine, plan, &host, &sink, interrupt).await;
     let mut report = Report {
@@ -158,6 +159,14 @@ fn dropped_files(record: &RecordUpdate) -> BTreeMap<String, BTreeSet<String>> {
             .insert(path.clone());
     }
     dropped
+}
+
+/// The sha256 deckhand last wrote to each (container, path), per the record.
+fn written_files(record: &RecordUpdate) -> BTreeMap<(String, String), String> {
+    let written = record.previous.iter().flat_map(|r| r.written.iter());
+    written
+        .map(|(k, w)| (k.clone(), w.sha256.clone()))
+        .collect()
 }
 
 /// Files someone else changed, left as found: reported, and evidence kept

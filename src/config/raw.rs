@@ -34,6 +34,7 @@ pub struct RawFleet {
     pub services: Option<Spanned<Vec<Spanned<String>>>>,
     pub evidence_dir: Option<Spanned<String>>,
     pub evidence_max_mb: Option<Spanned<i64>>,
+    pub evidence_quota_mb: Option<Spanned<i64>>,
     pub on_drift: Option<Spanned<String>>,
     pub logging: Option<Spanned<RawLogging>>,
 }

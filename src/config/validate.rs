@@ -192,8 +192,8 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// `[fleet] evidence_dir` (relative to the file that names it) and
-    /// `evidence_max_mb`; also takes `[fleet] on_drift` as every file's default.
+    /// `[fleet] evidence_dir` (relative to the file that names it),
+    /// `evidence_max_mb` and `evidence_quota_mb`; also takes `[fleet] on_drift` as every file's default.
     fn evidence(&mut self, tables: &Tables<'_>) -> EvidenceSettings {
         let (src, fleet) = (tables.fleet_src, tables.fleet);
         let dir = self.ctx.sources[src].dir();
@@ -228,6 +228,22 @@ impl<'a> Validator<'a> {
                         m.get_ref()
                     ),
                     "the most one capture keeps, in MiB (default 256)",
+                ),
+            }
+        }
+        if let Some(m) = &fleet.evidence_quota_mb {
+            match u64::try_from(*m.get_ref()) {
+                Ok(mb) if (1..=16 * 1024 * 1024).contains(&mb) => {
+                    settings.quota_bytes = mb * 1024 * 1024
+                }
+                _ => self.ctx.err_help(
+                    src,
+                    &m.span(),
+                    format!(
+                        "[fleet] evidence_quota_mb {} is not between 1 and 16777216",
+                        m.get_ref()
+                    ),
+                    "the most the whole evidence directory holds, in MiB (default 1024)",
                 ),
             }
         }

@@ -46,6 +46,38 @@ impl Engine {
         Ok(Some(tar))
     }
 
+    /// Streams a tar of `path` in `container` to `sink` chunk by chunk,
+    /// never holding it; `Ok(false)` when the path does not exist. Stops as
+    /// soon as the sink is closed (dropping the stream closes the
+    /// connection: the engine stops sending).
+    pub async fn download_to(
+        &self,
+        container: &str,
+        path: &str,
+        sink: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    ) -> Result<bool, EngineError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    if sink.send(bytes).await.is_err() {
+                        return Ok(true);
+                    }
+                }
+                Err(e) => {
+                    let e = EngineError::from_bollard(format!("read {path} in {container}"), e);
+                    return if e.is_not_found() { Ok(false) } else { Err(e) };
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// Extracts `tar` at `/` in `container`.
     pub async fn upload(&self, container: &str, tar: Vec<u8>) -> Result<(), EngineError> {
         // Refuse to replace a directory with a file (or the reverse) rather than

@@ -39,4 +39,16 @@ impl Engine {
             })
             .collect())
     }
+
+    /// Where something is mounted in `container` (volumes, binds, tmpfs):
+    /// the engine's changes show a mount point, never what is beneath it.
+    pub async fn mount_points(&self, container: &str) -> Result<Vec<String>, EngineError> {
+        let c = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("inspect container {container}"), e))?;
+        let mounts = c.mounts.unwrap_or_default().into_iter();
+        Ok(mounts.filter_map(|m| m.destination).collect())
+    }
 }

@@ -52,6 +52,10 @@ pub fn of(e: &Event, fleet: &str) -> Option<Map<String, Value>> {
             m.insert("path".into(), json!(kept.path.display().to_string()));
             m.insert("sha256".into(), json!(kept.sha256));
             m.insert("size".into(), json!(kept.size));
+            m.insert("seen_before".into(), json!(kept.seen_before));
+            m.insert("left_out".into(), json!(kept.left_out));
+            let dropped = kept.dropped.iter().map(|p| p.display().to_string());
+            m.insert("dropped".into(), json!(dropped.collect::<Vec<_>>()));
             Some(m)
         }
         Event::Drift(d) => {

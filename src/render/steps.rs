@@ -34,10 +34,19 @@ pub fn event_line(event: &Event, style: Style, several: bool) -> Option<String> 
         Event::Evidence {
             container, kept, ..
         } => {
-            let what = match &kept.sha256 {
+            let mut what = match &kept.sha256 {
                 Some(sha) => format!("{} bytes, sha256 {}", kept.size, &sha[..12]),
                 None => "too large to copy; listed".to_string(),
             };
+            if kept.seen_before {
+                what += "; kept before, sighting added";
+            }
+            if kept.left_out > 0 {
+                what += &format!("; {} parts left out, listed", kept.left_out);
+            }
+            if !kept.dropped.is_empty() {
+                what += &format!("; {} older copies dropped (quota)", kept.dropped.len());
+            }
             let at = safe::escape(&kept.path.display().to_string()).into_owned();
             Some(format!(
                 "{} evidence from {container} kept: {at} ({what})",

@@ -1,0 +1,251 @@
+//! The evidence directory's bounds (SPEC §8): `evidence_quota_mb` over the
+//! whole directory, counted in allocated blocks (a sparse copy counts what
+//! it uses), and the filesystem's reserve (a capture never takes it below
+//! 5 % free). When a capture needs room over the quota, the oldest captures
+//! of the decky holding the most are dropped first.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use super::sparse::Room;
+use super::store::{sidecar_of, PARTIAL};
+
+/// Test-only: the share of the filesystem (percent) kept free instead of 5.
+pub const FLOOR_ENV: &str = "DECKHAND_EVIDENCE_FLOOR_PERCENT";
+/// Room asked for at a time, so the disk is looked at once per MiB.
+const CHUNK: u64 = 1 << 20;
+
+/// One capture on disk: its copy (which may be absent) and sidecar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub copy: PathBuf,
+    pub decky: String,
+    /// The copy's file name: it starts with the UTC time it was kept.
+    pub name: String,
+    /// Allocated bytes of the copy and its sidecar.
+    pub bytes: u64,
+}
+
+/// Which captures to drop to free `excess` bytes: always the oldest of the
+/// decky holding the most at that moment.
+pub fn choose(held: &[Held], excess: u64) -> Vec<usize> {
+    let mut queues: BTreeMap<&str, (u64, Vec<usize>)> = BTreeMap::new();
+    for (i, h) in held.iter().enumerate() {
+        let q = queues.entry(&h.decky).or_default();
+        q.0 += h.bytes;
+        q.1.push(i);
+    }
+    for q in queues.values_mut() {
+        // Newest first, so that `pop` takes the oldest.
+        q.1.sort_by(|a, b| held[*b].name.cmp(&held[*a].name));
+    }
+    let (mut freed, mut out) = (0, Vec::new());
+    while freed < excess {
+        let most = queues.values_mut().filter(|q| !q.1.is_empty());
+        let Some(q) = most.max_by_key(|q| q.0) else {
+            break;
+        };
+        let i = q.1.pop().expect("not empty");
+        q.0 -= held[i].bytes;
+        freed += held[i].bytes;
+        out.push(i);
+    }
+    out
+}
+
+/// Allocated bytes of `path` (a file).
+fn allocated(path: &Path) -> u64 {
+    std::fs::symlink_metadata(path).map_or(0, |m| m.blocks() * 512)
+}
+
+/// Allocated bytes of everything under `dir` (no link followed), and each
+/// capture's sidecar found there.
+fn walk(dir: &Path, sidecars: &mut Vec<PathBuf>) -> u64 {
+    let mut used = allocated(dir);
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(kind) = e.file_type() else { continue };
+        let name = e.file_name().to_string_lossy().into_owned();
+        match kind.is_dir() {
+            true => used += walk(&e.path(), sidecars),
+            false => used += allocated(&e.path()),
+        }
+        if kind.is_file() && name.ends_with(".json") && !name.starts_with(PARTIAL) {
+            sidecars.push(e.path());
+        }
+    }
+    used
+}
+
+/// The capture a sidecar describes.
+fn held(sidecar: &Path) -> Held {
+    let text = std::fs::read(sidecar).unwrap_or_default();
+    let meta: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+    let copy = sidecar.with_extension("");
+    Held {
+        decky: meta["decky"].as_str().unwrap_or_default().to_string(),
+        name: copy
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+        bytes: allocated(sidecar) + allocated(&copy),
+        copy,
+    }
+}
+
+/// Bytes that may be written on the filesystem of `dir` before it is left
+/// with less than `floor_percent` free.
+fn disk_room(dir: &Path, floor_percent: u64) -> u64 {
+    let Ok(fs) = rustix::fs::statvfs(dir) else {
+        return 0;
+    };
+    let total = fs.f_blocks.saturating_mul(fs.f_frsize);
+    let free = fs.f_bavail.saturating_mul(fs.f_frsize);
+    free.saturating_sub(total / 100 * floor_percent.min(100))
+}
+
+/// The bounds one capture is written under.
+pub struct Quota {
+    root: PathBuf,
+    limit: u64,
+    floor_percent: u64,
+    /// Allocated bytes under `root`, as walked, plus what was granted since.
+    used: u64,
+    /// Captures dropped to make room.
+    pub dropped: Vec<PathBuf>,
+    /// What made a write stop, when one did.
+    pub stopped: Option<String>,
+}
+
+impl Quota {
+    /// The bounds of `root` (which exists), `limit` bytes in all.
+    pub fn new(root: &Path, limit: u64) -> Quota {
+        let floor = std::env::var(FLOOR_ENV).ok().and_then(|v| v.parse().ok());
+        Quota {
+            root: root.to_path_buf(),
+            limit,
+            floor_percent: floor.unwrap_or(5),
+            used: walk(root, &mut Vec::new()),
+            dropped: Vec::new(),
+            stopped: None,
+        }
+    }
+
+    /// Drops the oldest captures of the biggest deckies, `keep` aside,
+    /// until `excess` bytes are freed (or nothing is left to drop).
+    fn drop_for(&mut self, excess: u64, keep: Option<&Path>) {
+        let mut sidecars = Vec::new();
+        self.used = walk(&self.root, &mut sidecars);
+        let held: Vec<Held> = sidecars
+            .iter()
+            .map(|s| held(s))
+            .filter(|h| keep != Some(h.copy.as_path()))
+            .collect();
+        for i in choose(&held, excess) {
+            let h = &held[i];
+            let _ = std::fs::remove_file(&h.copy);
+            if std::fs::remove_file(sidecar_of(&h.copy)).is_ok() {
+                self.used = self.used.saturating_sub(h.bytes);
+                self.dropped.push(h.copy.clone());
+            }
+            remove_empty_parents(&h.copy, &self.root);
+        }
+    }
+
+    /// Once a capture (`keep`) is in place: brings the directory back under
+    /// its quota if its sidecar took it over.
+    pub fn settle(&mut self, keep: &Path) {
+        let used = walk(&self.root, &mut Vec::new());
+        if used > self.limit {
+            self.drop_for(used - self.limit, Some(keep));
+        }
+    }
+}
+
+impl Room for Quota {
+    fn more(&mut self, need: u64) -> u64 {
+        let want = need.max(CHUNK);
+        if self.used + want > self.limit {
+            self.drop_for(self.used + want - self.limit, None);
+        }
+        let disk = disk_room(&self.root, self.floor_percent);
+        let grant = want.min(self.limit.saturating_sub(self.used)).min(disk);
+        if grant < need {
+            self.stopped = Some(match disk < need {
+                true => format!(
+                    "the filesystem would go below {} % free",
+                    self.floor_percent
+                ),
+                false => format!("over evidence_quota_mb ({} MiB)", self.limit >> 20),
+            });
+        }
+        self.used += grant;
+        grant
+    }
+}
+
+/// Removes the directories left empty above `copy`, up to `root`.
+fn remove_empty_parents(copy: &Path, root: &Path) {
+    let mut dir = copy.parent();
+    while let Some(d) = dir.filter(|d| d.starts_with(root) && *d != root) {
+        if std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(decky: &str, name: &str, bytes: u64) -> Held {
+        Held {
+            copy: PathBuf::from(format!("/e/{decky}/{name}")),
+            decky: decky.into(),
+            name: name.into(),
+            bytes,
+        }
+    }
+
+    #[test]
+    fn the_oldest_captures_of_the_decky_holding_the_most_go_first() {
+        let held = [
+            h("a", "20260102T000000.000Z-x", 10),
+            h("b", "20260101T000000.000Z-x", 30),
+            h("b", "20260103T000000.000Z-x", 30),
+            h("a", "20260101T000000.000Z-y", 10),
+        ];
+        assert_eq!(choose(&held, 1), [1], "b holds the most; its oldest");
+        // b's oldest, then b (30) against a (20): b again, then a's oldest.
+        assert_eq!(choose(&held, 61), [1, 2, 3]);
+        assert_eq!(choose(&held, 1000), [1, 2, 3, 0], "everything, when needed");
+        assert_eq!(choose(&held, 0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn room_over_the_quota_is_made_by_dropping_and_the_rest_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let keep = |decky: &str, name: &str, size: usize| {
+            let dir = root.path().join(decky);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(name), vec![1u8; size]).unwrap();
+            let meta = serde_json::json!({"decky": decky});
+            std::fs::write(dir.join(format!("{name}.json")), meta.to_string()).unwrap();
+        };
+        keep("a", "20260101T000000.000Z-old", 2 << 20);
+        keep("a", "20260102T000000.000Z-new", 2 << 20);
+        keep("b", "20260101T000000.000Z-b", 1 << 20);
+        let mut q = Quota::new(root.path(), 7 << 20);
+        assert_eq!(q.more(4096), CHUNK, "room left");
+        assert!(q.dropped.is_empty());
+        let granted = q.more(2 << 20);
+        assert_eq!(granted, 2 << 20);
+        assert_eq!(q.dropped, [root.path().join("a/20260101T000000.000Z-old")]);
+        assert!(!root.path().join("a/20260101T000000.000Z-old.json").exists());
+        assert!(
+            q.more(16 << 20) < 16 << 20,
+            "more than the quota is never granted"
+        );
+        assert!(q.stopped.as_deref().unwrap().contains("evidence_quota_mb"));
+    }
+}
