@@ -163,10 +163,11 @@ impl Quota {
 
 impl Room for Quota {
     fn more(&mut self, need: u64) -> u64 {
-        let want = need.max(CHUNK);
-        if self.used + want > self.limit {
-            self.drop_for(self.used + want - self.limit, None);
+        // Dropping makes room for what is needed, never for the chunk.
+        if self.used + need > self.limit {
+            self.drop_for(self.used + need - self.limit, None);
         }
+        let want = need.max(CHUNK);
         let disk = disk_room(&self.root, self.floor_percent);
         let grant = want.min(self.limit.saturating_sub(self.used)).min(disk);
         if grant < need {

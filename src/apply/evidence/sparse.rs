@@ -83,7 +83,7 @@ impl<'r> Sparse<'r> {
         let len = self.buf.len() as u64;
         if self.buf.iter().any(|b| *b != 0) {
             if self.allowance < len {
-                self.allowance = self.room.more(len.max(1 << 20));
+                self.allowance = self.room.more(len);
             }
             if self.allowance < len {
                 return Err(io::Error::other(Full));
@@ -98,6 +98,12 @@ impl<'r> Sparse<'r> {
         self.start += len;
         self.buf.clear();
         Ok(())
+    }
+
+    /// Writes out what is pending now (paid for like any block), so that
+    /// what was written so far is on disk, or fails [`Full`].
+    pub fn settle(&mut self) -> io::Result<()> {
+        self.flush_block()
     }
 
     /// Drops everything from `at` on (an entry that turned out not to be

@@ -87,6 +87,7 @@ impl<'a, 'r> TarOut<'a, 'r> {
         };
         let appended = self.builder.append_data(&mut header, name, &mut data);
         let out = self.builder.get_mut();
+        let appended = appended.and_then(|()| out.settle());
         match appended {
             Ok(()) if own.is_some_and(|o| hex::encode(data.hash.finalize()) == o) => {
                 out.truncate_to(mark)?;
@@ -125,20 +126,24 @@ pub fn copy_content(
             .len()
             .min(usize::try_from(room).unwrap_or(usize::MAX))
             .max(1);
-        let n = match from.read(&mut buf[..want]) {
-            Ok(0) => return Ok(None),
-            Ok(n) => n,
-            Err(e) => return Ok(Some(Cut::Broken(e.to_string()))),
+        let (n, cut) = match from.read(&mut buf[..want]) {
+            Ok(0) => (0, None),
+            Ok(_) if room == 0 => (0, Some(Cut::OverMax)),
+            Ok(n) => (n, None),
+            Err(e) => (0, Some(Cut::Broken(e.to_string()))),
         };
-        if room == 0 {
-            return Ok(Some(Cut::OverMax));
-        }
-        if let Err(e) = io::Write::write_all(out, &buf[..n]) {
-            if !is_full(&e) {
-                return Err(e);
+        let written = match n {
+            0 => out.settle(),
+            n => io::Write::write_all(out, &buf[..n]),
+        };
+        match written {
+            Err(e) if is_full(&e) => {
+                out.drop_pending();
+                return Ok(Some(Cut::NoRoom));
             }
-            out.drop_pending();
-            return Ok(Some(Cut::NoRoom));
+            Err(e) => return Err(e),
+            Ok(()) if n == 0 => return Ok(cut),
+            Ok(()) => {}
         }
     }
 }
