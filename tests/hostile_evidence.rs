@@ -199,10 +199,11 @@ fn archive_calls(container: &str, since: u64) -> usize {
     out.lines().filter(|l| *l == container).count()
 }
 
-/// Finding 9: a layer of 1,000 planted files is read in one archive call.
-#[test]
-fn a_thousand_planted_files_are_kept_in_one_archive_call() {
-    let fleet = Fleet::new("evmany");
+/// Plants 1,000 files in a decky, destroys it (with `env`), and returns
+/// the engine's archive calls for it; the destroy is bounded, and the
+/// layer's tar and sidecar hold every planted file.
+fn destroy_a_thousand(hint: &str, env: &[(&str, &str)]) -> usize {
+    let fleet = Fleet::new(hint);
     fleet.write(concat!(
         fleet_table!(),
         "\n[deckies.{fleet}-a]\nservices = []\n"
@@ -215,27 +216,47 @@ fn a_thousand_planted_files_are_kept_in_one_archive_call() {
         .unwrap()
         .as_secs();
     let started = Instant::now();
-    let run = fleet.deckhand(&["destroy", "--auto-approve", "--no-color"]);
+    let run = common::deckhand_in(
+        fleet.dir.path(),
+        &["destroy", "--auto-approve", "--no-color"],
+        env,
+    );
     let took = started.elapsed();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(took < Duration::from_secs(60), "the destroy took {took:?}");
-    assert_eq!(
-        archive_calls(&a, since),
-        1,
-        "one archive call for the layer"
-    );
     let tars = copies(&fleet, "/layer/");
     assert_eq!(tars.len(), 1, "{run:?}");
     let mut archive = tar::Archive::new(std::fs::File::open(&tars[0]).unwrap());
-    let planted = archive
+    let planted: Vec<(String, Vec<u8>)> = archive
         .entries()
         .unwrap()
-        .map(|e| e.unwrap().path().unwrap().display().to_string())
-        .filter(|p| p.starts_with("srv/planted/f"))
-        .count();
-    assert_eq!(planted, 1000);
+        .map(|e| {
+            let mut e = e.unwrap();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
+            (e.path().unwrap().display().to_string(), bytes)
+        })
+        .filter(|(p, _)| p.starts_with("srv/planted/f"))
+        .collect();
+    assert_eq!(planted.len(), 1000);
+    assert!(planted.contains(&("srv/planted/f7".into(), b"loot 7\n".to_vec())));
     let listed = sidecar(&tars[0])["changes"].as_array().unwrap().len();
     assert_eq!(listed, 1000, "each planted file listed");
+    archive_calls(&a, since)
+}
+
+/// Finding 9: a layer of 1,000 planted files is read at once: from the
+/// host through the container's root (no archive call), or in one archive
+/// call through the engine.
+#[test]
+fn a_thousand_planted_files_are_kept_in_one_read() {
+    assert_eq!(destroy_a_thousand("evmany", &[]), 0, "read from the host");
+    let engine = [("DECKHAND_READ", "engine")];
+    assert_eq!(
+        destroy_a_thousand("evmanye", &engine),
+        1,
+        "one archive call"
+    );
 }
 
 /// The quickstart's ssh service: a bind-mounted quarantine volume, and a

@@ -76,7 +76,7 @@ impl Wanted {
     }
 
     /// Paths to read: what was added or modified, and deckhand's own.
-    fn reads(&self) -> impl Iterator<Item = &str> {
+    pub fn reads(&self) -> impl Iterator<Item = &str> {
         let changed = self.changes.iter().filter(|c| c.kind != "deleted");
         changed
             .map(|c| c.path.as_str())

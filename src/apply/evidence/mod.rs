@@ -16,6 +16,7 @@
 //! would destroy the original, which then changes nothing.
 
 mod file;
+mod host;
 mod layer;
 mod quota;
 mod sparse;
@@ -212,8 +213,9 @@ impl Keeper {
         }
     }
 
-    /// One archive call of the changes' nearest common parent, filtered to
-    /// the changes, written to a draft in `dir`.
+    /// The changes, read from the host through the container's verified
+    /// root when deckhand may, else in one archive call of their nearest
+    /// common parent filtered to them; written to a draft in `dir`.
     async fn read_layer(
         &self,
         container: &str,
@@ -229,6 +231,15 @@ impl Keeper {
             };
             return (Ok(true), draft(&at, &settings, empty));
         };
+        if let Some(root) = host::root(&self.engine, container).await {
+            crate::verbose!("evidence {container}: the layer read from the host");
+            let read = move || {
+                let max = settings.max_bytes;
+                draft(&at, &settings, |out| host::take(&root, &want, out, max))
+            };
+            let drafted = tokio::task::spawn_blocking(read).await;
+            return (Ok(true), drafted.expect("a capture does not panic"));
+        }
         let archived = base.clone();
         stream::with_archive(&self.engine, container, &archived, move |r| {
             let max = settings.max_bytes;
@@ -257,6 +268,7 @@ impl Keeper {
                 quota.stopped.as_deref().unwrap_or("no room left")
             ),
             Cut::Broken(e) => format!("{what}: the engine's archive broke off ({e})"),
+            Cut::NotRead(why) => format!("{what}: {why}"),
         };
         cut.iter().map(line).collect()
     }

@@ -18,6 +18,8 @@ pub enum Cut {
     NoRoom,
     /// The engine's archive broke off.
     Broken(String),
+    /// Not read from the host (a special file is never opened), and why.
+    NotRead(String),
 }
 
 /// What became of one entry.
@@ -71,18 +73,30 @@ impl<'a, 'r> TarOut<'a, 'r> {
         name: &str,
         own: Option<&str>,
     ) -> io::Result<Appended> {
+        let header = entry.header().clone();
+        self.append_data(header, name, entry, own)
+    }
+
+    /// Appends an entry of `header` (its size exactly the bytes `data`
+    /// gives) as `name`, like [`TarOut::append`].
+    pub fn append_data(
+        &mut self,
+        mut header: tar::Header,
+        name: &str,
+        data: impl Read,
+        own: Option<&str>,
+    ) -> io::Result<Appended> {
         if self.full {
             return Ok(Appended::Cut(Cut::NoRoom));
         }
-        let size = entry.header().size().unwrap_or(u64::MAX);
+        let size = header.size().unwrap_or(u64::MAX);
         let mark = self.builder.get_ref().position();
         // Header and padding, with room for a long name's extra header.
         if mark.saturating_add(size).saturating_add(3 * 512) > self.max {
             return Ok(Appended::Cut(Cut::OverMax));
         }
-        let mut header = entry.header().clone();
         let mut data = Hashing {
-            inner: entry,
+            inner: data,
             hash: sha2::Sha256::new(),
         };
         let appended = self.builder.append_data(&mut header, name, &mut data);
