@@ -131,8 +131,10 @@ impl Keeper {
         meta["host"] = json!(&self.host);
         meta["path"] = json!(of.path);
         let left_out = self.left_out(&taken.cut, &draft.quota);
+        let retry = taken.cut.iter().any(|(_, c)| *c != Cut::OverMax);
         let at = dir.clone();
-        tokio::task::spawn_blocking(move || keep_file(&at, draft, meta, left_out, skip_seen))
+        let keep = move || keep_file(&at, draft, meta, left_out, retry, skip_seen);
+        tokio::task::spawn_blocking(keep)
             .await
             .expect("keeping a copy does not panic")
             .map_err(|e| evidence_failed(&dir, e))
@@ -289,12 +291,16 @@ fn keep_file(
     mut draft: Draft,
     mut meta: Value,
     left_out: Vec<String>,
+    retry: bool,
     skip_seen: bool,
 ) -> io::Result<Option<Kept>> {
     let sha = store::digest(&draft.temp)?;
     let size = std::fs::metadata(&draft.temp)?.len();
     let whole = left_out.is_empty();
-    let before = whole.then(|| store::find_kept(dir, &sha)).flatten();
+    // A copy cut for want of room is taken again; one over the cap is not.
+    let before = (!retry)
+        .then(|| store::find_kept(dir, &sha, &left_out))
+        .flatten();
     if let Some(copy) = before {
         let dropped = std::mem::take(&mut draft.quota.dropped);
         draft.discard();
@@ -306,7 +312,7 @@ fn keep_file(
             size,
             seen_before: true,
             dropped,
-            left_out: 0,
+            left_out: left_out.len(),
         }));
     }
     let copy = dir.join(format!("{}-{}", stamp(), &sha[..12]));

@@ -59,19 +59,29 @@ fn allocated(path: &Path) -> u64 {
     std::fs::symlink_metadata(path).map_or(0, |m| m.blocks() * 512)
 }
 
-/// Allocated bytes of everything under `dir` (no link followed), and each
-/// capture's sidecar found there.
-fn walk(dir: &Path, sidecars: &mut Vec<PathBuf>) -> u64 {
+/// A copy being written for longer than this was left by a killed run.
+const STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Allocated bytes of everything under `dir` (no link followed); each
+/// capture's sidecar found there, and the copies a killed run left half
+/// written (`stale`).
+fn walk(dir: &Path, sidecars: &mut Vec<PathBuf>, stale: &mut Vec<PathBuf>) -> u64 {
     let mut used = allocated(dir);
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let Ok(kind) = e.file_type() else { continue };
         let name = e.file_name().to_string_lossy().into_owned();
         match kind.is_dir() {
-            true => used += walk(&e.path(), sidecars),
+            true => used += walk(&e.path(), sidecars, stale),
             false => used += allocated(&e.path()),
         }
-        if kind.is_file() && name.ends_with(".json") && !name.starts_with(PARTIAL) {
-            sidecars.push(e.path());
+        let old = || e.metadata().and_then(|m| m.modified()).ok();
+        let old = old()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE);
+        match name.starts_with(PARTIAL) {
+            true if kind.is_file() && old => stale.push(e.path()),
+            false if kind.is_file() && name.ends_with(".json") => sidecars.push(e.path()),
+            _ => {}
         }
     }
     used
@@ -124,7 +134,7 @@ impl Quota {
             root: root.to_path_buf(),
             limit,
             floor_percent: floor.unwrap_or(5),
-            used: walk(root, &mut Vec::new()),
+            used: walk(root, &mut Vec::new(), &mut Vec::new()),
             dropped: Vec::new(),
             stopped: None,
         }
@@ -133,8 +143,11 @@ impl Quota {
     /// Drops the oldest captures of the biggest deckies, `keep` aside,
     /// until `excess` bytes are freed (or nothing is left to drop).
     fn drop_for(&mut self, excess: u64, keep: Option<&Path>) {
-        let mut sidecars = Vec::new();
-        self.used = walk(&self.root, &mut sidecars);
+        let (mut sidecars, mut stale) = (Vec::new(), Vec::new());
+        self.used = walk(&self.root, &mut sidecars, &mut stale);
+        let freed = remove_all(&stale);
+        self.used = self.used.saturating_sub(freed);
+        let excess = excess.saturating_sub(freed);
         let held: Vec<Held> = sidecars
             .iter()
             .map(|s| held(s))
@@ -154,7 +167,7 @@ impl Quota {
     /// Once a capture (`keep`) is in place: brings the directory back under
     /// its quota if its sidecar took it over.
     pub fn settle(&mut self, keep: &Path) {
-        let used = walk(&self.root, &mut Vec::new());
+        let used = walk(&self.root, &mut Vec::new(), &mut Vec::new());
         if used > self.limit {
             self.drop_for(used - self.limit, Some(keep));
         }
@@ -182,6 +195,17 @@ impl Room for Quota {
         self.used += grant;
         grant
     }
+}
+
+/// Removes `files`; returns the allocated bytes freed.
+fn remove_all(files: &[PathBuf]) -> u64 {
+    let removed = files
+        .iter()
+        .map(|f| (allocated(f), std::fs::remove_file(f)));
+    removed
+        .filter(|(_, r)| r.is_ok())
+        .map(|(bytes, _)| bytes)
+        .sum()
 }
 
 /// Removes the directories left empty above `copy`, up to `root`.

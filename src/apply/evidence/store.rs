@@ -93,8 +93,9 @@ pub fn digest(path: &Path) -> io::Result<String> {
     Ok(hex::encode(hash.finalize()))
 }
 
-/// The copy in `dir` of content with digest `sha`, kept whole before.
-pub fn find_kept(dir: &Path, sha: &str) -> Option<PathBuf> {
+/// The copy in `dir` of content with digest `sha` kept before, with the
+/// same parts left out (none, or the same ones over `evidence_max_mb`).
+pub fn find_kept(dir: &Path, sha: &str, left_out: &[String]) -> Option<PathBuf> {
     let suffix = format!("-{}.json", sha.get(..12)?);
     std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -102,8 +103,9 @@ pub fn find_kept(dir: &Path, sha: &str) -> Option<PathBuf> {
             return None;
         }
         let meta: Value = serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
-        let whole = meta.get("left_out").is_none_or(Value::is_null);
-        (meta["sha256"] == sha && whole).then(|| dir.join(&name[..name.len() - 5]))
+        let listed = meta.get("left_out").filter(|l| !l.is_null());
+        let same_cut = listed.map_or(left_out.is_empty(), |l| *l == json!(left_out));
+        (meta["sha256"] == sha && same_cut).then(|| dir.join(&name[..name.len() - 5]))
     })
 }
 
@@ -171,10 +173,28 @@ mod tests {
             json!({"sha256": b, "left_out": ["bytes from 4096: over the quota"]}),
         );
         let almost = format!("{}{}", &a[..12], "0".repeat(52));
-        assert_eq!(find_kept(dir, &a), Some(copy));
-        assert_eq!(find_kept(dir, &b), None, "a partial copy is tried again");
-        assert_eq!(find_kept(dir, &c), None);
-        assert_eq!(find_kept(dir, &almost), None, "the whole digest must match");
+        let cut = ["bytes from 4096: over the quota".to_string()];
+        assert_eq!(find_kept(dir, &a, &[]), Some(copy));
+        assert_eq!(
+            find_kept(dir, &a, &cut),
+            None,
+            "a copy now cut is not the one kept whole"
+        );
+        assert_eq!(
+            find_kept(dir, &b, &[]),
+            None,
+            "a partial copy is not the whole content"
+        );
+        assert!(
+            find_kept(dir, &b, &cut).is_some(),
+            "the same cut of the same content"
+        );
+        assert_eq!(find_kept(dir, &c, &[]), None);
+        assert_eq!(
+            find_kept(dir, &almost, &[]),
+            None,
+            "the whole digest must match"
+        );
     }
 
     #[test]
