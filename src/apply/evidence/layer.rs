@@ -130,6 +130,23 @@ pub struct Taken {
     pub cut: Vec<(String, Cut)>,
 }
 
+/// The sidecar's list of the changes (at most [`LISTED`], the rest
+/// counted): the foreign ones, and deckhand's own files found changed.
+pub fn listing(want: &Wanted, taken: &Taken) -> serde_json::Value {
+    let foreign = want.changes.iter();
+    let mut changed: Vec<serde_json::Value> = foreign
+        .map(|c| serde_json::json!({"path": c.path, "kind": c.kind}))
+        .collect();
+    let theirs = want.own.keys().filter(|p| !taken.own.contains(*p));
+    let note = "a file deckhand wrote, changed since";
+    changed
+        .extend(theirs.map(|p| serde_json::json!({"path": p, "kind": "modified", "note": note})));
+    serde_json::json!({
+        "changes_not_listed": changed.len().saturating_sub(LISTED),
+        "changes": changed.into_iter().take(LISTED).collect::<Vec<_>>(),
+    })
+}
+
 /// Copies the entries of the engine's archive of `base` (from `reader`)
 /// that `want` keeps into a tar in `out`, at most `max` bytes.
 pub fn take(
@@ -233,6 +250,15 @@ mod tests {
         assert_eq!(w.changes.len(), 100_000);
         assert_eq!(w.base().as_deref(), Some("/srv/p"));
         assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_sidecar_lists_ten_thousand_changes_and_counts_the_rest() {
+        let changes = (0..LISTED + 5).map(|i| change(&format!("/srv/f{i}"), "added"));
+        let w = wanted(changes.collect(), &Own::default(), &[]);
+        let meta = listing(&w, &Taken::default());
+        assert_eq!(meta["changes"].as_array().unwrap().len(), LISTED);
+        assert_eq!(meta["changes_not_listed"], 5);
     }
 
     #[test]

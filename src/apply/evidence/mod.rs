@@ -172,17 +172,11 @@ impl Keeper {
             draft.discard(); // only deckhand's own files, as it wrote them
             return Ok(None);
         }
-        let mut changed: Vec<Value> = (want.changes.iter())
-            .map(|c| json!({"path": c.path, "kind": c.kind}))
-            .collect();
-        let theirs = want.own.keys().filter(|p| !taken.own.contains(*p));
-        changed.extend(theirs.map(|p| json!({"path": p, "kind": "modified", "note": "a file deckhand wrote, changed since"})));
-        let meta = json!({
-            "format": "tar", "container": container, "decky": decky, "host": &self.host,
-            "archived": want.base(),
-            "changes_not_listed": changed.len().saturating_sub(layer::LISTED),
-            "changes": changed.into_iter().take(layer::LISTED).collect::<Vec<_>>(),
-        });
+        let mut meta = layer::listing(&want, &taken);
+        meta["format"] = json!("tar");
+        meta["container"] = json!(container);
+        meta["decky"] = json!(decky);
+        meta["host"] = json!(&self.host);
         let left_out = self.left_out(&taken.cut, &draft.quota);
         let at = dir.clone();
         tokio::task::spawn_blocking(move || keep_layer(&at, draft, meta, left_out))
