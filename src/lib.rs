@@ -8,6 +8,7 @@
 
 pub mod adopt;
 pub mod apply;
+pub mod budget;
 pub mod build;
 pub mod cli;
 pub mod commands;

@@ -285,7 +285,7 @@ fn live_state(desired: &DesiredState, shape: &LiveShape) -> LiveState {
 fn present(bytes: Vec<u8>) -> LiveFile {
     LiveFile::Present(LiveFileState {
         kind: "file".into(),
-        bytes,
+        content: deckhand::live::LiveContent::of(&bytes),
         mode: 0o644,
         uid: 0,
         gid: 0,
@@ -314,7 +314,7 @@ fn visible(desired: &DesiredState, live: &LiveState) -> String {
     for (key, f) in &live.files {
         if !sensitive.contains(key) {
             if let LiveFile::Present(s) = f {
-                text += &String::from_utf8_lossy(&s.bytes);
+                text += &String::from_utf8_lossy(&s.content.head);
             }
         }
     }

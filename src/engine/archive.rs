@@ -46,6 +46,48 @@ impl Engine {
         Ok(Some(tar))
     }
 
+    /// Streams a tar of `path` in `container` into `to`, chunk by chunk as
+    /// it comes; `false` when the path does not exist. Memory is what the
+    /// receiver holds, never the archive: over `cap` bytes the read is
+    /// abandoned with [`EngineError::TooLarge`], and when the receiver is
+    /// done (it has what it wanted) the read ends there.
+    pub async fn download_into(
+        &self,
+        container: &str,
+        path: &str,
+        cap: u64,
+        to: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    ) -> Result<bool, EngineError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let mut sent = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let bytes = match chunk {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    let e = EngineError::from_bollard(format!("read {path} in {container}"), e);
+                    return if e.is_not_found() { Ok(false) } else { Err(e) };
+                }
+            };
+            sent += bytes.len() as u64;
+            if sent > cap {
+                // Dropping the stream closes the connection: the engine stops sending.
+                return Err(EngineError::TooLarge {
+                    what: format!("read {path} in {container}"),
+                    cap: usize::try_from(cap).unwrap_or(usize::MAX),
+                });
+            }
+            if to.send(bytes).await.is_err() {
+                break;
+            }
+        }
+        Ok(true)
+    }
+
     /// Extracts `tar` at `/` in `container`.
     pub async fn upload(&self, container: &str, tar: Vec<u8>) -> Result<(), EngineError> {
         // Refuse to replace a directory with a file (or the reverse) rather than

@@ -37,6 +37,19 @@ pub fn plan(plan: &Plan) -> Map<String, Value> {
     m
 }
 
+/// `degraded`: one per decky over its budget (SPEC §8), its steps skipped.
+pub fn degraded(plan: &Plan) -> Vec<Map<String, Value>> {
+    let each = plan.degraded.iter().map(|d| {
+        let mut m = event("degraded", &plan.fleet);
+        m.insert("host".into(), json!(d.host));
+        m.insert("decky".into(), json!(d.decky));
+        m.insert("what".into(), json!(d.what));
+        m.insert("limit".into(), json!(d.limit));
+        m
+    });
+    each.collect()
+}
+
 /// The event an executor event is drawn as; `None` for those machines do
 /// not get (a builder's output lines).
 pub fn of(e: &Event, fleet: &str) -> Option<Map<String, Value>> {

@@ -19,6 +19,9 @@ pub fn to_value(plan: &Plan) -> Value {
             "host": d.host, "decky": d.decky, "container": d.container, "path": d.path,
             "what": d.what.join("; "), "evidence": d.evidence.is_some(),
         })).collect::<Vec<_>>(),
+        "degraded": plan.degraded.iter().map(|d| json!({
+            "host": d.host, "decky": d.decky, "what": d.what, "limit": d.limit,
+        })).collect::<Vec<_>>(),
         "summary": {"add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy},
     })
 }

@@ -47,7 +47,7 @@ fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
                 ContentChange::Opaque { before, after } => {
                     let show = |d: &Option<crate::plan::Digest>| {
                         d.as_ref()
-                            .map(|d| format!("{} bytes, sha256 `{}`", d.size, d.sha256))
+                            .map(|d| format!("{} bytes, sha256 `{}`", d.size, d.hash()))
                             .unwrap_or_else(|| "absent".into())
                     };
                     let what = if f.sensitive {

@@ -195,7 +195,7 @@ fn summary(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
 
 fn digest(d: &Option<Digest>) -> String {
     match d {
-        Some(d) => format!("{} bytes, sha256 {}", d.size, d.sha256),
+        Some(d) => format!("{} bytes, sha256 {}", d.size, d.hash()),
         None => "absent".to_string(),
     }
 }

@@ -89,6 +89,9 @@ pub async fn run(settings: &Settings, say: Say, interrupt: &Interrupt) -> PassEn
     }
     let plan = pass.plan();
     say.event(events_json::plan(&plan));
+    events_json::degraded(&plan)
+        .into_iter()
+        .for_each(|e| say.event(e));
     if settings.plan_only {
         show_plan(&plan, say);
     } else {
