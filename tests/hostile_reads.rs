@@ -348,6 +348,12 @@ fn a_decky_slow_to_read_is_named_and_skipped_and_the_others_are_applied() {
     assert_eq!(degraded[0]["limit"], "2s");
     assert!(reasons(&run, &fleet.n("bad")).is_empty(), "{run:?}");
     assert_good_planned(&fleet, &run);
+    let text = fleet.plan();
+    let note = format!(
+        "decky {} is over its budget: its reads took longer than 2s",
+        fleet.n("bad")
+    );
+    assert!(text.stdout.contains(&note), "{text:?}");
     // Apply: a `degraded` event, the other decky healed, the bad one untouched.
     let apply = fleet.deckhand(&["apply", "--auto-approve", "--json"]);
     let event = apply

@@ -41,3 +41,48 @@ impl Validator<'_> {
         budget
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    /// Loads a fleet whose `[fleet]` table ends with `extra`.
+    fn load(extra: &str) -> Result<crate::config::Loaded, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deckhand.toml");
+        let text = format!("[fleet]\nname = \"corp\"\nbase_image = \"img:1\"\n{extra}\n");
+        std::fs::write(&path, text).unwrap();
+        crate::config::load(&path).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_budget_defaults_to_256_kib_diffs_and_10_seconds_a_decky() {
+        let budget = load("").unwrap().desired.budget;
+        assert_eq!(budget.diff_max, 256 * 1024);
+        assert_eq!(budget.per_decky, Duration::from_secs(10));
+        assert_eq!(budget.diff_deadline, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn the_budget_is_set_in_the_fleet_table() {
+        let budget = load("diff_max_kb = 64\ndecky_budget_s = 0.5")
+            .unwrap()
+            .desired
+            .budget;
+        assert_eq!(budget.diff_max, 64 * 1024);
+        assert_eq!(budget.per_decky, Duration::from_millis(500));
+        let whole = load("decky_budget_s = 3").unwrap().desired.budget;
+        assert_eq!(whole.per_decky, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_budget_out_of_range_is_refused_with_its_limits() {
+        let err = load("diff_max_kb = 0\ndecky_budget_s = -1").unwrap_err();
+        assert!(
+            err.contains("diff_max_kb 0 is not between 1 and 65536"),
+            "{err}"
+        );
+        assert!(err.contains("decky_budget_s -1 is not over 0"), "{err}");
+        assert!(load("decky_budget_s = nan").is_err());
+    }
+}

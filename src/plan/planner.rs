@@ -563,6 +563,50 @@ mod tests {
     }
 
     #[test]
+    fn a_decky_over_its_read_budget_is_named_and_its_steps_skipped() {
+        let d = desired();
+        let mut live = converged(&d);
+        live.containers.remove("db");
+        live.containers.get_mut("web-ssh").unwrap().state = "exited".into();
+        live.files.clear();
+        live.over_budget = vec![crate::live::OverBudget {
+            decky: "web".into(),
+            what: "reads".into(),
+            limit: std::time::Duration::from_secs(10),
+        }];
+        let p = plan(&d, &live, &[], "local").unwrap();
+        assert_eq!(summary(&p), vec!["create decky decky db"]);
+        let names: Vec<(&str, &str, &str)> = p
+            .degraded
+            .iter()
+            .map(|g| (g.decky.as_str(), g.what.as_str(), g.limit.as_str()))
+            .collect();
+        assert_eq!(names, vec![("web", "reads", "10s")]);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.starts_with("decky web is over its budget")),
+            "{:?}",
+            p.notes
+        );
+    }
+
+    #[test]
+    fn a_decky_whose_diffs_spend_its_budget_is_skipped_too() {
+        let mut d = desired();
+        d.budget.per_decky = std::time::Duration::ZERO;
+        let mut live = converged(&d);
+        live.containers.remove("db");
+        let Some(LiveFile::Present(x)) = live.files.values_mut().next() else {
+            panic!("a live file")
+        };
+        x.content = crate::live::LiveContent::of(b"tampered\n");
+        let p = plan(&d, &live, &[], "local").unwrap();
+        assert_eq!(summary(&p), vec!["create decky decky db"]);
+        assert_eq!(p.degraded[0].what, "diffs");
+    }
+
+    #[test]
     fn a_file_dropped_earlier_and_gone_from_the_config_is_deleted() {
         let d = desired();
         let live = converged(&d);
