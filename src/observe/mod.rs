@@ -3,7 +3,9 @@
 //! One container listing, one network listing, and one archive read per
 //! directory (or lone file) holding managed files, bounded in flight. Which
 //! containers are this fleet's, DECNET's or someone else's: [`classify`];
-//! which reads to make: [`reads`]; what an archive holds: [`tar`].
+//! each decky's reads under its budget: [`budgeted`]; which archive reads to
+//! make: [`reads`]; what an archive holds: [`tar`]; a file's content hashed
+//! as it streams: [`stream`].
 
 mod budgeted;
 mod classify;
