@@ -368,6 +368,16 @@ fn a_decky_slow_to_read_is_named_and_skipped_and_the_others_are_applied() {
         (&"reads".into(), &"2s".into())
     );
     assert_eq!(common::cat(&fleet.n("good-ssh"), "/root/b0"), b"bait 0\n");
+    // A watch says so too, and still heals the other decky.
+    let mut watch = common::watch::Watch::start_json(&fleet, 600);
+    watch.wait_for("\"type\":\"degraded\"", Duration::from_secs(60));
+    touch_good(&fleet);
+    let healed = common::watch::within(Duration::from_secs(60), || {
+        common::cat(&fleet.n("good-ssh"), "/root/b0") == b"bait 0\n"
+    });
+    assert!(healed.is_some(), "{}", watch.output());
+    watch.assert_running();
+    drop(watch);
     let size = docker(&["exec", &bad, "stat", "-c", "%s", "/root/b0"]);
     assert_eq!(
         size.trim(),
