@@ -311,15 +311,19 @@ fn a_bait_over_the_cap_is_restored() {
     two_deckies(&fleet, "evidence_max_mb = 1", SLEEP, 1);
     fleet.apply();
     let bad = fleet.n("bad-ssh");
-    docker(&["exec", &bad, "truncate", "-s", "100M", "/root/b0"]);
+    // Past any cap deckhand ever had (1 GiB before, 64 MiB now).
+    docker(&["exec", &bad, "truncate", "-s", "2048M", "/root/b0"]);
     let (apply, peak) = measured(
         fleet.dir.path(),
         &["apply", "--auto-approve", "--no-color"],
         &[],
     );
+    // Its size first: a 2 GiB bait is never read into the test's memory.
+    let size = docker(&["exec", &bad, "stat", "-c", "%s", "/root/b0"]);
+    assert_eq!(size.trim(), "7", "not restored: {apply:?}");
+    assert_eq!(common::cat(&bad, "/root/b0"), b"bait 0\n");
     assert_eq!(apply.code, 0, "{apply:?}");
     assert!(peak < 150 * 1024, "peak RSS {peak} KiB");
-    assert_eq!(common::cat(&bad, "/root/b0"), b"bait 0\n");
     fleet.assert_no_changes();
 }
 
