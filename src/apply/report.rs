@@ -48,6 +48,9 @@ pub enum StepError {
     /// What stood in the way could not be removed.
     #[error("{path} could not be removed first: {why}")]
     Clear { path: String, why: String },
+    /// A file could not be deleted from the host.
+    #[error("{path} could not be deleted: {why}")]
+    Delete { path: String, why: String },
     /// A plan step without what it needs (a bug, reported rather than panicking).
     #[error("{0}")]
     Malformed(&'static str),
