@@ -32,7 +32,7 @@ pub enum StepError {
     /// The image the step needs could not be built.
     #[error("{0}")]
     Unbuilt(String),
-    #[error("container {container} has no `rm`: deleting files needs rm in the target container ({output})")]
+    #[error("container {container} has no `rm`: where deckhand cannot delete from the host, deleting files needs rm in the target container ({output})")]
     NoRm { container: String, output: String },
     #[error("{}", rm_failed(*.code, .output))]
     Rm { code: Option<i64>, output: String },
