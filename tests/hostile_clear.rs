@@ -155,6 +155,7 @@ fn where_rm_must_run_in_the_container_it_is_given_up_on_after_10_s() {
     hostile_rm(&a, SLEEPING_RM);
     docker(&["exec", &b, "sh", "-c", "echo tampered > /srv/b/bait"]);
     let ran = apply_watched(&fleet, &[("DECKHAND_READ", "engine")]);
+    eprintln!("apply gave up on rm after {:.1} s", ran.seconds);
     assert!(ran.ended, "apply hung: {:?}", ran.run);
     assert_eq!(ran.run.code, 1, "{:?}", ran.run);
     assert!(
