@@ -275,3 +275,35 @@ fn a_file_ensured_absent_is_deleted_from_the_host() {
     assert!(host.path().exists(), "the link's target stays");
     fleet.assert_no_changes();
 }
+
+#[test]
+fn a_tree_over_the_removal_budget_fails_its_step_naming_container_and_path() {
+    let fleet = Fleet::new("hclb");
+    fleet.write(TWO);
+    fleet.apply();
+    let (a, b) = (fleet.n("a"), fleet.n("b"));
+    // 300 directories deep: past the 256 levels one removal descends.
+    let deep = "/d".repeat(300);
+    let plant = format!("rm /srv/a/bait && mkdir -p /srv/a/bait{deep}");
+    docker(&["exec", &a, "sh", "-c", &plant]);
+    hostile_rm(&a, SLEEPING_RM);
+    docker(&["exec", &b, "sh", "-c", "echo tampered > /srv/b/bait"]);
+    let ran = apply_watched(&fleet, &[]);
+    assert!(ran.ended, "apply hung: {:?}", ran.run);
+    assert_eq!(ran.run.code, 1, "{:?}", ran.run);
+    let said = format!("/srv/a/bait could not be removed first: in {a} (from the host): ");
+    assert!(ran.run.stdout.contains(&said), "{:?}", ran.run);
+    assert!(
+        ran.run.stdout.contains("is deeper than 256 directories"),
+        "{:?}",
+        ran.run
+    );
+    assert_eq!(
+        cat(&b, "/srv/b/bait"),
+        (true, "b\n".into()),
+        "{:?}",
+        ran.run
+    );
+    assert_eq!(cat(&a, "/srv/a/dir/bait"), (true, "a2\n".into()));
+    assert!(!runs(&a, "sleep 100000"), "no rm was run in the container");
+}

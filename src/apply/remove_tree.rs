@@ -180,9 +180,23 @@ fn empty(
             return Ok(());
         }
         for name in names {
-            let below = format!("{at}/{}", name.to_string_lossy());
-            remove_at(dir, dev, &name, &below, budget, depth + 1)?;
+            remove_at(dir, dev, &name, &below(at, &name), budget, depth + 1)?;
         }
+    }
+}
+
+/// Longest path a message shows: the intruder picks the names and the depth.
+const SHOWN: usize = 160;
+
+/// How `name` in the directory shown as `at` is shown: cut with `/…` past [`SHOWN`].
+fn below(at: &str, name: &CStr) -> String {
+    if at.ends_with("/…") {
+        return at.to_string();
+    }
+    let next = format!("{at}/{}", name.to_string_lossy());
+    match next.len() > SHOWN {
+        true => format!("{at}/…"),
+        false => next,
     }
 }
 
@@ -276,5 +290,7 @@ mod tests {
         std::fs::create_dir_all(&deep).unwrap();
         let e = remove(fd.as_fd(), c"bait", "/bait", &mut Budget::new()).unwrap_err();
         assert!(matches!(e, TreeError::TooDeep { .. }), "{e}");
+        assert!(e.to_string().starts_with("/bait/d/d/"), "{e}");
+        assert!(e.to_string().len() < SHOWN + 100, "{e}");
     }
 }
