@@ -96,7 +96,12 @@ fn an_intruders_rm_cannot_write_to_the_operators_terminal() {
         "[deckies.{fleet}-a.files.\"/srv/old\"]\ncontent = \"to be deleted\\n\"\n",
         "",
     ));
-    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    // Its rm runs only where deckhand cannot delete from the host.
+    let run = common::deckhand_in(
+        fleet.dir.path(),
+        &["apply", "--auto-approve", "--no-color"],
+        &[("DECKHAND_READ", "engine")],
+    );
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains("rm exited with status 1"), "{run:?}");
     assert!(run.stdout.contains("\\x1b]0;pwned\\x07"), "{run:?}");

@@ -147,17 +147,49 @@ pub fn summary(fleet: &str, report: &FleetReport, failures: &[HostFailure]) -> M
     m
 }
 
-/// `error`: an error that ends or skips work, on `host` when it is one engine's.
+/// `error`: an error that ends or skips work, on `host` when it is one
+/// engine's; the advice the text gives (`help: ...`) apart, under `help`.
 pub fn error(fleet: &str, host: Option<&str>, message: &str) -> Map<String, Value> {
     let mut m = event("error", fleet);
     if let Some(host) = host {
         m.insert("host".into(), json!(host));
     }
+    let (message, help) = advice(message);
     m.insert("message".into(), json!(message));
+    m.insert("help".into(), json!(help));
     m
+}
+
+/// A message and its advice (the text after its `help:` line), apart.
+fn advice(message: &str) -> (&str, Option<&str>) {
+    match message.split_once("\n  help: ") {
+        Some((message, help)) => (message, Some(help)),
+        None => (message, None),
+    }
 }
 
 /// `error` for one engine's failure.
 pub fn failure(fleet: &str, f: &HostFailure) -> Map<String, Value> {
     error(fleet, Some(&f.host), &f.failure.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_carries_its_advice_apart() {
+        let e = error(
+            "f",
+            None,
+            "fleet 'f' is locked\n  help: wait for that run to end",
+        );
+        assert_eq!(e["message"], "fleet 'f' is locked");
+        assert_eq!(e["help"], "wait for that run to end");
+        let e = error("f", Some("h"), "no advice here");
+        assert_eq!(
+            (&e["message"], &e["help"]),
+            (&json!("no advice here"), &Value::Null)
+        );
+    }
 }
