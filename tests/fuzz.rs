@@ -11,6 +11,8 @@
 //! Cases: `PROPTEST_CASES` (default 10,000 here). A failure prints a minimal
 //! input that proptest shrank it to.
 
+mod common;
+
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -564,16 +566,20 @@ fn json_strings(v: &serde_json::Value) -> String {
     }
 }
 
-/// Forms the sensitive binary content could leak in: lossy text, hex, the
-/// sanitizer's escapes; each of a distinctive run of its bytes.
-fn binary_leaks(out: &str) -> Vec<String> {
-    let run = &BINARY[1..12];
-    let forms = [
+/// Forms a run of binary content could leak in: lossy text, hex, the
+/// sanitizer's escapes, `\xNN` each.
+fn binary_forms(run: &[u8]) -> [String; 4] {
+    [
         String::from_utf8_lossy(run).into_owned(),
         hex::encode(run),
         deckhand::safe::escape(&String::from_utf8_lossy(run)).into_owned(),
         run.iter().map(|b| format!("\\x{b:02x}")).collect(),
-    ];
+    ]
+}
+
+/// Where a distinctive run of the sensitive binary content shows in `out`.
+fn binary_leaks(out: &str) -> Vec<String> {
+    let forms = binary_forms(&BINARY[1..12]);
     forms.into_iter().filter(|f| out.contains(f)).collect()
 }
 
@@ -728,5 +734,170 @@ fn the_seeds_are_valid_so_mutations_start_from_a_real_config() {
         live.networks.insert("bridge".into());
         let plan = deckhand::plan::plan(&loaded.desired, &live, &[], "local").unwrap();
         assert!(!plan.is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The same leak check on a real run: every output deckhand prints or writes.
+
+/// A decky whose sensitive files the intruder edits (text, binary), turns
+/// into a symlink, a directory or a blocked path, or edits under `on_drift`.
+const REAL: &str = concat!(
+    fleet_table!(),
+    ssh_service!(),
+    r#"
+[deckies.{fleet}-a]
+services = ["ssh"]
+
+[deckies.{fleet}-a.files."/root/.aws/credentials"]
+content = "key = Declared-Mark-5521\n"
+sensitive = true
+
+[deckies.{fleet}-a.files."/root/.ssh/id_bin"]
+content_b64 = "ANPEmxtdf+KArv5CGYgAYcCv"
+sensitive = true
+
+[deckies.{fleet}-a.files."/root/notes.txt"]
+content = "Declared-Mark-5521 notes\n"
+sensitive = true
+on_drift = "report"
+
+[deckies.{fleet}-a.files."/root/token"]
+content = "Declared-Mark-5521 token\n"
+sensitive = true
+
+[deckies.{fleet}-a.files."/root/dir/secret"]
+content = "Declared-Mark-5521 inner\n"
+sensitive = true
+
+[deckies.{fleet}-a.files."/root/cache"]
+content = "Declared-Mark-5521 cache\n"
+sensitive = true
+"#
+);
+
+/// The intruder's binary content: no marker; bytes 1.. are looked for.
+const LIVE_BINARY: &str = r"\001\323\304\233\033\135\177\342\200\256\376\102";
+const LIVE_BINARY_BYTES: [u8; 12] = [
+    0x01, 0xd3, 0xc4, 0x9b, 0x1b, 0x5d, 0x7f, 0xe2, 0x80, 0xae, 0xfe, 0x42,
+];
+
+/// The intruder's edits, from any state the decky is in; the symlink points
+/// at a name with DEL, an 8-bit CSI and a bidi override (the engine's tar
+/// keeps only the DEL in its ASCII header), and a planted file's name has NEL
+/// and RLM (in the layer evidence of the destroy).
+fn intrude(fleet: &common::Fleet) {
+    let script = format!(
+        "printf 'key = Live-Mark-8830\\n' > /root/.aws/credentials
+         printf '{LIVE_BINARY}' > /root/.ssh/id_bin
+         printf 'Live-Mark-8830 drift\\n' >> /root/notes.txt
+         rm -rf /root/token && ln -s \"$(printf '/tmp/\\177\\302\\233\\342\\200\\256x')\" /root/token
+         rm -rf /root/dir && printf 'Live-Mark-8830 blocker\\n' > /root/dir
+         rm -rf /root/cache && mkdir /root/cache && printf 'Live-Mark-8830 in\\n' > /root/cache/x
+         touch \"$(printf '/tmp/\\302\\205planted\\342\\200\\217')\""
+    );
+    common::docker(&["exec", &fleet.n("a-ssh"), "sh", "-c", &script]);
+}
+
+/// What must never show: a marker, the declared or the live binary content
+/// in any form, a raw control.
+fn real_leaks(out: &str) -> Vec<String> {
+    let binary = binary_forms(&LIVE_BINARY_BYTES[1..]);
+    let mut found: Vec<String> = ["Live-Mark-8830", "Declared-Mark-5521"]
+        .into_iter()
+        .map(String::from)
+        .chain(binary)
+        .filter(|f| out.contains(f.as_str()))
+        .collect();
+    found.extend(binary_leaks(out));
+    found.extend(
+        out.chars()
+            .filter(|c| raw_control(*c))
+            .map(|c| format!("raw {c:?}")),
+    );
+    found
+}
+
+/// A character no terminal may get raw: a C0 or C1 control but newline and
+/// tab, DEL, a bidi or invisible direction control.
+fn raw_control(c: char) -> bool {
+    let bidi = matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    (c.is_control() && c != '\n' && c != '\t') || bidi
+}
+
+/// Every `.json` deckhand wrote under the fleet's evidence directory.
+fn sidecars(fleet: &common::Fleet) -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                out.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&fleet.dir.path().join(".deckhand/evidence"), &mut out);
+    out
+}
+
+/// Runs `args`, keeping what it printed under a label.
+fn run(fleet: &common::Fleet, outputs: &mut Vec<(String, String)>, args: &[&str]) {
+    let run = fleet.deckhand(args);
+    assert!(run.code <= 1, "{args:?}: {run:?}");
+    outputs.push((args.join(" "), run.all()));
+}
+
+/// One watch pass (the intruder's edits healed), then stopped.
+fn watch_once(fleet: &common::Fleet, outputs: &mut Vec<(String, String)>, extra: &[&str]) {
+    intrude(fleet);
+    let watch = common::watch::Watch::start_with(fleet, 600, extra);
+    outputs.push((format!("watch {extra:?}"), watch.output()));
+}
+
+#[test]
+fn an_intruders_secrets_and_controls_reach_no_output_of_a_real_run() {
+    let fleet = common::Fleet::new("leak");
+    fleet.write(REAL);
+    fleet.apply();
+    intrude(&fleet);
+    let mut outputs = Vec::new();
+    for args in [
+        &["plan", "--no-color"][..],
+        &["plan", "--format", "markdown"],
+        &["plan", "--format", "json", "--out", "saved.json"],
+        &["status", "--no-color"],
+        &["apply", "--auto-approve", "--no-color"],
+    ] {
+        run(&fleet, &mut outputs, args);
+    }
+    let saved = std::fs::read_to_string(fleet.dir.path().join("saved.json")).unwrap();
+    outputs.push(("saved plan".into(), saved));
+    intrude(&fleet);
+    run(&fleet, &mut outputs, &["apply", "--auto-approve", "--json"]);
+    watch_once(&fleet, &mut outputs, &["--json"]);
+    watch_once(&fleet, &mut outputs, &[]);
+    run(
+        &fleet,
+        &mut outputs,
+        &["destroy", "--auto-approve", "--json"],
+    );
+    let kept = sidecars(&fleet);
+    assert!(
+        kept.iter().any(|(_, s)| s.contains("link_target")),
+        "{kept:?}"
+    );
+    outputs.extend(kept);
+    let all: String = outputs
+        .iter()
+        .map(|(l, o)| format!("--- {l}\n{o}\n"))
+        .collect();
+    assert!(all.contains("drift"), "no drift reported:\n{all}");
+    for (label, out) in &outputs {
+        assert_eq!(real_leaks(out), Vec::<String>::new(), "{label}:\n{out}");
     }
 }
