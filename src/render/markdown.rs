@@ -36,39 +36,45 @@ fn fence(body: &str) -> String {
 /// `>`, `1.`) cannot happen: a newline is escaped before.
 const MARKUP: &str = "\\`*_~[]()!|:.@$#";
 
-/// `s` as plain markdown text: controls escaped, `<`, `>` and `&` as HTML
-/// entities, and each [`MARKUP`] character behind a backslash (CommonMark
-/// allows one before any ASCII punctuation).
+/// How HTML writes `c` when it is not to be read as markup.
+fn entity(c: char) -> Option<&'static str> {
+    match c {
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '&' => Some("&amp;"),
+        '"' => Some("&quot;"),
+        _ => None,
+    }
+}
+
+/// `s` as plain markdown text: controls escaped, `<`, `>`, `&` and `"` as
+/// HTML entities, and each [`MARKUP`] character behind a backslash
+/// (CommonMark allows one before any ASCII punctuation).
 fn inert(s: &str) -> String {
     let escaped = safe::escape(s);
     let mut out = String::with_capacity(escaped.len() * 2);
     for c in escaped.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            c if MARKUP.contains(c) => {
+        match entity(c) {
+            Some(e) => out.push_str(e),
+            None if MARKUP.contains(c) => {
                 out.push('\\');
                 out.push(c);
             }
-            c => out.push(c),
+            None => out.push(c),
         }
     }
     out
 }
 
 /// `s` inside HTML (the `<summary>` of a section): controls escaped, `<`,
-/// `>`, `&` and quotes as entities.
+/// `>`, `&` and `"` as entities.
 fn html(s: &str) -> String {
     let escaped = safe::escape(s);
     let mut out = String::with_capacity(escaped.len());
     for c in escaped.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
+        match entity(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
         }
     }
     out
