@@ -887,10 +887,13 @@ fn an_intruders_secrets_and_controls_reach_no_output_of_a_real_run() {
         &["destroy", "--auto-approve", "--json"],
     );
     let kept = sidecars(&fleet);
-    assert!(
-        kept.iter().any(|(_, s)| s.contains("link_target")),
-        "{kept:?}"
-    );
+    // The intruder's names are kept, each control escaped as JSON \uXXXX.
+    for escaped in [r"/tmp/\u007f", r"/tmp/\u0085planted\u200f"] {
+        assert!(
+            kept.iter().any(|(_, s)| s.contains(escaped)),
+            "{escaped}: {kept:?}"
+        );
+    }
     outputs.extend(kept);
     let all: String = outputs
         .iter()
