@@ -19,7 +19,7 @@ use rustix::io::Errno;
 use tokio::io::unix::AsyncFd;
 use tokio::time::Interval;
 
-use super::poll::{self, Poll, Polled};
+use super::poll::{self, Poll};
 use super::touch::{drain, Dir, Seen, Touch};
 use crate::observe::host::{open_dir, Root};
 
@@ -32,6 +32,7 @@ pub const INJECT_FAILURE: &str = "DECKHAND_INJECT_INOTIFY_FAILURE";
 /// A bait file of a running container on the local engine.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Bait {
+    pub decky: String,
     pub container: String,
     /// The container's full id, and its first process: to open its root.
     pub id: String,
@@ -50,11 +51,13 @@ pub struct Report {
     pub polled: usize,
 }
 
-/// The inotify instance, what each of its watches is on, and the baits looked at instead.
+/// The inotify instance, what each of its watches is on, and every bait's
+/// last look (looked at every 2 s while inotify cannot be had for some).
 pub struct BaitWatch {
     fd: Option<AsyncFd<OwnedFd>>,
     dirs: BTreeMap<i32, Dir>,
-    poll: Option<(Poll, Interval)>,
+    looks: Poll,
+    polling: Option<Interval>,
     /// Last access line per bait, and how many were not told since.
     quiet: BTreeMap<(String, String), (Instant, u64)>,
 }
@@ -109,7 +112,8 @@ impl BaitWatch {
         BaitWatch {
             fd: None,
             dirs: BTreeMap::new(),
-            poll: None,
+            looks: Poll::default(),
+            polling: None,
             quiet: BTreeMap::new(),
         }
     }
@@ -139,7 +143,7 @@ impl BaitWatch {
             let key = (b.container.as_str(), b.id.as_str(), b.pid);
             groups.entry(key).or_default().push(&b.path);
         }
-        let (mut dirs, mut polled) = (BTreeMap::new(), Vec::new());
+        let mut dirs = BTreeMap::new();
         for ((container, id, pid), paths) in groups {
             let root = match Root::open(id, pid) {
                 Ok(root) => root,
@@ -148,28 +152,26 @@ impl BaitWatch {
                     continue;
                 }
             };
-            let left = self.add(&root, container, &paths, &mut dirs, &mut report);
-            if !left.is_empty() {
-                polled.push(Polled {
-                    container: container.to_string(),
-                    root,
-                    paths: left,
-                });
-            }
+            report.polled += self.add(&root, container, &paths, &mut dirs, &mut report);
         }
         self.replace_dirs(dirs);
-        self.poll = (!polled.is_empty()).then(|| {
-            let poll = Poll::new(polled);
-            report.polled = poll.len();
+        self.looks = Poll::new(baits);
+        self.polling = (report.polled > 0).then(|| {
             let mut every = tokio::time::interval(poll::EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            (poll, every)
+            every
         });
         report
     }
 
+    /// Every bait looked at now: what changed since the last look (after
+    /// inotify lost events).
+    pub fn look(&mut self) -> Vec<Seen> {
+        self.looks.look()
+    }
+
     /// One watch per directory holding `paths` in the container, into
-    /// `dirs`; returns the paths inotify could not be had for.
+    /// `dirs`; returns how many paths inotify could not be had for.
     fn add(
         &self,
         root: &Root,
@@ -177,8 +179,8 @@ impl BaitWatch {
         paths: &[&str],
         dirs: &mut BTreeMap<i32, Dir>,
         report: &mut Report,
-    ) -> Vec<String> {
-        let mut left = Vec::new();
+    ) -> usize {
+        let mut left = 0;
         for (dir, names) in by_dir(paths) {
             // A missing directory is watched once a pass has made it.
             let Ok(dirfd) = open_dir(root, dir) else {
@@ -206,8 +208,7 @@ impl BaitWatch {
                     if !why.is_empty() {
                         report.inotify.get_or_insert(why);
                     }
-                    let join = |n: &String| format!("{}/{n}", dir.trim_end_matches('/'));
-                    left.extend(names.iter().map(join));
+                    left += names.len();
                 }
             }
         }
@@ -230,13 +231,9 @@ impl BaitWatch {
         loop {
             tokio::select! {
                 seen = from_inotify(&self.fd, &self.dirs) => return seen,
-                _ = tick(&mut self.poll) => {}
+                _ = tick(&mut self.polling) => {}
             }
-            let seen = self
-                .poll
-                .as_mut()
-                .map(|(p, _)| p.look())
-                .unwrap_or_default();
+            let seen = self.looks.look();
             if !seen.is_empty() {
                 return seen;
             }
@@ -290,10 +287,10 @@ async fn from_inotify(fd: &Option<AsyncFd<OwnedFd>>, dirs: &BTreeMap<i32, Dir>) 
     }
 }
 
-/// The next time to look at the polled baits; never, when none are.
-async fn tick(poll: &mut Option<(Poll, Interval)>) {
-    match poll {
-        Some((_, every)) => {
+/// The next time to look at the baits; never, while inotify watches them all.
+async fn tick(polling: &mut Option<Interval>) {
+    match polling {
+        Some(every) => {
             every.tick().await;
         }
         None => std::future::pending().await,

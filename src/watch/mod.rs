@@ -130,6 +130,12 @@ struct Watcher {
     debounce: Debounce,
     /// Why the next pass runs.
     reasons: BTreeSet<String>,
+    /// Which deckies the next pass covers: only those whose baits changed,
+    /// or (empty) the whole fleet. A decky flooded by an intruder then does
+    /// not slow the passes that heal the others.
+    scope: Option<BTreeSet<String>>,
+    /// The decky of each container with a watched bait.
+    bait_deckies: BTreeMap<String, String>,
     /// Containers deckhand removed lately: their events are its own.
     own: BTreeMap<String, Instant>,
     /// When to try again after an engine was unreachable or locked, and the wait.
@@ -162,6 +168,8 @@ impl Watcher {
         Watcher {
             debounce,
             reasons: BTreeSet::from(["start".to_string()]),
+            scope: None,
+            bait_deckies: BTreeMap::new(),
             own: BTreeMap::new(),
             retry: None,
             pass_number: 0,
@@ -213,7 +221,25 @@ impl Watcher {
             .min()
     }
 
+    /// A pass of the whole fleet is due.
     fn trigger(&mut self, reason: String) {
+        self.scope = None;
+        self.reasons.insert(reason);
+        self.debounce.trigger(Instant::now());
+    }
+
+    /// A pass of the decky of `container` is due (of the whole fleet when
+    /// its decky is not known).
+    fn trigger_bait(&mut self, container: &str, reason: String) {
+        let Some(decky) = self.bait_deckies.get(container).cloned() else {
+            return self.trigger(reason);
+        };
+        if self.reasons.is_empty() {
+            self.scope = Some(BTreeSet::new());
+        }
+        if let Some(scope) = &mut self.scope {
+            scope.insert(decky);
+        }
         self.reasons.insert(reason);
         self.debounce.trigger(Instant::now());
     }
@@ -250,10 +276,14 @@ impl Watcher {
     fn due(&mut self, now: Instant) -> bool {
         let retry_due = self.retry.is_some_and(|(at, _)| at <= now);
         if retry_due {
+            self.scope = None;
             self.reasons.insert("retry".to_string());
         }
         for (container, path) in self.backoff.due(now) {
-            self.trigger(format!("bait {container}:{path} changed (after backoff)"));
+            self.trigger_bait(
+                &container,
+                format!("bait {container}:{path} changed (after backoff)"),
+            );
         }
         self.debounce.fire(now) || retry_due
     }
@@ -263,6 +293,7 @@ impl Watcher {
         let say = self.say();
         self.pass_number += 1;
         let why: Vec<String> = std::mem::take(&mut self.reasons).into_iter().collect();
+        let targets: Vec<String> = self.scope.take().into_iter().flatten().collect();
         let n = self.pass_number;
         say.line(&style.bold(&format!("pass {n} ({})", why.join(", "))));
         say.event(events_json::pass(self.fleet(), "started", n, &why));
@@ -273,7 +304,13 @@ impl Watcher {
             .last_valid
             .load(&self.settings.config, say, &self.fleet)
         {
-            Some(loaded) => pass::run(&self.settings, loaded, &held, say, interrupt).await,
+            Some(loaded) => {
+                let scope = pass::Scope {
+                    targets: &targets,
+                    backed_off: &held,
+                };
+                pass::run(&self.settings, loaded, scope, say, interrupt).await
+            }
             None => pass::PassEnd::default(),
         };
         let took = started.elapsed().as_secs_f64();
@@ -309,6 +346,11 @@ impl Watcher {
         }
         self.bait_window(&end);
         let watched = self.baits.set(&end.baits);
+        let deckies = end
+            .baits
+            .iter()
+            .map(|b| (b.container.clone(), b.decky.clone()));
+        self.bait_deckies = deckies.collect();
         let keep = end
             .baits
             .iter()

@@ -59,11 +59,19 @@ pub struct Endpoint {
     pub tls: Option<TlsFiles>,
 }
 
-/// One pass over `loaded`; the restores of the baits in `backed_off` wait.
+/// What a pass covers.
+pub struct Scope<'a> {
+    /// Only these deckies (empty: the whole fleet).
+    pub targets: &'a [String],
+    /// Baits whose restore waits (backoff).
+    pub backed_off: &'a BTreeSet<(String, String)>,
+}
+
+/// One pass over `loaded`, within `scope`.
 pub async fn run(
     settings: &Settings,
     loaded: &Loaded,
-    backed_off: &BTreeSet<(String, String)>,
+    scope: Scope<'_>,
     say: Say,
     interrupt: &Interrupt,
 ) -> PassEnd {
@@ -75,7 +83,7 @@ pub async fn run(
     };
     let options = Options {
         docker_host: settings.docker_host.as_deref(),
-        targets: &[],
+        targets: scope.targets,
         lock_as: (!settings.plan_only).then_some(settings.command.as_str()),
     };
     let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &options).await;
@@ -88,7 +96,7 @@ pub async fn run(
     if let Some(held) = &held {
         hold_back(&pass.fleet, held, settings.max_destroy, say);
     }
-    end.held = hold_back_restores(&mut pass, backed_off);
+    end.held = hold_back_restores(&mut pass, scope.backed_off);
     let plan = pass.plan();
     say.event(events_json::plan(&plan));
     if settings.plan_only {
@@ -137,15 +145,19 @@ async fn baits(pass: &Pass) -> Vec<super::baits::Bait> {
         if crate::observe::host::unavailable(engine).is_some() {
             continue;
         }
-        let mut by_container: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        let mut by_container: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
         for f in &p.site.desired.files {
-            by_container.entry(&f.container).or_default().push(&f.path);
+            by_container
+                .entry(&f.container)
+                .or_default()
+                .push((&f.decky, &f.path));
         }
         for (container, paths) in by_container {
             let Ok(Some((id, pid))) = engine.running(container).await else {
                 continue;
             };
-            out.extend(paths.into_iter().map(|path| super::baits::Bait {
+            out.extend(paths.into_iter().map(|(decky, path)| super::baits::Bait {
+                decky: decky.to_string(),
                 container: container.to_string(),
                 id: id.clone(),
                 pid,

@@ -1,8 +1,11 @@
-//! Baits looked at every 2 s when inotify cannot be had for them (SPEC §8:
-//! a decky that holds every inotify instance of the host's root must not
-//! blind the watch). Cheap: a walk of `O_PATH` opens (which inotify does not
-//! see) and one `stat` per bait; a bait whose identity, size, mode, owner or
-//! times differ from the last look is told as a touch, which starts a pass.
+//! Baits looked at without inotify: every 2 s when inotify cannot be had
+//! for them (SPEC §8: a decky that holds every inotify instance of the
+//! host's root must not blind the watch), and at once when inotify's queue
+//! overflowed (events were lost: which baits changed?). Cheap: the root
+//! opened again, a walk of `O_PATH` opens (which inotify does not see) and
+//! one `stat` per bait; a bait whose identity, size, mode, owner or times
+//! differ from the last look is told as a touch. No descriptor is held
+//! between looks (a container's root must not be kept busy).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,6 +13,7 @@ use std::time::Duration;
 use rustix::fs::inotify::ReadFlags;
 use rustix::fs::{AtFlags, Stat};
 
+use super::baits::Bait;
 use super::touch::{Seen, Touch};
 use crate::observe::host::{open_dir, Root};
 
@@ -40,45 +44,37 @@ impl Look {
     }
 }
 
-/// One container's baits, looked at through its root.
-pub struct Polled {
-    pub container: String,
-    pub root: Root,
-    pub paths: Vec<String>,
-}
-
 /// The baits looked at, and what the last look found (`None`: missing).
+#[derive(Default)]
 pub struct Poll {
-    polled: Vec<Polled>,
+    /// Per container (name, id, pid): its bait paths.
+    baits: BTreeMap<(String, String, u32), Vec<String>>,
     last: BTreeMap<(String, String), Option<Look>>,
 }
 
 impl Poll {
     /// Starts from a first look at every bait.
-    pub fn new(polled: Vec<Polled>) -> Poll {
-        let mut poll = Poll {
-            polled,
-            last: BTreeMap::new(),
-        };
+    pub fn new(baits: &[Bait]) -> Poll {
+        let mut poll = Poll::default();
+        for b in baits {
+            let key = (b.container.clone(), b.id.clone(), b.pid);
+            poll.baits.entry(key).or_default().push(b.path.clone());
+        }
         poll.look();
         poll
-    }
-
-    /// How many baits are looked at.
-    pub fn len(&self) -> usize {
-        self.polled.iter().map(|p| p.paths.len()).sum()
     }
 
     /// What changed since the last look.
     pub fn look(&mut self) -> Vec<Seen> {
         let mut out = Vec::new();
-        for p in &self.polled {
-            for path in &p.paths {
-                let now = look_at(&p.root, path);
-                let key = (p.container.clone(), path.clone());
+        for ((container, id, pid), paths) in &self.baits {
+            let root = Root::open(id, *pid).ok();
+            for path in paths {
+                let now = root.as_ref().and_then(|r| look_at(r, path));
+                let key = (container.clone(), path.clone());
                 let before = self.last.insert(key, now.clone());
                 if let Some(before) = before.filter(|b| *b != now) {
-                    out.push(Seen::Touch(touch(&p.container, path, &before, &now)));
+                    out.push(Seen::Touch(touch(container, path, &before, &now)));
                 }
             }
         }

@@ -23,9 +23,13 @@ impl Watcher {
             match s {
                 Seen::Touch(t) => self.touch(&t, now),
                 Seen::Lost { container, dir } => {
-                    self.trigger(format!("bait directory {container}:{dir} moved or deleted"))
+                    let why = format!("bait directory {container}:{dir} moved or deleted");
+                    self.trigger_bait(&container, why)
                 }
-                Seen::Overflow => self.trigger("bait events overflowed".to_string()),
+                Seen::Overflow => {
+                    let looked = self.baits.look();
+                    self.seen(looked);
+                }
             }
         }
     }
@@ -33,7 +37,8 @@ impl Watcher {
     fn touch(&mut self, t: &Touch, now: Instant) {
         let key: Key = (t.container.clone(), t.path.clone());
         if t.changes() && self.backoff.changed(&key, t.completes(), now) {
-            self.trigger(format!("bait {}:{} changed", t.container, t.path));
+            let why = format!("bait {}:{} changed", t.container, t.path);
+            self.trigger_bait(&t.container, why);
         }
         let Some(untold) = self.baits.tell(t, now) else {
             return;
@@ -98,7 +103,14 @@ impl Watcher {
         }
         let wrote: BTreeSet<Key> = end.wrote.keys().cloned().collect();
         let opens = crate::own_opens::take();
-        let theirs = window::theirs(self.baits.take_queued(), &opens, &wrote);
+        let mut theirs = window::theirs(self.baits.take_queued(), &opens, &wrote);
+        if theirs.contains(&Seen::Overflow) {
+            // Events were lost: what the baits look like now tells, less the
+            // pass's own writes.
+            theirs.retain(|s| *s != Seen::Overflow);
+            let own = |s: &Seen| matches!(s, Seen::Touch(t) if wrote.contains(&(t.container.clone(), t.path.clone())));
+            theirs.extend(self.baits.look().into_iter().filter(|s| !own(s)));
+        }
         self.seen(theirs);
     }
 
