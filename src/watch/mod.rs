@@ -3,6 +3,13 @@
 //! interval (events never show edits inside a container; the interval pass
 //! reads the files back). Triggers are debounced into passes; each pass holds
 //! the fleet lock only while it runs. Nothing but SIGINT/SIGTERM ends it.
+//!
+//! An intruder cannot blind it or switch it off (SPEC §8): bait changes start
+//! a pass of their deckies only, a bait rewritten over and over is restored
+//! with backoff ([`backoff`]), what inotify queued during a pass is judged
+//! against deckhand's own opens ([`window`]), inotify lost is replaced by
+//! looking every 2 s ([`poll`]), and an invalid file keeps the last valid
+//! state enforced ([`last_valid`]).
 
 mod backoff;
 mod baits;
