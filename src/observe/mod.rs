@@ -78,6 +78,7 @@ async fn read_files(
     let (mut files, left) =
         host::read_files(engine, containers, wanted, reads::FILE_READ_CAP).await;
     files.extend(reads::read_files(engine, left).await);
+    crate::own_opens::read(&files);
     files
 }
 
