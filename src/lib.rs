@@ -25,6 +25,7 @@ pub mod labels;
 pub mod live;
 pub mod lock;
 pub mod observe;
+pub mod own_opens;
 pub mod persona;
 pub mod plan;
 pub mod record;

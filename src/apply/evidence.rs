@@ -58,6 +58,7 @@ impl Keeper {
             None => return Ok(None),
             Some(c) => c,
         };
+        crate::own_opens::opened(container, &of.path);
         let mut meta = capture.meta;
         meta["container"] = json!(container);
         meta["container_id"] = json!(of.container_id);
@@ -276,7 +277,7 @@ fn write(dir: &Path, name: &str, bytes: Option<&[u8]>, meta: &Value) -> std::io:
     let sidecar = dir.join(format!("{name}.json"));
     create(
         &sidecar,
-        (serde_json::to_string_pretty(meta).unwrap_or_default() + "\n").as_bytes(),
+        (crate::safe::json::to_string_pretty(meta).unwrap_or_default() + "\n").as_bytes(),
     )?;
     Ok(Kept {
         sha256: bytes.map(content_digest),

@@ -84,7 +84,10 @@ async fn read_files(
     if let Some(why) = &unavailable {
         crate::verbose!("reads through the engine: {why}");
     }
-    budgeted::read_files(engine, containers, wanted, budget, unavailable.is_none()).await
+    let read =
+        budgeted::read_files(engine, containers, wanted, budget, unavailable.is_none()).await;
+    crate::own_opens::read(&read.files);
+    read
 }
 
 /// The paths to read back, per container: every declared file of a live
