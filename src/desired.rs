@@ -24,6 +24,8 @@ pub struct DesiredState {
     pub destroying: Vec<String>,
     /// Where and how much evidence is kept (SPEC §8).
     pub evidence: EvidenceSettings,
+    /// What one decky's reads and diffs may cost in a pass (SPEC §8).
+    pub budget: crate::budget::Budget,
 }
 
 /// Where evidence goes, the most one capture keeps, and the most the

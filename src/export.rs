@@ -175,6 +175,7 @@ mod tests {
             deckies: vec!["db-01".into(), "web-01".into()],
             destroying: vec![],
             evidence: Default::default(),
+            budget: Default::default(),
         };
         let v = compose(&desired);
         let web = &v["services"]["web-01"];

@@ -123,6 +123,7 @@ mod tests {
             deckies: vec!["a".into(), "b".into()],
             destroying: vec![],
             evidence: Default::default(),
+            budget: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 
 pub mod adopt;
 pub mod apply;
+pub mod budget;
 pub mod build;
 pub mod cli;
 pub mod commands;
@@ -24,6 +25,7 @@ pub mod labels;
 pub mod live;
 pub mod lock;
 pub mod observe;
+pub mod own_opens;
 pub mod persona;
 pub mod plan;
 pub mod record;

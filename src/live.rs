@@ -1,6 +1,9 @@
 //! The live state: what the engine holds for one fleet, in deckhand's own types.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use sha2::Digest as _;
 
 use crate::desired::{ContainerSpec, Role};
 use crate::record::FileRecord;
@@ -19,6 +22,20 @@ pub struct LiveState {
     /// Images deckhand built (`deckhand-build:*`) present on the engine; only
     /// listed when the desired state builds any.
     pub images: BTreeSet<String>,
+    /// Deckies whose reads went over their budget (SPEC §8): not read, and
+    /// their steps skipped this pass.
+    pub over_budget: Vec<OverBudget>,
+    /// How long each decky's reads took, by decky: what its diffs may still spend.
+    pub read_time: BTreeMap<String, Duration>,
+}
+
+/// A decky that went over its budget, and what it went over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverBudget {
+    pub decky: String,
+    /// What took too long: "reads" or "diffs".
+    pub what: String,
+    pub limit: Duration,
 }
 
 /// A container of this fleet as the engine reports it.
@@ -64,7 +81,7 @@ impl LiveContainer {
     }
 }
 
-/// A file inside a container as read back through the archive API.
+/// A file inside a container as read back (from the host or the engine).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveFile {
     Missing,
@@ -84,11 +101,54 @@ pub enum LiveFile {
 pub struct LiveFileState {
     /// "file", "directory", "symlink", …
     pub kind: String,
-    pub bytes: Vec<u8>,
+    /// A regular file's content as read (empty for anything else).
+    pub content: LiveContent,
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
     pub mtime: i64,
     /// Where a symlink points (as the container sees it), for the evidence record.
     pub link: Option<String>,
+}
+
+/// What was read of a live file's content: its size and digest, hashed while
+/// it streamed, and only its first bytes. A container says what it likes
+/// about a file's size; this is what was actually read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveContent {
+    /// Bytes read: the whole size, or `MAX_SOURCE_BYTES + 1` when over.
+    pub size: u64,
+    /// sha256 (hex) of the whole content; `None` when it is longer than any
+    /// declared content can be (`config::MAX_SOURCE_BYTES`): it then differs
+    /// from everything deckhand wants or wrote, and reading stopped there.
+    pub sha256: Option<String>,
+    /// The first bytes, kept for a diff (at most `diff_max_kb`).
+    pub head: Vec<u8>,
+}
+
+impl LiveContent {
+    /// The content of `bytes`, all of it kept.
+    pub fn of(bytes: &[u8]) -> LiveContent {
+        LiveContent {
+            size: bytes.len() as u64,
+            sha256: Some(hex::encode(sha2::Sha256::digest(bytes))),
+            head: bytes.to_vec(),
+        }
+    }
+
+    /// Whether `head` is the whole content.
+    pub fn whole(&self) -> bool {
+        self.sha256.is_some() && self.head.len() as u64 == self.size
+    }
+
+    /// Whether the content is the content whose sha256 is `sha256`.
+    pub fn is(&self, sha256: &str) -> bool {
+        self.sha256.as_deref() == Some(sha256)
+    }
+}
+
+impl Default for LiveContent {
+    fn default() -> LiveContent {
+        LiveContent::of(b"")
+    }
 }

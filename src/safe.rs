@@ -4,13 +4,15 @@
 //! escape sequence could clear the operator's screen, rewrite the line above
 //! (a fake `No changes.`), set the clipboard (OSC 52) or plant a link (OSC 8).
 //! Every view passes such text through here before it is printed; JSON output
-//! is escaped by JSON itself.
+//! is written through [`json`], which escapes the same characters as `\uXXXX`.
+
+pub mod json;
 
 use std::borrow::Cow;
 
 /// Whether `c` must not reach a terminal or a markdown comment raw: C0
 /// controls but tab, DEL, C1 controls, and Unicode's bidirectional controls.
-fn is_control(c: char) -> bool {
+pub fn is_control(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{8}' | '\u{a}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
         | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
@@ -48,7 +50,7 @@ mod tests {
     use super::*;
 
     /// What an intruder writes to fool or attack the operator's terminal.
-    pub const CORPUS: [(&str, &str); 10] = [
+    pub const CORPUS: [(&str, &str); 20] = [
         ("\u{1b}[2J\u{1b}[H", "\\x1b[2J\\x1b[H"), // CSI: clear the screen
         (
             "\u{1b}]52;c;ZWNobyBwd25lZA==\u{7}",
@@ -65,6 +67,16 @@ mod tests {
         ("del\u{7f}", "del\\x7f"),                // DEL
         ("file\u{202e}txt.exe", "file\\u202etxt.exe"), // bidi override
         ("\u{2066}isolate\u{2069}", "\\u2066isolate\\u2069"), // bidi isolate
+        ("ab\u{61c}c", "ab\\u061cc"),             // Arabic letter mark
+        ("\u{200e}left\u{200f}right", "\\u200eleft\\u200fright"), // LRM, RLM
+        ("nul\u{0}end", "nul\\x00end"),           // NUL: ends a C string
+        ("vt\u{b}ff\u{c}", "vt\\x0bff\\x0c"),     // VT, FF: move the cursor
+        ("\u{85}next line", "\\x85next line"),    // NEL
+        ("\u{90}1$r\u{9c}", "\\x901$r\\x9c"),     // 8-bit DCS ... ST
+        ("\u{9d}0;pwned\u{7}", "\\x9d0;pwned\\x07"), // 8-bit OSC: set the title
+        ("\u{9f}apc\u{9c}", "\\x9fapc\\x9c"),     // 8-bit APC
+        ("\u{80}\u{84}\u{8d}", "\\x80\\x84\\x8d"), // other C1: PAD, IND, RI
+        ("\u{1b}]8;;http://evil/\u{9c}", "\\x1b]8;;http://evil/\\x9c"), // OSC 8 ended by 8-bit ST
     ];
 
     #[test]

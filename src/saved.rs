@@ -109,7 +109,7 @@ pub fn live_fingerprint(live: &LiveState) -> String {
             LiveFile::Present(s) => format!(
                 "{} {} {:o} {}:{} {}",
                 s.kind,
-                hex::encode(Sha256::digest(&s.bytes)),
+                s.content.sha256.as_deref().unwrap_or("over"),
                 s.mode,
                 s.uid,
                 s.gid,

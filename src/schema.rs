@@ -57,6 +57,18 @@ fn fleet() -> Value {
             },
             "on_drift": on_drift(),
             "logging": logging("Log driver of every container, unless a service sets its own (DECNET: json-file, max-size 10m, max-file 5)."),
+            "diff_max_kb": {
+                "description": "Most of a live file held in memory for a text diff, in KiB (default 256); past it, sizes and digests are shown.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65536
+            },
+            "decky_budget_s": {
+                "description": "Longest one decky's reads and diffs may take in a pass, in seconds (default 10); a decky over it is reported and its steps skipped.",
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 3600
+            },
         }
     })
 }

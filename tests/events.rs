@@ -44,7 +44,7 @@ fn events(out: &str, fleet: &str) -> Vec<Value> {
             ],
             "pass" => &["status", "reasons"],
             "summary" => &["done", "failed"],
-            "error" => &["message"],
+            "error" => &["message", "help"],
             "evidence" => &["host", "container", "path", "sha256", "size"],
             "drift" => &["host", "kind", "decky", "container", "path", "what"],
             "bait_access" => &["container", "path", "access", "untold"],
@@ -79,6 +79,8 @@ fn apply_json_is_one_event_per_line_from_plan_to_summary() {
             .contains("--json never prompts"),
         "{refused:?}"
     );
+    let help = error[0]["help"].as_str().unwrap_or_default();
+    assert!(help.starts_with("pass --auto-approve"), "{refused:?}");
 
     let run = fleet.deckhand(&["apply", "--json", "--auto-approve"]);
     assert_eq!(run.code, 0, "{run:?}");

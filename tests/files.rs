@@ -299,7 +299,13 @@ content = "x"
     ));
     fleet.apply();
     fleet.write(&config(""));
-    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    // Where deckhand cannot delete from the host, it runs the container's `rm`.
+    let engine = [("DECKHAND_READ", "engine")];
+    let run = common::deckhand_in(
+        fleet.dir.path(),
+        &["apply", "--auto-approve", "--no-color"],
+        &engine,
+    );
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout

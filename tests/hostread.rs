@@ -125,10 +125,18 @@ fn the_host_and_the_engine_read_every_kind_of_drift_alike_and_no_link_reaches_th
             "{path}: no '{why}' in\n{all}"
         );
     }
-    assert!(
-        host.stdout.contains("the archive is over"),
-        "the file over the cap is not read: {all}"
+    // Longer than any declared content: read no further, and restored.
+    let big = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "/srv/big")
+        .expect("a step for the file over the cap");
+    assert_eq!(
+        big["reason"], "content changed; evidence kept first",
+        "{all}"
     );
+    assert!(big["content"]["before"]["sha256"].is_null(), "{big}");
 }
 
 #[test]

@@ -28,14 +28,17 @@ content = "to be deleted\n"
 
 /// What an intruder writes to attack the operator's terminal: CSI (clear the
 /// screen, erase the line above), OSC 52 (set the clipboard), an OSC 8 link,
-/// DCS, 8-bit CSI, CR, BS, DEL, and a bidi override.
-const CORPUS: &str = "\x1b[2J\x1b[1A\x1b[2K\x1b]52;c;cm0gLXJmIC8=\x07\x1b]8;;http://evil/\x1b\\link\x1b]8;;\x1b\\\x1bP1$r\x1b\\\u{9b}31mNo changes.\r\x08\x7f\u{202e}txt.exe";
+/// DCS, 8-bit CSI, CR, BS, DEL, a bidi override, VT and FF, 8-bit NEL, DCS,
+/// OSC and APC, and the invisible direction marks (ALM, LRM, RLM). NUL makes
+/// a file binary, so it has its own check.
+const CORPUS: &str = "\x1b[2J\x1b[1A\x1b[2K\x1b]52;c;cm0gLXJmIC8=\x07\x1b]8;;http://evil/\x1b\\link\x1b]8;;\x1b\\\x1bP1$r\x1b\\\u{9b}31mNo changes.\r\x08\x7f\u{202e}txt.exe\x0b\x0c\u{85}\u{90}1$r\u{9c}\u{9d}0;pwned\u{7}\u{9f}x\u{9c}\u{61c}\u{200e}\u{200f}";
 
 /// Every character that must never reach the terminal raw, found in `out`.
 fn raw_controls(out: &str) -> Vec<char> {
     out.chars()
         .filter(|c| {
             (c.is_control() && *c != '\n' && *c != '\t')
+                || ['\u{61c}', '\u{200e}', '\u{200f}'].contains(c)
                 || ('\u{202a}'..='\u{202e}').contains(c)
                 || ('\u{2066}'..='\u{2069}').contains(c)
         })
@@ -66,6 +69,7 @@ fn an_intruders_escape_sequences_reach_no_plan_raw() {
             "\\x0d",
             "\\x7f",
             "\\u202e",
+            "\\x0b\\x0c\\x85\\x901$r\\x9c\\x9d0;pwned\\x07\\x9fx\\x9c\\u061c\\u200e\\u200f",
         ] {
             assert!(
                 plan.stdout.contains(shown),
@@ -73,14 +77,36 @@ fn an_intruders_escape_sequences_reach_no_plan_raw() {
             );
         }
     }
-    // JSON carries the bytes, escaped by JSON itself.
+    // JSON carries the same characters, each control as a \uXXXX escape.
     let json = fleet.deckhand(&["plan", "--format", "json"]);
     let value: serde_json::Value =
         serde_json::from_str(&json.stdout).expect("the JSON plan parses");
-    assert!(value.to_string().contains("\\u001b[2J"), "{json:?}");
-    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    let diffs = value["changes"].as_array().unwrap().iter();
+    let mut diffs = diffs.filter_map(|c| c["content"]["diff"].as_str());
+    // The same characters back, in two lines (a CR ends a line of a diff).
+    let (head, tail) = CORPUS.split_once('\r').unwrap();
+    assert!(
+        diffs.any(|d| d.contains(head) && d.contains(tail)),
+        "{json:?}"
+    );
+    assert_eq!(raw_controls(&json.all()), Vec::<char>::new(), "{json:?}");
+    assert!(json.stdout.contains(r"\u009b31m"), "{json:?}");
+    // A NUL makes the file binary: shown by size and digest, never raw.
+    docker(&[
+        "exec",
+        &ssh,
+        "sh",
+        "-c",
+        "printf 'a\\000b\\n' >> /home/admin/.bash_history",
+    ]);
+    let binary = fleet.deckhand(&["plan", "--no-color", "--format", "markdown"]);
+    assert!(binary.stdout.contains("binary content"), "{binary:?}");
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(raw_controls(&run.all()), Vec::<char>::new(), "{run:?}");
+    for line in run.stdout.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("each event parses");
+    }
 }
 
 #[test]
@@ -96,7 +122,12 @@ fn an_intruders_rm_cannot_write_to_the_operators_terminal() {
         "[deckies.{fleet}-a.files.\"/srv/old\"]\ncontent = \"to be deleted\\n\"\n",
         "",
     ));
-    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    // Its rm runs only where deckhand cannot delete from the host.
+    let run = common::deckhand_in(
+        fleet.dir.path(),
+        &["apply", "--auto-approve", "--no-color"],
+        &[("DECKHAND_READ", "engine")],
+    );
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains("rm exited with status 1"), "{run:?}");
     assert!(run.stdout.contains("\\x1b]0;pwned\\x07"), "{run:?}");

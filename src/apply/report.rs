@@ -32,7 +32,7 @@ pub enum StepError {
     /// The image the step needs could not be built.
     #[error("{0}")]
     Unbuilt(String),
-    #[error("container {container} has no `rm`: deleting files needs rm in the target container ({output})")]
+    #[error("container {container} has no `rm`: where deckhand cannot delete from the host, deleting files needs rm in the target container ({output})")]
     NoRm { container: String, output: String },
     #[error("{}", rm_failed(*.code, .output))]
     Rm { code: Option<i64>, output: String },
@@ -48,6 +48,9 @@ pub enum StepError {
     /// What stood in the way could not be removed.
     #[error("{path} could not be removed first: {why}")]
     Clear { path: String, why: String },
+    /// A file could not be deleted from the host.
+    #[error("{path} could not be deleted: {why}")]
+    Delete { path: String, why: String },
     /// A plan step without what it needs (a bug, reported rather than panicking).
     #[error("{0}")]
     Malformed(&'static str),

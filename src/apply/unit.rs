@@ -1,17 +1,19 @@
 //! One decky (or singleton) worked through in order: removals (services
 //! before their base), the base, its services, then its files (one tar upload
-//! and one `rm` per container). A failed step skips what depends on it.
+//! and the removals of each container, from the host where deckhand can).
+//! A failed step skips what depends on it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
-use crate::engine::{Engine, ExecOutput};
+use crate::engine::Engine;
 use crate::interrupt::Interrupt;
 use crate::plan::{Action, Change, Detail, FileChange, LanChange, Object};
 
 use super::evidence::Keeper;
+use super::removal::Remover;
 use super::report::{Event, Outcome, Sink, Skip, Status, StepError};
 use super::{container, images, tarball};
 
@@ -242,7 +244,14 @@ impl Unit<'_> {
         }
         let changes = self.fail_blocked(changes);
         let changes = self.keep_evidence(container, changes).await;
-        let changes = self.clear(container, changes).await;
+        let removes = changes.iter().any(|c| {
+            c.action == Action::Delete || file_change(c).is_some_and(|f| f.clear.is_some())
+        });
+        let remover = match removes {
+            true => Remover::of(self.engine, container).await,
+            false => Remover::Exec, // not used
+        };
+        let changes = self.clear(container, &remover, changes).await;
         let (writes, deletes): (Vec<&Change>, Vec<&Change>) = changes
             .into_iter()
             .partition(|c| c.action != Action::Delete);
@@ -255,9 +264,13 @@ impl Unit<'_> {
         }
         if !deletes.is_empty() {
             let started = Instant::now();
-            let status: Status = self.delete_files(container, &deletes).await.into();
-            for change in deletes {
-                self.record(change, status.clone(), started);
+            let paths = deletes
+                .iter()
+                .map(|c| c.object.path().unwrap_or_default().to_string())
+                .collect();
+            let results = remover.delete(self.engine, container, paths).await;
+            for (change, result) in deletes.into_iter().zip(results) {
+                self.record(change, result.into(), started);
             }
         }
     }
@@ -301,30 +314,33 @@ impl Unit<'_> {
         rest
     }
 
-    /// Removes what stands in the way of the files (one `rm -rf` for all);
-    /// if it cannot be removed, those steps fail.
-    async fn clear<'c>(&mut self, container: &str, changes: Vec<&'c Change>) -> Vec<&'c Change> {
-        let clears: BTreeSet<&str> = changes
+    /// Removes what stands in the way of the files; the steps whose way
+    /// could not be cleared fail.
+    async fn clear<'c>(
+        &mut self,
+        container: &str,
+        remover: &Remover,
+        changes: Vec<&'c Change>,
+    ) -> Vec<&'c Change> {
+        let clears: BTreeSet<String> = changes
             .iter()
-            .filter_map(|c| file_change(c)?.clear.as_deref())
+            .filter_map(|c| file_change(c)?.clear.clone())
             .collect();
         if clears.is_empty() {
             return changes;
         }
-        let mut cmd = vec!["rm".to_string(), "-rf".to_string(), "--".to_string()];
-        cmd.extend(clears.iter().map(|p| p.to_string()));
-        let Err(e) = self.run_rm(container, cmd).await else {
-            return changes;
-        };
-        let (blocked, rest): (Vec<&Change>, Vec<&Change>) = changes
-            .into_iter()
-            .partition(|c| file_change(c).is_some_and(|f| f.clear.is_some()));
-        for change in blocked {
-            let path = file_change(change)
-                .and_then(|f| f.clear.clone())
-                .unwrap_or_default();
-            let why = e.to_string();
-            self.record_file(change, Status::Failed(StepError::Clear { path, why }));
+        let failed = remover
+            .clear(self.engine, container, clears.into_iter().collect())
+            .await;
+        let mut rest = Vec::new();
+        for change in changes {
+            let path = file_change(change).and_then(|f| f.clear.clone());
+            match path.and_then(|p| Some((failed.get(&p)?.clone(), p))) {
+                Some((why, path)) => {
+                    self.record_file(change, Status::Failed(StepError::Clear { path, why }))
+                }
+                None => rest.push(change),
+            }
         }
         rest
     }
@@ -352,39 +368,6 @@ impl Unit<'_> {
             .await
             .map_err(engine_error)
     }
-
-    /// One `rm -f --` of every path `deletes` removes from `container`.
-    async fn delete_files(&self, container: &str, deletes: &[&Change]) -> Result<(), StepError> {
-        let mut cmd = vec!["rm".to_string(), "-f".to_string(), "--".to_string()];
-        cmd.extend(
-            deletes
-                .iter()
-                .filter_map(|c| c.object.path().map(str::to_string)),
-        );
-        self.run_rm(container, cmd).await
-    }
-
-    /// Runs an `rm` command line in `container` as root.
-    async fn run_rm(&self, container: &str, cmd: Vec<String>) -> Result<(), StepError> {
-        let no_rm = |output: String| StepError::NoRm {
-            container: container.to_string(),
-            output,
-        };
-        match self.engine.exec(container, "0:0", cmd).await {
-            Ok(ExecOutput {
-                exit_code: Some(0), ..
-            }) => Ok(()),
-            Ok(out) if rm_missing(&out) => Err(no_rm(out.output.trim().to_string())),
-            Ok(out) => Err(StepError::Rm {
-                code: out.exit_code,
-                output: out.output.trim().to_string(),
-            }),
-            Err(e) if e.to_string().contains("executable file not found") => {
-                Err(no_rm(e.to_string()))
-            }
-            Err(e) => Err(engine_error(e)),
-        }
-    }
 }
 
 /// The file step of a change, if it is one.
@@ -393,10 +376,4 @@ fn file_change(change: &Change) -> Option<&FileChange> {
         Detail::File(f) => Some(f),
         _ => None,
     }
-}
-
-/// Whether an exec's result says the command was not there.
-fn rm_missing(out: &ExecOutput) -> bool {
-    matches!(out.exit_code, Some(126) | Some(127))
-        || out.output.contains("executable file not found")
 }

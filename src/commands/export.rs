@@ -20,7 +20,7 @@ pub fn compose(args: &ExportComposeArgs) -> anyhow::Result<ExitCode> {
             known.join(", ")
         );
     };
-    let text = serde_json::to_string_pretty(&crate::export::compose(&part.desired))? + "\n";
+    let text = crate::safe::json::to_string_pretty(&crate::export::compose(&part.desired))? + "\n";
     match &args.out {
         Some(path) => std::fs::write(path, &text)
             .with_context(|| format!("cannot write {}", path.display()))?,

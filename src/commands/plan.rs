@@ -76,7 +76,7 @@ fn save(
         live_fingerprint: saved::hosts_fingerprint(&pass.lives()),
         plan: render::json::to_value(plan),
     };
-    std::fs::write(path, serde_json::to_string_pretty(&saved)? + "\n")
+    std::fs::write(path, crate::safe::json::to_string_pretty(&saved)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!(
         "Saved this plan to {p}. Apply exactly it with: deckhand apply {p}",

@@ -37,6 +37,8 @@ pub struct RawFleet {
     pub evidence_quota_mb: Option<Spanned<i64>>,
     pub on_drift: Option<Spanned<String>>,
     pub logging: Option<Spanned<RawLogging>>,
+    pub diff_max_kb: Option<Spanned<i64>>,
+    pub decky_budget_s: Option<Spanned<f64>>,
 }
 
 /// `logging = { driver = "json-file", options = { max-size = "10m" } }`.

@@ -41,6 +41,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     let fleet_name = fleet_name(&mut ctx, &tables);
     let mut v = Validator::new(ctx, fleet_name);
     let evidence = v.evidence(&tables);
+    let budget = v.budget(&tables);
     let mut hosts = v.hosts(&tables.hosts);
     v.networks(&tables.networks);
     v.catalog(&tables.catalog);
@@ -51,7 +52,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
         v.decky(name, decky, &tables, &fleet_network);
     }
     v.singletons(&tables, &fleet_network);
-    v.finish(hosts, &tables, evidence)
+    v.finish(hosts, &tables, (evidence, budget))
 }
 
 /// The fleet's name, checked.
@@ -119,7 +120,7 @@ impl<'a> Validator<'a> {
         self,
         hosts: Hosts,
         tables: &Tables<'_>,
-        evidence: EvidenceSettings,
+        (evidence, budget): (EvidenceSettings, crate::budget::Budget),
     ) -> Result<Loaded, ConfigError> {
         if !self.ctx.diags.is_empty() {
             // In reading order, file by file, whatever order the rules ran in.
@@ -141,6 +142,7 @@ impl<'a> Validator<'a> {
                 deckies: tables.deckies.keys().cloned().collect(),
                 destroying: vec![],
                 evidence,
+                budget,
             },
             hosts,
             inputs: self.inputs,

@@ -46,15 +46,17 @@ impl Engine {
         Ok(Some(tar))
     }
 
-    /// Streams a tar of `path` in `container` to `sink` chunk by chunk,
-    /// never holding it; `Ok(false)` when the path does not exist. Stops as
-    /// soon as the sink is closed (dropping the stream closes the
-    /// connection: the engine stops sending).
-    pub async fn download_to(
+    /// Streams a tar of `path` in `container` into `to`, chunk by chunk as
+    /// it comes; `false` when the path does not exist. Memory is what the
+    /// receiver holds, never the archive: over `cap` bytes the read is
+    /// abandoned with [`EngineError::TooLarge`], and when the receiver is
+    /// done (it has what it wanted) the read ends there.
+    pub async fn download_into(
         &self,
         container: &str,
         path: &str,
-        sink: tokio::sync::mpsc::Sender<bytes::Bytes>,
+        cap: u64,
+        to: tokio::sync::mpsc::Sender<bytes::Bytes>,
     ) -> Result<bool, EngineError> {
         let options = DownloadFromContainerOptionsBuilder::default()
             .path(path)
@@ -62,17 +64,25 @@ impl Engine {
         let mut stream = self
             .docker
             .download_from_container(container, Some(options));
+        let mut sent = 0u64;
         while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(bytes) => {
-                    if sink.send(bytes).await.is_err() {
-                        return Ok(true);
-                    }
-                }
+            let bytes = match chunk {
+                Ok(bytes) => bytes,
                 Err(e) => {
                     let e = EngineError::from_bollard(format!("read {path} in {container}"), e);
                     return if e.is_not_found() { Ok(false) } else { Err(e) };
                 }
+            };
+            sent += bytes.len() as u64;
+            if sent > cap {
+                // Dropping the stream closes the connection: the engine stops sending.
+                return Err(EngineError::TooLarge {
+                    what: format!("read {path} in {container}"),
+                    cap: usize::try_from(cap).unwrap_or(usize::MAX),
+                });
+            }
+            if to.send(bytes).await.is_err() {
+                break;
             }
         }
         Ok(true)

@@ -21,7 +21,7 @@ use bollard::Docker;
 pub use changes::LayerChange;
 pub use connect::TlsFiles;
 pub use events::ContainerEvent;
-pub use exec::ExecOutput;
+pub use exec::{ExecOutput, EXEC_TIMEOUT, OUTPUT_CAP};
 pub use images::HOLDER_IMAGE_NAME;
 pub use inspect::{ContainerDetails, ImageDefaults};
 
@@ -40,6 +40,8 @@ pub enum EngineError {
     Api { what: String, message: String },
     #[error("{what}: the archive is over {cap} bytes")]
     TooLarge { what: String, cap: usize },
+    #[error("{what} did not finish within {seconds} s: deckhand gave up on it (the engine cannot stop it; it may still run in the container)")]
+    TimedOut { what: String, seconds: u64 },
 }
 
 impl EngineError {

@@ -3,11 +3,15 @@
 //! One container listing, one network listing, and one archive read per
 //! directory (or lone file) holding managed files, bounded in flight. Which
 //! containers are this fleet's, DECNET's or someone else's: [`classify`];
-//! which reads to make: [`reads`]; what an archive holds: [`tar`].
+//! each decky's reads under its budget: [`budgeted`]; which archive reads to
+//! make: [`reads`]; what an archive holds: [`tar`]; a file's content hashed
+//! as it streams: [`stream`].
 
+mod budgeted;
 mod classify;
 pub mod host;
 mod reads;
+mod stream;
 mod tar;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,32 +57,37 @@ pub async fn observe(
     )?;
     let (containers, record) = classify::containers(engine, desired, all).await?;
     let wanted = wanted_files(desired, &containers, record.as_ref(), targets);
+    let read = read_files(engine, &containers, wanted, desired.budget).await;
     Ok(LiveState {
-        files: read_files(engine, &containers, wanted).await,
+        files: read.files,
         containers,
         networks: networks.into_iter().map(|n| n.name).collect(),
         record,
         images,
+        over_budget: read.over_budget,
+        read_time: read.took,
     })
 }
 
-/// The files `wanted`, read from the host where it can be, else through the engine.
+/// The files `wanted`, read from the host where it can be, else through the
+/// engine; each decky's under its budget.
 async fn read_files(
     engine: &Engine,
     containers: &BTreeMap<String, LiveContainer>,
     wanted: BTreeMap<String, BTreeSet<String>>,
-) -> BTreeMap<(String, String), crate::live::LiveFile> {
+    budget: crate::budget::Budget,
+) -> budgeted::Read {
     if wanted.is_empty() {
-        return BTreeMap::new();
+        return budgeted::Read::default();
     }
-    if let Some(why) = host::unavailable(engine) {
+    let unavailable = host::unavailable(engine);
+    if let Some(why) = &unavailable {
         crate::verbose!("reads through the engine: {why}");
-        return reads::read_files(engine, wanted).await;
     }
-    let (mut files, left) =
-        host::read_files(engine, containers, wanted, reads::FILE_READ_CAP).await;
-    files.extend(reads::read_files(engine, left).await);
-    files
+    let read =
+        budgeted::read_files(engine, containers, wanted, budget, unavailable.is_none()).await;
+    crate::own_opens::read(&read.files);
+    read
 }
 
 /// The paths to read back, per container: every declared file of a live

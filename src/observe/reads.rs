@@ -9,10 +9,14 @@ use tokio::task::JoinSet;
 use crate::engine::{Engine, EngineError};
 use crate::live::LiveFile;
 
-use super::tar::{parse_tar, Entries};
+use super::tar::{parse_tar, Entries, Keep};
 
-/// Archive reads in flight at once (DESIGN: the engine saturates around 8).
-const READS_IN_FLIGHT: usize = 8;
+/// Archive reads of one decky in flight at once (DESIGN: the engine
+/// saturates around 8; several deckies are read at once).
+const READS_IN_FLIGHT: usize = 4;
+/// Chunks of an archive between the engine and its parser: what one read
+/// holds in memory beside the head it keeps.
+const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// One archive GET: a directory holding several wanted files, or one file.
 struct Read {
@@ -24,10 +28,9 @@ struct Read {
 /// Largest archive of a directory read for several files at once; past it
 /// (an intruder's download in a home directory, say) the files are read one by one.
 const GROUP_READ_CAP: usize = 16 * 1024 * 1024;
-/// Largest archive of a single file read into memory. A live file past it
-/// (bait is at most 64 MiB, so this is someone's doing) makes the plan stop
-/// with "cannot read" rather than exhaust memory.
-pub(super) const FILE_READ_CAP: usize = 1024 * 1024 * 1024;
+/// Largest archive of one path read: declared content (at most 64 MiB) and
+/// its headers. A file longer than that is over, and read no further.
+const FILE_READ_CAP: u64 = crate::config::MAX_SOURCE_BYTES + 1024 * 1024;
 
 /// The directory of an absolute path (`/` for a top-level one).
 pub(super) fn parent(path: &str) -> &str {
@@ -97,14 +100,16 @@ fn one_by_one(container: &str, files: BTreeSet<String>) -> impl Iterator<Item = 
     })
 }
 
-/// Reads every wanted file back; a group over the cap is read file by file.
+/// Reads every wanted file back, keeping `keep` bytes of each head; a group
+/// over the cap is read file by file.
 pub async fn read_files(
     engine: &Engine,
     wanted: BTreeMap<String, BTreeSet<String>>,
+    keep: usize,
 ) -> BTreeMap<(String, String), LiveFile> {
     let mut files = BTreeMap::new();
     let mut retry = Vec::new();
-    for (read, result) in run_reads(engine, plan_reads(wanted)).await {
+    for (read, result) in run_reads(engine, plan_reads(wanted), keep).await {
         match result {
             Err(e) if e.is_too_large() && read.wanted.len() > 1 => {
                 retry.extend(one_by_one(&read.container, read.wanted));
@@ -112,7 +117,7 @@ pub async fn read_files(
             result => record_read(&mut files, read, result),
         }
     }
-    for (read, result) in run_reads(engine, retry).await {
+    for (read, result) in run_reads(engine, retry, keep).await {
         record_read(&mut files, read, result);
     }
     // A lone file whose parent is not a directory: name what is in the way.
@@ -128,11 +133,11 @@ pub async fn read_files(
     files
 }
 
+/// What one archive read found: `None` when its path does not exist.
+type Found = Result<Option<Entries>, EngineError>;
+
 /// Runs `reads`, a bounded number at once.
-async fn run_reads(
-    engine: &Engine,
-    reads: Vec<Read>,
-) -> Vec<(Read, Result<Option<Vec<u8>>, EngineError>)> {
+async fn run_reads(engine: &Engine, reads: Vec<Read>, keep: usize) -> Vec<(Read, Found)> {
     let limit = Arc::new(Semaphore::new(READS_IN_FLIGHT));
     let mut tasks = JoinSet::new();
     for read in reads {
@@ -143,12 +148,7 @@ async fn run_reads(
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let cap = if read.wanted.len() > 1 {
-                GROUP_READ_CAP
-            } else {
-                FILE_READ_CAP
-            };
-            let result = engine.download(&read.container, &read.path, cap).await;
+            let result = read_archive(&engine, &read, keep).await;
             (read, result)
         });
     }
@@ -159,15 +159,81 @@ async fn run_reads(
     done
 }
 
+/// One archive read, parsed as it streams from the engine: memory is a few
+/// chunks and the heads kept, whatever the archive holds or claims.
+async fn read_archive(engine: &Engine, read: &Read, keep: usize) -> Found {
+    let (to, from) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+    let one = read.wanted.len() == 1;
+    let cap = if one {
+        FILE_READ_CAP
+    } else {
+        GROUP_READ_CAP as u64
+    };
+    let keep = Keep {
+        head: keep,
+        first_only: one,
+    };
+    let (base, wanted) = (parent(&read.path).to_string(), read.wanted.clone());
+    let parse = tokio::task::spawn_blocking(move || {
+        parse_tar(ChunkReader::new(from), &base, &wanted, keep)
+    });
+    let found = engine
+        .download_into(&read.container, &read.path, cap, to)
+        .await;
+    let parsed = parse.await.expect("a parse does not panic");
+    let unreadable = |e: std::io::Error| EngineError::Api {
+        what: format!("read {} in {}", read.path, read.container),
+        message: format!("unreadable archive: {e}"),
+    };
+    match (found, parsed) {
+        (Ok(false), _) => Ok(None),
+        (Ok(true), parsed) => parsed.map(Some).map_err(unreadable),
+        // The one file was read to past the cap before the engine was cut off.
+        (Err(e), Ok(entries)) if e.is_too_large() && one && is_over(&entries) => Ok(Some(entries)),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Whether the one entry read is a file over the cap (read no further).
+fn is_over(entries: &Entries) -> bool {
+    let mut found = entries.found.values();
+    found.next().is_some_and(|s| s.content.sha256.is_none())
+}
+
+/// The chunks of an archive as one `Read`, for the tar parser (blocking).
+struct ChunkReader {
+    from: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    chunk: bytes::Bytes,
+}
+
+impl ChunkReader {
+    fn new(from: tokio::sync::mpsc::Receiver<bytes::Bytes>) -> ChunkReader {
+        ChunkReader {
+            from,
+            chunk: bytes::Bytes::new(),
+        }
+    }
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.from.blocking_recv() {
+                Some(chunk) => self.chunk = chunk,
+                // The sender is done: the archive ends here.
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
 /// Files what one read found, each present, missing or unreadable.
-fn record_read(
-    files: &mut BTreeMap<(String, String), LiveFile>,
-    read: Read,
-    result: Result<Option<Vec<u8>>, EngineError>,
-) {
+fn record_read(files: &mut BTreeMap<(String, String), LiveFile>, read: Read, result: Found) {
     let entries = match result {
-        Ok(Some(tar)) => parse_tar(&tar, parent(&read.path), &read.wanted)
-            .map_err(|e| format!("unreadable archive: {e}")),
+        Ok(Some(entries)) => Ok(entries),
         Ok(None) => Ok(Entries::default()),
         Err(e) => Err(e.to_string()),
     };
@@ -188,7 +254,7 @@ fn record_read(
 }
 
 /// Whether a read failed because a parent of the path is not a directory.
-fn not_a_directory(result: &Result<Option<Vec<u8>>, EngineError>) -> bool {
+fn not_a_directory<T>(result: &Result<T, EngineError>) -> bool {
     matches!(result, Err(e) if e.to_string().contains("not a directory"))
 }
 
@@ -201,7 +267,11 @@ async fn blocker(engine: &Engine, container: &str, path: &str) -> Option<(String
         if !not_a_directory(&result) {
             let tar = result.ok()??;
             let wanted = BTreeSet::from([dir.to_string()]);
-            let entries = parse_tar(&tar, parent(dir), &wanted).ok()?;
+            let keep = Keep {
+                head: 0,
+                first_only: true,
+            };
+            let entries = parse_tar(&tar[..], parent(dir), &wanted, keep).ok()?;
             let kind = &entries.found.get(dir)?.kind;
             return (kind != "directory").then(|| (dir.to_string(), kind.clone()));
         }

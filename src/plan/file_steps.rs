@@ -2,15 +2,16 @@
 //! the files deckhand dropped earlier that the file no longer declares.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use crate::desired::{Ensure, FileSpec};
-use crate::live::LiveFile;
+use crate::live::{LiveFile, LiveState};
 
-use super::files::{Seen, Step};
+use super::files::{DiffLimits, Seen, Step};
 use super::planner::Planner;
 use super::{files, Action, Change, ContentChange, Detail, Drift, EvidenceOf, FileChange, Object};
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
     pub fn files(&mut self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<Change> {
         let declared: Vec<&FileSpec> = self
             .desired
@@ -18,10 +19,12 @@ impl Planner<'_> {
             .iter()
             .filter(|f| in_scope(Some(&f.decky)))
             .collect();
-        let mut out: Vec<Change> = declared
-            .iter()
-            .filter_map(|f| self.declared_file(f))
-            .collect();
+        let mut out: Vec<Change> = Vec::new();
+        for f in &declared {
+            if !self.is_over_budget(&f.decky) {
+                out.extend(self.declared_file(f));
+            }
+        }
         let declared: BTreeSet<(&str, &str)> = declared
             .iter()
             .map(|f| (f.container.as_str(), f.path.as_str()))
@@ -59,7 +62,7 @@ impl Planner<'_> {
             return Some(change(
                 Action::Create,
                 reasons,
-                files::creation(f.sensitive, content),
+                files::creation(f.sensitive, content, self.diff_limits(&f.decky)),
             ));
         }
         let key = (f.container.clone(), f.path.clone());
@@ -69,12 +72,16 @@ impl Planner<'_> {
             .get(&key)
             .cloned()
             .unwrap_or(LiveFile::Missing);
+        let state: &'a LiveState = self.live;
         let seen = Seen {
             live: &live,
-            written: self.live.record.as_ref().and_then(|r| r.written.get(&key)),
+            written: state.record.as_ref().and_then(|r| r.written.get(&key)),
             container_id: self.container_id(&f.container),
         };
-        match files::compare(f, &seen)? {
+        let (limits, started) = (self.diff_limits(&f.decky), Instant::now());
+        let step = files::compare(f, &seen, limits);
+        self.spend(&f.decky, started.elapsed());
+        match step? {
             Step::Change(action, reasons, detail) => Some(change(action, reasons, detail)),
             Step::Drift { what, evidence } => {
                 let evidence = evidence.then(|| EvidenceOf {
@@ -95,7 +102,39 @@ impl Planner<'_> {
         }
     }
 
-    fn container_id(&self, name: &str) -> &str {
+    /// What the next diff of `decky`'s files may cost: the diff deadline,
+    /// or what is left of the decky's budget after its reads and diffs.
+    fn diff_limits(&self, decky: &str) -> DiffLimits {
+        let budget = self.desired.budget;
+        let spent = self.live.read_time.get(decky).copied().unwrap_or_default()
+            + self.diff_time.get(decky).copied().unwrap_or_default();
+        let left = budget.per_decky.saturating_sub(spent);
+        DiffLimits {
+            max: budget.diff_max,
+            deadline: Instant::now() + left.min(budget.diff_deadline),
+        }
+    }
+
+    /// Counts `took` against `decky`'s budget; past it, the decky is over.
+    fn spend(&mut self, decky: &str, took: Duration) {
+        let spent = self.diff_time.entry(decky.to_string()).or_default();
+        *spent += took;
+        let read = self.live.read_time.get(decky).copied().unwrap_or_default();
+        let limit = self.desired.budget.per_decky;
+        if read + *spent >= limit && !self.is_over_budget(decky) {
+            self.over_budget.push(crate::live::OverBudget {
+                decky: decky.to_string(),
+                what: "diffs".to_string(),
+                limit,
+            });
+        }
+    }
+
+    fn is_over_budget(&self, decky: &str) -> bool {
+        self.over_budget.iter().any(|o| o.decky == decky)
+    }
+
+    fn container_id(&self, name: &str) -> &'a str {
         self.live
             .containers
             .get(name)
@@ -129,6 +168,7 @@ impl Planner<'_> {
                 continue;
             };
             if declared.contains(&(container.as_str(), path.as_str()))
+                || self.is_over_budget(live_container.decky.as_deref().unwrap_or(container))
                 || self.fresh.contains_key(container)
                 || self.desired.container(container).is_none()
                 || !in_scope(live_container.decky.as_deref())

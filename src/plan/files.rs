@@ -1,7 +1,9 @@
 //! Planning one file: compare the declared file with what was read back.
 
+use std::time::Instant;
+
 use crate::desired::{Ensure, FileContent, FileSpec, Mtime, OnDrift};
-use crate::live::{LiveFile, LiveFileState};
+use crate::live::{LiveContent, LiveFile, LiveFileState};
 use crate::record::{content_digest, Written};
 
 use super::{Action, ContentChange, Digest, EvidenceOf, FileChange};
@@ -12,6 +14,14 @@ pub struct Seen<'a> {
     pub live: &'a LiveFile,
     pub written: Option<&'a Written>,
     pub container_id: &'a str,
+}
+
+/// What a text diff may cost: both sides whole and at most `max` bytes, and
+/// done by `deadline`; else sizes and digests are shown.
+#[derive(Debug, Clone, Copy)]
+pub struct DiffLimits {
+    pub max: usize,
+    pub deadline: Instant,
 }
 
 /// The step one declared file needs.
@@ -29,7 +39,7 @@ pub enum Step {
 
 /// The step one declared file whose container keeps living needs; `None`:
 /// nothing differs.
-pub fn compare(spec: &FileSpec, seen: &Seen<'_>) -> Option<Step> {
+pub fn compare(spec: &FileSpec, seen: &Seen<'_>, limits: DiffLimits) -> Option<Step> {
     let change = |action, reasons, detail| Some(Step::Change(action, reasons, detail));
     let state = match (seen.live, &spec.ensure) {
         (LiveFile::Unreadable(why), _) => {
@@ -40,19 +50,19 @@ pub fn compare(spec: &FileSpec, seen: &Seen<'_>) -> Option<Step> {
             return None
         }
         (LiveFile::Blocked { by, kind }, Ensure::Present(want)) => {
-            return in_the_way(spec, seen, want, by, kind)
+            return in_the_way(spec, seen, want, by, kind, limits)
         }
         (LiveFile::Missing, Ensure::Present(want)) => {
             return change(
                 Action::Create,
                 vec!["not present live".to_string()],
-                creation(spec.sensitive, want),
+                creation(spec.sensitive, want, limits),
             );
         }
         (LiveFile::Present(state), _) => state,
     };
     let Ensure::Present(want) = &spec.ensure else {
-        let mut deletion = deletion(spec.sensitive, state);
+        let mut deletion = deletion(spec.sensitive, state, limits);
         let foreign = !is_written(state, seen.written);
         deletion.evidence = foreign.then(|| evidence_of(&spec.path, seen));
         return change(
@@ -62,14 +72,15 @@ pub fn compare(spec: &FileSpec, seen: &Seen<'_>) -> Option<Step> {
         );
     };
     if state.kind == "directory" {
-        return in_the_way(spec, seen, want, &spec.path, "directory");
+        return in_the_way(spec, seen, want, &spec.path, "directory", limits);
     }
-    let (reasons, content) = differences(spec, want, state);
+    let declared = content_digest(&want.bytes);
+    let (reasons, content) = differences(spec, want, &declared, state, limits);
     if reasons.is_empty() {
         return None;
     }
     let foreign =
-        state.kind != "file" || !(is_declared(state, want) || is_written(state, seen.written));
+        state.kind != "file" || !(state.content.is(&declared) || is_written(state, seen.written));
     let drifted = seen.written.is_some_and(|w| !matches_written(state, w));
     if drifted && spec.on_drift == OnDrift::Report {
         return Some(Step::Drift {
@@ -82,20 +93,22 @@ pub fn compare(spec: &FileSpec, seen: &Seen<'_>) -> Option<Step> {
     change(Action::Update, keeps_evidence(reasons, foreign), update)
 }
 
-/// What differs between the declared file and the live one, and how its
-/// content changes.
+/// What differs between the declared file (whose sha256 is `declared`) and
+/// the live one, and how its content changes.
 fn differences(
     spec: &FileSpec,
     want: &FileContent,
+    declared: &str,
     state: &LiveFileState,
+    limits: DiffLimits,
 ) -> (Vec<String>, ContentChange) {
     let mut reasons = Vec::new();
     let content = if state.kind != "file" {
         reasons.push(format!("is a {} live", state.kind));
-        opaque(Some(&state.bytes), &want.bytes)
-    } else if state.bytes != want.bytes {
+        opaque(Some(&state.content), &want.bytes)
+    } else if !state.content.is(declared) {
         reasons.push("content changed".to_string());
-        content_change(spec.sensitive, Some(&state.bytes), &want.bytes)
+        content_change(spec.sensitive, Some(&state.content), &want.bytes, limits)
     } else {
         ContentChange::Unchanged
     };
@@ -126,6 +139,7 @@ fn in_the_way(
     want: &FileContent,
     by: &str,
     kind: &str,
+    limits: DiffLimits,
 ) -> Option<Step> {
     let what = if by == spec.path {
         format!("a {kind} is at the path live")
@@ -142,7 +156,7 @@ fn in_the_way(
             evidence: true,
         });
     }
-    let mut update = creation(spec.sensitive, want);
+    let mut update = creation(spec.sensitive, want, limits);
     update.clear = Some(by.to_string());
     update.evidence = Some(evidence_of(by, seen));
     Some(Step::Change(
@@ -178,14 +192,9 @@ fn keeps_evidence(mut reasons: Vec<String>, evidence: bool) -> Vec<String> {
     reasons
 }
 
-/// Whether the live content is the declared content.
-fn is_declared(state: &LiveFileState, want: &FileContent) -> bool {
-    state.kind == "file" && state.bytes == want.bytes
-}
-
 /// Whether the live content is what deckhand last wrote there.
 fn is_written(state: &LiveFileState, written: Option<&Written>) -> bool {
-    state.kind == "file" && written.is_some_and(|w| w.sha256 == content_digest(&state.bytes))
+    state.kind == "file" && written.is_some_and(|w| state.content.is(&w.sha256))
 }
 
 /// Whether the live file is as deckhand left it: content, mode and owner.
@@ -197,7 +206,7 @@ fn matches_written(state: &LiveFileState, w: &Written) -> bool {
 /// first when its content is not what deckhand wrote.
 pub fn dropped(state: &LiveFileState, seen: &Seen<'_>, path: &str) -> (Vec<String>, FileChange) {
     // The record keeps no flags: assume sensitive and show no bytes.
-    let mut change = deletion(true, state);
+    let mut change = FileChange::new(None, true, opaque_deletion(&state.content));
     let foreign = !is_written(state, seen.written);
     change.evidence = foreign.then(|| evidence_of(path, seen));
     let reasons = vec!["dropped by deckhand, no longer in the file".to_string()];
@@ -205,46 +214,75 @@ pub fn dropped(state: &LiveFileState, seen: &Seen<'_>, path: &str) -> (Vec<Strin
 }
 
 /// A file written into a container that the plan creates or replaces.
-pub fn creation(sensitive: bool, want: &FileContent) -> FileChange {
-    let content = content_change(sensitive, None, &want.bytes);
+pub fn creation(sensitive: bool, want: &FileContent, limits: DiffLimits) -> FileChange {
+    let content = content_change(sensitive, None, &want.bytes, limits);
     FileChange::new(Some(want.clone()), sensitive, content)
 }
 
 /// A live file to delete.
-pub fn deletion(sensitive: bool, state: &LiveFileState) -> FileChange {
-    let content = if sensitive || !is_text(&state.bytes) {
-        ContentChange::Opaque {
-            before: Some(Digest::of(&state.bytes)),
-            after: None,
-        }
-    } else {
-        text_diff(&state.bytes, b"")
-    };
-    FileChange::new(None, sensitive, content)
+pub fn deletion(sensitive: bool, state: &LiveFileState, limits: DiffLimits) -> FileChange {
+    let live = &state.content;
+    let diff = (!sensitive && diffable(live, limits.max))
+        .then(|| text_diff(&live.head, b"", limits.deadline))
+        .flatten();
+    FileChange::new(
+        None,
+        sensitive,
+        diff.unwrap_or_else(|| opaque_deletion(live)),
+    )
 }
 
-fn content_change(sensitive: bool, before: Option<&[u8]>, after: &[u8]) -> ContentChange {
-    let text = before.is_none_or(is_text) && is_text(after);
-    if sensitive || !text {
-        opaque(before.map(|b| b.to_vec()).as_ref(), after)
-    } else {
-        text_diff(before.unwrap_or_default(), after)
+fn opaque_deletion(live: &LiveContent) -> ContentChange {
+    ContentChange::Opaque {
+        before: Some(Digest::of_live(live)),
+        after: None,
     }
 }
 
-fn opaque(before: Option<&Vec<u8>>, after: &[u8]) -> ContentChange {
+/// Whether live content can be shown as text: read whole, within `max`, text.
+fn diffable(live: &LiveContent, max: usize) -> bool {
+    live.whole() && live.head.len() <= max && is_text(&live.head)
+}
+
+/// How content changes from `before` (none: created) to `after`: a text
+/// diff when both sides are text, whole and within the limits and the diff
+/// is done in time; else sizes and digests.
+fn content_change(
+    sensitive: bool,
+    before: Option<&LiveContent>,
+    after: &[u8],
+    limits: DiffLimits,
+) -> ContentChange {
+    let text = before.is_none_or(|b| diffable(b, limits.max))
+        && after.len() <= limits.max
+        && is_text(after);
+    let before_bytes = before.map_or(&b""[..], |b| &b.head[..]);
+    let diff = (!sensitive && text)
+        .then(|| text_diff(before_bytes, after, limits.deadline))
+        .flatten();
+    diff.unwrap_or_else(|| opaque(before, after))
+}
+
+fn opaque(before: Option<&LiveContent>, after: &[u8]) -> ContentChange {
     ContentChange::Opaque {
-        before: before.map(|b| Digest::of(b)),
+        before: before.map(Digest::of_live),
         after: Some(Digest::of(after)),
     }
 }
 
-fn text_diff(before: &[u8], after: &[u8]) -> ContentChange {
+/// A unified diff of two texts; `None` when it could not be done by `deadline`.
+fn text_diff(before: &[u8], after: &[u8], deadline: Instant) -> Option<ContentChange> {
     let (old, new) = (
         String::from_utf8_lossy(before),
         String::from_utf8_lossy(after),
     );
-    let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+    let diff = similar::TextDiff::configure()
+        .deadline(deadline)
+        .diff_lines(old.as_ref(), new.as_ref());
+    // Past its deadline the diff gave up and approximated: not shown.
+    if Instant::now() >= deadline {
+        return None;
+    }
     let mut out = String::new();
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
         out.push_str(&hunk.to_string());
@@ -252,7 +290,7 @@ fn text_diff(before: &[u8], after: &[u8]) -> ContentChange {
             out.push('\n');
         }
     }
-    ContentChange::TextDiff(out)
+    Some(ContentChange::TextDiff(out))
 }
 
 /// Text: UTF-8 without NUL bytes. Anything else is shown by size and digest.
@@ -295,12 +333,21 @@ mod tests {
     fn state(kind: &str, bytes: &[u8]) -> LiveFileState {
         LiveFileState {
             kind: kind.into(),
-            bytes: bytes.to_vec(),
+            content: LiveContent::of(bytes),
             mode: 0o600,
             uid: 1000,
             gid: 1000,
             mtime: 1_700_000_000,
             link: None,
+        }
+    }
+
+    /// The default limits of a diff.
+    fn limits() -> DiffLimits {
+        let budget = crate::budget::Budget::default();
+        DiffLimits {
+            max: budget.diff_max,
+            deadline: Instant::now() + budget.diff_deadline,
         }
     }
 
@@ -327,6 +374,7 @@ mod tests {
                 written,
                 container_id: "c0ffee",
             },
+            limits(),
         )
     }
 
@@ -501,5 +549,70 @@ mod tests {
         let unreadable = LiveFile::Unreadable("over the cap".into());
         let (_, _, change) = change(step(&spec(b"v1\n", false), &unreadable, None));
         assert!(change.blocked.unwrap().contains("over the cap"));
+    }
+
+    /// Live content over the largest declared content: read that far, no digest.
+    fn over_cap() -> LiveFile {
+        let mut over = state("file", b"");
+        over.content = LiveContent {
+            size: crate::config::MAX_SOURCE_BYTES + 1,
+            sha256: None,
+            head: vec![0; 16],
+        };
+        LiveFile::Present(over)
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_restored_with_evidence_and_shown_by_size() {
+        // Regression: such a file was unreadable, and never restored.
+        let (action, reasons, change) = change(step(
+            &spec(b"v1\n", false),
+            &over_cap(),
+            Some(&wrote(b"v1\n")),
+        ));
+        assert_eq!(action, Action::Update);
+        assert_eq!(reasons, vec!["content changed", "evidence kept first"]);
+        assert!(change.write.is_some() && change.blocked.is_none());
+        let ContentChange::Opaque { before, .. } = change.content else {
+            panic!("an over-cap file is never diffed")
+        };
+        assert_eq!(before.unwrap().sha256, None);
+    }
+
+    #[test]
+    fn text_past_the_diff_limit_is_shown_by_size_and_digest() {
+        let big = "line\n".repeat(60_000);
+        let (_, reasons, change) = change(step(&spec(b"v1\n", false), &live(big.as_bytes()), None));
+        assert_eq!(reasons[0], "content changed");
+        assert!(matches!(change.content, ContentChange::Opaque { .. }));
+    }
+
+    #[test]
+    fn a_diff_out_of_time_falls_back_to_sizes_and_digests_in_bounded_time() {
+        // Regression: 240 KB of distinct lines over a short bait took 8.9 s.
+        let lines: String = (0..24_000).map(|n| format!("{n:09}\n")).collect();
+        let started = Instant::now();
+        let (_, reasons, change) = change(step(
+            &spec(b"short\n", false),
+            &live(lines.as_bytes()),
+            None,
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(reasons[0], "content changed");
+        assert!(
+            matches!(change.content, ContentChange::Opaque { .. }),
+            "{:?}",
+            change.content
+        );
+    }
+
+    #[test]
+    fn a_diff_due_at_once_is_not_made() {
+        let spent = DiffLimits {
+            max: 1024,
+            deadline: Instant::now(),
+        };
+        let content = content_change(false, Some(&LiveContent::of(b"a\n")), b"b\n", spent);
+        assert!(matches!(content, ContentChange::Opaque { .. }));
     }
 }

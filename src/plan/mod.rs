@@ -27,6 +27,19 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Files changed by someone else and left as found (`on_drift = "report"`).
     pub drift: Vec<Drift>,
+    /// Deckies over their budget (SPEC §8): not planned, their steps skipped.
+    pub degraded: Vec<Degraded>,
+}
+
+/// A decky that went over its budget this pass: nothing of it is planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Degraded {
+    pub host: String,
+    pub decky: String,
+    /// What took too long: "reads" or "diffs".
+    pub what: String,
+    /// The budget, in words (`10s`).
+    pub limit: String,
 }
 
 /// What a change does; a closed set (SPEC §4).
@@ -246,7 +259,9 @@ pub enum ContentChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digest {
     pub size: usize,
-    pub sha256: String,
+    /// `None`: live content longer than any declared content can be, read
+    /// only that far (`size` is then that limit plus one).
+    pub sha256: Option<String>,
 }
 
 impl Digest {
@@ -255,7 +270,22 @@ impl Digest {
         let full = hex::encode(sha2::Sha256::digest(bytes));
         Digest {
             size: bytes.len(),
-            sha256: full[..12].to_string(),
+            sha256: Some(full[..12].to_string()),
+        }
+    }
+
+    /// The short sha256 as shown to an operator.
+    pub fn hash(&self) -> &str {
+        self.sha256
+            .as_deref()
+            .unwrap_or("none (over 64 MiB, read no further)")
+    }
+
+    /// The digest of live content as it was read.
+    pub fn of_live(live: &crate::live::LiveContent) -> Digest {
+        Digest {
+            size: usize::try_from(live.size).unwrap_or(usize::MAX),
+            sha256: live.sha256.as_ref().map(|s| s[..12].to_string()),
         }
     }
 }
@@ -308,6 +338,12 @@ impl Plan {
                 .filter(|d| d.host == host)
                 .cloned()
                 .collect(),
+            degraded: self
+                .degraded
+                .iter()
+                .filter(|d| d.host == host)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -322,6 +358,7 @@ impl Plan {
             changes: vec![],
             notes: vec![],
             drift: vec![],
+            degraded: vec![],
         };
         for p in plans {
             for note in p.notes {
@@ -334,6 +371,7 @@ impl Plan {
             merged.hosts.extend(p.hosts);
             merged.changes.extend(p.changes);
             merged.drift.extend(p.drift);
+            merged.degraded.extend(p.degraded);
         }
         merged
     }

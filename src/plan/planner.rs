@@ -34,6 +34,8 @@ pub fn plan(
         refusals: Vec::new(),
         fresh: BTreeMap::new(),
         drift: Vec::new(),
+        over_budget: live.over_budget.clone(),
+        diff_time: BTreeMap::new(),
     };
     let mut changes = planner.networks(&in_scope);
     let mut by_decky: BTreeMap<Option<String>, Vec<Change>> = BTreeMap::new();
@@ -54,6 +56,14 @@ pub fn plan(
         let decky = change.object.decky().map(str::to_string);
         by_decky.entry(decky).or_default().push(change);
     }
+    // A decky over its budget is not planned: its steps are skipped.
+    let degraded = planner.degraded(&in_scope);
+    for d in &degraded {
+        by_decky.remove(&Some(d.decky.clone()));
+    }
+    planner
+        .drift
+        .retain(|d| !degraded.iter().any(|g| g.decky == d.decky));
     // Deckies in name order; fleet-wide singletons last.
     let singletons = by_decky.remove(&None).unwrap_or_default();
     changes.extend(by_decky.into_values().flatten());
@@ -62,7 +72,8 @@ pub fn plan(
         return Err(PlanError::Refused(planner.refusals));
     }
     mark_decnet(&mut changes, live);
-    let notes = notes(&changes, live, &in_scope);
+    let mut notes = notes(&changes, live, &in_scope);
+    notes.extend(degraded.iter().map(degraded_note));
     Ok(Plan {
         fleet: desired.fleet.clone(),
         hosts: vec![host.to_string()],
@@ -70,6 +81,7 @@ pub fn plan(
         changes,
         notes,
         drift: planner.drift,
+        degraded,
     })
 }
 
@@ -107,6 +119,14 @@ fn check_targets(
         }),
         None => Ok(()),
     }
+}
+
+/// The note saying a decky was not planned, and why.
+fn degraded_note(d: &super::Degraded) -> String {
+    format!(
+        "decky {} is over its budget: its {} took longer than {} (decky_budget_s); it was not planned and its steps are skipped this time",
+        d.decky, d.what, d.limit
+    )
 }
 
 /// A change to a container DECNET made says that it needs `--adopt`.
@@ -179,9 +199,30 @@ pub(super) struct Planner<'a> {
     pub fresh: BTreeMap<String, &'static str>,
     /// Files someone else changed, left as found (`on_drift = "report"`).
     pub drift: Vec<super::Drift>,
+    /// Deckies over their budget: their reads (from observing) or diffs.
+    pub over_budget: Vec<crate::live::OverBudget>,
+    /// Time spent diffing each decky's files so far.
+    pub diff_time: BTreeMap<String, std::time::Duration>,
 }
 
 impl Planner<'_> {
+    /// The deckies in scope over their budget, in name order, as the plan names them.
+    fn degraded(&self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<super::Degraded> {
+        let mut out: Vec<super::Degraded> = Vec::new();
+        for o in &self.over_budget {
+            if in_scope(Some(&o.decky)) && !out.iter().any(|d| d.decky == o.decky) {
+                out.push(super::Degraded {
+                    host: self.host.to_string(),
+                    decky: o.decky.clone(),
+                    what: o.what.clone(),
+                    limit: crate::budget::words(o.limit),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.decky.cmp(&b.decky));
+        out
+    }
+
     /// Live containers no longer desired: services before their base.
     fn gone(&self, in_scope: &dyn Fn(Option<&str>) -> bool) -> Vec<Change> {
         let mut gone: Vec<&LiveContainer> = self
@@ -408,6 +449,7 @@ mod tests {
             deckies: vec!["db".into(), "web".into()],
             destroying: vec![],
             evidence: Default::default(),
+            budget: Default::default(),
         }
     }
 
@@ -436,7 +478,7 @@ mod tests {
             ("web-ssh".to_string(), "/root/x".to_string()),
             LiveFile::Present(LiveFileState {
                 kind: "file".into(),
-                bytes: b"x\n".to_vec(),
+                content: crate::live::LiveContent::of(b"x\n"),
                 mode: 0o644,
                 uid: 0,
                 gid: 0,
@@ -456,6 +498,7 @@ mod tests {
                 written: Default::default(),
             }),
             images: Default::default(),
+            ..Default::default()
         }
     }
 
@@ -517,6 +560,50 @@ mod tests {
                 "replace service service web-ssh".to_string()
             ]
         );
+    }
+
+    #[test]
+    fn a_decky_over_its_read_budget_is_named_and_its_steps_skipped() {
+        let d = desired();
+        let mut live = converged(&d);
+        live.containers.remove("db");
+        live.containers.get_mut("web-ssh").unwrap().state = "exited".into();
+        live.files.clear();
+        live.over_budget = vec![crate::live::OverBudget {
+            decky: "web".into(),
+            what: "reads".into(),
+            limit: std::time::Duration::from_secs(10),
+        }];
+        let p = plan(&d, &live, &[], "local").unwrap();
+        assert_eq!(summary(&p), vec!["create decky decky db"]);
+        let names: Vec<(&str, &str, &str)> = p
+            .degraded
+            .iter()
+            .map(|g| (g.decky.as_str(), g.what.as_str(), g.limit.as_str()))
+            .collect();
+        assert_eq!(names, vec![("web", "reads", "10s")]);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.starts_with("decky web is over its budget")),
+            "{:?}",
+            p.notes
+        );
+    }
+
+    #[test]
+    fn a_decky_whose_diffs_spend_its_budget_is_skipped_too() {
+        let mut d = desired();
+        d.budget.per_decky = std::time::Duration::ZERO;
+        let mut live = converged(&d);
+        live.containers.remove("db");
+        let Some(LiveFile::Present(x)) = live.files.values_mut().next() else {
+            panic!("a live file")
+        };
+        x.content = crate::live::LiveContent::of(b"tampered\n");
+        let p = plan(&d, &live, &[], "local").unwrap();
+        assert_eq!(summary(&p), vec!["create decky decky db"]);
+        assert_eq!(p.degraded[0].what, "diffs");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The machine view of apply, destroy and watch (`--json`, SPEC §9): one JSON
 //! object per line, drawn from the same events as the text view. Each has
 //! `format_version` 1, `time` (RFC 3339, UTC), `type` and `fleet`, and `host`
-//! where one applies. Strings are escaped by JSON itself.
+//! where one applies. Strings are escaped by JSON, controls included.
 
 use serde_json::{json, Map, Value};
 
@@ -27,7 +27,12 @@ fn event(kind: &str, fleet: &str) -> Map<String, Value> {
 /// Prints one event as one line; a closed pipe is ignored.
 pub fn emit(value: Map<String, Value>) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stdout(), "{}", Value::Object(value));
+    let _ = writeln!(std::io::stdout(), "{}", line(value));
+}
+
+/// One event as the line it is printed as: controls escaped (see [`crate::safe::json`]).
+pub fn line(value: Map<String, Value>) -> String {
+    crate::safe::json::to_string(&Value::Object(value)).expect("an event always serialises")
 }
 
 /// `plan`: the SPEC §4 plan object under `plan`.
@@ -35,6 +40,19 @@ pub fn plan(plan: &Plan) -> Map<String, Value> {
     let mut m = event("plan", &plan.fleet);
     m.insert("plan".into(), json::to_value(plan));
     m
+}
+
+/// `degraded`: one per decky over its budget (SPEC §8), its steps skipped.
+pub fn degraded(plan: &Plan) -> Vec<Map<String, Value>> {
+    let each = plan.degraded.iter().map(|d| {
+        let mut m = event("degraded", &plan.fleet);
+        m.insert("host".into(), json!(d.host));
+        m.insert("decky".into(), json!(d.decky));
+        m.insert("what".into(), json!(d.what));
+        m.insert("limit".into(), json!(d.limit));
+        m
+    });
+    each.collect()
 }
 
 /// The event an executor event is drawn as; `None` for those machines do
@@ -151,17 +169,62 @@ pub fn summary(fleet: &str, report: &FleetReport, failures: &[HostFailure]) -> M
     m
 }
 
-/// `error`: an error that ends or skips work, on `host` when it is one engine's.
+/// `error`: an error that ends or skips work, on `host` when it is one
+/// engine's; the advice the text gives (`help: ...`) apart, under `help`.
 pub fn error(fleet: &str, host: Option<&str>, message: &str) -> Map<String, Value> {
     let mut m = event("error", fleet);
     if let Some(host) = host {
         m.insert("host".into(), json!(host));
     }
+    let (message, help) = advice(message);
     m.insert("message".into(), json!(message));
+    m.insert("help".into(), json!(help));
     m
+}
+
+/// A message and its advice (the text after its `help:` line), apart.
+fn advice(message: &str) -> (&str, Option<&str>) {
+    match message.split_once("\n  help: ") {
+        Some((message, help)) => (message, Some(help)),
+        None => (message, None),
+    }
 }
 
 /// `error` for one engine's failure.
 pub fn failure(fleet: &str, f: &HostFailure) -> Map<String, Value> {
     error(fleet, Some(&f.host), &f.failure.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_carries_its_advice_apart() {
+        let e = error(
+            "f",
+            None,
+            "fleet 'f' is locked\n  help: wait for that run to end",
+        );
+        assert_eq!(e["message"], "fleet 'f' is locked");
+        assert_eq!(e["help"], "wait for that run to end");
+        let e = error("f", Some("h"), "no advice here");
+        assert_eq!(
+            (&e["message"], &e["help"]),
+            (&json!("no advice here"), &Value::Null)
+        );
+    }
+
+    #[test]
+    fn an_event_line_shows_no_control_raw_and_parses_back_to_the_same_strings() {
+        let hostile = "rm: \u{9b}2J\u{85}\u{90}\u{9d}\u{9f}\u{7f}\u{202e}\u{200e}\u{61c}\u{2069}";
+        let line = line(error("corp", Some("local"), hostile));
+        assert!(!line.chars().any(|c| c.is_control()), "{line}");
+        assert!(
+            line.contains(r"\u009b2J\u0085\u0090\u009d\u009f\u007f\u202e\u200e\u061c\u2069"),
+            "{line}"
+        );
+        let back: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["message"], hostile);
+    }
 }

@@ -47,6 +47,7 @@ pub fn every_kind() -> Plan {
         notes: vec![],
         changes,
         drift: vec![],
+        degraded: vec![],
     }
 }
 
@@ -158,11 +159,11 @@ fn web_02() -> Vec<Change> {
                 content: ContentChange::Opaque {
                     before: Some(Digest {
                         size: 12,
-                        sha256: "aaaaaaaaaaaa".into(),
+                        sha256: Some("aaaaaaaaaaaa".into()),
                     }),
                     after: Some(Digest {
                         size: 6,
-                        sha256: "bbbbbbbbbbbb".into(),
+                        sha256: Some("bbbbbbbbbbbb".into()),
                     }),
                 },
                 evidence: None,
@@ -181,7 +182,7 @@ fn web_02() -> Vec<Change> {
                 content: ContentChange::Opaque {
                     before: Some(Digest {
                         size: 3,
-                        sha256: "cccccccccccc".into(),
+                        sha256: Some("cccccccccccc".into()),
                     }),
                     after: None,
                 },

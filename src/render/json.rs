@@ -19,6 +19,9 @@ pub fn to_value(plan: &Plan) -> Value {
             "host": d.host, "decky": d.decky, "container": d.container, "path": d.path,
             "what": d.what.join("; "), "evidence": d.evidence.is_some(),
         })).collect::<Vec<_>>(),
+        "degraded": plan.degraded.iter().map(|d| json!({
+            "host": d.host, "decky": d.decky, "what": d.what, "limit": d.limit,
+        })).collect::<Vec<_>>(),
         "summary": {"add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy},
     })
 }
@@ -62,6 +65,36 @@ fn content(c: &ContentChange) -> Value {
 }
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_value(plan))?;
+    crate::safe::json::to_writer_pretty(&mut *out, &to_value(plan))?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reason quoting an engine or a decky: C1, DEL and bidi controls.
+    const HOSTILE: &str = "rm: \u{9b}2J\u{85}\u{7f}\u{202e}txt\u{200f}\u{61c}\u{2066}\u{1b}[H";
+
+    #[test]
+    fn the_json_plan_shows_no_control_raw_and_parses_back_to_the_same_strings() {
+        let mut plan = crate::render::fixture::every_kind();
+        plan.changes[0].reasons = vec![HOSTILE.to_string()];
+        plan.notes = vec![HOSTILE.to_string()];
+        let mut out = Vec::new();
+        render(&plan, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let raw: Vec<char> = out
+            .chars()
+            .filter(|c| crate::safe::is_control(*c) && *c != '\n')
+            .collect();
+        assert_eq!(raw, Vec::<char>::new(), "{out}");
+        assert!(
+            out.contains(r"\u009b2J\u0085\u007f\u202etxt\u200f\u061c\u2066\u001b[H"),
+            "{out}"
+        );
+        let back: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, to_value(&plan));
+        assert_eq!(back["notes"][0], HOSTILE);
+    }
 }

@@ -2,6 +2,11 @@
 //! section per decky, diffs in fenced blocks, sensitive files flagged without
 //! content, and a size cap that drops diffs (then whole sections) with a note
 //! rather than cutting a block in half.
+//!
+//! Text that came from a decky, an engine or a file name (reasons, paths,
+//! names, diff lines) is made inert before it is drawn: outside a fence it
+//! can make no link, image, autolink, HTML, emphasis or table cell; inside
+//! one it cannot close the fence (GitHub-flavoured markdown, SPEC §8).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,8 +29,60 @@ fn fence(body: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
+/// What starts markup inside a line of GitHub-flavoured markdown: a link or
+/// image (`[`, `]`, `(`, `)`, `!`), emphasis and strikethrough, a code span,
+/// a table cell, an autolink (`http:`, `www.`, `a@b`), math (`$`), an
+/// emoji or issue reference, and the backslash itself. Line starts (`#`, `-`,
+/// `>`, `1.`) cannot happen: a newline is escaped before.
+const MARKUP: &str = "\\`*_~[]()!|:.@$#";
+
+/// How HTML writes `c` when it is not to be read as markup.
+fn entity(c: char) -> Option<&'static str> {
+    match c {
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '&' => Some("&amp;"),
+        '"' => Some("&quot;"),
+        _ => None,
+    }
+}
+
+/// `s` as plain markdown text: controls escaped, `<`, `>`, `&` and `"` as
+/// HTML entities, and each [`MARKUP`] character behind a backslash
+/// (CommonMark allows one before any ASCII punctuation).
+fn inert(s: &str) -> String {
+    let escaped = safe::escape(s);
+    let mut out = String::with_capacity(escaped.len() * 2);
+    for c in escaped.chars() {
+        match entity(c) {
+            Some(e) => out.push_str(e),
+            None if MARKUP.contains(c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` inside HTML (the `<summary>` of a section): controls escaped, `<`,
+/// `>`, `&` and `"` as entities.
+fn html(s: &str) -> String {
+    let escaped = safe::escape(s);
+    let mut out = String::with_capacity(escaped.len());
+    for c in escaped.chars() {
+        match entity(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
     let s = Summary::of(changes.iter().copied());
+    let group = html(group);
     let mut out = format!("<details><summary><b>{group}</b>: {} to add, {} to change, {} to replace, {} to destroy</summary>\n\n", s.add, s.change, s.replace, s.destroy);
     for c in changes {
         let verb = if c.action == Action::Start {
@@ -38,8 +95,8 @@ fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
             "- `{}` {verb}{} — {}",
             text::symbol(c.action, Style::PLAIN),
             code(&describe(c)),
-            // Reasons can quote an engine: no controls, no HTML.
-            safe::escape(&c.reasons.join("; ")).replace('<', "&lt;")
+            // Reasons can quote an engine or a decky.
+            inert(&c.reasons.join("; "))
         );
         if let Detail::File(f) = &c.detail {
             match &f.content {
@@ -47,7 +104,7 @@ fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
                 ContentChange::Opaque { before, after } => {
                     let show = |d: &Option<crate::plan::Digest>| {
                         d.as_ref()
-                            .map(|d| format!("{} bytes, sha256 `{}`", d.size, d.sha256))
+                            .map(|d| format!("{} bytes, sha256 `{}`", d.size, d.hash()))
                             .unwrap_or_else(|| "absent".into())
                     };
                     let what = if f.sensitive {
@@ -75,8 +132,10 @@ fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
     out
 }
 
+/// `s` as a code span (never in a table): controls escaped, backticks
+/// shown as `'`; nothing else is read as markdown there.
 fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'"))
+    format!("`{}`", safe::escape(s).replace('`', "'"))
 }
 
 /// Appends each section whole, else without its diffs, else not at all, to
@@ -118,13 +177,13 @@ fn fit_sections(
 
 /// Renders `plan` within `cap` characters.
 pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
-    let mut doc = format!("### deckhand plan for fleet `{}`\n\n", plan.fleet);
+    let mut doc = format!("### deckhand plan for fleet {}\n\n", code(&plan.fleet));
     for note in &plan.notes {
-        let _ = writeln!(doc, "> **Note:** {note}\n");
+        let _ = writeln!(doc, "> **Note:** {}\n", inert(note));
     }
     for d in &plan.drift {
-        let what = safe::escape(&d.what.join("; ")).replace('<', "&lt;");
-        let file = code(&safe::escape(&format!("{}:{}", d.container, d.path)));
+        let what = inert(&d.what.join("; "));
+        let file = code(&format!("{}:{}", d.container, d.path));
         let _ = writeln!(
             doc,
             "> **Drift:** {file} — {what}; left as found (`on_drift = \"report\"`)\n"
@@ -148,8 +207,12 @@ pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
         let s = Summary::of(groups[g].iter().copied());
         let _ = writeln!(
             doc,
-            "| {g} | {} | {} | {} | {} |",
-            s.add, s.change, s.replace, s.destroy
+            "| {} | {} | {} | {} | {} |",
+            inert(g),
+            s.add,
+            s.change,
+            s.replace,
+            s.destroy
         );
     }
     let s = plan.summary();
@@ -166,4 +229,149 @@ pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
         s.add, s.change, s.replace, s.destroy
     );
     out.write_all(doc.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Drift, Object};
+
+    /// What an intruder writes into a reason, a drift, a note or a path to
+    /// make the PR comment lie or link: one input per markdown rule.
+    const HOSTILE: [&str; 14] = [
+        "[click](http://evil.example/)",          // link
+        "![x](http://evil.example/p.png)",        // image
+        "<http://evil.example/>",                 // angle autolink
+        "see http://evil.example/x now",          // bare URL autolink
+        "see www.evil.example now",               // www autolink
+        "mail root@evil.example now",             // email autolink
+        "<img src=x onerror=alert(1)>",           // raw HTML
+        "<a href=\"http://evil.example/\">x</a>", // raw HTML link
+        "</details><script>alert(1)</script>",    // HTML closing our section
+        "&#x202e;&lt;b&gt;",                      // entities
+        "**bold** _it_ ~~gone~~ `code`",          // emphasis, code span
+        "cell | break",                           // table cell
+        "line\n# heading\n- item\n> quote",       // block starts
+        "$x^2$ [^1] :+1:",                        // math, footnote, emoji
+    ];
+
+    /// The markdown as GitHub renders it: GFM with raw HTML passed through,
+    /// so that any HTML an input smuggles in shows.
+    fn github(md: &str) -> String {
+        let mut options = comrak::Options::default();
+        let e = &mut options.extension;
+        (e.table, e.autolink, e.strikethrough, e.footnotes) = (true, true, true, true);
+        e.math_dollars = true;
+        options.render.r#unsafe = true;
+        comrak::markdown_to_html(md, &options)
+    }
+
+    /// `s` as HTML text: what a rendering shows when nothing was read as markup.
+    fn as_text(s: &str) -> String {
+        let s = safe::escape(s).into_owned();
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+
+    fn hostile_plan() -> Plan {
+        let mut plan = crate::render::fixture::every_kind();
+        let hostile: Vec<String> = HOSTILE.iter().map(|s| s.to_string()).collect();
+        plan.changes[0].reasons = hostile.clone();
+        plan.notes = hostile.clone();
+        plan.drift = vec![Drift {
+            host: "local".into(),
+            decky: "web-01".into(),
+            container: "web-01".into(),
+            path: "/srv/[x](http://evil.example/)<b>`".into(),
+            what: hostile,
+            evidence: None,
+            sensitive: false,
+        }];
+        plan.changes[1].object = Object::Decky {
+            decky: "web|01 [x](http://evil.example/) <b>".into(),
+        };
+        plan
+    }
+
+    fn render_md(plan: &Plan) -> String {
+        let mut out = Vec::new();
+        render(plan, &mut out, GITHUB_COMMENT_LIMIT).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_from_a_decky_renders_as_the_same_text_and_nothing_else() {
+        let md = render_md(&hostile_plan());
+        let html = github(&md);
+        for h in HOSTILE {
+            // A note, a reason and a drift: each shown verbatim, three times.
+            assert_eq!(html.matches(&as_text(h)).count(), 3, "{h:?}:\n{md}\n{html}");
+        }
+        for tag in [
+            "<a ",
+            "<img",
+            "<script",
+            "<em>",
+            "<del>",
+            "<h1",
+            "<blockquote>\n<h",
+        ] {
+            assert!(!html.contains(tag), "{tag}:\n{md}\n{html}");
+        }
+        assert_eq!(html.matches("<table>").count(), 1, "{html}");
+        for row in html.split("<tr>").skip(1) {
+            let cells = row.matches("<td").count() + row.matches("<th").count();
+            assert_eq!(cells, 5, "a cell broke: {row}");
+        }
+        assert!(
+            html.contains("<td>decky web|01 [x](http://evil.example/) &lt;b&gt;</td>"),
+            "{html}"
+        );
+        let opened = html.matches("<details>").count();
+        assert_eq!(html.matches("</details>").count(), opened, "{html}");
+    }
+
+    #[test]
+    fn a_path_is_a_code_span_that_nothing_closes() {
+        let html = github(&render_md(&hostile_plan()));
+        assert!(
+            html.contains("<code>web-01:/srv/[x](http://evil.example/)&lt;b&gt;'</code>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_diff_stays_in_its_fence_whatever_runs_of_backticks_it_holds() {
+        let mut plan = crate::render::fixture::every_kind();
+        let diff = "@@ -1 +1,4 @@\n-```\n+````\n+```diff\n+</details><img src=x>\n";
+        for c in &mut plan.changes {
+            if let Detail::File(f) = &mut c.detail {
+                if let ContentChange::TextDiff(d) = &mut f.content {
+                    *d = diff.to_string();
+                }
+            }
+        }
+        let md = render_md(&plan);
+        assert!(md.contains("  `````diff\n"), "{md}");
+        let html = github(&md);
+        let inside = "@@ -1 +1,4 @@\n-```\n+````\n+```diff\n+&lt;/details&gt;&lt;img src=x&gt;\n";
+        assert!(
+            html.contains(&format!(
+                "<code class=\"language-diff\">{inside}</code></pre>"
+            )),
+            "{md}\n{html}"
+        );
+        assert!(!html.contains("<img"), "{html}");
+    }
+
+    #[test]
+    fn an_intruders_controls_stay_escaped_in_a_fence_and_out_of_one() {
+        let mut plan = hostile_plan();
+        plan.changes[0].reasons = vec!["\u{1b}]8;;http://evil/\u{9c}x\u{202e}".into()];
+        let md = render_md(&plan);
+        assert!(md.contains("\\\\x1b\\]8;;http\\:"), "{md}");
+        assert!(!md.chars().any(|c| c.is_control() && c != '\n'), "{md}");
+    }
 }

@@ -59,6 +59,7 @@ mod tests {
             changes: vec![],
             notes: vec![],
             drift: vec![],
+            degraded: vec![],
         };
         insta::assert_snapshot!(text(&plan, Style::PLAIN), @"No changes. Fleet 'corp' matches the configuration.");
     }

@@ -29,7 +29,12 @@ impl RunView {
             RunView::Text { style, .. } => {
                 let _ = text::render(plan, &mut std::io::stdout().lock(), *style);
             }
-            RunView::Json { .. } => events_json::emit(events_json::plan(plan)),
+            RunView::Json { .. } => {
+                events_json::emit(events_json::plan(plan));
+                events_json::degraded(plan)
+                    .into_iter()
+                    .for_each(events_json::emit);
+            }
         }
     }
 

@@ -127,6 +127,13 @@ fn no_changes(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     if !plan.drift.is_empty() {
         let n = plan.drift.len();
         writeln!(out, "No changes to apply; {n} file(s) of fleet '{fleet}' drifted and are left as found (above).")
+    } else if !plan.degraded.is_empty() {
+        let names: Vec<&str> = plan.degraded.iter().map(|d| d.decky.as_str()).collect();
+        let names = names.join(", ");
+        writeln!(
+            out,
+            "No changes to the deckies planned; not planned (over their budget, above): {names}."
+        )
     } else if !plan.unplanned.is_empty() {
         let unplanned = plan.unplanned.join(", ");
         writeln!(out, "No changes. Fleet '{fleet}' matches the configuration on host(s): {hosts} (not planned: {unplanned}).")
@@ -195,7 +202,7 @@ fn summary(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
 
 fn digest(d: &Option<Digest>) -> String {
     match d {
-        Some(d) => format!("{} bytes, sha256 {}", d.size, d.sha256),
+        Some(d) => format!("{} bytes, sha256 {}", d.size, d.hash()),
         None => "absent".to_string(),
     }
 }

@@ -4,27 +4,35 @@
 //!
 //! Each watch is on a bait's directory, added through a descriptor opened
 //! inside the container's root as reads are (`/proc/self/fd/N`), never
-//! through a host path string an intruder's symlink could redirect.
-//! inotify does not say who: what arrives while a pass of deckhand's own runs
-//! is its own doing (its reads, its writes), and is not reported as access;
-//! a change among it still asks for one more pass.
+//! through a host path string an intruder's symlink could redirect. The
+//! inotify instance is kept for the whole watch (a decky that takes every
+//! instance of the host's root cannot take it back); the watches on it are
+//! rebuilt after every pass. Where inotify cannot be had, the baits are
+//! looked at every 2 s instead ([`super::poll`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::mem::MaybeUninit;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
+use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+use rustix::io::Errno;
 use tokio::io::unix::AsyncFd;
+use tokio::time::Interval;
 
+use super::poll::{self, Poll};
+use super::touch::{drain, Dir, Seen, Touch};
 use crate::observe::host::{open_dir, Root};
 
 /// At most one log line per bait in this time; the rest are counted.
 const ACCESS_QUIET: Duration = Duration::from_secs(10);
 
+/// For tests: makes every inotify instance fail as an exhausted host would.
+pub const INJECT_FAILURE: &str = "DECKHAND_INJECT_INOTIFY_FAILURE";
+
 /// A bait file of a running container on the local engine.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Bait {
+    pub decky: String,
     pub container: String,
     /// The container's full id, and its first process: to open its root.
     pub id: String,
@@ -32,50 +40,71 @@ pub struct Bait {
     pub path: String,
 }
 
-/// What a process in a decky did to a bait: an `access` word of SPEC §9.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Touch {
-    pub container: String,
-    pub path: String,
-    pub access: &'static str,
+/// What watching a set of baits came to.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Containers whose baits are not watched, with why (read on the interval).
+    pub unwatched: Vec<(String, String)>,
+    /// Why inotify could not be had, when some baits are looked at every 2 s instead.
+    pub inotify: Option<String>,
+    /// How many baits are looked at every 2 s.
+    pub polled: usize,
 }
 
-impl Touch {
-    /// Whether it changed the bait (and so a pass should heal it).
-    pub fn changes(&self) -> bool {
-        matches!(self.access, "write" | "delete" | "attrib")
-    }
-}
-
-/// The access word of an inotify event.
-fn access(flags: ReadFlags) -> Option<&'static str> {
-    let is = |f: ReadFlags| flags.intersects(f);
-    if is(ReadFlags::DELETE | ReadFlags::MOVED_FROM) {
-        Some("delete")
-    } else if is(ReadFlags::MODIFY
-        | ReadFlags::CLOSE_WRITE
-        | ReadFlags::CREATE
-        | ReadFlags::MOVED_TO)
-    {
-        Some("write")
-    } else if is(ReadFlags::ATTRIB) {
-        Some("attrib")
-    } else if is(ReadFlags::ACCESS) {
-        Some("read")
-    } else if is(ReadFlags::OPEN) {
-        Some("open")
-    } else {
-        None
-    }
-}
-
-/// The inotify instance and what each of its watches is on.
+/// The inotify instance, what each of its watches is on, and every bait's
+/// last look (looked at every 2 s while inotify cannot be had for some).
 pub struct BaitWatch {
     fd: Option<AsyncFd<OwnedFd>>,
-    /// Watch descriptor -> (container, directory, bait names in it).
-    dirs: BTreeMap<i32, (String, String, BTreeSet<String>)>,
+    dirs: BTreeMap<i32, Dir>,
+    looks: Poll,
+    polling: Option<Interval>,
     /// Last access line per bait, and how many were not told since.
     quiet: BTreeMap<(String, String), (Instant, u64)>,
+}
+
+/// What the watches ask inotify for.
+fn mask() -> WatchFlags {
+    WatchFlags::MODIFY
+        | WatchFlags::CLOSE_WRITE
+        | WatchFlags::CLOSE_NOWRITE
+        | WatchFlags::ATTRIB
+        | WatchFlags::CREATE
+        | WatchFlags::DELETE
+        | WatchFlags::MOVED_FROM
+        | WatchFlags::MOVED_TO
+        | WatchFlags::OPEN
+        | WatchFlags::ACCESS
+        | WatchFlags::MOVE_SELF
+        | WatchFlags::DELETE_SELF
+        | WatchFlags::ONLYDIR
+}
+
+/// A new inotify instance (or the injected failure of one).
+fn init() -> Result<OwnedFd, Errno> {
+    if std::env::var(INJECT_FAILURE).is_ok_and(|v| v == "1") {
+        return Err(Errno::MFILE);
+    }
+    inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC)
+}
+
+/// A watch on `dir` (through its descriptor), or the injected failure of one.
+fn add_watch(fd: &OwnedFd, dir: &OwnedFd) -> Result<i32, Errno> {
+    if std::env::var(INJECT_FAILURE).is_ok_and(|v| v == "1") {
+        return Err(Errno::NOSPC);
+    }
+    let through = format!("/proc/self/fd/{}", dir.as_raw_fd());
+    inotify::add_watch(fd, through.as_str(), mask())
+}
+
+/// The baits of one container, by directory.
+fn by_dir<'a>(paths: &[&'a str]) -> BTreeMap<&'a str, BTreeSet<String>> {
+    let mut out: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for p in paths {
+        let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
+        let dir = if dir.is_empty() { "/" } else { dir };
+        out.entry(dir).or_default().insert(name.to_string());
+    }
+    out
 }
 
 impl BaitWatch {
@@ -83,104 +112,136 @@ impl BaitWatch {
         BaitWatch {
             fd: None,
             dirs: BTreeMap::new(),
+            looks: Poll::default(),
+            polling: None,
             quiet: BTreeMap::new(),
         }
     }
 
-    /// Watches exactly `baits` from now on; returns the containers that could
-    /// not be watched, with why (their baits are still read on the interval).
-    pub fn set(&mut self, baits: &[Bait]) -> Vec<(String, String)> {
-        self.fd = None;
-        self.dirs.clear();
-        if baits.is_empty() {
-            return Vec::new();
+    /// The instance, made on first use (and tried again while it cannot be had).
+    fn instance(&mut self) -> Result<(), String> {
+        if self.fd.is_some() {
+            return Ok(());
         }
-        let fd = match inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC) {
-            Ok(fd) => fd,
-            Err(e) => return vec![("(all)".into(), format!("inotify: {e}"))],
-        };
-        let mut failed = Vec::new();
-        let mut by_container: BTreeMap<(&str, &str, u32), Vec<&str>> = BTreeMap::new();
-        for b in baits {
-            by_container
-                .entry((&b.container, &b.id, b.pid))
-                .or_default()
-                .push(&b.path);
-        }
-        for ((container, id, pid), paths) in by_container {
-            if let Err(why) = self.add(&fd, container, id, pid, &paths) {
-                failed.push((container.to_string(), why));
-            }
-        }
+        let fd = init().map_err(|e| format!("inotify_init: {e}"))?;
         // SAFETY: the AsyncFd owns the OwnedFd, which stays open and the
         // same descriptor until the AsyncFd is dropped.
-        self.fd =
-            unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.ok();
-        failed
+        let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+            .map_err(|e| format!("inotify: {e}"))?;
+        self.fd = Some(fd);
+        Ok(())
     }
 
-    /// One watch per directory holding `paths` in the container.
-    fn add(
-        &mut self,
-        fd: &OwnedFd,
-        container: &str,
-        id: &str,
-        pid: u32,
-        paths: &[&str],
-    ) -> Result<(), String> {
-        let root = Root::open(id, pid)?;
-        let mut by_dir: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-        for p in paths {
-            let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
-            by_dir.entry(dir).or_default().insert(name.to_string());
+    /// Watches exactly `baits` from now on.
+    pub fn set(&mut self, baits: &[Bait]) -> Report {
+        let mut report = Report::default();
+        if let Err(why) = self.instance() {
+            report.inotify = Some(why);
         }
-        let mask = WatchFlags::MODIFY
-            | WatchFlags::CLOSE_WRITE
-            | WatchFlags::ATTRIB
-            | WatchFlags::CREATE
-            | WatchFlags::DELETE
-            | WatchFlags::MOVED_FROM
-            | WatchFlags::MOVED_TO
-            | WatchFlags::OPEN
-            | WatchFlags::ACCESS
-            | WatchFlags::ONLYDIR;
-        for (dir, names) in by_dir {
-            let shown = if dir.is_empty() { "/" } else { dir };
+        let mut groups: BTreeMap<(&str, &str, u32), Vec<&str>> = BTreeMap::new();
+        for b in baits {
+            let key = (b.container.as_str(), b.id.as_str(), b.pid);
+            groups.entry(key).or_default().push(&b.path);
+        }
+        let mut dirs = BTreeMap::new();
+        for ((container, id, pid), paths) in groups {
+            let root = match Root::open(id, pid) {
+                Ok(root) => root,
+                Err(why) => {
+                    report.unwatched.push((container.to_string(), why));
+                    continue;
+                }
+            };
+            report.polled += self.add(&root, container, &paths, &mut dirs, &mut report);
+        }
+        self.replace_dirs(dirs);
+        self.looks = Poll::new(baits);
+        self.polling = (report.polled > 0).then(|| {
+            let mut every = tokio::time::interval(poll::EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every
+        });
+        report
+    }
+
+    /// Every bait looked at now: what changed since the last look (after
+    /// inotify lost events).
+    pub fn look(&mut self) -> Vec<Seen> {
+        self.looks.look()
+    }
+
+    /// One watch per directory holding `paths` in the container, into
+    /// `dirs`; returns how many paths inotify could not be had for.
+    fn add(
+        &self,
+        root: &Root,
+        container: &str,
+        paths: &[&str],
+        dirs: &mut BTreeMap<i32, Dir>,
+        report: &mut Report,
+    ) -> usize {
+        let mut left = 0;
+        for (dir, names) in by_dir(paths) {
             // A missing directory is watched once a pass has made it.
-            let Ok(dirfd) = open_dir(&root, shown) else {
+            let Ok(dirfd) = open_dir(root, dir) else {
                 continue;
             };
-            let through = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&dirfd));
-            let wd = inotify::add_watch(fd, through.as_str(), mask)
-                .map_err(|e| format!("inotify on {shown}: {e}"))?;
-            self.dirs
-                .insert(wd, (container.to_string(), shown.to_string(), names));
+            let added = match &self.fd {
+                Some(fd) => add_watch(fd.get_ref(), &dirfd)
+                    .map_err(|e| format!("inotify_add_watch on {container}:{dir}: {e}")),
+                None => Err(String::new()),
+            };
+            match added {
+                Ok(wd) => {
+                    let dir = dir.to_string();
+                    let container = container.to_string();
+                    dirs.insert(
+                        wd,
+                        Dir {
+                            container,
+                            dir,
+                            names,
+                        },
+                    );
+                }
+                Err(why) => {
+                    if !why.is_empty() {
+                        report.inotify.get_or_insert(why);
+                    }
+                    left += names.len();
+                }
+            }
         }
-        Ok(())
+        left
+    }
+
+    /// Drops the watches not in `dirs` and keeps `dirs`.
+    fn replace_dirs(&mut self, dirs: BTreeMap<i32, Dir>) {
+        if let Some(fd) = &self.fd {
+            for wd in self.dirs.keys().filter(|wd| !dirs.contains_key(wd)) {
+                let _ = inotify::remove_watch(fd.get_ref(), *wd);
+            }
+        }
+        self.dirs = dirs;
     }
 
     /// What happened to the baits since last asked, waiting for something
     /// when nothing has yet.
-    pub async fn next(&mut self) -> Vec<Touch> {
-        let Some(fd) = &self.fd else {
-            return std::future::pending().await;
-        };
+    pub async fn next(&mut self) -> Vec<Seen> {
         loop {
-            let Ok(mut ready) = fd.readable().await else {
-                return std::future::pending().await;
-            };
-            // Read until the kernel has no more, then wait for the next.
-            let touches = drain(fd.get_ref(), &self.dirs);
-            ready.clear_ready();
-            if !touches.is_empty() {
-                return touches;
+            tokio::select! {
+                seen = from_inotify(&self.fd, &self.dirs) => return seen,
+                _ = tick(&mut self.polling) => {}
+            }
+            let seen = self.looks.look();
+            if !seen.is_empty() {
+                return seen;
             }
         }
     }
 
-    /// What is queued now, without waiting: a pass's own doing, read out
-    /// once it ends.
-    pub fn take_queued(&mut self) -> Vec<Touch> {
+    /// What is queued now, without waiting: read out once a pass ends.
+    pub fn take_queued(&mut self) -> Vec<Seen> {
         match &self.fd {
             Some(fd) => drain(fd.get_ref(), &self.dirs),
             None => Vec::new(),
@@ -208,30 +269,30 @@ impl BaitWatch {
     }
 }
 
-/// Every event queued on `fd` for a bait, as touches (reads until empty).
-fn drain(fd: &OwnedFd, dirs: &BTreeMap<i32, (String, String, BTreeSet<String>)>) -> Vec<Touch> {
-    let mut buf = [MaybeUninit::<u8>::uninit(); 8192];
-    let mut reader = inotify::Reader::new(fd, &mut buf);
-    let mut out = Vec::new();
-    while let Ok(event) = reader.next() {
-        let Some((container, dir, names)) = dirs.get(&event.wd()) else {
-            continue;
+/// The next events inotify has for the baits; never, without an instance.
+async fn from_inotify(fd: &Option<AsyncFd<OwnedFd>>, dirs: &BTreeMap<i32, Dir>) -> Vec<Seen> {
+    let Some(fd) = fd else {
+        return std::future::pending().await;
+    };
+    loop {
+        let Ok(mut ready) = fd.readable().await else {
+            return std::future::pending().await;
         };
-        let Some(name) = event.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-            continue;
-        };
-        let (Some(access), true) = (access(event.events()), names.contains(&name)) else {
-            continue;
-        };
-        let path = match dir.as_str() {
-            "/" => format!("/{name}"),
-            d => format!("{d}/{name}"),
-        };
-        out.push(Touch {
-            container: container.clone(),
-            path,
-            access,
-        });
+        // Read until the kernel has no more, then wait for the next.
+        let seen = drain(fd.get_ref(), dirs);
+        ready.clear_ready();
+        if !seen.is_empty() {
+            return seen;
+        }
     }
-    out
+}
+
+/// The next time to look at the baits; never, while inotify watches them all.
+async fn tick(polling: &mut Option<Interval>) {
+    match polling {
+        Some(every) => {
+            every.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }

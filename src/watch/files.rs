@@ -3,13 +3,14 @@
 //! Directories are watched, not files: editors that save by writing a new file
 //! and renaming it over the old one, and a file deleted and created again, are
 //! then seen like any other write. Events are filtered down to the files of
-//! interest in notify's own thread and handed to the async loop.
+//! interest in notify's own thread and handed to the async loop. Where
+//! inotify cannot be had, the files are looked at every 2 s instead.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::{EventKind, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 /// What counts as a change of the desired state.
@@ -29,7 +30,9 @@ impl Interest {
 }
 
 pub struct FileWatch {
-    watcher: RecommendedWatcher,
+    watcher: Box<dyn Watcher + Send>,
+    /// Why the files are looked at every 2 s instead of watched with inotify.
+    pub polled: Option<String>,
     interest: Arc<Mutex<Interest>>,
     dirs: BTreeSet<PathBuf>,
     changed: UnboundedReceiver<PathBuf>,
@@ -40,7 +43,7 @@ impl FileWatch {
         let interest = Arc::new(Mutex::new(Interest::default()));
         let (tx, changed) = unbounded_channel();
         let filter = interest.clone();
-        let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let handler = move |res: notify::Result<notify::Event>| {
             let Ok(event) = res else { return };
             if matches!(event.kind, EventKind::Access(_)) {
                 return;
@@ -51,9 +54,17 @@ impl FileWatch {
                     let _ = tx.send(path);
                 }
             }
-        })?;
+        };
+        let (watcher, polled): (Box<dyn Watcher + Send>, _) = match inotify(handler.clone()) {
+            Ok(w) => (Box::new(w), None),
+            Err(why) => {
+                let every = notify::Config::default().with_poll_interval(super::poll::EVERY);
+                (Box::new(PollWatcher::new(handler, every)?), Some(why))
+            }
+        };
         Ok(FileWatch {
             watcher,
+            polled,
             interest,
             dirs: BTreeSet::new(),
             changed,
@@ -96,6 +107,14 @@ impl FileWatch {
     pub async fn changed(&mut self) -> Option<PathBuf> {
         self.changed.recv().await
     }
+}
+
+/// The inotify watcher, or why it cannot be had.
+fn inotify(handler: impl notify::EventHandler) -> Result<RecommendedWatcher, String> {
+    if std::env::var(super::baits::INJECT_FAILURE).is_ok_and(|v| v == "1") {
+        return Err("inotify_init: Too many open files (injected)".into());
+    }
+    notify::recommended_watcher(handler).map_err(|e| e.to_string())
 }
 
 /// The path with its directory resolved (symlinks followed), as notify reports

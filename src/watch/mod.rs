@@ -3,13 +3,26 @@
 //! interval (events never show edits inside a container; the interval pass
 //! reads the files back). Triggers are debounced into passes; each pass holds
 //! the fleet lock only while it runs. Nothing but SIGINT/SIGTERM ends it.
+//!
+//! An intruder cannot blind it or switch it off (SPEC §8): bait changes start
+//! a pass of their deckies only, a bait rewritten over and over is restored
+//! with backoff ([`backoff`]), what inotify queued during a pass is judged
+//! against deckhand's own opens ([`window`]), inotify lost is replaced by
+//! looking every 2 s ([`poll`]), and an invalid file keeps the last valid
+//! state enforced ([`last_valid`]).
 
+mod backoff;
 mod baits;
 mod debounce;
 mod events;
 mod files;
+mod last_valid;
 mod pass;
+mod poll;
 mod say;
+mod seen;
+mod touch;
+mod window;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -22,10 +35,12 @@ use crate::interrupt::Interrupt;
 use crate::render::style::Style;
 
 use crate::render::events_json;
-use baits::{BaitWatch, Touch};
+use backoff::Backoff;
+use baits::BaitWatch;
 use debounce::Debounce;
 use events::{follow_events, on, EngineSignal};
 use files::FileWatch;
+use last_valid::LastValid;
 use pass::Sources;
 use say::Say;
 
@@ -87,13 +102,16 @@ pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()>
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut w = Watcher::new(settings, signals_tx);
     w.announce();
+    if let Some(why) = &files.polled {
+        w.config_polled(why);
+    }
     loop {
         let wake = w.wake();
         tokio::select! {
             _ = interrupt.raised() => break,
             Some(path) = files.changed() => w.trigger(format!("{} saved", short(&path))),
             Some(signal) = signals.recv() => w.engine_signal(signal),
-            touches = w.baits.next() => w.touched(touches),
+            seen = w.baits.next() => w.seen(seen),
             _ = ticker.tick() => w.trigger("interval".to_string()),
             _ = sleep_until(wake), if wake.is_some() => {}
         }
@@ -119,6 +137,12 @@ struct Watcher {
     debounce: Debounce,
     /// Why the next pass runs.
     reasons: BTreeSet<String>,
+    /// Which deckies the next pass covers: only those whose baits changed,
+    /// or (empty) the whole fleet. A decky flooded by an intruder then does
+    /// not slow the passes that heal the others.
+    scope: Option<BTreeSet<String>>,
+    /// The decky of each container with a watched bait.
+    bait_deckies: BTreeMap<String, String>,
     /// Containers deckhand removed lately: their events are its own.
     own: BTreeMap<String, Instant>,
     /// When to try again after an engine was unreachable or locked, and the wait.
@@ -134,6 +158,12 @@ struct Watcher {
     fleet: String,
     /// Bait files watched from the host.
     baits: BaitWatch,
+    /// Why inotify could not be had, once said (until it is back).
+    inotify_lost: Option<String>,
+    /// Restores of baits rewritten over and over, spaced out.
+    backoff: Backoff,
+    /// The desired state passes work from, kept while the file is invalid.
+    last_valid: LastValid,
 }
 
 impl Watcher {
@@ -145,6 +175,8 @@ impl Watcher {
         Watcher {
             debounce,
             reasons: BTreeSet::from(["start".to_string()]),
+            scope: None,
+            bait_deckies: BTreeMap::new(),
             own: BTreeMap::new(),
             retry: None,
             pass_number: 0,
@@ -157,6 +189,9 @@ impl Watcher {
                 .unwrap_or_default(),
             settings,
             baits: BaitWatch::new(),
+            inotify_lost: None,
+            backoff: Backoff::default(),
+            last_valid: LastValid::default(),
         }
     }
 
@@ -183,16 +218,35 @@ impl Watcher {
         ));
     }
 
-    /// The earliest moment something is due: the debounce, or a retry.
+    /// The earliest moment something is due: the debounce, a retry, or a
+    /// restore held back.
     fn wake(&self) -> Option<Instant> {
         let retry = self.retry.map(|(at, _)| at);
-        [self.debounce.deadline(), retry]
+        [self.debounce.deadline(), retry, self.backoff.deadline()]
             .into_iter()
             .flatten()
             .min()
     }
 
+    /// A pass of the whole fleet is due.
     fn trigger(&mut self, reason: String) {
+        self.scope = None;
+        self.reasons.insert(reason);
+        self.debounce.trigger(Instant::now());
+    }
+
+    /// A pass of the decky of `container` is due (of the whole fleet when
+    /// its decky is not known).
+    fn trigger_bait(&mut self, container: &str, reason: String) {
+        let Some(decky) = self.bait_deckies.get(container).cloned() else {
+            return self.trigger(reason);
+        };
+        if self.reasons.is_empty() {
+            self.scope = Some(BTreeSet::new());
+        }
+        if let Some(scope) = &mut self.scope {
+            scope.insert(decky);
+        }
         self.reasons.insert(reason);
         self.debounce.trigger(Instant::now());
     }
@@ -225,56 +279,47 @@ impl Watcher {
         }
     }
 
-    /// Processes in a decky touched bait files: each told (rate-limited per
-    /// file), and a change starts a pass.
-    fn touched(&mut self, touches: Vec<Touch>) {
-        let now = Instant::now();
-        for t in touches {
-            if t.changes() {
-                self.trigger(format!("bait {}:{} changed", t.container, t.path));
-            }
-            let Some(untold) = self.baits.tell(&t, now) else {
-                continue;
-            };
-            let more = match untold {
-                0 => String::new(),
-                n => format!(" ({n} more since the last line)"),
-            };
-            let word = match t.access {
-                "open" => "opened",
-                "read" => "read",
-                "write" => "written",
-                "delete" => "deleted",
-                _ => "attributes changed",
-            };
-            let line = format!("bait {word}: {}:{}{more}", t.container, t.path);
-            self.say().line(&crate::render::safe::escape(&line));
-            let event =
-                events_json::bait_access(&self.fleet, &t.container, &t.path, t.access, untold);
-            self.say().event(event);
-        }
-    }
-
     /// Whether a pass is due now: the debounce fired, or a retry came round.
     fn due(&mut self, now: Instant) -> bool {
         let retry_due = self.retry.is_some_and(|(at, _)| at <= now);
         if retry_due {
+            self.scope = None;
             self.reasons.insert("retry".to_string());
+        }
+        for (container, path) in self.backoff.due(now) {
+            self.trigger_bait(
+                &container,
+                format!("bait {container}:{path} changed (after backoff)"),
+            );
         }
         self.debounce.fire(now) || retry_due
     }
 
     async fn pass(&mut self, interrupt: &Interrupt) -> pass::PassEnd {
         let style = self.settings.style;
+        let say = self.say();
         self.pass_number += 1;
         let why: Vec<String> = std::mem::take(&mut self.reasons).into_iter().collect();
+        let targets: Vec<String> = self.scope.take().into_iter().flatten().collect();
         let n = self.pass_number;
-        let say = self.say();
         say.line(&style.bold(&format!("pass {n} ({})", why.join(", "))));
         say.event(events_json::pass(self.fleet(), "started", n, &why));
         let started = Instant::now();
         self.pass_started = time::OffsetDateTime::now_utc().unix_timestamp();
-        let end = pass::run(&self.settings, say, interrupt).await;
+        let held = self.backoff.held(Instant::now());
+        let end = match self
+            .last_valid
+            .load(&self.settings.config, say, &self.fleet)
+        {
+            Some(loaded) => {
+                let scope = pass::Scope {
+                    targets: &targets,
+                    backed_off: &held,
+                };
+                pass::run(&self.settings, loaded, scope, say, interrupt).await
+            }
+            None => pass::PassEnd::default(),
+        };
         let took = started.elapsed().as_secs_f64();
         say.line(&format!("pass {n} done in {took:.2}s"));
         if let Some(sources) = &end.sources {
@@ -290,7 +335,8 @@ impl Watcher {
         let now = Instant::now();
         self.own
             .retain(|_, removed_at| now.duration_since(*removed_at) < OWN_EVENTS_MEMORY);
-        self.own.extend(end.removed.into_iter().map(|id| (id, now)));
+        self.own
+            .extend(end.removed.iter().map(|id| (id.clone(), now)));
         self.retry = end.retry.then(|| {
             let wait = self
                 .retry
@@ -305,24 +351,21 @@ impl Watcher {
                 self.say().problem(self.fleet(), None, &line, &message);
             }
         }
+        self.bait_window(&end);
+        let watched = self.baits.set(&end.baits);
+        let deckies = end
+            .baits
+            .iter()
+            .map(|b| (b.container.clone(), b.decky.clone()));
+        self.bait_deckies = deckies.collect();
+        let keep = end
+            .baits
+            .iter()
+            .map(|b| (b.container.clone(), b.path.clone()));
+        self.backoff.retain(&keep.collect());
+        self.watched(watched);
         if let Some(sources) = end.sources.filter(|s| self.followed.as_ref() != Some(s)) {
             self.follow(sources);
-        }
-        // What the baits saw during the pass was deckhand's own reading and
-        // writing: not told. A change to a file the pass did not write is
-        // someone else's: one more pass checks it.
-        let queued = self.baits.take_queued();
-        let mut theirs = queued
-            .iter()
-            .filter(|t| t.changes() && !end.wrote.contains(&(t.container.clone(), t.path.clone())));
-        if let Some(t) = theirs.next_back() {
-            self.trigger(format!(
-                "bait {}:{} changed during the pass",
-                t.container, t.path
-            ));
-        }
-        for (container, why) in self.baits.set(&end.baits) {
-            crate::verbose!("bait watch on {container}: not watched ({why}); read on the interval");
         }
     }
 

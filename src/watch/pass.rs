@@ -5,7 +5,7 @@
 //! the loop needs next; nothing here ends the watch. An engine that cannot be
 //! reached or locked is reported and retried; the others are reconciled.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -35,9 +35,11 @@ pub struct PassEnd {
     pub retry: bool,
     /// The bait files to watch from the host until the next pass.
     pub baits: Vec<super::baits::Bait>,
-    /// Files this pass wrote or deleted, (container, path): their inotify
-    /// events during the pass are its own.
-    pub wrote: BTreeSet<(String, String)>,
+    /// Files this pass wrote or deleted, (container, path), with the (host,
+    /// decky) they are on: their inotify events during the pass are its own.
+    pub wrote: BTreeMap<(String, String), (String, String)>,
+    /// Baits whose restore this pass left for later (backoff).
+    pub held: Vec<(String, String)>,
 }
 
 /// Whose container events to follow.
@@ -57,24 +59,31 @@ pub struct Endpoint {
     pub tls: Option<TlsFiles>,
 }
 
-pub async fn run(settings: &Settings, say: Say, interrupt: &Interrupt) -> PassEnd {
+/// What a pass covers.
+pub struct Scope<'a> {
+    /// Only these deckies (empty: the whole fleet).
+    pub targets: &'a [String],
+    /// Baits whose restore waits (backoff).
+    pub backed_off: &'a BTreeSet<(String, String)>,
+}
+
+/// One pass over `loaded`, within `scope`.
+pub async fn run(
+    settings: &Settings,
+    loaded: &Loaded,
+    scope: Scope<'_>,
+    say: Say,
+    interrupt: &Interrupt,
+) -> PassEnd {
     let style = settings.style;
-    let loaded = match crate::config::load(&settings.config) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            let message = format!("invalid configuration; nothing changed, still watching:\n{e}");
-            say.problem("", None, &format!("{} {message}", style.red("!")), &message);
-            return PassEnd::default();
-        }
-    };
     let mut end = PassEnd {
         inputs: Some(loaded.inputs.clone()),
-        sources: Some(sources(&loaded, settings)),
+        sources: Some(sources(loaded, settings)),
         ..PassEnd::default()
     };
     let options = Options {
         docker_host: settings.docker_host.as_deref(),
-        targets: &[],
+        targets: scope.targets,
         lock_as: (!settings.plan_only).then_some(settings.command.as_str()),
     };
     let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &options).await;
@@ -87,8 +96,12 @@ pub async fn run(settings: &Settings, say: Say, interrupt: &Interrupt) -> PassEn
     if let Some(held) = &held {
         hold_back(&pass.fleet, held, settings.max_destroy, say);
     }
+    end.held = hold_back_restores(&mut pass, scope.backed_off);
     let plan = pass.plan();
     say.event(events_json::plan(&plan));
+    events_json::degraded(&plan)
+        .into_iter()
+        .for_each(|e| say.event(e));
     if settings.plan_only {
         show_plan(&plan, say);
     } else {
@@ -108,6 +121,24 @@ pub async fn run(settings: &Settings, say: Say, interrupt: &Interrupt) -> PassEn
     end
 }
 
+/// Leaves out of the plans every file step on a bait of `held`; returns
+/// those it left out.
+fn hold_back_restores(pass: &mut Pass, held: &BTreeSet<(String, String)>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for p in &mut pass.planned {
+        p.plan.changes.retain(|c| match &c.object {
+            crate::plan::Object::File {
+                container, path, ..
+            } if held.contains(&(container.clone(), path.clone())) => {
+                out.push((container.clone(), path.clone()));
+                false
+            }
+            _ => true,
+        });
+    }
+    out
+}
+
 /// Every bait file of a running container on an engine read from the host,
 /// as it is after the pass (a replace gave it a new id).
 async fn baits(pass: &Pass) -> Vec<super::baits::Bait> {
@@ -117,15 +148,19 @@ async fn baits(pass: &Pass) -> Vec<super::baits::Bait> {
         if crate::observe::host::unavailable(engine).is_some() {
             continue;
         }
-        let mut by_container: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        let mut by_container: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
         for f in &p.site.desired.files {
-            by_container.entry(&f.container).or_default().push(&f.path);
+            by_container
+                .entry(&f.container)
+                .or_default()
+                .push((&f.decky, &f.path));
         }
         for (container, paths) in by_container {
             let Ok(Some((id, pid))) = engine.running(container).await else {
                 continue;
             };
-            out.extend(paths.into_iter().map(|path| super::baits::Bait {
+            out.extend(paths.into_iter().map(|(decky, path)| super::baits::Bait {
+                decky: decky.to_string(),
                 container: container.to_string(),
                 id: id.clone(),
                 pid,
@@ -219,7 +254,10 @@ async fn reconcile(
     held: bool,
     say: Say,
     interrupt: &Interrupt,
-) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
+) -> (
+    BTreeSet<String>,
+    BTreeMap<(String, String), (String, String)>,
+) {
     let style = say.style;
     let changes: usize = pass.planned.iter().map(|p| p.plan.changes.len()).sum();
     match (changes, held) {
@@ -264,15 +302,22 @@ async fn reconcile(
     (removed, files_done(&report))
 }
 
-/// The (container, path) of every file step the run got done.
-fn files_done(report: &crate::fleet::FleetReport) -> BTreeSet<(String, String)> {
+/// The (container, path) of every file step the run got done, with its
+/// (host, decky).
+fn files_done(report: &crate::fleet::FleetReport) -> BTreeMap<(String, String), (String, String)> {
     let outcomes = report.hosts.iter().flat_map(|(_, r)| &r.outcomes);
     outcomes
         .filter(|o| o.status.is_done())
         .filter_map(|o| match &o.change.object {
             crate::plan::Object::File {
-                container, path, ..
-            } => Some((container.clone(), path.clone())),
+                container,
+                path,
+                decky,
+                ..
+            } => Some((
+                (container.clone(), path.clone()),
+                (o.change.host.clone(), decky.clone()),
+            )),
             _ => None,
         })
         .collect()

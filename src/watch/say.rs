@@ -31,6 +31,19 @@ impl Say {
         }
     }
 
+    /// A problem with advice: `line` in the log (which gives the advice
+    /// too), or an `error` event with `message` and `help`.
+    pub fn advice(&self, fleet: &str, line: &str, message: &str, help: &str) {
+        match self.json {
+            true => {
+                let mut e = events_json::error(fleet, None, message);
+                e.insert("help".into(), Value::from(help));
+                events_json::emit(e);
+            }
+            false => log(self.style, line),
+        }
+    }
+
     /// An event for machines; the log has its own lines for it.
     pub fn event(&self, event: Map<String, Value>) {
         if self.json {

@@ -6,6 +6,13 @@ use std::time::{Duration, Instant};
 
 use super::Fleet;
 
+/// The `deckhand` that runs watch: the one built, or `DECKHAND_TEST_WATCH_BIN`
+/// (to check that a test fails on an older build).
+fn bin() -> String {
+    std::env::var("DECKHAND_TEST_WATCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_deckhand").to_string())
+}
+
 /// A running `deckhand watch`, its output in a file; killed on drop (before
 /// the fleet's own cleanup, as it is declared after the fleet).
 pub struct Watch {
@@ -31,7 +38,7 @@ impl Watch {
     ) -> Watch {
         let log = fleet.dir.path().join("watch.log");
         let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
+        let child = Command::new(bin())
             .args([
                 "watch",
                 "--no-color",

@@ -18,9 +18,12 @@ pub struct Taken {
     pub cut: Vec<(String, Cut)>,
 }
 
-/// What the sidecar says of an entry.
-fn describe(header: &tar::Header) -> Value {
-    let link = header.link_name().ok().flatten();
+/// What the sidecar says of an entry. Its link target is the entry's, which
+/// a PAX header holds when the target is not plain ASCII (the header's own
+/// field then holds a stripped copy).
+fn describe<R: std::io::Read>(entry: &tar::Entry<R>) -> Value {
+    let header = entry.header();
+    let link = entry.link_name().ok().flatten();
     json!({
         "mode": format!("{:04o}", header.mode().unwrap_or(0) & 0o7777),
         "owner": format!("{}:{}", header.uid().unwrap_or(0), header.gid().unwrap_or(0)),
@@ -46,7 +49,7 @@ pub fn take(
         return Ok(None);
     };
     let mut entry = first?;
-    let mut meta = describe(entry.header());
+    let mut meta = describe(&entry);
     let is_file = entry.header().entry_type().is_file()
         && entry
             .path()

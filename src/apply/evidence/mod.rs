@@ -124,6 +124,7 @@ impl Keeper {
                 .map(|_| None)
                 .map_err(|e| format!("evidence could not be read: {e}"));
         };
+        crate::own_opens::opened(container, &of.path);
         let mut meta = taken.meta;
         meta["container"] = json!(container);
         meta["container_id"] = json!(of.container_id);

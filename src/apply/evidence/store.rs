@@ -61,7 +61,7 @@ pub fn sidecar_of(copy: &Path) -> PathBuf {
 }
 
 fn to_text(meta: &Value) -> String {
-    serde_json::to_string_pretty(meta).unwrap_or_default() + "\n"
+    crate::safe::json::to_string_pretty(meta).unwrap_or_default() + "\n"
 }
 
 /// Writes the sidecar of `copy`, never over an existing one.

@@ -51,7 +51,7 @@ pub async fn with_archive<T: Send + 'static>(
         };
         consume(&mut chunks)
     });
-    let pumped = engine.download_to(container, path, tx).await;
+    let pumped = engine.download_into(container, path, u64::MAX, tx).await;
     let out = task.await.expect("a capture does not panic");
     (pumped, out)
 }

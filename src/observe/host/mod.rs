@@ -4,16 +4,16 @@
 //!
 //! Used when the engine is reached through a local socket, deckhand is root,
 //! and `DECKHAND_READ` is not `engine`; per container, when it is running and
-//! its first process is proven to be its own ([`root`]). Anything else (a
-//! stopped container, a pid that is not the container's, a kernel without
-//! `openat2`, a read that takes too long) leaves that container to the
-//! engine path, and `--verbose` says why.
+//! its first process is proven to be its own, in its own root filesystem
+//! ([`root`]). Anything else (a stopped container, a pid that is not the
+//! container's, a chrooted first process, a kernel without `openat2`) leaves
+//! that container to the engine path, and `--verbose` says why.
 
 mod read;
 mod root;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::Instant;
 
 use tokio::task::JoinSet;
 
@@ -33,10 +33,9 @@ pub fn open_dir(root: &Root, dir: &str) -> Result<std::os::fd::OwnedFd, String> 
     })
 }
 
-/// Longest one container's reads may take before the engine path is used instead.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Containers read at once: each costs one inspect (for its pid) on the engine.
-const CONTAINERS_IN_FLIGHT: usize = 16;
+/// Containers of one decky read at once: each costs one inspect (for its
+/// pid) on the engine.
+const CONTAINERS_IN_FLIGHT: usize = 4;
 
 /// Why host reads are not used at all, if they are not.
 pub fn unavailable(engine: &Engine) -> Option<String> {
@@ -55,13 +54,15 @@ pub fn unavailable(engine: &Engine) -> Option<String> {
 /// Files read per (container, path).
 pub type Files = BTreeMap<(String, String), LiveFile>;
 
-/// Reads what it can of `wanted` from the host; returns what it read, and
-/// the containers (with their paths) left for the engine.
+/// Reads what it can of `wanted` from the host, keeping `keep` bytes of
+/// each file's head, until `deadline`; returns what it read, and the
+/// containers (with their paths) left for the engine.
 pub async fn read_files(
     engine: &Engine,
     containers: &BTreeMap<String, LiveContainer>,
     wanted: BTreeMap<String, BTreeSet<String>>,
-    cap: usize,
+    keep: usize,
+    deadline: Instant,
 ) -> (Files, BTreeMap<String, BTreeSet<String>>) {
     let mut left = BTreeMap::new();
     let mut tasks = JoinSet::new();
@@ -78,14 +79,7 @@ pub async fn read_files(
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let read = tokio::time::timeout(
-                READ_TIMEOUT,
-                read_container(&engine, &name, &id, &paths, cap),
-            );
-            let result = match read.await {
-                Ok(result) => result,
-                Err(_) => Err(format!("no answer in {}s", READ_TIMEOUT.as_secs())),
-            };
+            let result = read_container(&engine, &id, &paths, keep, deadline).await;
             (name, paths, result)
         });
     }
@@ -106,29 +100,32 @@ pub async fn read_files(
     (files, left)
 }
 
-/// Every path of one container, read through its root.
+/// Every path of one container, read through its root until `deadline`.
 async fn read_container(
     engine: &Engine,
-    name: &str,
     id: &str,
     paths: &BTreeSet<String>,
-    cap: usize,
+    keep: usize,
+    deadline: Instant,
 ) -> Result<Vec<(String, LiveFile)>, String> {
     let pid = engine
         .container_pid(id)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("not running")?;
-    let (name, id, paths) = (name.to_string(), id.to_string(), paths.clone());
+    let (id, paths) = (id.to_string(), paths.clone());
     tokio::task::spawn_blocking(move || {
         let root = Root::open(&id, pid)?;
-        Ok(paths
-            .into_iter()
-            .map(|p| {
-                let file = read::read(&root, &name, &p, cap);
-                (p, file)
-            })
-            .collect())
+        let mut read = Vec::new();
+        for p in paths {
+            // Past its budget the decky is reported; this thread stops too.
+            if Instant::now() >= deadline {
+                return Err("the decky's read budget ran out".to_string());
+            }
+            let file = read::read(&root, &p, keep, deadline);
+            read.push((p, file));
+        }
+        Ok(read)
     })
     .await
     .map_err(|e| e.to_string())?

@@ -2,13 +2,17 @@
 //! `/proc/<pid>/root` and proven to be that container's.
 //!
 //! The intruder is root inside: the pid the engine named may die and be
-//! reused by a host process. So the process's cgroup must name the container
-//! before the root is opened and again after, and the root opened must not be
-//! the host's own.
+//! reused by a host process, and the process may have `chroot`ed into a fake
+//! tree. So the process's cgroup must name the container before the root is
+//! opened and again after, and the root opened must be the root of the
+//! container's own filesystem: the root of its mount namespace, which its
+//! runtime set up and which root in the container cannot change (that needs
+//! `CAP_SYS_ADMIN`).
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags};
+use rustix::thread::{LinkNameSpaceType, UnshareFlags};
 
 /// How a user namespace maps ids: `(inside, outside, count)` ranges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +63,32 @@ fn in_container(pid: u32, id: &str) -> Result<(), NotUsable> {
     }
 }
 
+/// (device, inode) of the root of process `pid`'s mount namespace: what a
+/// process that enters it (as `nsenter --mount` does) finds at `/`.
+fn namespace_root(pid: u32) -> Result<(u64, u64), NotUsable> {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+    let ns = rustix::fs::open(format!("/proc/{pid}/ns/mnt"), flags, Mode::empty())
+        .map_err(|e| format!("/proc/{pid}/ns/mnt: {e}"))?;
+    // A thread of its own enters the namespace, looks, and ends: nothing
+    // else of deckhand ever runs there.
+    let look = || -> rustix::io::Result<(u64, u64)> {
+        // SAFETY: FS unshares this thread's root, cwd and umask only (which
+        // entering a mount namespace requires); descriptors stay shared.
+        unsafe { rustix::thread::unshare_unsafe(UnshareFlags::FS) }?;
+        rustix::thread::move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Mount))?;
+        let st = rustix::fs::stat("/")?;
+        Ok((st.st_dev, st.st_ino))
+    };
+    let looked = std::thread::scope(|s| s.spawn(look).join());
+    match looked {
+        Ok(Ok(root)) => Ok(root),
+        Ok(Err(e)) => Err(format!("process {pid}'s mount namespace: {e}")),
+        Err(_) => Err(format!(
+            "process {pid}'s mount namespace could not be entered"
+        )),
+    }
+}
+
 impl Root {
     /// Opens the root of container `id` (its full id), whose first process is `pid`.
     pub fn open(id: &str, pid: u32) -> Result<Root, NotUsable> {
@@ -76,6 +106,14 @@ impl Root {
         if (root.st_dev, root.st_ino) == (host.st_dev, host.st_ino) {
             return Err(format!("process {pid}'s root is the host's"));
         }
+        // A chrooted first process shows a tree of the intruder's making.
+        if (root.st_dev, root.st_ino) != namespace_root(pid)? {
+            return Err(format!(
+                "process {pid}'s root is not its container's root filesystem (chrooted)"
+            ));
+        }
+        // And the namespace was still the container's when it was looked at.
+        in_container(pid, id)?;
         let map = |file: &str| {
             std::fs::read_to_string(format!("/proc/{pid}/{file}"))
                 .map(|t| IdMap::parse(&t))
@@ -101,6 +139,15 @@ mod tests {
         assert_eq!(remapped.inside(100000), 0);
         assert_eq!(remapped.inside(101000), 1000);
         assert_eq!(remapped.inside(5), 65534, "unmapped: the overflow id");
+    }
+
+    #[test]
+    fn the_root_of_an_unchrooted_process_is_its_mount_namespaces_root() {
+        let root = rustix::fs::stat("/").unwrap();
+        assert_eq!(
+            namespace_root(std::process::id()).unwrap(),
+            (root.st_dev, root.st_ino)
+        );
     }
 
     #[test]
