@@ -70,22 +70,24 @@ fn an_intruders_reads_during_a_long_pass_are_reported() {
     fleet.write(CONFIG);
     fleet.apply();
     let ssh = fleet.n("a-ssh");
+    // The service is named after the fleet: its images are this test's own,
+    // removed when the test ends, passed or failed (after the watch stops).
+    let svc = &fleet.name;
+    let _images = BuiltImages(format!("deckhand-build:{svc}-"));
     let watch = Watch::start(&fleet, 600);
 
     // A pass made long honestly: a new decky's service is built from a
     // Dockerfile that sleeps (unique to the fleet, so no cache answers it).
     let context = format!(
-        "FROM {}\nRUN echo {} && sleep 8\n",
+        "FROM {}\nRUN echo {} && sleep 20\n",
         common::IMAGE,
         fleet.name
     );
     fleet.write_file("slow/Dockerfile", context.as_bytes());
-    // The service is named after the fleet: its images are this test's own.
-    let svc = &fleet.name;
     fleet.write(&format!(
         "{CONFIG}\n[services.{svc}]\nbuild = \"slow\"\ncommand = [\"sleep\", \"infinity\"]\n\n[deckies.{{fleet}}-c]\nservices = [\"{svc}\"]\n"
     ));
-    watch.wait_for("sleep 8", Duration::from_secs(60));
+    watch.wait_for("sleep 20", Duration::from_secs(60));
     let before = watch.output().len();
     // The intruder reads the bait twice while the pass builds.
     sh(&ssh, "cat /root/.aws/credentials >/dev/null");
@@ -98,21 +100,29 @@ fn an_intruders_reads_during_a_long_pass_are_reported() {
         watch.output()
     );
     let path = format!("{ssh}:/root/.aws/credentials");
-    within(Duration::from_secs(10), || {
+    within(Duration::from_secs(60), || {
         let out = watch.output();
         out.contains(&format!("bait opened: {path}")) || out.contains(&format!("bait read: {path}"))
     })
     .unwrap_or_else(|| panic!("the reads were not reported:\n{}", watch.output()));
-    drop(watch);
-    let images = docker(&[
-        "images",
-        "--format",
-        "{{.Repository}}:{{.Tag}}",
-        "deckhand-build",
-    ]);
-    let ours = format!("deckhand-build:{svc}-");
-    for tag in images.lines().filter(|t| t.starts_with(&ours)) {
-        let _ = common::docker_try(&["rmi", "-f", tag]);
+}
+
+/// The images a test built, tagged `deckhand-build:<prefix>...`, removed on
+/// drop (when the test fails too).
+struct BuiltImages(String);
+
+impl Drop for BuiltImages {
+    fn drop(&mut self) {
+        let args = [
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "deckhand-build",
+        ];
+        let (_, images) = common::docker_try(&args);
+        for tag in images.lines().filter(|t| t.starts_with(&self.0)) {
+            let _ = common::docker_try(&["rmi", "-f", tag]);
+        }
     }
 }
 
@@ -128,7 +138,7 @@ fn without_inotify_watch_says_so_and_still_heals_a_bait_by_polling() {
         &["--json"],
         &[("DECKHAND_INJECT_INOTIFY_FAILURE", "1")],
     );
-    let said = within(Duration::from_secs(10), || {
+    let said = within(Duration::from_secs(60), || {
         events(&watch).iter().any(|e| {
             e["type"] == "error"
                 && e["message"].as_str().is_some_and(|m| m.contains("inotify"))
@@ -143,7 +153,7 @@ fn without_inotify_watch_says_so_and_still_heals_a_bait_by_polling() {
         &ssh,
         "/root/.aws/credentials",
         b"[default]\n",
-        Duration::from_secs(30),
+        Duration::from_secs(60),
     );
     eprintln!(
         "healed by polling in {} ms (interval 600 s)",
@@ -158,7 +168,7 @@ fn without_inotify_watch_says_so_and_still_heals_a_bait_by_polling() {
         &fleet.n("b"),
         "/srv/b/bait",
         b"b2\n",
-        Duration::from_secs(30),
+        Duration::from_secs(60),
     );
 }
 
@@ -179,7 +189,7 @@ fn a_bait_directory_moved_away_and_recreated_is_healed_at_once() {
         &ssh,
         "/root/.aws/credentials",
         b"[default]\n",
-        Duration::from_secs(30),
+        Duration::from_secs(60),
     );
     eprintln!(
         "moved directory healed in {} ms (interval 600 s)",
@@ -193,7 +203,7 @@ fn a_bait_directory_moved_away_and_recreated_is_healed_at_once() {
         &ssh,
         "/root/.aws/credentials",
         b"[default]\n",
-        Duration::from_secs(30),
+        Duration::from_secs(60),
     );
     assert!(watch.passes() > passes, "{}", watch.output());
     watch.assert_running();
@@ -209,8 +219,8 @@ fn an_invalid_edit_keeps_the_last_valid_state_enforced() {
 
     // A half-finished edit in an editor.
     fleet.write(&CONFIG.replace("[deckies.{fleet}-b]", "[deckies.{fleet}-b"));
-    watch.wait_for("\"number\":2,\"reasons\"", Duration::from_secs(30));
-    watch.wait_for("\"status\":\"ended\",\"number\":2", Duration::from_secs(30));
+    watch.wait_for("\"number\":2,\"reasons\"", Duration::from_secs(60));
+    watch.wait_for("\"status\":\"ended\",\"number\":2", Duration::from_secs(60));
 
     sh(&fleet.n("a-ssh"), "echo stolen > /root/.aws/credentials");
     docker(&["rm", "-f", &http]);
@@ -227,9 +237,11 @@ fn an_invalid_edit_keeps_the_last_valid_state_enforced() {
     .unwrap_or_else(|| panic!("{http} not recreated:\n{}", watch.output()));
 
     let all = events(&watch);
+    // Passes that ended (a pass says the error before it ends; one only
+    // started may not have said it yet), the first before the typo.
     let passes_since_typo = all
         .iter()
-        .filter(|e| e["type"] == "pass" && e["status"] == "started")
+        .filter(|e| e["type"] == "pass" && e["status"] == "ended")
         .count()
         - 1;
     let said = all
@@ -316,7 +328,7 @@ fn under_a_flood_the_flooded_bait_backs_off_and_another_decky_is_still_healed() 
     let start = Instant::now();
     // Generous: a debug build spends seconds on each pass over decky f's
     // 20 MiB (the bench measures the release build against its 1 s goal).
-    let took = healed(&watch, &o, "/srv/o/bait", b"o\n", Duration::from_secs(30));
+    let took = healed(&watch, &o, "/srv/o/bait", b"o\n", Duration::from_secs(60));
     eprintln!("flood: decky o healed in {} ms", took.as_millis());
     // The flood goes on until a restore after backoff has been told.
     within(Duration::from_secs(180), || {
