@@ -362,3 +362,89 @@ fn a_capture_that_does_not_fit_is_listed_and_the_restore_still_happens() {
         "nothing was written"
     );
 }
+
+/// Two deckies, one bait each, a quota of 5 MiB (b alone without a).
+fn two_under_5_mib(with_a: bool) -> String {
+    let a = "\n[deckies.{fleet}-a]\nservices = []\n\n[deckies.{fleet}-a.files.\"/srv/bait\"]\ncontent = \"a\\n\"\n";
+    let b = "\n[deckies.{fleet}-b]\nservices = []\n\n[deckies.{fleet}-b.files.\"/srv/bait\"]\ncontent = \"b\\n\"\n";
+    let fleet = "\n[fleet]\nname = \"{fleet}\"\nbase_image = \"{image}\"\nevidence_quota_mb = 5\n";
+    format!("{fleet}{}{b}", if with_a { a } else { "" })
+}
+
+/// Break 1: a decky capturing more than the quota holds (a 6 MiB file, in a
+/// 5 MiB quota) cannot wipe the copy kept for another decky, and its small
+/// files after the one refused are still kept.
+#[test]
+fn a_decky_capturing_a_lot_does_not_wipe_another_deckys_evidence() {
+    let fleet = Fleet::new("evwipe");
+    fleet.write(&two_under_5_mib(true));
+    fleet.apply();
+    let (a, b) = (fleet.n("a"), fleet.n("b"));
+    sh(
+        &b,
+        "dd if=/dev/urandom of=/srv/bait bs=1024 count=3072 2>/dev/null",
+    );
+    fleet.apply();
+    let kept_b = copies(&fleet, &format!("/{b}/"));
+    assert_eq!(kept_b.len(), 1, "b's bait kept");
+    let bytes_b = std::fs::read(&kept_b[0]).unwrap();
+    assert_eq!(bytes_b.len(), 3 << 20);
+    sh(
+        &a,
+        "mkdir -p /srv/0 && dd if=/dev/urandom of=/srv/0/big bs=1024 count=6144 2>/dev/null; echo 'stolen creds' > /srv/zz_evidence",
+    );
+    fleet.write(&two_under_5_mib(false));
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(kept_b[0].exists(), "b's copy is still there: {run:?}");
+    assert_eq!(std::fs::read(&kept_b[0]).unwrap(), bytes_b, "and intact");
+    let tars = copies(&fleet, &format!("/{a}/layer/"));
+    assert_eq!(tars.len(), 1, "{run:?}");
+    let mut archive = tar::Archive::new(std::fs::File::open(&tars[0]).unwrap());
+    let small: Vec<Vec<u8>> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().unwrap().ends_with("srv/zz_evidence"))
+        .map(|mut e| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
+            bytes
+        })
+        .collect();
+    assert_eq!(small, [b"stolen creds\n".to_vec()], "{run:?}");
+    let used = allocated(&evidence_dir(&fleet));
+    assert!(used <= 5 << 20, "over the quota: {used} bytes");
+}
+
+/// Break 1 and 2: a layer of 20,000 planted files gives a tar of at most
+/// 10,000 entries; the rest is listed as not copied.
+#[test]
+fn a_layer_tar_holds_at_most_ten_thousand_entries_the_rest_counted() {
+    let fleet = Fleet::new("evmany");
+    fleet.write(concat!(
+        fleet_table!(),
+        "\n[deckies.{fleet}-a]\nservices = []\n"
+    ));
+    fleet.apply();
+    let a = fleet.n("a");
+    sh(
+        &a,
+        "mkdir -p /srv/p && cd /srv/p && i=0; while [ $i -lt 20000 ]; do : > f$i; i=$((i+1)); done",
+    );
+    let run = fleet.deckhand(&["destroy", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let tars = copies(&fleet, "/layer/");
+    assert_eq!(tars.len(), 1, "{run:?}");
+    let mut archive = tar::Archive::new(std::fs::File::open(&tars[0]).unwrap());
+    let entries = archive.entries().unwrap().count();
+    assert!(entries <= 10_000, "{entries} entries in the tar");
+    let meta = sidecar(&tars[0]);
+    let listed = meta["left_out"].as_array().map_or(0, Vec::len);
+    let counted = meta["left_out_not_listed"].as_u64().unwrap_or(0) as usize;
+    assert!(listed + counted >= 1, "{meta}");
+    let line = meta["left_out"][0].as_str().unwrap_or_default();
+    let said = line.contains("over 10000 entries") || line.contains("ran out");
+    assert!(said, "{line}");
+    assert!(run.stdout.contains("parts left out"), "{run:?}");
+}

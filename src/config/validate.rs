@@ -249,6 +249,20 @@ impl<'a> Validator<'a> {
                 ),
             }
         }
+        match &fleet.evidence_max_mb {
+            Some(m) if settings.max_bytes > settings.quota_bytes => self.ctx.err_help(
+                src,
+                &m.span(),
+                format!(
+                    "[fleet] evidence_max_mb {} is larger than evidence_quota_mb {}",
+                    m.get_ref(),
+                    settings.quota_bytes >> 20
+                ),
+                "one capture cannot keep more than the whole evidence directory holds: lower evidence_max_mb or raise evidence_quota_mb",
+            ),
+            // The default cap never goes over a smaller quota.
+            _ => settings.max_bytes = settings.max_bytes.min(settings.quota_bytes),
+        }
         if let Some(o) = &fleet.on_drift {
             self.on_drift = self.drift_policy(src, o).unwrap_or_default();
         }

@@ -57,6 +57,7 @@ pub fn take(
     let mut cut = Vec::new();
     if is_file {
         meta["format"] = json!("file");
+        out.part(entry.size().min(max));
         if let Some(c) = copy_content(&mut entry, out, max)? {
             cut.push((format!("bytes from {}", out.position()), c));
         }

@@ -125,10 +125,19 @@ fn take_one(
 }
 
 /// Copies every path `want` reads from `root` into a tar in `out`.
-pub fn take(root: &Root, want: &Wanted, out: &mut Sparse<'_>, max: u64) -> io::Result<Taken> {
+pub fn take(
+    root: &Root,
+    want: &Wanted,
+    out: &mut Sparse<'_>,
+    max: u64,
+    deadline: std::time::Instant,
+) -> io::Result<Taken> {
     let mut tar = TarOut::new(out, max);
     let mut taken = Taken::default();
     for path in want.reads() {
+        if !taken.may_take(path, deadline) {
+            continue;
+        }
         let own = want.own.get(path).map(String::as_str);
         match take_one(root, path, own, &mut tar)? {
             Appended::Kept => taken.kept += 1,

@@ -12,8 +12,12 @@ use super::sparse::Sparse;
 use super::tarcopy::{Appended, Cut, TarOut};
 use crate::engine::LayerChange;
 
-/// Paths a sidecar lists at most; the rest are counted.
+/// Paths a sidecar lists, and entries a layer's tar holds, at most; the
+/// rest are counted.
 pub const LISTED: usize = 10_000;
+
+/// The time a layer capture may take (like removing a tree's).
+pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What deckhand put in a container, from the record.
 #[derive(Debug, Clone, Default)]
@@ -130,6 +134,20 @@ pub struct Taken {
     pub cut: Vec<(String, Cut)>,
 }
 
+impl Taken {
+    /// Whether `path` may be copied: the tar is not full of entries and the
+    /// time is not out (else it is listed as cut, and why).
+    pub fn may_take(&mut self, path: &str, deadline: std::time::Instant) -> bool {
+        let cut = match () {
+            () if std::time::Instant::now() >= deadline => Cut::OutOfTime,
+            () if self.kept >= LISTED => Cut::TooMany,
+            () => return true,
+        };
+        self.cut.push((path.to_string(), cut));
+        false
+    }
+}
+
 /// The sidecar's list of the changes (at most [`LISTED`], the rest
 /// counted): the foreign ones, and deckhand's own files found changed.
 pub fn listing(want: &Wanted, taken: &Taken) -> serde_json::Value {
@@ -155,6 +173,7 @@ pub fn take(
     want: &Wanted,
     out: &mut Sparse<'_>,
     max: u64,
+    deadline: std::time::Instant,
 ) -> io::Result<Taken> {
     let read: BTreeSet<&str> = want.reads().collect();
     let mut tar = TarOut::new(out, max);
@@ -173,6 +192,13 @@ pub fn take(
         let path = full_path(base, &entry.path()?);
         let own = want.own.get(&path).map(String::as_str);
         if own.is_none() && !want.keeps(&read, &path) {
+            continue;
+        }
+        if std::time::Instant::now() >= deadline {
+            taken.cut.push(("(the rest)".into(), Cut::OutOfTime));
+            break;
+        }
+        if !taken.may_take(&path, deadline) {
             continue;
         }
         match tar.append(&mut entry, path.trim_start_matches('/'), own)? {

@@ -80,10 +80,11 @@ impl Draft {
 fn draft<T>(
     dir: &Path,
     settings: &EvidenceSettings,
+    decky: &str,
     write: impl FnOnce(&mut Sparse<'_>) -> io::Result<T>,
 ) -> io::Result<(Draft, T)> {
     let (file, temp) = store::temp_file(dir)?;
-    let mut quota = Quota::new(&settings.dir, settings.quota_bytes);
+    let mut quota = Quota::new(&settings.dir, settings.quota_bytes, decky);
     let mut out = Sparse::new(file, &mut quota);
     let written = write(&mut out);
     let finished = out.finish();
@@ -111,8 +112,9 @@ impl Keeper {
     ) -> Result<Option<Kept>, String> {
         let dir = self.dir(container).join(of.path.trim_start_matches('/'));
         let (settings, at, path) = (self.settings.clone(), dir.clone(), of.path.clone());
+        let who = decky.to_string();
         let (read, drafted) = stream::with_archive(&self.engine, container, &of.path, move |r| {
-            draft(&at, &settings, |out| {
+            draft(&at, &settings, &who, |out| {
                 file::take(r, &path, out, settings.max_bytes)
             })
         })
@@ -162,7 +164,7 @@ impl Keeper {
             return Ok(None);
         }
         let dir = self.dir(container).join("layer");
-        let (read, drafted) = self.read_layer(container, &dir, &want).await;
+        let (read, drafted) = self.read_layer(container, decky, &dir, &want).await;
         let (draft, mut taken) = drafted.map_err(|e| evidence_failed(&dir, e))?;
         if let Err(e) = read {
             taken
@@ -216,23 +218,27 @@ impl Keeper {
     async fn read_layer(
         &self,
         container: &str,
+        decky: &str,
         dir: &Path,
         want: &layer::Wanted,
     ) -> (Result<bool, EngineError>, io::Result<(Draft, layer::Taken)>) {
         let (settings, at, want) = (self.settings.clone(), dir.to_path_buf(), want.clone());
+        let who = decky.to_string();
+        let deadline = std::time::Instant::now() + layer::BUDGET;
         let Some(base) = want.base() else {
             // Only deletions: nothing to read, the listing says it all.
             let empty = |out: &mut Sparse<'_>| {
                 let tar = tarcopy::TarOut::new(out, settings.max_bytes);
                 tar.finish().map(|()| layer::Taken::default())
             };
-            return (Ok(true), draft(&at, &settings, empty));
+            return (Ok(true), draft(&at, &settings, &who, empty));
         };
         if let Some(root) = host::root(&self.engine, container).await {
             crate::verbose!("evidence {container}: the layer read from the host");
             let read = move || {
                 let max = settings.max_bytes;
-                draft(&at, &settings, |out| host::take(&root, &want, out, max))
+                let take = |out: &mut Sparse<'_>| host::take(&root, &want, out, max, deadline);
+                draft(&at, &settings, &who, take)
             };
             let drafted = tokio::task::spawn_blocking(read).await;
             return (Ok(true), drafted.expect("a capture does not panic"));
@@ -240,7 +246,8 @@ impl Keeper {
         let archived = base.clone();
         stream::with_archive(&self.engine, container, &archived, move |r| {
             let max = settings.max_bytes;
-            draft(&at, &settings, |out| layer::take(r, &base, &want, out, max))
+            let take = |out: &mut Sparse<'_>| layer::take(r, &base, &want, out, max, deadline);
+            draft(&at, &settings, &who, take)
         })
         .await
     }
@@ -266,6 +273,11 @@ impl Keeper {
             ),
             Cut::Broken(e) => format!("{what}: the engine's archive broke off ({e})"),
             Cut::NotRead(why) => format!("{what}: {why}"),
+            Cut::TooMany => format!("{what}: over {} entries, not copied", layer::LISTED),
+            Cut::OutOfTime => format!(
+                "{what}: not taken, the capture's {} s ran out",
+                layer::BUDGET.as_secs()
+            ),
         };
         cut.iter().map(line).collect()
     }

@@ -27,10 +27,21 @@ pub struct Held {
     pub bytes: u64,
 }
 
+/// The capture being written: its decky and the bytes it holds so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Writing<'a> {
+    pub decky: &'a str,
+    pub bytes: u64,
+}
+
 /// Which captures to drop to free `excess` bytes: always the oldest of the
-/// decky holding the most at that moment.
-pub fn choose(held: &[Held], excess: u64) -> Vec<usize> {
+/// decky holding the most at that moment, the capture being written
+/// counted as its decky's. When that decky has nothing left but the capture
+/// being written, or everything droppable would not free `excess`, nothing
+/// is dropped: the part does not fit.
+pub fn choose(held: &[Held], writing: Writing<'_>, excess: u64) -> Vec<usize> {
     let mut queues: BTreeMap<&str, (u64, Vec<usize>)> = BTreeMap::new();
+    queues.entry(writing.decky).or_default().0 = writing.bytes;
     for (i, h) in held.iter().enumerate() {
         let q = queues.entry(&h.decky).or_default();
         q.0 += h.bytes;
@@ -42,12 +53,12 @@ pub fn choose(held: &[Held], excess: u64) -> Vec<usize> {
     }
     let (mut freed, mut out) = (0, Vec::new());
     while freed < excess {
-        let most = queues.values_mut().filter(|q| !q.1.is_empty());
-        let Some(q) = most.max_by_key(|q| q.0) else {
-            break;
+        let most = queues.values_mut().filter(|q| q.0 > 0 || !q.1.is_empty());
+        let Some(i) = most.max_by_key(|q| q.0).and_then(|q| q.1.pop()) else {
+            return Vec::new();
         };
-        let i = q.1.pop().expect("not empty");
-        q.0 -= held[i].bytes;
+        let q = queues.get_mut(held[i].decky.as_str()).expect("queued");
+        q.0 = q.0.saturating_sub(held[i].bytes);
         freed += held[i].bytes;
         out.push(i);
     }
@@ -124,11 +135,21 @@ pub struct Quota {
     pub dropped: Vec<PathBuf>,
     /// What made a write stop, when one did.
     pub stopped: Option<String>,
+    /// The decky the capture is written for.
+    decky: String,
+    /// Allocated bytes of the capture being written, before its current part.
+    mine: u64,
+    /// Whether the current part could fit with everything droppable gone:
+    /// only then are older captures dropped for it.
+    may_drop: bool,
+    /// The disk's reserve was reached: nothing more is written.
+    pub reserve_reached: bool,
 }
 
 impl Quota {
-    /// The bounds of `root` (which exists), `limit` bytes in all.
-    pub fn new(root: &Path, limit: u64) -> Quota {
+    /// The bounds of `root` (which exists), `limit` bytes in all, for a
+    /// capture of `decky`.
+    pub fn new(root: &Path, limit: u64, decky: &str) -> Quota {
         let floor = std::env::var(FLOOR_ENV).ok().and_then(|v| v.parse().ok());
         Quota {
             root: root.to_path_buf(),
@@ -137,23 +158,32 @@ impl Quota {
             used: walk(root, &mut Vec::new(), &mut Vec::new()),
             dropped: Vec::new(),
             stopped: None,
+            decky: decky.to_string(),
+            mine: 0,
+            may_drop: true,
+            reserve_reached: false,
         }
     }
 
     /// Drops the oldest captures of the biggest deckies, `keep` aside,
-    /// until `excess` bytes are freed (or nothing is left to drop).
-    fn drop_for(&mut self, excess: u64, keep: Option<&Path>) {
+    /// until `need` more bytes fit under the quota (or drops nothing when
+    /// they would not).
+    fn drop_for(&mut self, need: u64, keep: Option<&Path>) {
         let (mut sidecars, mut stale) = (Vec::new(), Vec::new());
         self.used = walk(&self.root, &mut sidecars, &mut stale);
         let freed = remove_all(&stale);
         self.used = self.used.saturating_sub(freed);
-        let excess = excess.saturating_sub(freed);
+        let excess = (self.used + need).saturating_sub(self.limit);
         let held: Vec<Held> = sidecars
             .iter()
             .map(|s| held(s))
             .filter(|h| keep != Some(h.copy.as_path()))
             .collect();
-        for i in choose(&held, excess) {
+        let writing = Writing {
+            decky: &self.decky,
+            bytes: self.mine,
+        };
+        for i in choose(&held, writing, excess) {
             let h = &held[i];
             let _ = std::fs::remove_file(&h.copy);
             if std::fs::remove_file(sidecar_of(&h.copy)).is_ok() {
@@ -169,21 +199,32 @@ impl Quota {
     pub fn settle(&mut self, keep: &Path) {
         let used = walk(&self.root, &mut Vec::new(), &mut Vec::new());
         if used > self.limit {
-            self.drop_for(used - self.limit, Some(keep));
+            self.mine = 0; // in place: counted among its decky's captures
+            self.drop_for(0, Some(keep));
         }
     }
 }
 
 impl Room for Quota {
+    fn part(&mut self, size: u64, mine: u64) {
+        self.mine = mine;
+        self.may_drop = mine.saturating_add(size) <= self.limit;
+    }
+
+    fn reserve_reached(&self) -> bool {
+        self.reserve_reached
+    }
+
     fn more(&mut self, need: u64) -> u64 {
         // Dropping makes room for what is needed, never for the chunk.
-        if self.used + need > self.limit {
-            self.drop_for(self.used + need - self.limit, None);
+        if self.used + need > self.limit && self.may_drop {
+            self.drop_for(need, None);
         }
         let want = need.max(CHUNK);
         let disk = disk_room(&self.root, self.floor_percent);
         let grant = want.min(self.limit.saturating_sub(self.used)).min(disk);
         if grant < need {
+            self.reserve_reached |= disk < need;
             self.stopped = Some(match disk < need {
                 true => format!(
                     "the filesystem would go below {} % free",
@@ -240,11 +281,57 @@ mod tests {
             h("b", "20260103T000000.000Z-x", 30),
             h("a", "20260101T000000.000Z-y", 10),
         ];
-        assert_eq!(choose(&held, 1), [1], "b holds the most; its oldest");
+        let other = Writing {
+            decky: "c",
+            bytes: 0,
+        };
+        assert_eq!(choose(&held, other, 1), [1], "b holds the most; its oldest");
         // b's oldest, then b (30) against a (20): b again, then a's oldest.
-        assert_eq!(choose(&held, 61), [1, 2, 3]);
-        assert_eq!(choose(&held, 1000), [1, 2, 3, 0], "everything, when needed");
-        assert_eq!(choose(&held, 0), Vec::<usize>::new());
+        assert_eq!(choose(&held, other, 61), [1, 2, 3]);
+        assert_eq!(
+            choose(&held, other, 80),
+            [1, 2, 3, 0],
+            "everything, when needed"
+        );
+        assert_eq!(
+            choose(&held, other, 81),
+            Vec::<usize>::new(),
+            "never in vain"
+        );
+        assert_eq!(choose(&held, other, 0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn the_capture_being_written_counts_as_its_deckys_and_is_never_made_room_for_by_others() {
+        let held = [
+            h("b", "20260101T000000.000Z-b", 30),
+            h("a", "20260102T000000.000Z-old", 10),
+        ];
+        let writing = |bytes| Writing { decky: "a", bytes };
+        // a holds 10 + 50 against b's 30: a's own oldest goes first.
+        assert_eq!(choose(&held, writing(50), 5), [1]);
+        // Then a (50, only what it writes) still holds the most: cut, not b.
+        assert_eq!(choose(&held, writing(50), 15), Vec::<usize>::new());
+        // A decky writing little makes room from the one holding the most.
+        assert_eq!(choose(&held, writing(5), 5), [0]);
+    }
+
+    #[test]
+    fn nothing_is_dropped_for_a_part_that_could_not_fit_at_all() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("b");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("20260101T000000.000Z-b"), vec![1u8; 2 << 20]).unwrap();
+        let meta = serde_json::json!({"decky": "b"}).to_string();
+        std::fs::write(dir.join("20260101T000000.000Z-b.json"), meta).unwrap();
+        let mut q = Quota::new(root.path(), 3 << 20, "a");
+        q.part(5 << 20, 0);
+        assert!(q.more(2 << 20) < 2 << 20, "over the quota");
+        assert!(q.dropped.is_empty(), "b's copy is not dropped in vain");
+        assert!(!q.reserve_reached(), "a later, smaller part is still tried");
+        q.part(2 << 20, 0);
+        assert_eq!(q.more(2 << 20), 2 << 20, "a part that fits makes room");
+        assert_eq!(q.dropped.len(), 1);
     }
 
     #[test]
@@ -260,7 +347,7 @@ mod tests {
         keep("a", "20260101T000000.000Z-old", 2 << 20);
         keep("a", "20260102T000000.000Z-new", 2 << 20);
         keep("b", "20260101T000000.000Z-b", 1 << 20);
-        let mut q = Quota::new(root.path(), 7 << 20);
+        let mut q = Quota::new(root.path(), 7 << 20, "a");
         assert_eq!(q.more(4096), CHUNK, "room left");
         assert!(q.dropped.is_empty());
         let granted = q.more(2 << 20);

@@ -16,6 +16,15 @@ pub trait Room {
     /// At least `need` more bytes wanted; returns how many may be written
     /// now (it may free space to make them).
     fn more(&mut self, need: u64) -> u64;
+
+    /// A part of (at most) `size` bytes begins, the capture holding `mine`
+    /// allocated bytes so far.
+    fn part(&mut self, _size: u64, _mine: u64) {}
+
+    /// Whether the disk's reserve was reached (no later part is tried).
+    fn reserve_reached(&self) -> bool {
+        false
+    }
 }
 
 /// Room without limit.
@@ -65,6 +74,21 @@ impl<'r> Sparse<'r> {
             room,
             failed: false,
         }
+    }
+
+    /// Tells the room a part of (at most) `size` bytes begins.
+    pub fn part(&mut self, size: u64) {
+        use std::os::unix::fs::MetadataExt as _;
+        let mine = self
+            .file
+            .metadata()
+            .map_or(self.written, |m| m.blocks() * 512);
+        self.room.part(size, mine);
+    }
+
+    /// Whether the disk's reserve was reached.
+    pub fn reserve_reached(&self) -> bool {
+        self.room.reserve_reached()
     }
 
     /// The logical length written so far.

@@ -20,6 +20,10 @@ pub enum Cut {
     Broken(String),
     /// Not read from the host (a special file is never opened), and why.
     NotRead(String),
+    /// Past the entries a layer's tar holds.
+    TooMany,
+    /// The layer capture's time ran out before it.
+    OutOfTime,
 }
 
 /// What became of one entry.
@@ -35,7 +39,7 @@ pub enum Appended {
 pub struct TarOut<'a, 'r> {
     builder: tar::Builder<&'a mut Sparse<'r>>,
     max: u64,
-    /// Room ran out: nothing more is tried.
+    /// The disk's reserve was reached: nothing more is tried.
     full: bool,
 }
 
@@ -95,6 +99,7 @@ impl<'a, 'r> TarOut<'a, 'r> {
         if mark.saturating_add(size).saturating_add(3 * 512) > self.max {
             return Ok(Appended::Cut(Cut::OverMax));
         }
+        self.builder.get_mut().part(size.saturating_add(3 * 512));
         let mut data = Hashing {
             inner: data,
             hash: sha2::Sha256::new(),
@@ -112,7 +117,7 @@ impl<'a, 'r> TarOut<'a, 'r> {
             Err(e) => {
                 out.truncate_to(mark)?;
                 let full = is_full(&e);
-                self.full |= full;
+                self.full |= full && out.reserve_reached();
                 Ok(Appended::Cut(match full {
                     true => Cut::NoRoom,
                     false => Cut::Broken(e.to_string()),
