@@ -392,3 +392,88 @@ fn under_a_flood_the_flooded_bait_backs_off_and_another_decky_is_still_healed() 
     );
     assert!(told <= 10, "access events not rate-limited: {told}\n{log}");
 }
+
+const RENAME: &str = concat!(
+    fleet_table!(),
+    ssh_service!(),
+    r#"
+[deckies.{fleet}-a]
+services = ["ssh"]
+
+[deckies.{fleet}-a.files."/srv/a/dir/bait"]
+content = "a\n"
+
+[deckies.{fleet}-b]
+services = ["ssh"]
+
+[deckies.{fleet}-b.files."/srv/b/bait"]
+content = "b\n"
+"#
+);
+
+/// How many times watch has finished writing `path` (its `done` steps).
+fn restores(watch: &Watch, path: &str) -> usize {
+    let done = |e: &Value| e["type"] == "step" && e["path"] == path && e["status"] == "done";
+    events(watch).iter().filter(|e| done(e)).count()
+}
+
+/// The reasons of each pass that restored `path` (joined).
+fn healing_passes(all: &[Value], path: &str) -> Vec<String> {
+    let mut reasons = String::new();
+    let mut out = Vec::new();
+    for e in all {
+        if e["type"] == "pass" && e["status"] == "started" {
+            reasons = e["reasons"].to_string();
+        }
+        if e["type"] == "step" && e["path"] == path && e["status"] == "done" {
+            out.push(reasons.clone());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_bait_directory_renamed_in_a_loop_does_not_slow_another_deckys_heal() {
+    let fleet = Fleet::new("hwrename");
+    fleet.write(RENAME);
+    fleet.apply();
+    let (a, b) = (fleet.n("a-ssh"), fleet.n("b-ssh"));
+    let mut watch = Watch::start_json(&fleet, 600);
+
+    // The intruder in decky a renames the bait's directory back and forth
+    // until told to stop: its events never leave 300 ms of quiet.
+    sh_detached(
+        &a,
+        "while [ ! -e /tmp/stop ]; do mv /srv/a/dir /srv/a/dir_; mv /srv/a/dir_ /srv/a/dir; done",
+    );
+    // Meanwhile decky b's bait is tampered with, a few seconds apart: each
+    // time, from the write to watch's `done` step for it.
+    let mut heals = Vec::new();
+    for i in 0..5 {
+        std::thread::sleep(Duration::from_secs(3));
+        let before = restores(&watch, "/srv/b/bait");
+        let start = Instant::now();
+        sh(&b, &format!("echo stolen{i} > /srv/b/bait"));
+        within(Duration::from_secs(60), || {
+            restores(&watch, "/srv/b/bait") > before
+        })
+        .unwrap_or_else(|| panic!("b's bait not restored:\n{}", watch.output()));
+        heals.push(start.elapsed());
+        assert_eq!(cat(&b, "/srv/b/bait"), b"b\n");
+    }
+    sh(&a, "touch /tmp/stop");
+    heals.sort();
+    eprintln!("rename loop in a: b healed in {heals:?}");
+    // The passes that healed b: a shared debounce made each wait out a's
+    // events (its 3 s max wait), and so each also carried a's directory.
+    let held_back = healing_passes(&events(&watch), "/srv/b/bait")
+        .iter()
+        .filter(|reasons| reasons.contains("/srv/a/dir"))
+        .count();
+    assert!(
+        held_back <= 1,
+        "{held_back} of b's heals waited on a's events:\n{}",
+        watch.output()
+    );
+    watch.assert_running();
+}

@@ -37,7 +37,7 @@ use crate::render::style::Style;
 use crate::render::events_json;
 use backoff::Backoff;
 use baits::BaitWatch;
-use debounce::Debounce;
+use debounce::{Debounce, PerDecky};
 use events::{follow_events, on, EngineSignal};
 use files::FileWatch;
 use last_valid::LastValid;
@@ -134,13 +134,19 @@ pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()>
 /// What the watch loop keeps between passes.
 struct Watcher {
     settings: Settings,
+    /// Saves, container events, the interval: passes of the whole fleet.
     debounce: Debounce,
-    /// Why the next pass runs.
+    /// Bait changes, per decky: a decky whose bait events never stop holds
+    /// back only its own pass.
+    bait_debounce: PerDecky,
+    /// Why the next pass of the whole fleet runs.
     reasons: BTreeSet<String>,
-    /// Which deckies the next pass covers: only those whose baits changed,
-    /// or (empty) the whole fleet. A decky flooded by an intruder then does
-    /// not slow the passes that heal the others.
-    scope: Option<BTreeSet<String>>,
+    /// Why each decky's next pass runs (its baits changed).
+    bait_reasons: BTreeMap<String, BTreeSet<String>>,
+    /// What the pass about to run covers: the deckies whose baits changed,
+    /// or (`None`) the whole fleet, and why. A decky flooded by an intruder
+    /// then does not slow the passes that heal the others.
+    next: (Option<BTreeSet<String>>, BTreeSet<String>),
     /// The decky of each container with a watched bait.
     bait_deckies: BTreeMap<String, String>,
     /// Containers deckhand removed lately: their events are its own.
@@ -162,6 +168,8 @@ struct Watcher {
     inotify_lost: Option<String>,
     /// Restores of baits rewritten over and over, spaced out.
     backoff: Backoff,
+    /// Bait directories moved or deleted over and over, looked at spaced out.
+    lost: Backoff,
     /// The desired state passes work from, kept while the file is invalid.
     last_valid: LastValid,
 }
@@ -174,8 +182,10 @@ impl Watcher {
         debounce.trigger(now.checked_sub(settings.debounce).unwrap_or(now));
         Watcher {
             debounce,
+            bait_debounce: PerDecky::new(settings.debounce),
             reasons: BTreeSet::from(["start".to_string()]),
-            scope: None,
+            bait_reasons: BTreeMap::new(),
+            next: (None, BTreeSet::new()),
             bait_deckies: BTreeMap::new(),
             own: BTreeMap::new(),
             retry: None,
@@ -191,6 +201,7 @@ impl Watcher {
             baits: BaitWatch::new(),
             inotify_lost: None,
             backoff: Backoff::default(),
+            lost: Backoff::default(),
             last_valid: LastValid::default(),
         }
     }
@@ -218,19 +229,22 @@ impl Watcher {
         ));
     }
 
-    /// The earliest moment something is due: the debounce, a retry, or a
-    /// restore held back.
+    /// The earliest moment something is due: a debounce, a retry, or a
+    /// restore or look held back.
     fn wake(&self) -> Option<Instant> {
         let retry = self.retry.map(|(at, _)| at);
-        [self.debounce.deadline(), retry, self.backoff.deadline()]
+        let debounces = [self.debounce.deadline(), self.bait_debounce.deadline()];
+        let backoffs = [self.backoff.deadline(), self.lost.deadline()];
+        debounces
             .into_iter()
+            .chain(backoffs)
+            .chain([retry])
             .flatten()
             .min()
     }
 
     /// A pass of the whole fleet is due.
     fn trigger(&mut self, reason: String) {
-        self.scope = None;
         self.reasons.insert(reason);
         self.debounce.trigger(Instant::now());
     }
@@ -241,14 +255,8 @@ impl Watcher {
         let Some(decky) = self.bait_deckies.get(container).cloned() else {
             return self.trigger(reason);
         };
-        if self.reasons.is_empty() {
-            self.scope = Some(BTreeSet::new());
-        }
-        if let Some(scope) = &mut self.scope {
-            scope.insert(decky);
-        }
-        self.reasons.insert(reason);
-        self.debounce.trigger(Instant::now());
+        self.bait_debounce.trigger(&decky, Instant::now());
+        self.bait_reasons.entry(decky).or_default().insert(reason);
     }
 
     /// A container event, or an engine lost or back.
@@ -279,11 +287,11 @@ impl Watcher {
         }
     }
 
-    /// Whether a pass is due now: the debounce fired, or a retry came round.
+    /// Whether a pass is due now (a debounce fired, or a retry came round),
+    /// and what it covers, in `next`.
     fn due(&mut self, now: Instant) -> bool {
         let retry_due = self.retry.is_some_and(|(at, _)| at <= now);
         if retry_due {
-            self.scope = None;
             self.reasons.insert("retry".to_string());
         }
         for (container, path) in self.backoff.due(now) {
@@ -292,15 +300,44 @@ impl Watcher {
                 format!("bait {container}:{path} changed (after backoff)"),
             );
         }
-        self.debounce.fire(now) || retry_due
+        for key in self.lost.due(now) {
+            self.lost.restored(&key, now);
+            let (container, dir) = key;
+            let why = format!("bait directory {container}:{dir} moved or deleted (after backoff)");
+            self.trigger_bait(&container, why);
+        }
+        if self.debounce.fire(now) || retry_due {
+            // The whole fleet: every decky's pending bait pass is in it.
+            self.bait_debounce.clear();
+            let mut why = std::mem::take(&mut self.reasons);
+            why.extend(
+                std::mem::take(&mut self.bait_reasons)
+                    .into_values()
+                    .flatten(),
+            );
+            self.next = (None, why);
+            return true;
+        }
+        let deckies = self.bait_debounce.fire(now);
+        if deckies.is_empty() {
+            return false;
+        }
+        let why = deckies
+            .iter()
+            .filter_map(|d| self.bait_reasons.remove(d))
+            .flatten()
+            .collect();
+        self.next = (Some(deckies.into_iter().collect()), why);
+        true
     }
 
     async fn pass(&mut self, interrupt: &Interrupt) -> pass::PassEnd {
         let style = self.settings.style;
         let say = self.say();
         self.pass_number += 1;
-        let why: Vec<String> = std::mem::take(&mut self.reasons).into_iter().collect();
-        let targets: Vec<String> = self.scope.take().into_iter().flatten().collect();
+        let (scope, why) = std::mem::take(&mut self.next);
+        let why: Vec<String> = why.into_iter().collect();
+        let targets: Vec<String> = scope.into_iter().flatten().collect();
         let n = self.pass_number;
         say.line(&style.bold(&format!("pass {n} ({})", why.join(", "))));
         say.event(events_json::pass(self.fleet(), "started", n, &why));
@@ -363,6 +400,11 @@ impl Watcher {
             .iter()
             .map(|b| (b.container.clone(), b.path.clone()));
         self.backoff.retain(&keep.collect());
+        let dirs = end
+            .baits
+            .iter()
+            .map(|b| (b.container.clone(), dir_of(&b.path)));
+        self.lost.retain(&dirs.collect());
         self.watched(watched);
         if let Some(sources) = end.sources.filter(|s| self.followed.as_ref() != Some(s)) {
             self.follow(sources);
@@ -392,6 +434,14 @@ impl Watcher {
 async fn sleep_until(at: Option<Instant>) {
     if let Some(at) = at {
         tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// The directory of a bait path, as the bait watch names it.
+fn dir_of(path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some(("", _)) | None => "/".to_string(),
+        Some((dir, _)) => dir.to_string(),
     }
 }
 

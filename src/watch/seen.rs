@@ -22,16 +22,25 @@ impl Watcher {
         for s in seen {
             match s {
                 Seen::Touch(t) => self.touch(&t, now),
-                Seen::Lost { container, dir } => {
-                    let why = format!("bait directory {container}:{dir} moved or deleted");
-                    self.trigger_bait(&container, why)
-                }
+                Seen::Lost { container, dir } => self.lost_dir(container, dir, now),
                 Seen::Overflow => {
                     let looked = self.baits.look();
                     self.seen(looked);
                 }
             }
         }
+    }
+
+    /// A bait directory moved or deleted: looked at by a pass at once the
+    /// first time, and with backoff when it goes on (a rename loop).
+    fn lost_dir(&mut self, container: String, dir: String, now: Instant) {
+        let key: Key = (container, dir);
+        if !self.lost.changed(&key, true, now) {
+            return;
+        }
+        self.lost.restored(&key, now);
+        let why = format!("bait directory {}:{} moved or deleted", key.0, key.1);
+        self.trigger_bait(&key.0, why)
     }
 
     fn touch(&mut self, t: &Touch, now: Instant) {
