@@ -196,6 +196,25 @@ impl<'a> Validator<'a> {
 
     /// `[fleet] evidence_dir` (relative to the file that names it),
     /// `evidence_max_mb` and `evidence_quota_mb`; also takes `[fleet] on_drift` as every file's default.
+    /// `[fleet] key`, a whole number of MiB from 1 to `most`, in bytes;
+    /// `None` when unset or refused (with `help`).
+    fn mebibytes(
+        &mut self,
+        src: usize,
+        value: &Option<serde_spanned::Spanned<i64>>,
+        (key, most, help): (&str, u64, &str),
+    ) -> Option<u64> {
+        let m = value.as_ref()?;
+        match u64::try_from(*m.get_ref()) {
+            Ok(mb) if (1..=most).contains(&mb) => Some(mb * 1024 * 1024),
+            _ => {
+                let why = format!("[fleet] {key} {} is not between 1 and {most}", m.get_ref());
+                self.ctx.err_help(src, &m.span(), why, help);
+                None
+            }
+        }
+    }
+
     fn evidence(&mut self, tables: &Tables<'_>) -> EvidenceSettings {
         let (src, fleet) = (tables.fleet_src, tables.fleet);
         let dir = self.ctx.sources[src].dir();
@@ -219,35 +238,21 @@ impl<'a> Validator<'a> {
                 path => settings.dir = dir.join(path),
             }
         }
-        if let Some(m) = &fleet.evidence_max_mb {
-            match u64::try_from(*m.get_ref()) {
-                Ok(mb) if (1..=1024 * 1024).contains(&mb) => settings.max_bytes = mb * 1024 * 1024,
-                _ => self.ctx.err_help(
-                    src,
-                    &m.span(),
-                    format!(
-                        "[fleet] evidence_max_mb {} is not between 1 and 1048576",
-                        m.get_ref()
-                    ),
-                    "the most one capture keeps, in MiB (default 256)",
-                ),
-            }
+        let max = (
+            "evidence_max_mb",
+            1024 * 1024,
+            "the most one capture keeps, in MiB (default 256)",
+        );
+        if let Some(bytes) = self.mebibytes(src, &fleet.evidence_max_mb, max) {
+            settings.max_bytes = bytes;
         }
-        if let Some(m) = &fleet.evidence_quota_mb {
-            match u64::try_from(*m.get_ref()) {
-                Ok(mb) if (1..=16 * 1024 * 1024).contains(&mb) => {
-                    settings.quota_bytes = mb * 1024 * 1024
-                }
-                _ => self.ctx.err_help(
-                    src,
-                    &m.span(),
-                    format!(
-                        "[fleet] evidence_quota_mb {} is not between 1 and 16777216",
-                        m.get_ref()
-                    ),
-                    "the most the whole evidence directory holds, in MiB (default 1024)",
-                ),
-            }
+        let quota = (
+            "evidence_quota_mb",
+            16 * 1024 * 1024,
+            "the most the whole evidence directory holds, in MiB (default 1024)",
+        );
+        if let Some(bytes) = self.mebibytes(src, &fleet.evidence_quota_mb, quota) {
+            settings.quota_bytes = bytes;
         }
         match &fleet.evidence_max_mb {
             Some(m) if settings.max_bytes > settings.quota_bytes => self.ctx.err_help(
