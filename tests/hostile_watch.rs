@@ -13,7 +13,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::watch::{within, Watch};
-use common::{cat, docker, Fleet};
+use common::{cat, docker, docker_try, Fleet};
 use serde_json::Value;
 
 /// Decky a runs `ssh` holding an AWS bait; decky b runs `http`.
@@ -56,7 +56,12 @@ fn sh_detached(container: &str, script: &str) {
 
 /// Waits until `path` in `container` holds `want`; how long it took.
 fn healed(watch: &Watch, container: &str, path: &str, want: &[u8], limit: Duration) -> Duration {
-    within(limit, || cat(container, path) == want).unwrap_or_else(|| {
+    // A restore replaces the file: between its delete and create it is missing.
+    let holds = || {
+        docker_try(&["exec", container, "cat", path])
+            == (true, String::from_utf8_lossy(want).into_owned())
+    };
+    within(limit, holds).unwrap_or_else(|| {
         panic!(
             "{container}:{path} not healed within {limit:?}:\n{}",
             watch.output()
