@@ -13,6 +13,7 @@ pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod craft;
 pub mod desired;
 pub mod engine;
 pub mod export;

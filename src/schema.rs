@@ -69,6 +69,7 @@ fn fleet() -> Value {
                 "exclusiveMinimum": 0,
                 "maximum": 3600
             },
+            "seed_file": string("Secret file templated bait's random values are derived from, relative to this TOML file; must not be world-readable, keep it out of git."),
         }
     })
 }
@@ -282,6 +283,11 @@ fn file() -> Value {
             "target": string("Container the file lives in: a service of this decky, or \"base\" (default: ssh when the decky has it, else base)."),
             "sensitive": {
                 "description": "true: plans show hashes and sizes, never the content.",
+                "type": "boolean",
+                "default": false
+            },
+            "template": {
+                "description": "true: expand {fleet} {decky} {hostname} {ip} {persona} {random:hex:N} {random:words:N} in the content, per decky ({{ and }} are literal braces).",
                 "type": "boolean",
                 "default": false
             },

@@ -64,6 +64,8 @@ impl Validator<'_> {
         }
         // Both checked, so that every problem is reported at once.
         let bytes = self.content(&e);
+        let template = e.raw.template.as_ref();
+        let bytes = bytes.and_then(|b| self.templated((decky, src, e.path), template, b));
         let content = self
             .metadata(&e)
             .zip(bytes)
@@ -124,6 +126,7 @@ impl Validator<'_> {
             ("owner", raw.owner.as_ref().map(|v| v.span())),
             ("mtime", raw.mtime.as_ref().map(|v| v.span())),
             ("mtime_offset", raw.mtime_offset.as_ref().map(|v| v.span())),
+            ("template", raw.template.as_ref().map(|v| v.span())),
         ];
         let content = content_keys(raw).into_iter().map(|(k, s)| (k, Some(s)));
         for (k, s) in content.chain(meta) {

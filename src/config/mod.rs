@@ -16,6 +16,7 @@ mod merge;
 mod networks;
 pub(crate) mod raw;
 mod source;
+mod template;
 mod validate;
 pub mod values;
 

@@ -39,6 +39,8 @@ pub struct RawFleet {
     pub logging: Option<Spanned<RawLogging>>,
     pub diff_max_kb: Option<Spanned<i64>>,
     pub decky_budget_s: Option<Spanned<f64>>,
+    /// The secret templated bait is derived from (SPEC §11).
+    pub seed_file: Option<Spanned<String>>,
 }
 
 /// `logging = { driver = "json-file", options = { max-size = "10m" } }`.
@@ -145,4 +147,6 @@ pub struct RawFileEntry {
     pub sensitive: bool,
     pub ensure: Option<Spanned<String>>,
     pub on_drift: Option<Spanned<String>>,
+    /// Expand placeholders in the content, per decky (SPEC §11).
+    pub template: Option<Spanned<bool>>,
 }

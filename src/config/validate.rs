@@ -42,6 +42,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     let mut v = Validator::new(ctx, fleet_name);
     let evidence = v.evidence(&tables);
     let budget = v.budget(&tables);
+    v.seed_file(&tables);
     let mut hosts = v.hosts(&tables.hosts);
     v.networks(&tables.networks);
     v.catalog(&tables.catalog);
@@ -94,6 +95,8 @@ pub(super) struct Validator<'a> {
     pub ips: BTreeMap<(String, IpAddr), String>,
     pub containers: Vec<ContainerSpec>,
     pub files: Vec<FileSpec>,
+    /// `[fleet] seed_file`, read when a template first needs it.
+    pub seed: super::template::SeedSlot,
 }
 
 impl<'a> Validator<'a> {
@@ -112,6 +115,7 @@ impl<'a> Validator<'a> {
             fleet_logging: None,
             containers: Vec::new(),
             files: Vec::new(),
+            seed: Default::default(),
         }
     }
 
