@@ -42,8 +42,14 @@ fn two_deckies_with_one_templated_bait_differ_and_stay_stable() {
     assert_eq!(first.code, 0, "{first:?}");
     // The plan shows the expanded text, and the same text every time.
     let (a, b) = (fleet.n("a"), fleet.n("b"));
-    assert!(first.stdout.contains(&format!("+host {a} ({a})")), "{first:?}");
-    assert!(first.stdout.contains(&format!("+host {b} ({b})")), "{first:?}");
+    assert!(
+        first.stdout.contains(&format!("+host {a} ({a})")),
+        "{first:?}"
+    );
+    assert!(
+        first.stdout.contains(&format!("+host {b} ({b})")),
+        "{first:?}"
+    );
     assert!(!first.stdout.contains("{random"), "{first:?}");
     assert_eq!(fleet.plan().stdout, first.stdout, "a second plan differs");
     fleet.apply();
