@@ -74,6 +74,8 @@ fn save(
         desired_digest: saved::desired_digest(&loaded.inputs)
             .context("cannot digest the configuration")?,
         live_fingerprint: saved::hosts_fingerprint(&pass.lives()),
+        live: crate::stale::hosts_facts(&pass.lives()),
+        inputs: crate::stale::input_digests(&loaded.inputs),
         plan: render::json::to_value(plan),
     };
     std::fs::write(path, crate::safe::json::to_string_pretty(&saved)? + "\n")

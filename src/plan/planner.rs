@@ -234,10 +234,13 @@ impl Planner<'_> {
         gone.sort_by_key(|c| (c.decky.clone(), c.role == Some(Role::Base), c.name.clone()));
         let why = |c: &LiveContainer| match &c.decky {
             Some(d) if self.desired.destroying.contains(d) => {
-                format!("decky {d} is destroyed (deckhand destroy)")
+                format!("destroy takes decky {d} down")
             }
             Some(d) if !self.desired.deckies.contains(d) => {
                 format!("decky {d} is no longer in the file")
+            }
+            None if !self.desired.destroying.is_empty() => {
+                "destroy takes the fleet down".to_string()
             }
             _ => "no longer in the file".to_string(),
         };
