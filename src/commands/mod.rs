@@ -48,7 +48,7 @@ impl Context {
         }
         let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Context {
-            docker_host: cli.docker_host.clone(),
+            docker_host: cli.docker_host().map(str::to_string),
             style: Style {
                 color: !no_color && std::io::stdout().is_terminal(),
             },

@@ -23,7 +23,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
         return Err(f.into());
     }
     let plan = pass.plan();
-    draw(&plan, args.format, ctx)?;
+    draw(&plan, args.format(), ctx)?;
     for f in &pass.failures {
         eprintln!("error: {}", render::steps::failure(f, pass.several));
     }

@@ -167,9 +167,14 @@ pub fn summary(
 
 /// `1 step`, `3 steps`: a count and its noun, plural when it is not one.
 pub fn plural(n: usize, noun: &str) -> String {
+    count(n, noun, &format!("{noun}s"))
+}
+
+/// `1 decky`, `3 deckies`: a count with the noun's singular or plural.
+pub fn count(n: usize, one: &str, many: &str) -> String {
     match n {
-        1 => format!("1 {noun}"),
-        n => format!("{n} {noun}s"),
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
     }
 }
 
