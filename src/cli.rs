@@ -74,6 +74,19 @@ pub enum Command {
     /// Write the fleet in another tool's format.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Write a starter deckhand.toml here, and a .gitignore holding .deckhand/.
+    ///
+    /// The file validates and plans as written; the fleet is named after
+    /// this directory. Refuses to write over an existing deckhand.toml.
+    Init(InitArgs),
+    /// Print shell completions: `deckhand completions bash > /etc/bash_completion.d/deckhand`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print deckhand's man page (roff): `deckhand man > deckhand.1; man ./deckhand.1`.
+    Man,
     /// Print a JSON Schema of the file format, for editors (taplo, Even Better TOML).
     ///
     /// Save it beside the config and name it on the file's first line:
@@ -97,6 +110,14 @@ impl Cli {
         };
         engine.docker_host.as_deref()
     }
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The starter to write: minimal (one decky, a web server, a bait page) or
+    /// quickstart (the README's fleet, with its bait files).
+    #[arg(long, value_name = "NAME", default_value = "minimal")]
+    pub example: String,
 }
 
 /// Which engine a command talks to. Only commands that reach an engine take it.

@@ -161,3 +161,86 @@ fn offline_commands_do_not_offer_docker_host_and_verbose_names_its_variable_once
     assert!(run.stdout.contains("--docker-host <URL>"), "{run:?}");
     assert_eq!(run.stdout.matches("DECKHAND_VERBOSE").count(), 1, "{run:?}");
 }
+
+#[test]
+fn init_writes_a_starter_that_validates_and_plans_and_a_gitignore_holding_deckhand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fleet = format!("t{}init", std::process::id());
+    let dir = tmp.path().join(&fleet);
+    std::fs::create_dir(&dir).unwrap();
+    let run = common::deckhand_in(&dir, &["init"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!("Wrote deckhand.toml (example 'minimal', fleet '{fleet}') and .gitignore (holds .deckhand/, where evidence is kept).\nNext: deckhand validate, then deckhand plan.\n")
+    );
+    let ignore = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == ".deckhand/"), "{ignore}");
+    let run = common::deckhand_in(&dir, &["validate"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = common::deckhand_in(&dir, &["plan", "--no-color"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("Plan: 3 to add, 0 to change, 0 to replace, 0 to destroy."),
+        "{run:?}"
+    );
+    // Never over an existing file.
+    let before = std::fs::read(dir.join("deckhand.toml")).unwrap();
+    let run = common::deckhand_in(&dir, &["init", "--example", "quickstart"], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: deckhand.toml exists; nothing was written\n  help: run `deckhand init` in an empty directory, or edit that file\n"
+    );
+    assert_eq!(std::fs::read(dir.join("deckhand.toml")).unwrap(), before);
+
+    let other = tmp.path().join("q");
+    std::fs::create_dir(&other).unwrap();
+    let run = common::deckhand_in(&other, &["init", "--example", "quickstart"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(other.join("files/bash_history").exists());
+    assert_eq!(common::deckhand_in(&other, &["validate"], &[]).code, 0);
+    let run = common::deckhand_in(&other, &["init", "--example", "nope"], &[]);
+    assert!(
+        run.stderr
+            .starts_with("error: no example 'nope'\n  help: the examples are: minimal ("),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn completions_and_a_man_page_come_from_the_cli_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::deckhand_in(dir.path(), &["completions", "bash"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let script = dir.path().join("deckhand.bash");
+    std::fs::write(&script, &run.stdout).unwrap();
+    // Bash loads it, and it completes deckhand.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && complete -p deckhand",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deckhand"));
+    for shell in ["zsh", "fish"] {
+        let run = common::deckhand_in(dir.path(), &["completions", shell], &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stdout.contains("destroy") && run.stdout.contains("--auto-approve"),
+            "{shell}"
+        );
+    }
+    let run = common::deckhand_in(dir.path(), &["man"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains(".TH deckhand 1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Keeps a fleet of DECNET deckies"),
+        "{}",
+        run.stdout
+    );
+}
