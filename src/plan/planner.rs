@@ -166,7 +166,7 @@ fn notes(
         ));
     }
     if live.record.is_none() && !live.containers.is_empty() {
-        notes.push("no file record was found on the engine: files dropped by an earlier apply and since removed from the config cannot be found, so they are not deleted; this apply writes a new record".to_string());
+        notes.push("this engine holds no file record of the fleet yet (a new fleet, or a record removed): no file dropped earlier is known, so this plan deletes none; apply starts the record".to_string());
     }
     notes
 }
@@ -671,7 +671,7 @@ mod tests {
         let mut live = converged(&d);
         live.record = None;
         let p = plan(&d, &live, &[], "local").unwrap();
-        assert!(p.notes[0].starts_with("no file record was found"));
+        assert_eq!(p.notes[0], "this engine holds no file record of the fleet yet (a new fleet, or a record removed): no file dropped earlier is known, so this plan deletes none; apply starts the record");
     }
 
     #[test]
