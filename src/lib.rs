@@ -34,5 +34,6 @@ pub mod render;
 pub mod safe;
 pub mod saved;
 pub mod schema;
+pub mod stale;
 pub mod verbose;
 pub mod watch;

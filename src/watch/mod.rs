@@ -75,16 +75,28 @@ pub struct Settings {
 /// Views escape what came from an engine or a decky before it reaches here;
 /// the message may carry deckhand's own colours.
 pub fn log(style: Style, message: &str) {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = format!("{:02}:{:02}:{:02}Z", now.hour(), now.minute(), now.second());
+    let stamp = stamp(time::OffsetDateTime::now_utc());
+    let indent = " ".repeat(stamp.len() + 2);
     let stamp = style.dim(&stamp);
     for (i, line) in message.lines().enumerate() {
         if i == 0 {
             say_line(&format!("{stamp} {line}"));
         } else {
-            say_line(&format!("{}  {line}", " ".repeat(9)));
+            say_line(&format!("{indent}{line}"));
         }
     }
+}
+
+/// `2026-12-04T11:46:23Z`: a log that runs for days needs the date.
+pub fn stamp(now: time::OffsetDateTime) -> String {
+    let now = now.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        now.date(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
 }
 
 fn say_line(line: &str) {
@@ -494,4 +506,13 @@ fn short(path: &std::path::Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    #[test]
+    fn a_log_line_is_stamped_with_the_date_and_the_utc_time() {
+        let t = time::macros::datetime!(2026-12-04 11:46:23.9 +01:00);
+        assert_eq!(super::stamp(t), "2026-12-04T10:46:23Z");
+    }
 }
