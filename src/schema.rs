@@ -127,7 +127,26 @@ fn network() -> Value {
             },
             "subnet": string("CIDR, like 172.30.0.0/24. Needed for static decky addresses."),
             "gateway": string("Gateway address inside the subnet."),
+            "ip_range": string("CIDR inside the subnet the engine hands out addresses from (DECNET's macvlan sets it to its deckies' range)."),
             "parent": string("Host interface for macvlan and ipvlan, like eth0."),
+            "ipvlan_mode": {
+                "description": "ipvlan only: l2 (default of the engine), l3 or l3s.",
+                "enum": ["l2", "l3", "l3s"]
+            },
+            "internal": {
+                "description": "No route out through the host (DECNET's MazeNET LANs except the DMZ). Default false.",
+                "type": "boolean"
+            },
+            "options": {
+                "description": "The driver's other options (parent and ipvlan_mode have their own keys).",
+                "type": "object",
+                "additionalProperties": {"type": "string"}
+            },
+            "labels": {
+                "description": "Labels of the network (deckhand.* is reserved).",
+                "type": "object",
+                "additionalProperties": {"type": "string"}
+            },
         }
     })
 }

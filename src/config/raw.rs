@@ -71,7 +71,12 @@ pub struct RawNetwork {
     pub driver: Option<Spanned<String>>,
     pub subnet: Option<Spanned<String>>,
     pub gateway: Option<Spanned<String>>,
+    pub ip_range: Option<Spanned<String>>,
     pub parent: Option<Spanned<String>>,
+    pub ipvlan_mode: Option<Spanned<String>>,
+    pub internal: Option<Spanned<bool>>,
+    pub options: Option<Spanned<BTreeMap<String, String>>>,
+    pub labels: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 #[derive(Debug, Deserialize)]
