@@ -86,6 +86,24 @@ impl Watch {
         self.output().matches(" done in ").count()
     }
 
+    /// Waits until every pass started so far is done (a heal is seen in the
+    /// container before its pass says so); returns how many are done.
+    pub fn settled(&self, limit: Duration) -> usize {
+        let started = |out: &str| {
+            out.lines()
+                .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest))
+                .filter(|rest| rest.starts_with("pass ") && rest.contains(" ("))
+                .count()
+        };
+        let settled = || {
+            let out = self.output();
+            started(&out) == out.matches(" done in ").count()
+        };
+        within(limit, settled)
+            .unwrap_or_else(|| panic!("a pass still running after {limit:?}:\n{}", self.output()));
+        self.passes()
+    }
+
     pub fn assert_running(&mut self) {
         assert!(
             self.child.try_wait().unwrap().is_none(),
