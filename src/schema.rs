@@ -229,6 +229,11 @@ fn decky() -> Value {
                 "type": "object",
                 "additionalProperties": env("Environment of one service on this decky.")
             },
+            "service_image": {
+                "description": "Per service: the image this decky runs it with, instead of the catalog's image or build (DECNET builds each decky's services from its own distro).",
+                "type": "object",
+                "additionalProperties": {"type": "string"}
+            },
             "service_build": {
                 "description": "Per built service: this decky's build args, merged over the catalog's (DECNET's per-decky BASE_IMAGE); the decky gets its own image.",
                 "type": "object",

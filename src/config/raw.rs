@@ -131,6 +131,9 @@ pub struct RawDecky {
     /// over the catalog's (DECNET's per-decky `BASE_IMAGE`).
     #[serde(default)]
     pub service_build: Table<BTreeMap<Key, String>>,
+    /// Per service, the image DECNET built for this decky (SPEC §7).
+    #[serde(default)]
+    pub service_image: BTreeMap<Key, Spanned<String>>,
     #[serde(default)]
     pub files: Table<RawFileEntry>,
 }
