@@ -243,10 +243,15 @@ fn replace_one_service_and_one_base(
     let ids = identities(names);
     append(
         fleet,
-        &format!(
-            "\n[deckies.{svc_decky}.service_config.{svc}]\nMARK = \"service\"\n\n[deckies.{base}.env]\nMARK = \"base\"\n"
-        ),
+        &format!("\n[deckies.{svc_decky}.service_config.{svc}]\nMARK = \"service\"\n"),
     );
+    // The base's environment: into its table when import wrote one.
+    let text = std::fs::read_to_string(fleet.path()).unwrap();
+    let table = format!("[deckies.{base}.env]\n");
+    match text.contains(&table) {
+        true => fleet.write(&text.replace(&table, &format!("{table}MARK = \"base\"\n"))),
+        false => append(fleet, &format!("\n{table}MARK = \"base\"\n")),
+    }
     let plan = fleet.plan();
     assert!(
         plan.stdout
@@ -346,4 +351,78 @@ fn a_decnet_fleet_with_per_decky_builds_is_taken_over_and_keeps_its_disguise_acr
     fleet.assert_no_changes();
 
     replace_one_service_and_one_base(&fleet, ("dnf-deb", "ssh"), "dnf-ubu", &names);
+}
+
+#[test]
+fn a_decnet_fleet_on_a_macvlan_lan_is_taken_over_and_its_lan_replaced_live() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let fleet = Fleet::new("dnm");
+    // A veth pair gives macvlan a parent on a machine without a spare NIC.
+    let (parent, peer) = (
+        format!("dhA{}", std::process::id()),
+        format!("dhB{}", std::process::id()),
+    );
+    let ip = |args: &[&str]| {
+        let ok = std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "ip {args:?}");
+    };
+    ip(&[
+        "link", "add", &parent, "type", "veth", "peer", "name", &peer,
+    ]);
+    // As DECNET's deployer creates it: macvlan on the NIC, the deckies' range.
+    let flags = [
+        "--driver=macvlan".to_string(),
+        format!("--opt=parent={parent}"),
+        "--subnet=172.31.89.0/24".to_string(),
+        "--gateway=172.31.89.1".to_string(),
+        "--ip-range=172.31.89.8/29".to_string(),
+    ];
+    let mut d = Deployment::new(&fleet, "macvlan", &[(LAN, flags.to_vec())]);
+    d.veth = Some(parent.clone());
+    ip(&["link", "set", &parent, "up"]);
+    d.up(&["dnm-deb", "dnm-ubu", "dnm-win"]);
+    let names = [
+        "dnm-deb",
+        "dnm-deb-ssh",
+        "dnm-ubu",
+        "dnm-ubu-ssh",
+        "dnm-win",
+        "dnm-win-ssh",
+    ];
+
+    let imported = take_over(&fleet, &names);
+    let lan = format!("[networks.decnet_lan]\ndriver = \"macvlan\"\nsubnet = \"172.31.89.0/24\"\ngateway = \"172.31.89.1\"\nip_range = \"172.31.89.8/29\"\nparent = \"{parent}\"\n");
+    assert!(imported.contains(&lan), "{imported}");
+
+    // A new range on the LAN: replaced live, addresses kept, nothing recreated.
+    let text = std::fs::read_to_string(fleet.path()).unwrap();
+    fleet.write(&text.replace("172.31.89.8/29", "172.31.89.0/28"));
+    let ids = identities(&names);
+    let plan = fleet.plan();
+    assert!(
+        plan.stdout
+            .contains("-/+ network decnet_lan  (ip_range 172.31.89.8/29 -> 172.31.89.0/28"),
+        "{plan:?}"
+    );
+    let run = fleet.deckhand(&["apply", "--adopt", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        identities(&names),
+        ids,
+        "a network replace recreated a container"
+    );
+    let now = network(LAN);
+    assert_eq!(now["Driver"], "macvlan");
+    assert_eq!(now["Options"]["parent"], parent.as_str());
+    assert_eq!(now["IPAM"]["Config"][0]["IPRange"], "172.31.89.0/28");
+    assert_eq!(
+        settings("dnm-win")["Networks"],
+        "decnet_lan=\"172.31.89.13\""
+    );
+    fleet.assert_no_changes();
+
+    replace_one_service_and_one_base(&fleet, ("dnm-ubu", "ssh"), "dnm-win", &names);
 }
