@@ -74,8 +74,8 @@ fn reconnect(desired: &DesiredState, live: &LiveState, network: &str) -> BTreeMa
 
 /// What differs between the declared network and the live one, one reason
 /// per field (`subnet 10.1.0.0/24 -> 10.2.0.0/24`). A field the file leaves
-/// unset is the engine's to choose and not compared; `deckhand.*` labels are
-/// deckhand's own.
+/// unset is the engine's to choose and not compared; `deckhand.*` and
+/// `com.docker.compose.*` labels are the tools' own.
 pub fn differences(want: &NetworkSpec, live: &NetworkSpec) -> Vec<String> {
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_string());
     let mut out = Vec::new();
@@ -106,13 +106,20 @@ pub fn differences(want: &NetworkSpec, live: &NetworkSpec) -> Vec<String> {
     let theirs: BTreeMap<String, String> = live
         .labels
         .iter()
-        .filter(|(k, _)| !k.starts_with(labels::PREFIX))
+        .filter(|(k, _)| !bookkeeping(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if want.labels != theirs {
         out.push(format!("labels {}", map_diff(&theirs, &want.labels)));
     }
     out
+}
+
+/// Labels a tool keeps on the networks it made, not the operator's:
+/// deckhand's own, and docker-compose's (DECNET's networks, an export brought
+/// up) — compared, they would replace every network compose made.
+fn bookkeeping(label: &str) -> bool {
+    label.starts_with(labels::PREFIX) || label.starts_with("com.docker.compose.")
 }
 
 /// Which keys were added, removed or changed, by name.
@@ -180,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn fields_the_file_leaves_unset_and_deckhand_labels_are_not_compared() {
+    fn fields_the_file_leaves_unset_and_the_tools_labels_are_not_compared() {
         let want = NetworkSpec {
             subnet: None,
             ..net("bridge")
@@ -188,7 +195,11 @@ mod tests {
         let live = NetworkSpec {
             gateway: Some("10.1.0.1".into()),
             ip_range: Some("10.1.0.128/25".into()),
-            labels: [(labels::FLEET.to_string(), "corp".to_string())].into(),
+            labels: [
+                (labels::FLEET.to_string(), "corp".to_string()),
+                ("com.docker.compose.project".to_string(), "x".to_string()),
+            ]
+            .into(),
             ..net("bridge")
         };
         assert!(differences(&want, &live).is_empty());
