@@ -88,6 +88,28 @@ pub fn read(path: &Path) -> Result<Seed, SeedError> {
     Ok(Seed(bytes))
 }
 
+/// Makes a new seed at `path` (32 random bytes, mode 0600, its directory
+/// made as needed) unless one is there; whether it made one.
+pub fn create_if_missing(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read as _, Write as _};
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(&bytes)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +144,21 @@ mod tests {
         assert!(err.help().contains("/dev/urandom"), "{}", err.help());
         let (_d, p) = file(0o600, b"short");
         assert!(matches!(read(&p).unwrap_err(), SeedError::TooShort(_, 5)));
+    }
+
+    #[test]
+    fn a_created_seed_is_private_random_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".deckhand/seed");
+        assert!(create_if_missing(&p).unwrap());
+        let first = read(&p).unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_ne!(first, Seed(vec![0; 32]));
+        assert!(!create_if_missing(&p).unwrap());
+        assert_eq!(read(&p).unwrap(), first);
     }
 
     #[test]
