@@ -200,6 +200,12 @@ fn init_writes_a_starter_that_validates_and_plans_and_a_gitignore_holding_deckha
     let run = common::deckhand_in(&other, &["init", "--example", "quickstart"], &[]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(other.join("files/bash_history").exists());
+    // The quickstart's templated bait needs a seed: made private, under the ignored .deckhand/.
+    let seed = std::fs::metadata(other.join(".deckhand/seed")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&seed.permissions()) & 0o777,
+        0o600
+    );
     assert_eq!(common::deckhand_in(&other, &["validate"], &[]).code, 0);
     let run = common::deckhand_in(&other, &["init", "--example", "nope"], &[]);
     assert!(
