@@ -272,6 +272,10 @@ pub struct PlanArgs {
     /// With --destroy: remove the networks the file declares too.
     #[arg(long, requires = "destroy")]
     pub networks: bool,
+    /// Plan replaces, restarts and restores of deckies with a live inbound
+    /// session too (by default they are held until the session ends).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// What apply and destroy share: the config, the go-ahead, the scope.
@@ -327,6 +331,10 @@ pub struct ApplyArgs {
     /// apply changes none of DECNET's containers.
     #[arg(long)]
     pub adopt: bool,
+    /// Apply replaces, restarts and restores of deckies with a live inbound
+    /// session too, ending it (by default they are held until it ends).
+    #[arg(long, conflicts_with = "plan_file")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

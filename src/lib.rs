@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod desired;
+pub mod engagement;
 pub mod engine;
 pub mod export;
 pub mod fleet;

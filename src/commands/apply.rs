@@ -38,6 +38,8 @@ pub struct Request {
     pub networks: bool,
     /// `--json`: NDJSON events instead of text.
     pub json: bool,
+    /// `--force`: changes held by a live session are applied too.
+    pub force: bool,
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -91,6 +93,7 @@ fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
                 adopt: false,
                 approval: Approval::Saved(Box::new(saved)),
                 json: args.change.json,
+                force: false,
             }
         }
         None => Request {
@@ -101,6 +104,7 @@ fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
             destroy: false,
             networks: false,
             json: args.change.json,
+            force: args.force,
         },
     })
 }
@@ -141,6 +145,7 @@ pub async fn execute(ctx: &Context, request: &Request) -> anyhow::Result<ExitCod
         targets: &request.targets,
         destroy: request.destroy,
         networks: request.networks,
+        force: request.force,
     };
     let mut pass = super::open_pass(ctx, &loaded, &aim, true).await;
     let kept = match request.destroy {

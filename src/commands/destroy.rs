@@ -26,6 +26,7 @@ async fn run_request(ctx: &Context, args: &DestroyArgs) -> anyhow::Result<ExitCo
         destroy: true,
         networks: args.networks,
         json: args.change.json,
+        force: false,
     };
     apply::execute(ctx, &request).await
 }

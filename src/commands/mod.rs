@@ -64,6 +64,7 @@ impl Context {
             docker_host: self.docker_host.as_deref(),
             targets,
             lock_as: lock.then_some(self.holder.as_str()),
+            force: false,
         }
     }
 }
@@ -75,6 +76,8 @@ pub struct Aim<'a> {
     pub destroy: bool,
     /// With `destroy`: the declared networks go too.
     pub networks: bool,
+    /// `--force`: plan what a live session would hold (SPEC §11).
+    pub force: bool,
 }
 
 /// Opens the fleet pass that `aim` asks for; `lock` takes the fleet's lock.
@@ -83,7 +86,11 @@ pub async fn open_pass(ctx: &Context, loaded: &Loaded, aim: &Aim<'_>, lock: bool
         true => loaded.desired.clone().without_deckies(aim.targets),
         false => loaded.desired.clone(),
     };
-    let mut pass = Pass::open(&desired, &loaded.hosts, &ctx.pass(aim.targets, lock)).await;
+    let options = Options {
+        force: aim.force,
+        ..ctx.pass(aim.targets, lock)
+    };
+    let mut pass = Pass::open(&desired, &loaded.hosts, &options).await;
     if aim.networks {
         pass.remove_declared_networks();
     }

@@ -17,6 +17,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
         targets: &args.target,
         destroy: args.destroy,
         networks: args.networks,
+        force: args.force,
     };
     let mut pass = super::open_pass(ctx, &loaded, &aim, false).await;
     if let Some(f) = pass.sole_failure() {

@@ -82,6 +82,7 @@ pub fn plan(
         notes,
         drift: planner.drift,
         degraded,
+        held: vec![],
     })
 }
 
@@ -453,6 +454,7 @@ mod tests {
             destroying: vec![],
             evidence: Default::default(),
             budget: Default::default(),
+            hold_on_session: true,
         }
     }
 

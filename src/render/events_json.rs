@@ -55,6 +55,27 @@ pub fn degraded(plan: &Plan) -> Vec<Map<String, Value>> {
     each.collect()
 }
 
+/// `held`: one per decky whose replaces, restarts and restores wait for a
+/// live session to end (SPEC §11).
+pub fn held(plan: &Plan) -> Vec<Map<String, Value>> {
+    let each = plan.held.iter().map(|h| {
+        let mut m = event("held", &plan.fleet);
+        m.insert("host".into(), json!(h.host));
+        m.insert("decky".into(), json!(h.decky));
+        m.insert("sessions".into(), json!(h.sessions));
+        m.insert("changes".into(), json!(h.changes.len()));
+        m
+    });
+    each.collect()
+}
+
+/// What a plan says beside its changes: `degraded` and `held` events.
+pub fn notices(plan: &Plan) -> Vec<Map<String, Value>> {
+    let mut all = degraded(plan);
+    all.extend(held(plan));
+    all
+}
+
 /// The event an executor event is drawn as; `None` for those machines do
 /// not get (a builder's output lines).
 pub fn of(e: &Event, fleet: &str) -> Option<Map<String, Value>> {

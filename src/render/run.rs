@@ -62,7 +62,7 @@ impl RunView {
             }
             RunView::Json { .. } => {
                 events_json::emit(events_json::plan(plan));
-                events_json::degraded(plan)
+                events_json::notices(plan)
                     .into_iter()
                     .for_each(events_json::emit);
             }

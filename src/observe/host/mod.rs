@@ -11,6 +11,7 @@
 
 mod read;
 mod root;
+pub mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
