@@ -231,7 +231,7 @@ async fn locked(
     }
     let touched = pass.decnet_touched();
     if !request.adopt && !touched.is_empty() {
-        bail!("the plan changes containers that DECNET made and deckhand does not manage yet: {}; nothing was changed\n  help: review the plan, then run `deckhand apply --adopt` to take DECNET's containers under management", touched.join(", "));
+        bail!("the plan changes containers or networks that DECNET (or someone else) made and deckhand does not manage yet: {}; nothing was changed\n  help: review the plan, then run `deckhand apply --adopt` to take DECNET's containers under management", touched.join(", "));
     }
     if !plan.has_work() && (!request.adopt || pass.decnet_in_scope() == 0) {
         if request.json {

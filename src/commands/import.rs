@@ -36,7 +36,15 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     if found.is_empty() && warnings.is_empty() {
         bail!("no container on {} carries DECNET's labels (decnet.fleet.decky, decnet.fleet.service_name); nothing was written", engine.endpoint());
     }
-    let text = to_toml(fleet, &found);
+    let mut text = to_toml(fleet, &found);
+    let joined = crate::import::networks::joined(&found);
+    let networks: Vec<_> = engine
+        .list_networks()
+        .await?
+        .into_iter()
+        .filter(|n| joined.contains(&n.name))
+        .collect();
+    text.push_str(&crate::import::networks::to_toml(&networks));
     // What is written must load: check it the way every command reads it.
     let check = tempfile::Builder::new().suffix(".toml").tempfile()?;
     std::fs::write(check.path(), &text)?;

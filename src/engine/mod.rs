@@ -119,13 +119,6 @@ pub struct MountInfo {
     pub read_write: bool,
 }
 
-/// A network as listed by the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetworkInfo {
-    pub name: String,
-    pub driver: String,
-}
-
 /// Everything needed to create a container; built from a `ContainerSpec`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewContainer {

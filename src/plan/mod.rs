@@ -6,6 +6,7 @@
 mod file_steps;
 mod files;
 mod lans;
+pub mod networks;
 pub mod planner;
 mod spec_diff;
 
@@ -189,6 +190,13 @@ impl Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
     Network(NetworkSpec),
+    /// A network replaced: removed and created from `spec`, its containers
+    /// disconnected first and connected again at these addresses
+    /// ("" = the engine's choice). No container is recreated.
+    NetworkReplace {
+        spec: NetworkSpec,
+        reconnect: std::collections::BTreeMap<String, String>,
+    },
     /// The container to act on; `spec` is what a create or replace creates.
     Container {
         name: String,

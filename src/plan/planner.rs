@@ -71,7 +71,7 @@ pub fn plan(
     if !planner.refusals.is_empty() {
         return Err(PlanError::Refused(planner.refusals));
     }
-    mark_decnet(&mut changes, live);
+    mark_decnet(&mut changes, live, &desired.fleet);
     let mut notes = notes(&changes, live, &in_scope);
     notes.extend(degraded.iter().map(degraded_note));
     Ok(Plan {
@@ -131,7 +131,7 @@ fn degraded_note(d: &super::Degraded) -> String {
 }
 
 /// A change to a container DECNET made says that it needs `--adopt`.
-fn mark_decnet(changes: &mut [Change], live: &LiveState) {
+fn mark_decnet(changes: &mut [Change], live: &LiveState, fleet: &str) {
     for change in changes {
         let decnet = change
             .container()
@@ -141,6 +141,18 @@ fn mark_decnet(changes: &mut [Change], live: &LiveState) {
             change
                 .reasons
                 .push("made by DECNET: needs apply --adopt".to_string());
+        }
+        let elsewhere = match (&change.object, change.action) {
+            (Object::Network { name }, Action::Replace) => live
+                .network_specs
+                .get(name)
+                .is_some_and(|n| super::networks::made_elsewhere(n, fleet)),
+            _ => false,
+        };
+        if elsewhere {
+            change
+                .reasons
+                .push("made by someone else: needs apply --adopt".to_string());
         }
     }
 }
@@ -267,23 +279,7 @@ impl Planner<'_> {
             .filter(|c| in_scope(c.decky.as_deref()))
             .flat_map(|c| c.joins().into_keys())
             .collect();
-        let mut out = Vec::new();
-        for name in used {
-            if self.live.networks.contains(&name) {
-                continue;
-            }
-            // A network neither declared nor live is refused in `container`.
-            if let Some(spec) = self.desired.networks.get(&name) {
-                out.push(Change {
-                    host: self.host.to_string(),
-                    action: Action::Create,
-                    object: Object::Network { name },
-                    reasons: vec!["not present live".to_string()],
-                    detail: Detail::Network(spec.clone()),
-                });
-            }
-        }
-        out
+        super::networks::changes(self.desired, self.live, self.host, used)
     }
 
     fn container(&mut self, spec: &ContainerSpec) -> Option<Change> {
