@@ -34,7 +34,6 @@ pub mod render;
 pub mod safe;
 pub mod saved;
 pub mod schema;
-pub mod seed;
 pub mod stale;
 pub mod verbose;
 pub mod watch;

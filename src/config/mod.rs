@@ -15,9 +15,7 @@ mod inputs;
 mod merge;
 mod networks;
 pub(crate) mod raw;
-mod seed;
 mod source;
-mod template;
 mod validate;
 pub mod values;
 
