@@ -1,6 +1,8 @@
 //! Every invalid file is refused with its message and line, before any engine call.
 
 mod common;
+#[path = "invalid/engine_urls.rs"]
+mod engine_urls;
 
 use std::collections::BTreeMap;
 use std::path::Path;
