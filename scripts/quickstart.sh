@@ -9,6 +9,10 @@ cargo build --release
 # The README's session calls `deckhand`: put the one just built first on PATH.
 export PATH="$root/target/release:$PATH"
 cd examples/quickstart
+# The fleet's secret seed (git-ignored): made once, kept.
+if [ ! -e deckhand.seed ]; then
+  (umask 077 && head -c 32 /dev/urandom > deckhand.seed)
+fi
 set -x
 deckhand validate
 deckhand plan

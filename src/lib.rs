@@ -34,6 +34,7 @@ pub mod render;
 pub mod safe;
 pub mod saved;
 pub mod schema;
+pub mod seed;
 pub mod stale;
 pub mod verbose;
 pub mod watch;

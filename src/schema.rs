@@ -69,6 +69,7 @@ fn fleet() -> Value {
                 "exclusiveMinimum": 0,
                 "maximum": 3600
             },
+            "seed_file": string("A secret file (0600, out of the repository) every per-decky random value is derived from: template randoms, canary tokens."),
             "hold_on_session": {
                 "description": "Whether a live inbound session to a decky holds its replaces, restarts and restores until it ends (default true); apply --force overrides.",
                 "type": "boolean"
@@ -310,6 +311,11 @@ fn file() -> Value {
             "target": string("Container the file lives in: a service of this decky, or \"base\" (default: ssh when the decky has it, else base)."),
             "sensitive": {
                 "description": "true: plans show hashes and sizes, never the content.",
+                "type": "boolean",
+                "default": false
+            },
+            "template": {
+                "description": "true: {fleet} {decky} {hostname} {ip} {persona} {random:hex:N} {random:words:N} are filled in for the decky (randoms need [fleet] seed_file).",
                 "type": "boolean",
                 "default": false
             },

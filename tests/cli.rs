@@ -172,10 +172,11 @@ fn init_writes_a_starter_that_validates_and_plans_and_a_gitignore_holding_deckha
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.stdout,
-        format!("Wrote deckhand.toml (example 'minimal', fleet '{fleet}') and .gitignore (holds .deckhand/, where evidence is kept).\nNext: deckhand validate, then deckhand plan.\n")
+        format!("Wrote deckhand.toml (example 'minimal', fleet '{fleet}') and .gitignore (holds .deckhand/ and deckhand.seed: evidence and the seed stay out of git).\nNext: deckhand validate, then deckhand plan.\n")
     );
     let ignore = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
     assert!(ignore.lines().any(|l| l == ".deckhand/"), "{ignore}");
+    assert!(ignore.lines().any(|l| l == "deckhand.seed"), "{ignore}");
     let run = common::deckhand_in(&dir, &["validate"], &[]);
     assert_eq!(run.code, 0, "{run:?}");
     let run = common::deckhand_in(&dir, &["plan", "--no-color"], &[]);

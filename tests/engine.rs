@@ -511,8 +511,9 @@ fn a_lock_left_by_a_dead_process_on_this_host_is_taken_over() {
 #[test]
 fn networks_are_created_and_static_addresses_given() {
     let fleet = Fleet::new("net");
-    // A subnet unlikely to collide with other tests: derived from the pid.
-    let third = std::process::id() % 200 + 20;
+    // A subnet no other network or test holds.
+    let subnet = common::net::reserve(&[213]);
+    let third = subnet.third;
     let toml = format!(
         "{CATALOG}
 [fleet.network_placeholder]

@@ -40,8 +40,17 @@ const EXAMPLES: &[Example] = &[
     },
 ];
 
-/// What `.gitignore` must hold.
-pub const IGNORED: &str = ".deckhand/";
+/// What `.gitignore` must hold, each with the comment written above it.
+pub const IGNORED: [(&str, &str); 2] = [
+    (
+        ".deckhand/",
+        "# deckhand's evidence (an intruder's files, sensitive bytes too): never commit it",
+    ),
+    (
+        "deckhand.seed",
+        "# the fleet's secret seed (template randoms, canary tokens): never commit it",
+    ),
+];
 
 pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     let example = find(&args.example)?;
@@ -60,6 +69,9 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     }
     let text = example.toml.replace("{fleet}", &fleet);
+    if text.contains("seed_file = \"deckhand.seed\"") {
+        seed(&dir.join("deckhand.seed"))?;
+    }
     std::fs::write(&config, text).context("cannot write deckhand.toml")?;
     let fleet = super::load(&config)?.desired.fleet;
     let ignore = ignore(&dir.join(".gitignore"))?;
@@ -103,26 +115,57 @@ fn fleet_name(dir: &Path) -> String {
     }
 }
 
-/// Adds `.deckhand/` to `.gitignore` unless a line holds it; says what it did.
+/// A new secret seed at `path` (0600, 32 random bytes), unless one is there.
+fn seed(path: &Path) -> anyhow::Result<()> {
+    use std::io::{Read as _, Write as _};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if path.exists() {
+        return Ok(());
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut r| r.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom for the seed")?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(&bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Adds each line of [`IGNORED`] to `.gitignore` unless a line holds it;
+/// says what it did.
 fn ignore(path: &Path) -> anyhow::Result<String> {
-    let text = match std::fs::read_to_string(path) {
+    let mut text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let held = |l: &str| matches!(l.trim(), ".deckhand/" | ".deckhand" | "/.deckhand/");
-    if text.lines().any(held) {
+    let held = |text: &str, entry: &str| {
+        let bare = entry.trim_end_matches('/');
+        text.lines()
+            .map(|l| l.trim().trim_start_matches('/').trim_end_matches('/'))
+            .any(|l| l == bare)
+    };
+    let missing: Vec<_> = IGNORED.iter().filter(|(e, _)| !held(&text, e)).collect();
+    if missing.is_empty() {
         return Ok(String::new());
     }
-    let mut text = text;
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    text += "# deckhand's evidence (an intruder's files, sensitive bytes too): never commit it\n";
-    text += IGNORED;
-    text.push('\n');
+    for (entry, comment) in &missing {
+        text += &format!("{comment}\n{entry}\n");
+    }
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(" and .gitignore (holds .deckhand/, where evidence is kept)".to_string())
+    let names: Vec<&str> = missing.iter().map(|(e, _)| *e).collect();
+    Ok(format!(
+        " and .gitignore (holds {}: evidence and the seed stay out of git)",
+        names.join(" and ")
+    ))
 }
 
 #[cfg(test)]
@@ -139,6 +182,7 @@ mod tests {
                 std::fs::write(path, bytes).unwrap();
             }
             let config = dir.path().join("deckhand.toml");
+            seed(&dir.path().join("deckhand.seed")).unwrap();
             std::fs::write(&config, example.toml.replace("{fleet}", "t")).unwrap();
             if let Err(e) = crate::config::load(&config) {
                 panic!("example {} does not load: {e}", example.name);
@@ -156,5 +200,6 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("target\n# deckhand's evidence"), "{text}");
         assert_eq!(text.lines().filter(|l| *l == ".deckhand/").count(), 1);
+        assert_eq!(text.lines().filter(|l| *l == "deckhand.seed").count(), 1);
     }
 }

@@ -6,6 +6,7 @@ use std::ops::Range;
 use base64::Engine as _;
 
 use super::raw::{Key, RawFileEntry};
+use super::template;
 use super::validate::Validator;
 use super::values;
 use super::MAX_SOURCE_BYTES;
@@ -64,12 +65,48 @@ impl Validator<'_> {
         }
         // Both checked, so that every problem is reported at once.
         let bytes = self.content(&e);
+        let bytes = bytes.and_then(|b| self.templated(&e, b));
         let content = self
             .metadata(&e)
             .zip(bytes)
             .map(|(meta, bytes)| meta(bytes));
         let content = content.filter(|_| self.ctx.diags.len() == before)?;
         Some(spec(Ensure::Present(content)))
+    }
+
+    /// The content, filled in for its decky when the entry is a template
+    /// (SPEC §11); `None` when it cannot be.
+    fn templated(&mut self, e: &Entry<'_>, bytes: Vec<u8>) -> Option<Vec<u8>> {
+        if !e.raw.template {
+            return Some(bytes);
+        }
+        let Ok(text) = String::from_utf8(bytes) else {
+            let m = format!("file {}: a template must be UTF-8 text", e.path);
+            self.ctx.err(e.src, &e.span, m);
+            return None;
+        };
+        let base = self.containers.iter().find(|c| c.name == e.decky);
+        let ip = base.and_then(|b| {
+            b.ip.clone()
+                .or_else(|| b.lans.values().find(|a| !a.is_empty()).cloned())
+        });
+        let c = template::Context {
+            fleet: &self.fleet_name,
+            decky: e.decky,
+            hostname: base.and_then(|b| b.hostname.as_deref()).unwrap_or(e.decky),
+            ip: ip.as_deref().unwrap_or(""),
+            persona: base.and_then(|b| b.persona.as_deref()).unwrap_or("linux"),
+            path: e.path,
+        };
+        match template::expand(&text, &c, self.seed.as_ref()) {
+            Ok(filled) => Some(filled.into_bytes()),
+            Err(why) => {
+                let help = "set [fleet] seed_file to a secret file, or fix the placeholder";
+                let m = format!("file {} of decky '{}': {why}", e.path, e.decky);
+                self.ctx.err_help(e.src, &e.span, m, help);
+                None
+            }
+        }
     }
 
     /// The container the file lives in: a service of the decky or `base`;

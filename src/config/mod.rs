@@ -16,7 +16,9 @@ mod keys;
 mod merge;
 mod networks;
 pub(crate) mod raw;
+mod seed;
 mod source;
+mod template;
 mod validate;
 pub mod values;
 

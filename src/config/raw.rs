@@ -40,6 +40,7 @@ pub struct RawFleet {
     pub diff_max_kb: Option<Spanned<i64>>,
     pub decky_budget_s: Option<Spanned<f64>>,
     pub hold_on_session: Option<Spanned<bool>>,
+    pub seed_file: Option<Spanned<String>>,
 }
 
 /// `logging = { driver = "json-file", options = { max-size = "10m" } }`.
@@ -154,4 +155,6 @@ pub struct RawFileEntry {
     pub sensitive: bool,
     pub ensure: Option<Spanned<String>>,
     pub on_drift: Option<Spanned<String>>,
+    #[serde(default)]
+    pub template: bool,
 }

@@ -42,6 +42,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     let mut v = Validator::new(ctx, fleet_name);
     let evidence = v.evidence(&tables);
     let budget = v.budget(&tables);
+    v.seed(&tables);
     let mut hosts = v.hosts(&tables.hosts);
     v.networks(&tables.networks);
     v.catalog(&tables.catalog);
@@ -94,6 +95,9 @@ pub(super) struct Validator<'a> {
     pub ips: BTreeMap<(String, IpAddr), String>,
     pub containers: Vec<ContainerSpec>,
     pub files: Vec<FileSpec>,
+    /// `[fleet] seed_file`, read (SPEC §11), and where it was named.
+    pub seed: Option<crate::seed::Seed>,
+    pub seed_at: Option<(usize, std::ops::Range<usize>)>,
 }
 
 impl<'a> Validator<'a> {
@@ -112,6 +116,8 @@ impl<'a> Validator<'a> {
             fleet_logging: None,
             containers: Vec::new(),
             files: Vec::new(),
+            seed: None,
+            seed_at: None,
         }
     }
 
