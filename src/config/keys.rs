@@ -265,12 +265,12 @@ mod tests {
 
     #[test]
     fn a_key_far_from_any_known_one_lists_the_keys() {
-        let got = check_text("[fleet]\nname = \"x\"\nzzz = 1\n[hosts.edge]\nqqq = 2\n");
+        let got = check_text("[hosts.edge]\nqqq = 2\ntls = { ca = \"a\", zzz = \"b\" }\n");
         assert_eq!(
             got,
             [
-                "d.toml:3:1: unknown key 'zzz' in [fleet]\n  help: the keys in [fleet] are: name, base_image, network, services, evidence_dir, evidence_max_mb, evidence_quota_mb, on_drift, logging, diff_max_kb, decky_budget_s, hold_on_session",
-                "d.toml:5:1: unknown key 'qqq' in [hosts.edge]\n  help: the keys in [hosts.edge] are: docker_host, tls",
+                "d.toml:2:1: unknown key 'qqq' in [hosts.edge]\n  help: the keys in [hosts.edge] are: docker_host, tls",
+                "d.toml:3:19: unknown key 'zzz' in [hosts.edge.tls]\n  help: the keys in [hosts.edge.tls] are: ca, cert, key",
             ]
         );
     }
