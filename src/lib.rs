@@ -33,5 +33,6 @@ pub mod render;
 pub mod safe;
 pub mod saved;
 pub mod schema;
+pub mod settings;
 pub mod verbose;
 pub mod watch;

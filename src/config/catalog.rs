@@ -12,6 +12,7 @@ use super::validate::Validator;
 use super::values;
 use crate::build::Build;
 use crate::desired::{ContainerSpec, Logging, Role};
+use crate::settings::Settings;
 
 impl Validator<'_> {
     /// Checks every catalog entry; resolves the build contexts.
@@ -184,7 +185,7 @@ impl Validator<'_> {
         for value in spec.env.values_mut() {
             *value = expand(value, values);
         }
-        for v in &mut spec.volumes {
+        for v in &mut spec.settings.volumes {
             *v = expand(v, values);
             if let Err(m) = check_volume(v) {
                 let help = "bind mounts are /host/path:/container/path[:ro|rw], away from the engine's files";
@@ -192,8 +193,8 @@ impl Validator<'_> {
                     .err_help(src, span, format!("{}: {m}", spec.name), help);
             }
         }
-        if spec.logging.is_none() {
-            spec.logging = self.fleet_logging.clone();
+        if spec.settings.logging.is_none() {
+            spec.settings.logging = self.fleet_logging.clone();
         }
     }
 }
@@ -235,22 +236,13 @@ pub(super) fn service_spec(
             .iter()
             .map(|(k, v)| (k.get_ref().clone(), v.clone()))
             .collect(),
-        cap_add: raw.cap_add.iter().map(|c| c.get_ref().clone()).collect(),
-        cap_drop: raw.cap_drop.iter().map(|c| c.get_ref().clone()).collect(),
-        persona: None,
-        sysctls: BTreeMap::new(),
-        volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect(),
-        logging: raw.logging.as_ref().map(|l| {
-            let l = l.get_ref();
-            let options = l
-                .options
-                .iter()
-                .map(|(k, v)| (k.get_ref().clone(), v.clone()));
-            Logging {
-                driver: l.driver.get_ref().clone(),
-                options: options.collect(),
-            }
-        }),
+        settings: Settings {
+            cap_add: raw.cap_add.iter().map(|c| c.get_ref().clone()).collect(),
+            cap_drop: raw.cap_drop.iter().map(|c| c.get_ref().clone()).collect(),
+            volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect(),
+            logging: raw.logging.as_ref().map(|l| logging_of(l.get_ref())),
+            ..Settings::default()
+        },
         publish: Vec::new(),
         ports: raw
             .ports
@@ -264,5 +256,17 @@ pub(super) fn service_spec(
         lans: BTreeMap::new(),
         topology: None,
         build: build.cloned(),
+    }
+}
+
+/// `logging = { driver, options }` as the model holds it.
+pub(super) fn logging_of(l: &super::raw::RawLogging) -> Logging {
+    let options = l
+        .options
+        .iter()
+        .map(|(k, v)| (k.get_ref().clone(), v.clone()));
+    Logging {
+        driver: l.driver.get_ref().clone(),
+        options: options.collect(),
     }
 }

@@ -11,6 +11,7 @@ use super::validate::Validator;
 use super::values;
 use crate::build::Build;
 use crate::desired::{ContainerSpec, Role};
+use crate::settings::Settings;
 
 impl Validator<'_> {
     /// Checks decky `name` and expands it: its base, its services, its files.
@@ -81,12 +82,13 @@ impl Validator<'_> {
             entrypoint: None,
             command: Some(command.unwrap_or_else(|| vec!["sleep".into(), "infinity".into()])),
             env,
-            cap_add,
-            cap_drop: Vec::new(),
-            persona,
-            sysctls,
-            volumes: Vec::new(),
-            logging: self.fleet_logging.clone(),
+            settings: Settings {
+                cap_add,
+                persona,
+                sysctls,
+                logging: self.fleet_logging.clone(),
+                ..Settings::default()
+            },
             publish: self.publish(name, src, raw),
             ports: Vec::new(),
             hostname: Some(hostname),

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, HostConfigLogConfig,
-    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
+    PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -121,6 +121,7 @@ impl Engine {
                 },
             )])),
         });
+        let (user, working_dir) = super::settings::user_and_dir(&c.settings);
         let body = ContainerCreateBody {
             image: Some(c.image.clone()),
             entrypoint: c.entrypoint.clone(),
@@ -128,22 +129,12 @@ impl Engine {
             env: (!c.env.is_empty()).then(|| c.env.clone()),
             labels: Some(c.labels.clone().into_iter().collect()),
             hostname: c.hostname.clone(),
+            user,
+            working_dir,
             host_config: Some(HostConfig {
                 network_mode: Some(c.network_mode.clone()),
-                cap_add: (!c.cap_add.is_empty()).then(|| c.cap_add.clone()),
-                cap_drop: (!c.cap_drop.is_empty()).then(|| c.cap_drop.clone()),
-                sysctls: (!c.sysctls.is_empty()).then(|| c.sysctls.clone().into_iter().collect()),
-                binds: (!c.binds.is_empty()).then(|| c.binds.clone()),
                 port_bindings: (!c.publish.is_empty()).then(|| port_bindings(&c.publish)),
-                log_config: c.logging.as_ref().map(|l| HostConfigLogConfig {
-                    typ: Some(l.driver.clone()),
-                    config: Some(l.options.clone().into_iter().collect()),
-                }),
-                restart_policy: c.restart.then_some(RestartPolicy {
-                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
-                    maximum_retry_count: None,
-                }),
-                ..Default::default()
+                ..super::settings::host_config(&c.settings)
             }),
             networking_config,
             exposed_ports: (!c.publish.is_empty())

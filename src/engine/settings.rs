@@ -1,0 +1,237 @@
+//! [`Settings`] to the engine's create request and back from its inspect
+//! answer: the one place each setting is mapped.
+
+use std::collections::BTreeMap;
+
+use bollard::models::{
+    ContainerConfig, DeviceMapping, HostConfig, HostConfigLogConfig, ResourcesUlimits,
+    RestartPolicy, RestartPolicyNameEnum,
+};
+
+use crate::settings::{cpus_nanos, cpus_text, Logging, Settings, Ulimit, ENGINE_LOGGING};
+
+fn some_vec(v: &[String]) -> Option<Vec<String>> {
+    (!v.is_empty()).then(|| v.to_vec())
+}
+
+/// The host config of a container created with `s` (network mode and ports
+/// are the caller's).
+pub(super) fn host_config(s: &Settings) -> HostConfig {
+    HostConfig {
+        cap_add: some_vec(&s.cap_add),
+        cap_drop: some_vec(&s.cap_drop),
+        sysctls: (!s.sysctls.is_empty()).then(|| s.sysctls.clone().into_iter().collect()),
+        binds: some_vec(&s.volumes),
+        log_config: s
+            .logging
+            .as_ref()
+            .filter(|l| l.driver != ENGINE_LOGGING)
+            .map(|l| HostConfigLogConfig {
+                typ: Some(l.driver.clone()),
+                config: Some(l.options.clone().into_iter().collect()),
+            }),
+        restart_policy: Some(restart_policy(s.restart.as_deref())),
+        memory: s.mem_limit,
+        nano_cpus: s.cpus.as_deref().and_then(cpus_nanos),
+        pids_limit: s.pids_limit,
+        ulimits: (!s.ulimits.is_empty()).then(|| {
+            let each = s.ulimits.iter().map(|(name, u)| ResourcesUlimits {
+                name: Some(name.clone()),
+                soft: Some(u.soft),
+                hard: Some(u.hard),
+            });
+            each.collect()
+        }),
+        security_opt: some_vec(&s.security_opt),
+        tmpfs: (!s.tmpfs.is_empty()).then(|| s.tmpfs.iter().map(|t| tmpfs_entry(t)).collect()),
+        readonly_rootfs: s.read_only.then_some(true),
+        extra_hosts: some_vec(&s.extra_hosts),
+        dns: some_vec(&s.dns),
+        dns_search: some_vec(&s.dns_search),
+        privileged: s.privileged.then_some(true),
+        devices: (!s.devices.is_empty()).then(|| s.devices.iter().map(|d| device(d)).collect()),
+        ..Default::default()
+    }
+}
+
+/// `no`, `always`, `on-failure[:N]`; unset is `unless-stopped`.
+fn restart_policy(restart: Option<&str>) -> RestartPolicy {
+    let (name, count) = match restart.unwrap_or("unless-stopped").split_once(':') {
+        Some((name, n)) => (name.to_string(), n.parse().ok()),
+        None => (restart.unwrap_or("unless-stopped").to_string(), None),
+    };
+    let name = match name.as_str() {
+        "no" => RestartPolicyNameEnum::NO,
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        _ => RestartPolicyNameEnum::UNLESS_STOPPED,
+    };
+    RestartPolicy {
+        name: Some(name),
+        maximum_retry_count: count,
+    }
+}
+
+fn tmpfs_entry(t: &str) -> (String, String) {
+    let (path, options) = t.split_once(':').unwrap_or((t, ""));
+    (path.to_string(), options.to_string())
+}
+
+/// `host[:container[:permissions]]`.
+fn device(d: &str) -> DeviceMapping {
+    let mut parts = d.splitn(3, ':');
+    let host = parts.next().unwrap_or_default().to_string();
+    let container = parts
+        .next()
+        .map(str::to_string)
+        .unwrap_or_else(|| host.clone());
+    DeviceMapping {
+        path_on_host: Some(host),
+        path_in_container: Some(container),
+        cgroup_permissions: Some(parts.next().unwrap_or("rwm").to_string()),
+    }
+}
+
+/// The user and working directory of the create request.
+pub(super) fn user_and_dir(s: &Settings) -> (Option<String>, Option<String>) {
+    (s.user.clone(), s.working_dir.clone())
+}
+
+/// The settings a container was created with, as the engine reports them.
+/// Labels are all of the container's: the caller keeps the operator's own.
+pub(super) fn read(config: &ContainerConfig, host: &HostConfig) -> Settings {
+    let vec = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
+    let text = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    let mut tmpfs: Vec<String> = host
+        .tmpfs
+        .iter()
+        .flatten()
+        .map(|(p, o)| match o.is_empty() {
+            true => p.clone(),
+            false => format!("{p}:{o}"),
+        })
+        .collect();
+    tmpfs.sort();
+    Settings {
+        cap_add: vec(&host.cap_add),
+        cap_drop: vec(&host.cap_drop),
+        persona: None,
+        sysctls: host
+            .sysctls
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        volumes: vec(&host.binds),
+        logging: host.log_config.as_ref().and_then(logging),
+        restart: restart(host.restart_policy.as_ref()),
+        mem_limit: host.memory.filter(|m| *m > 0),
+        cpus: host.nano_cpus.filter(|c| *c > 0).map(cpus_text),
+        pids_limit: host.pids_limit.filter(|p| *p > 0),
+        ulimits: host.ulimits.iter().flatten().map(ulimit).collect(),
+        security_opt: vec(&host.security_opt),
+        tmpfs,
+        read_only: host.readonly_rootfs == Some(true),
+        extra_hosts: vec(&host.extra_hosts),
+        dns: vec(&host.dns),
+        dns_search: vec(&host.dns_search),
+        user: text(&config.user),
+        working_dir: text(&config.working_dir),
+        labels: config
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        privileged: host.privileged == Some(true),
+        devices: host.devices.iter().flatten().map(device_text).collect(),
+    }
+}
+
+/// The log driver and options, unless the engine's default json-file without options.
+fn logging(l: &HostConfigLogConfig) -> Option<Logging> {
+    let driver = l.typ.clone().unwrap_or_default();
+    let options: BTreeMap<String, String> =
+        l.config.clone().unwrap_or_default().into_iter().collect();
+    (!(driver.is_empty() || driver == "json-file" && options.is_empty()))
+        .then_some(Logging { driver, options })
+}
+
+fn restart(p: Option<&RestartPolicy>) -> Option<String> {
+    let name = p
+        .and_then(|p| p.name)
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let count = p.and_then(|p| p.maximum_retry_count).filter(|c| *c > 0);
+    match (name.as_str(), count) {
+        ("" | "unless-stopped", _) => None,
+        ("on-failure", Some(n)) => Some(format!("on-failure:{n}")),
+        (other, _) => Some(other.to_string()),
+    }
+}
+
+fn ulimit(u: &ResourcesUlimits) -> (String, Ulimit) {
+    let soft = u.soft.unwrap_or_default();
+    (
+        u.name.clone().unwrap_or_default(),
+        Ulimit {
+            soft,
+            hard: u.hard.unwrap_or(soft),
+        },
+    )
+}
+
+fn device_text(d: &DeviceMapping) -> String {
+    let host = d.path_on_host.clone().unwrap_or_default();
+    let container = d.path_in_container.clone().unwrap_or_default();
+    let perms = d.cgroup_permissions.clone().unwrap_or_default();
+    match (container == host, perms.as_str()) {
+        (true, "rwm" | "") => host,
+        (_, "rwm" | "") => format!("{host}:{container}"),
+        _ => format!("{host}:{container}:{perms}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_back_as_they_were_given() {
+        let s = Settings {
+            cap_add: vec!["NET_ADMIN".into()],
+            restart: Some("on-failure:3".into()),
+            mem_limit: Some(64 << 20),
+            cpus: Some("0.5".into()),
+            pids_limit: Some(100),
+            ulimits: [(
+                "nofile".to_string(),
+                Ulimit {
+                    soft: 1024,
+                    hard: 2048,
+                },
+            )]
+            .into(),
+            security_opt: vec!["no-new-privileges".into()],
+            tmpfs: vec!["/run".into(), "/tmp:size=64m".into()],
+            read_only: true,
+            extra_hosts: vec!["db:10.0.0.5".into()],
+            dns: vec!["9.9.9.9".into()],
+            dns_search: vec!["corp.local".into()],
+            user: Some("1000:1000".into()),
+            working_dir: Some("/srv".into()),
+            labels: [("team".to_string(), "red".to_string())].into(),
+            privileged: true,
+            devices: vec!["/dev/null:/dev/x:r".into(), "/dev/zero".into()],
+            ..Settings::default()
+        };
+        let (user, working_dir) = user_and_dir(&s);
+        let config = ContainerConfig {
+            user,
+            working_dir,
+            labels: Some(s.labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        assert_eq!(read(&config, &host_config(&s)), s);
+    }
+}
