@@ -52,6 +52,9 @@ impl Validator<'_> {
             if let Some(l) = &raw.logging {
                 self.logging(s.src, l, &place);
             }
+            let given = service_spec("", name, raw, None).settings;
+            let settings = self.settings(s.src, &place, !raw.singleton, raw.settings(), given);
+            self.service_settings.insert(name.to_string(), settings);
             for c in [&raw.command, &raw.entrypoint].into_iter().flatten() {
                 if c.get_ref().is_empty() {
                     self.ctx.err_help(
@@ -155,6 +158,11 @@ impl Validator<'_> {
             let what = format!("fleet singleton '{svc}'");
             self.claim_name(fleet_src, &s.span(), &name, what);
             let mut spec = service_spec(&name, svc, entry.value.get_ref(), self.builds.get(svc));
+            spec.settings = self
+                .service_settings
+                .get(svc)
+                .cloned()
+                .unwrap_or(spec.settings);
             spec.role = Role::Singleton;
             spec.network = Some(fleet_network.to_string());
             let fleet = self.fleet_name.clone();

@@ -15,6 +15,7 @@ mod inputs;
 mod merge;
 mod networks;
 pub(crate) mod raw;
+mod settings;
 mod source;
 mod validate;
 pub mod values;
@@ -38,6 +39,8 @@ pub struct Loaded {
     pub hosts: Hosts,
     /// The TOML files and every `source` they name, canonicalised.
     pub inputs: Vec<PathBuf>,
+    /// Accepted, but worth saying (`privileged`, `devices`); printed by `load`.
+    pub warnings: Vec<error::Diagnostic>,
 }
 
 /// Reads and validates the config at `path` (a file or a directory).
@@ -67,7 +70,11 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         };
         sources.push(SourceFile::new(file, text));
     }
-    validate::validate(&sources)
+    let loaded = validate::validate(&sources)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(loaded)
 }
 
 fn config_files(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {

@@ -74,6 +74,41 @@ pub struct RawNetwork {
     pub parent: Option<Spanned<String>>,
 }
 
+/// A struct with the SPEC §7 settings a base and a service both carry
+/// appended, each as written (checked and converted in `config/settings.rs`),
+/// and `settings()` listing those set.
+macro_rules! with_settings {
+    ([$($key:ident),*] $(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($body)*
+            $(pub $key: Option<Spanned<toml::Value>>,)*
+        }
+
+        impl $name {
+            /// The settings set here, by key, in the model's order.
+            pub fn settings(&self) -> Vec<(&'static str, &Spanned<toml::Value>)> {
+                let all = [$((stringify!($key), self.$key.as_ref())),*];
+                all.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
+            }
+        }
+    };
+}
+
+/// The settings keys: adding one here makes it a key of both tables.
+macro_rules! raw_settings {
+    ($($t:tt)*) => {
+        with_settings! {
+            [
+                restart, mem_limit, cpus, pids_limit, ulimits, security_opt, tmpfs, read_only,
+                extra_hosts, dns, dns_search, user, working_dir, labels, privileged, devices
+            ]
+            $($t)*
+        }
+    };
+}
+
+raw_settings! {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
@@ -95,7 +130,9 @@ pub struct RawService {
     #[serde(default)]
     pub singleton: bool,
 }
+}
 
+raw_settings! {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDecky {
@@ -128,6 +165,7 @@ pub struct RawDecky {
     pub service_build: Table<BTreeMap<Key, String>>,
     #[serde(default)]
     pub files: Table<RawFileEntry>,
+}
 }
 
 #[derive(Debug, Deserialize)]
