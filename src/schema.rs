@@ -75,14 +75,19 @@ fn fleet() -> Value {
 
 fn logging(description: &str) -> Value {
     json!({
-        "description": description,
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["driver"],
-        "properties": {
-            "driver": string("The engine's log driver, like json-file."),
-            "options": {"description": "The driver's options, like max-size.", "type": "object", "additionalProperties": {"type": "string"}}
-        }
+        "description": format!("{description} \"engine\": the engine's default, not compared live."),
+        "oneOf": [
+            {"const": "engine"},
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["driver"],
+                "properties": {
+                    "driver": string("The engine's log driver, like json-file."),
+                    "options": {"description": "The driver's options, like max-size.", "type": "object", "additionalProperties": {"type": "string"}}
+                }
+            }
+        ]
     })
 }
 

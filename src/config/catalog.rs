@@ -248,7 +248,7 @@ pub(super) fn service_spec(
             cap_add: raw.cap_add.iter().map(|c| c.get_ref().clone()).collect(),
             cap_drop: raw.cap_drop.iter().map(|c| c.get_ref().clone()).collect(),
             volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect(),
-            logging: raw.logging.as_ref().map(|l| logging_of(l.get_ref())),
+            logging: raw.logging.as_ref().and_then(|l| logging_of(l.get_ref())),
             ..Settings::default()
         },
         publish: Vec::new(),
@@ -267,14 +267,31 @@ pub(super) fn service_spec(
     }
 }
 
-/// `logging = { driver, options }` as the model holds it.
-pub(super) fn logging_of(l: &super::raw::RawLogging) -> Logging {
-    let options = l
-        .options
-        .iter()
-        .map(|(k, v)| (k.get_ref().clone(), v.clone()));
-    Logging {
-        driver: l.driver.get_ref().clone(),
-        options: options.collect(),
-    }
+/// `logging = { driver, options }` or `"engine"` as the model holds it;
+/// `None` when it is neither.
+pub(super) fn logging_of(v: &toml::Value) -> Option<Logging> {
+    use crate::settings::ENGINE_LOGGING;
+    let t = match v {
+        toml::Value::String(s) if s == ENGINE_LOGGING => {
+            let driver = s.clone();
+            return Some(Logging {
+                driver,
+                options: BTreeMap::new(),
+            });
+        }
+        toml::Value::Table(t) if t.keys().all(|k| k == "driver" || k == "options") => t,
+        _ => return None,
+    };
+    let driver = t.get("driver")?.as_str()?.to_string();
+    let options = match t.get("options") {
+        None => BTreeMap::new(),
+        Some(toml::Value::Table(o)) => {
+            let each = o
+                .iter()
+                .map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())));
+            each.collect::<Option<_>>()?
+        }
+        Some(_) => return None,
+    };
+    Some(Logging { driver, options })
 }

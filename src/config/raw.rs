@@ -36,18 +36,9 @@ pub struct RawFleet {
     pub evidence_max_mb: Option<Spanned<i64>>,
     pub evidence_quota_mb: Option<Spanned<i64>>,
     pub on_drift: Option<Spanned<String>>,
-    pub logging: Option<Spanned<RawLogging>>,
+    pub logging: Option<Spanned<toml::Value>>,
     pub diff_max_kb: Option<Spanned<i64>>,
     pub decky_budget_s: Option<Spanned<f64>>,
-}
-
-/// `logging = { driver = "json-file", options = { max-size = "10m" } }`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLogging {
-    pub driver: Spanned<String>,
-    #[serde(default)]
-    pub options: BTreeMap<Key, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,7 +117,7 @@ pub struct RawService {
     pub cap_drop: Vec<Spanned<String>>,
     #[serde(default)]
     pub volumes: Vec<Spanned<String>>,
-    pub logging: Option<Spanned<RawLogging>>,
+    pub logging: Option<Spanned<toml::Value>>,
     #[serde(default)]
     pub singleton: bool,
 }
