@@ -28,6 +28,19 @@ pub fn touched<'a>(plan: &'a Plan, live: &LiveState) -> Vec<&'a str> {
         })
         .collect();
     names.dedup();
+    names.extend(plan.changes.iter().filter_map(|c| {
+        match (&c.object, c.action) {
+            (crate::plan::Object::Network { name }, crate::plan::Action::Replace)
+                if live
+                    .network_specs
+                    .get(name)
+                    .is_some_and(|n| crate::plan::networks::made_elsewhere(n, &plan.fleet)) =>
+            {
+                Some(name.as_str())
+            }
+            _ => None,
+        }
+    }));
     names
 }
 

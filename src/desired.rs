@@ -26,6 +26,9 @@ pub struct DesiredState {
     pub evidence: EvidenceSettings,
     /// What one decky's reads and diffs may cost in a pass (SPEC §8).
     pub budget: crate::budget::Budget,
+    /// Whether a live inbound session holds a decky's replaces, restarts
+    /// and restores (SPEC §11; `[fleet] hold_on_session`, default true).
+    pub hold_on_session: bool,
 }
 
 /// Where evidence goes, the most one capture keeps, and the most the
@@ -86,14 +89,29 @@ pub struct Logging {
     pub options: BTreeMap<String, String>,
 }
 
-/// A network to create when missing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A network: created when missing, compared live, replaced when it differs
+/// (SPEC §7 "Networks are objects"). As observed, every field the engine
+/// reports is set; as desired, `None` leaves the field to the engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NetworkSpec {
     pub name: String,
     pub driver: String,
     pub subnet: Option<String>,
     pub gateway: Option<String>,
+    /// The part of the subnet the engine hands out addresses from.
+    pub ip_range: Option<String>,
+    /// The host interface of a macvlan or ipvlan network.
     pub parent: Option<String>,
+    /// `l2`, `l3` or `l3s` on an ipvlan network.
+    pub ipvlan_mode: Option<String>,
+    /// No route out through the host (DECNET's MazeNET LANs but the DMZ).
+    pub internal: bool,
+    /// The driver's options besides `parent` and `ipvlan_mode`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    /// The operator's labels (`deckhand.*` is deckhand's own and not compared).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// What part a managed container plays; also the `deckhand.role` label value.

@@ -121,17 +121,32 @@ fn network(desired: &DesiredState, name: &str) -> Value {
     let mut n = Map::new();
     n.insert("name".into(), json!(name));
     n.insert("driver".into(), json!(spec.driver));
-    if let Some(parent) = &spec.parent {
-        n.insert("driver_opts".into(), json!({"parent": parent}));
+    let mut opts = spec.options.clone();
+    opts.extend(spec.parent.clone().map(|p| ("parent".to_string(), p)));
+    opts.extend(
+        spec.ipvlan_mode
+            .clone()
+            .map(|m| ("ipvlan_mode".to_string(), m)),
+    );
+    if !opts.is_empty() {
+        n.insert("driver_opts".into(), json!(opts));
     }
     if let Some(subnet) = &spec.subnet {
         let mut pool = json!({"subnet": subnet});
         if let Some(g) = &spec.gateway {
             pool["gateway"] = json!(g);
         }
+        if let Some(r) = &spec.ip_range {
+            pool["ip_range"] = json!(r);
+        }
         n.insert("ipam".into(), json!({"config": [pool]}));
     }
-    n.insert("labels".into(), json!({labels::FLEET: desired.fleet}));
+    if spec.internal {
+        n.insert("internal".into(), json!(true));
+    }
+    let mut labels = spec.labels.clone();
+    labels.insert(labels::FLEET.to_string(), desired.fleet.clone());
+    n.insert("labels".into(), json!(labels));
     Value::Object(n)
 }
 
@@ -170,6 +185,7 @@ mod tests {
                     subnet: Some("172.30.0.0/24".into()),
                     gateway: Some("172.30.0.1".into()),
                     parent: None,
+                    ..Default::default()
                 },
             )]
             .into(),
@@ -179,6 +195,7 @@ mod tests {
             destroying: vec![],
             evidence: Default::default(),
             budget: Default::default(),
+            hold_on_session: true,
         };
         let v = compose(&desired);
         let web = &v["services"]["web-01"];

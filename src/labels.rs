@@ -1,5 +1,7 @@
 //! The labels deckhand puts on the engine's objects (SPEC §2).
 
+/// Every label deckhand sets starts so; an operator's may not.
+pub const PREFIX: &str = "deckhand.";
 pub const FLEET: &str = "deckhand.fleet";
 pub const DECKY: &str = "deckhand.decky";
 pub const SERVICE: &str = "deckhand.service";

@@ -15,6 +15,8 @@ pub struct LiveState {
     pub containers: BTreeMap<String, LiveContainer>,
     /// Names of every network on the engine.
     pub networks: BTreeSet<String>,
+    /// Every network on the engine as it is, by name (SPEC §7: compared live).
+    pub network_specs: BTreeMap<String, crate::desired::NetworkSpec>,
     /// Managed files read back, by (container, path).
     pub files: BTreeMap<(String, String), LiveFile>,
     /// What deckhand dropped before; `None` when there is no record.

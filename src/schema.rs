@@ -69,6 +69,10 @@ fn fleet() -> Value {
                 "exclusiveMinimum": 0,
                 "maximum": 3600
             },
+            "hold_on_session": {
+                "description": "Whether a live inbound session to a decky holds its replaces, restarts and restores until it ends (default true); apply --force overrides.",
+                "type": "boolean"
+            },
         }
     })
 }
@@ -132,7 +136,26 @@ fn network() -> Value {
             },
             "subnet": string("CIDR, like 172.30.0.0/24. Needed for static decky addresses."),
             "gateway": string("Gateway address inside the subnet."),
+            "ip_range": string("CIDR inside the subnet the engine hands out addresses from (DECNET's macvlan sets it to its deckies' range)."),
             "parent": string("Host interface for macvlan and ipvlan, like eth0."),
+            "ipvlan_mode": {
+                "description": "ipvlan only: l2 (default of the engine), l3 or l3s.",
+                "enum": ["l2", "l3", "l3s"]
+            },
+            "internal": {
+                "description": "No route out through the host (DECNET's MazeNET LANs except the DMZ). Default false.",
+                "type": "boolean"
+            },
+            "options": {
+                "description": "The driver's other options (parent and ipvlan_mode have their own keys).",
+                "type": "object",
+                "additionalProperties": {"type": "string"}
+            },
+            "labels": {
+                "description": "Labels of the network (deckhand.* is reserved).",
+                "type": "object",
+                "additionalProperties": {"type": "string"}
+            },
         }
     })
 }
@@ -214,6 +237,11 @@ fn decky() -> Value {
                 "description": "Per-service environment of this decky, merged over the service's env.",
                 "type": "object",
                 "additionalProperties": env("Environment of one service on this decky.")
+            },
+            "service_image": {
+                "description": "Per service: the image this decky runs it with, instead of the catalog's image or build (DECNET builds each decky's services from its own distro).",
+                "type": "object",
+                "additionalProperties": {"type": "string"}
             },
             "service_build": {
                 "description": "Per built service: this decky's build args, merged over the catalog's (DECNET's per-decky BASE_IMAGE); the decky gets its own image.",

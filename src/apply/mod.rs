@@ -8,6 +8,7 @@
 mod container;
 mod evidence;
 mod images;
+mod network_replace;
 mod record_update;
 mod removal;
 mod remove_host;
@@ -109,9 +110,12 @@ async fn networks(
     for change in plan
         .changes
         .iter()
-        .filter(|c| is_network(c) && c.action == action)
+        .filter(|c| is_network(c) && (c.action == action || runs_with(c.action, action)))
     {
-        sink(&Event::Started(change.clone()));
+        // A step skipped was never started: it is not announced as started.
+        if !interrupt.is_raised() {
+            sink(&Event::Started(change.clone()));
+        }
         let started = Instant::now();
         let engine_error = |e: crate::engine::EngineError| StepError::Engine(e.to_string());
         let status = match &change.detail {
@@ -126,6 +130,12 @@ async fn networks(
                 let created = engine.create_network(spec, labels).await;
                 created.map_err(engine_error).into()
             }
+            Detail::NetworkReplace { spec, reconnect } => {
+                let labels = [(labels::FLEET.to_string(), plan.fleet.clone())].into();
+                network_replace::replace(engine, spec, reconnect, labels)
+                    .await
+                    .into()
+            }
             _ => Status::Failed(StepError::Malformed(
                 "a network change without a network spec",
             )),
@@ -135,6 +145,11 @@ async fn networks(
         outcomes.push(outcome);
     }
     outcomes
+}
+
+/// Replacing a network runs with the creations, before any container step.
+fn runs_with(step: Action, pass: Action) -> bool {
+    step == Action::Replace && pass == Action::Create
 }
 
 fn is_network(change: &Change) -> bool {

@@ -220,6 +220,7 @@ impl Validator<'_> {
                 spec.env.insert(k.get_ref().clone(), val.clone());
             }
             self.service_build(name, d, svc, &mut spec);
+            self.service_image(name, d, svc, &mut spec);
             let fleet = self.fleet_name.clone();
             let ip = base.joins().into_values().next().unwrap_or_default();
             let values = Values {
@@ -276,9 +277,52 @@ impl Validator<'_> {
         }
     }
 
-    /// Every `service_config` and `service_build` names a service the decky runs.
+    /// The image this decky runs service `svc` with, when it names one: it
+    /// replaces the catalog's image or build (DECNET builds each decky's).
+    fn service_image(
+        &mut self,
+        name: &str,
+        d: &Named<RawDecky>,
+        svc: &str,
+        spec: &mut ContainerSpec,
+    ) {
+        let raw = d.value.get_ref();
+        let Some((key, image)) = raw.service_image.iter().find(|(k, _)| k.get_ref() == svc) else {
+            return;
+        };
+        if raw.service_build.keys().any(|k| k.get_ref() == svc) {
+            self.ctx.err_help(
+                d.src,
+                &key.span(),
+                format!("decky {name}: service '{svc}' has both service_image and service_build"),
+                "keep one: the image to run, or the build arguments to build it with",
+            );
+        }
+        if image.get_ref().trim().is_empty() {
+            let message = format!("decky {name}: service_image for '{svc}' is empty");
+            self.ctx.err(d.src, &image.span(), message);
+        }
+        spec.image = image.get_ref().clone();
+        spec.build = None;
+    }
+
+    /// Every `service_config`, `service_build` and `service_image` names a
+    /// service the decky runs.
     fn service_configs(&mut self, name: &str, d: &Named<RawDecky>, services: &[String]) {
         let raw = d.value.get_ref();
+        for svc in raw.service_image.keys() {
+            if !services.contains(svc.get_ref()) {
+                self.ctx.err_help(
+                    d.src,
+                    &svc.span(),
+                    format!(
+                        "service_image for '{}', which decky {name} does not run",
+                        svc.get_ref()
+                    ),
+                    format!("decky {name} runs: {}", services.join(", ")),
+                );
+            }
+        }
         let tables = [
             ("service_config", &raw.service_config),
             ("service_build", &raw.service_build),

@@ -12,27 +12,14 @@ use super::values::Cidr;
 use crate::desired::NetworkSpec;
 
 const DRIVERS: [&str; 3] = ["bridge", "macvlan", "ipvlan"];
+const IPVLAN_MODES: [&str; 3] = ["l2", "l3", "l3s"];
 
 impl Validator<'_> {
     /// Checks every declared network and keeps it, with its parsed subnet.
     pub fn networks(&mut self, networks: &BTreeMap<String, Named<RawNetwork>>) {
         for (name, n) in networks {
             let raw = n.value.get_ref();
-            let driver = raw.driver.as_ref().map(|d| d.get_ref().as_str());
-            let driver = driver.unwrap_or("bridge");
-            if !DRIVERS.contains(&driver) {
-                let span = raw
-                    .driver
-                    .as_ref()
-                    .map(|d| d.span())
-                    .unwrap_or(n.key.span());
-                self.ctx.err_help(
-                    n.src,
-                    &span,
-                    format!("network '{name}': unknown driver '{driver}'"),
-                    "use one of: bridge, macvlan, ipvlan",
-                );
-            }
+            let driver = self.driver(name, n);
             let subnet = raw
                 .subnet
                 .as_ref()
@@ -47,23 +34,132 @@ impl Validator<'_> {
             if let Some(g) = &raw.gateway {
                 self.gateway(name, n.src, g, subnet, raw);
             }
-            if let (Some(p), "bridge") = (&raw.parent, driver) {
-                self.ctx.err_help(
-                    n.src,
-                    &p.span(),
-                    format!("network '{name}': parent is for macvlan and ipvlan networks only"),
-                    "remove parent, or set driver = \"macvlan\"",
-                );
+            if let Some(r) = &raw.ip_range {
+                self.ip_range(name, n.src, r, subnet);
             }
+            self.driver_keys(name, n.src, raw, &driver);
+            self.network_maps(name, n.src, raw);
             let value = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
+            let map = |v: &Option<Spanned<BTreeMap<String, String>>>| {
+                v.as_ref().map(|m| m.get_ref().clone()).unwrap_or_default()
+            };
             let spec = NetworkSpec {
                 name: name.clone(),
-                driver: driver.to_string(),
+                driver,
                 subnet: value(&raw.subnet),
                 gateway: value(&raw.gateway),
+                ip_range: value(&raw.ip_range),
                 parent: value(&raw.parent),
+                ipvlan_mode: value(&raw.ipvlan_mode),
+                internal: raw.internal.as_ref().is_some_and(|i| *i.get_ref()),
+                options: map(&raw.options),
+                labels: map(&raw.labels),
             };
             self.networks.insert(name.clone(), (subnet, spec));
+        }
+    }
+
+    /// The network's driver, one of [`DRIVERS`] (default bridge).
+    fn driver(&mut self, name: &str, n: &Named<RawNetwork>) -> String {
+        let raw = n.value.get_ref();
+        let driver = raw.driver.as_ref().map(|d| d.get_ref().as_str());
+        let driver = driver.unwrap_or("bridge");
+        if !DRIVERS.contains(&driver) {
+            let span = raw
+                .driver
+                .as_ref()
+                .map(|d| d.span())
+                .unwrap_or(n.key.span());
+            self.ctx.err_help(
+                n.src,
+                &span,
+                format!("network '{name}': unknown driver '{driver}'"),
+                "use one of: bridge, macvlan, ipvlan",
+            );
+        }
+        driver.to_string()
+    }
+
+    /// `parent` belongs to macvlan and ipvlan, `ipvlan_mode` to ipvlan only.
+    fn driver_keys(&mut self, name: &str, src: usize, raw: &RawNetwork, driver: &str) {
+        if let (Some(p), "bridge") = (&raw.parent, driver) {
+            self.ctx.err_help(
+                src,
+                &p.span(),
+                format!("network '{name}': parent is for macvlan and ipvlan networks only"),
+                "remove parent, or set driver = \"macvlan\"",
+            );
+        }
+        let Some(mode) = &raw.ipvlan_mode else { return };
+        if driver != "ipvlan" {
+            self.ctx.err_help(
+                src,
+                &mode.span(),
+                format!("network '{name}': ipvlan_mode is for ipvlan networks only"),
+                "remove ipvlan_mode, or set driver = \"ipvlan\"",
+            );
+        } else if !IPVLAN_MODES.contains(&mode.get_ref().as_str()) {
+            self.ctx.err_help(
+                src,
+                &mode.span(),
+                format!("network '{name}': unknown ipvlan_mode '{}'", mode.get_ref()),
+                "use one of: l2, l3, l3s",
+            );
+        }
+    }
+
+    /// Driver options and labels: `parent` and `ipvlan_mode` have their own
+    /// keys, and `deckhand.*` labels are deckhand's.
+    fn network_maps(&mut self, name: &str, src: usize, raw: &RawNetwork) {
+        if let Some(options) = &raw.options {
+            for key in ["parent", "ipvlan_mode"] {
+                if options.get_ref().contains_key(key) {
+                    self.ctx.err_help(
+                        src,
+                        &options.span(),
+                        format!("network '{name}': option '{key}' has its own key"),
+                        format!("write {key} = \"...\" in [networks.{name}], not under options"),
+                    );
+                }
+            }
+        }
+        let Some(labels) = &raw.labels else { return };
+        if let Some(key) = labels.get_ref().keys().find(|k| k.starts_with("deckhand.")) {
+            self.ctx.err_help(
+                src,
+                &labels.span(),
+                format!("network '{name}': label '{key}' is reserved"),
+                "labels starting with deckhand. are deckhand's own; choose another name",
+            );
+        }
+    }
+
+    /// An ip_range is a CIDR inside the network's subnet.
+    fn ip_range(&mut self, name: &str, src: usize, r: &Spanned<String>, subnet: Option<Cidr>) {
+        let range = match Cidr::parse(r.get_ref()) {
+            Ok(c) => c,
+            Err(m) => {
+                self.ctx
+                    .err(src, &r.span(), format!("network '{name}': ip_range: {m}"));
+                return;
+            }
+        };
+        match subnet {
+            None => self.ctx.err_help(
+                src,
+                &r.span(),
+                format!("network '{name}': an ip_range needs a subnet"),
+                "add subnet = \"a.b.c.0/24\"",
+            ),
+            Some(s) if !s.contains_cidr(&range) => self.ctx.err(
+                src,
+                &r.span(),
+                format!(
+                    "network '{name}': ip_range {} is outside the subnet",
+                    r.get_ref()
+                ),
+            ),
+            _ => {}
         }
     }
 

@@ -39,6 +39,7 @@ pub struct RawFleet {
     pub logging: Option<Spanned<toml::Value>>,
     pub diff_max_kb: Option<Spanned<i64>>,
     pub decky_budget_s: Option<Spanned<f64>>,
+    pub hold_on_session: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,7 +63,12 @@ pub struct RawNetwork {
     pub driver: Option<Spanned<String>>,
     pub subnet: Option<Spanned<String>>,
     pub gateway: Option<Spanned<String>>,
+    pub ip_range: Option<Spanned<String>>,
     pub parent: Option<Spanned<String>>,
+    pub ipvlan_mode: Option<Spanned<String>>,
+    pub internal: Option<Spanned<bool>>,
+    pub options: Option<Spanned<BTreeMap<String, String>>>,
+    pub labels: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 /// A struct with the SPEC §7 settings a base and a service both carry
@@ -154,6 +160,9 @@ pub struct RawDecky {
     /// over the catalog's (DECNET's per-decky `BASE_IMAGE`).
     #[serde(default)]
     pub service_build: Table<BTreeMap<Key, String>>,
+    /// Per service, the image DECNET built for this decky (SPEC §7).
+    #[serde(default)]
+    pub service_image: BTreeMap<Key, Spanned<String>>,
     #[serde(default)]
     pub files: Table<RawFileEntry>,
 }

@@ -252,6 +252,11 @@ impl Cidr {
         };
         bits(ip) & mask == bits(self.addr) & mask
     }
+
+    /// Whether every address of `other` is inside this one.
+    pub fn contains_cidr(&self, other: &Cidr) -> bool {
+        other.prefix >= self.prefix && self.contains(other.addr)
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub use connect::TlsFiles;
 pub use events::ContainerEvent;
 pub use exec::{ExecOutput, EXEC_TIMEOUT, OUTPUT_CAP};
 pub use images::HOLDER_IMAGE_NAME;
-pub use inspect::{ContainerDetails, ImageDefaults};
+pub use inspect::{ContainerDetails, ImageDefaults, Running};
 
 /// Why an engine call failed, with the engine's own message.
 #[derive(Debug, thiserror::Error)]
@@ -118,13 +118,6 @@ pub struct MountInfo {
     pub destination: String,
     pub kind: String,
     pub read_write: bool,
-}
-
-/// A network as listed by the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetworkInfo {
-    pub name: String,
-    pub driver: String,
 }
 
 /// Everything needed to create a container; built from a `ContainerSpec`.

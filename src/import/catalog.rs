@@ -101,7 +101,7 @@ pub fn catalog(deckies: &[FoundDecky]) -> (BTreeMap<&str, Entry>, Vec<String>) {
             .expect("a service runs somewhere");
         for r in &runs {
             if shape(r) != shape(first) {
-                warnings.push(format!("service {svc} on decky {} differs from the others in image, command, volumes, logging or another setting: the plan will replace it", r.decky));
+                warnings.push(format!("service {svc} on decky {} differs from the others in command, volumes, logging or another setting: the plan will replace it", r.decky));
             }
         }
         let shared = |(k, v): &(&String, &String)| runs.iter().all(|r| r.env.get(*k) == Some(*v));
@@ -123,7 +123,6 @@ pub fn catalog(deckies: &[FoundDecky]) -> (BTreeMap<&str, Entry>, Vec<String>) {
 }
 
 type Shape<'a> = (
-    &'a str,
     &'a Option<Vec<String>>,
     &'a Option<Vec<String>>,
     Settings,
@@ -131,11 +130,11 @@ type Shape<'a> = (
     &'a Option<Logging>,
 );
 
-/// What the catalog entry fixes for every decky running the service.
+/// What the catalog entry fixes for every decky running the service (a
+/// decky's own image is written as its `service_image`).
 fn shape<'a>(r: &'a Run<'_>) -> Shape<'a> {
     let s = &r.spec;
     (
-        &s.image,
         &s.command,
         &s.entrypoint,
         Settings {

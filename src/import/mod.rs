@@ -4,6 +4,7 @@
 
 mod catalog;
 mod disguise;
+pub mod networks;
 mod text;
 mod write;
 

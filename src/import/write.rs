@@ -56,6 +56,7 @@ pub fn to_toml(fleet: &str, deckies: &[FoundDecky]) -> String {
         decky(&mut out, d, base, &wide);
         decky_env(&mut out, d, base);
         service_configs(&mut out, d, &catalog);
+        service_images(&mut out, d, &catalog);
     }
     out
 }
@@ -217,6 +218,24 @@ fn service_configs(out: &mut String, d: &FoundDecky, catalog: &BTreeMap<&str, En
         for (k, v) in extra {
             let _ = writeln!(out, "{} = {}", key(k), quote(v));
         }
+    }
+}
+
+/// `[deckies.NAME.service_image]`: the services this decky runs with an
+/// image of its own (DECNET builds each decky's services from its distro).
+fn service_images(out: &mut String, d: &FoundDecky, catalog: &BTreeMap<&str, Entry>) {
+    let own: Vec<(&String, String)> = d
+        .services
+        .iter()
+        .map(|(svc, c, image)| (svc, spec_of(svc, Role::Service, c, image).image))
+        .filter(|(svc, image)| *image != catalog[svc.as_str()].spec.image)
+        .collect();
+    if own.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n[deckies.{}.service_image]", key(&d.name));
+    for (svc, image) in own {
+        let _ = writeln!(out, "{} = {}", key(svc), quote(&image));
     }
 }
 

@@ -61,7 +61,8 @@ pub async fn observe(
     Ok(LiveState {
         files: read.files,
         containers,
-        networks: networks.into_iter().map(|n| n.name).collect(),
+        networks: networks.iter().map(|n| n.name.clone()).collect(),
+        network_specs: networks.into_iter().map(|n| (n.name.clone(), n)).collect(),
         record,
         images,
         over_budget: read.over_budget,

@@ -6,6 +6,7 @@
 mod file_steps;
 mod files;
 mod lans;
+pub mod networks;
 pub mod planner;
 mod spec_diff;
 
@@ -29,6 +30,22 @@ pub struct Plan {
     pub drift: Vec<Drift>,
     /// Deckies over their budget (SPEC §8): not planned, their steps skipped.
     pub degraded: Vec<Degraded>,
+    /// Deckies with a live inbound session (SPEC §11): their replaces,
+    /// restarts and restores wait until it ends.
+    pub held: Vec<Held>,
+}
+
+/// A decky an intruder is engaged with: what of its plan waits, and for whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub host: String,
+    pub decky: String,
+    /// The live sessions, as `PEER -> port N`.
+    pub sessions: Vec<String>,
+    /// The changes held back.
+    pub changes: Vec<Change>,
+    /// Its base as the host sees it: watch looks again until the session ends.
+    pub base: crate::engine::Running,
 }
 
 /// A decky that went over its budget this pass: nothing of it is planned.
@@ -173,6 +190,13 @@ impl Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
     Network(NetworkSpec),
+    /// A network replaced: removed and created from `spec`, its containers
+    /// disconnected first and connected again at these addresses
+    /// ("" = the engine's choice). No container is recreated.
+    NetworkReplace {
+        spec: NetworkSpec,
+        reconnect: std::collections::BTreeMap<String, String>,
+    },
     /// The container to act on; `spec` is what a create or replace creates.
     Container {
         name: String,
@@ -344,6 +368,12 @@ impl Plan {
                 .filter(|d| d.host == host)
                 .cloned()
                 .collect(),
+            held: self
+                .held
+                .iter()
+                .filter(|h| h.host == host)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -359,6 +389,7 @@ impl Plan {
             notes: vec![],
             drift: vec![],
             degraded: vec![],
+            held: vec![],
         };
         for p in plans {
             for note in p.notes {
@@ -372,6 +403,7 @@ impl Plan {
             merged.changes.extend(p.changes);
             merged.drift.extend(p.drift);
             merged.degraded.extend(p.degraded);
+            merged.held.extend(p.held);
         }
         merged
     }

@@ -71,7 +71,7 @@ pub fn plan(
     if !planner.refusals.is_empty() {
         return Err(PlanError::Refused(planner.refusals));
     }
-    mark_decnet(&mut changes, live);
+    mark_decnet(&mut changes, live, &desired.fleet);
     let mut notes = notes(&changes, live, &in_scope);
     notes.extend(degraded.iter().map(degraded_note));
     Ok(Plan {
@@ -82,6 +82,7 @@ pub fn plan(
         notes,
         drift: planner.drift,
         degraded,
+        held: vec![],
     })
 }
 
@@ -130,7 +131,7 @@ fn degraded_note(d: &super::Degraded) -> String {
 }
 
 /// A change to a container DECNET made says that it needs `--adopt`.
-fn mark_decnet(changes: &mut [Change], live: &LiveState) {
+fn mark_decnet(changes: &mut [Change], live: &LiveState, fleet: &str) {
     for change in changes {
         let decnet = change
             .container()
@@ -140,6 +141,18 @@ fn mark_decnet(changes: &mut [Change], live: &LiveState) {
             change
                 .reasons
                 .push("made by DECNET: needs apply --adopt".to_string());
+        }
+        let elsewhere = match (&change.object, change.action) {
+            (Object::Network { name }, Action::Replace) => live
+                .network_specs
+                .get(name)
+                .is_some_and(|n| super::networks::made_elsewhere(n, fleet)),
+            _ => false,
+        };
+        if elsewhere {
+            change
+                .reasons
+                .push("made by someone else: needs apply --adopt".to_string());
         }
     }
 }
@@ -166,7 +179,7 @@ fn notes(
         ));
     }
     if live.record.is_none() && !live.containers.is_empty() {
-        notes.push("no file record was found on the engine: files dropped by an earlier apply and since removed from the config cannot be found, so they are not deleted; this apply writes a new record".to_string());
+        notes.push("this engine holds no file record of the fleet yet (a new fleet, or a record removed): no file dropped earlier is known, so this plan deletes none; apply starts the record".to_string());
     }
     notes
 }
@@ -234,10 +247,13 @@ impl Planner<'_> {
         gone.sort_by_key(|c| (c.decky.clone(), c.role == Some(Role::Base), c.name.clone()));
         let why = |c: &LiveContainer| match &c.decky {
             Some(d) if self.desired.destroying.contains(d) => {
-                format!("decky {d} is destroyed (deckhand destroy)")
+                format!("destroy takes decky {d} down")
             }
             Some(d) if !self.desired.deckies.contains(d) => {
                 format!("decky {d} is no longer in the file")
+            }
+            None if !self.desired.destroying.is_empty() => {
+                "destroy takes the fleet down".to_string()
             }
             _ => "no longer in the file".to_string(),
         };
@@ -263,23 +279,7 @@ impl Planner<'_> {
             .filter(|c| in_scope(c.decky.as_deref()))
             .flat_map(|c| c.joins().into_keys())
             .collect();
-        let mut out = Vec::new();
-        for name in used {
-            if self.live.networks.contains(&name) {
-                continue;
-            }
-            // A network neither declared nor live is refused in `container`.
-            if let Some(spec) = self.desired.networks.get(&name) {
-                out.push(Change {
-                    host: self.host.to_string(),
-                    action: Action::Create,
-                    object: Object::Network { name },
-                    reasons: vec!["not present live".to_string()],
-                    detail: Detail::Network(spec.clone()),
-                });
-            }
-        }
-        out
+        super::networks::changes(self.desired, self.live, self.host, used)
     }
 
     fn container(&mut self, spec: &ContainerSpec) -> Option<Change> {
@@ -450,6 +450,7 @@ mod tests {
             destroying: vec![],
             evidence: Default::default(),
             budget: Default::default(),
+            hold_on_session: true,
         }
     }
 
@@ -668,7 +669,7 @@ mod tests {
         let mut live = converged(&d);
         live.record = None;
         let p = plan(&d, &live, &[], "local").unwrap();
-        assert!(p.notes[0].starts_with("no file record was found"));
+        assert_eq!(p.notes[0], "this engine holds no file record of the fleet yet (a new fleet, or a record removed): no file dropped earlier is known, so this plan deletes none; apply starts the record");
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub fn every_kind() -> Plan {
         changes,
         drift: vec![],
         degraded: vec![],
+        held: vec![],
     }
 }
 
@@ -67,6 +68,7 @@ fn web_01() -> Vec<Change> {
                 subnet: Some("172.30.0.0/24".into()),
                 gateway: None,
                 parent: None,
+                ..Default::default()
             }),
         },
         Change {

@@ -47,7 +47,8 @@ pub struct Report {
     pub unwatched: Vec<(String, String)>,
     /// Why inotify could not be had, when some baits are looked at every 2 s instead.
     pub inotify: Option<String>,
-    /// How many baits are looked at every 2 s.
+    /// How many baits are looked at every 2 s (no inotify for them, or
+    /// their directory missing).
     pub polled: usize,
 }
 
@@ -182,8 +183,11 @@ impl BaitWatch {
     ) -> usize {
         let mut left = 0;
         for (dir, names) in by_dir(paths) {
-            // A missing directory is watched once a pass has made it.
+            // A directory missing now (moved away by an intruder, maybe
+            // between a pass's restore and this) is looked at every 2 s
+            // until a pass finds it again: nothing else would see it come back.
             let Ok(dirfd) = open_dir(root, dir) else {
+                left += names.len();
                 continue;
             };
             let added = match &self.fd {

@@ -86,6 +86,24 @@ impl Watch {
         self.output().matches(" done in ").count()
     }
 
+    /// Waits until every pass started so far is done (a heal is seen in the
+    /// container before its pass says so); returns how many are done.
+    pub fn settled(&self, limit: Duration) -> usize {
+        let started = |out: &str| {
+            out.lines()
+                .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest))
+                .filter(|rest| rest.starts_with("pass ") && rest.contains(" ("))
+                .count()
+        };
+        let settled = || {
+            let out = self.output();
+            started(&out) == out.matches(" done in ").count()
+        };
+        within(limit, settled)
+            .unwrap_or_else(|| panic!("a pass still running after {limit:?}:\n{}", self.output()));
+        self.passes()
+    }
+
     pub fn assert_running(&mut self) {
         assert!(
             self.child.try_wait().unwrap().is_none(),
@@ -99,8 +117,16 @@ impl Drop for Watch {
     /// SIGTERM first, so that a pass in flight finishes and releases the lock
     /// before the fleet is cleaned up; SIGKILL if it has not exited in 5 s.
     fn drop(&mut self) {
+        // Already gone (a test stopped it): nothing to signal, and no
+        // `kill: (N): No such process` in the test output.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid])
+            .stderr(std::process::Stdio::null())
+            .status();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) {
             if let Ok(Some(_)) = self.child.try_wait() {
