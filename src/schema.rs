@@ -380,6 +380,19 @@ fn with_settings(mut table: Value) -> Value {
         },
         "privileged": flag("Accepted with a warning: an intruder in a privileged decky owns the host."),
         "devices": list("Host devices, \"/dev/x[:/dev/y[:rwm]]\". Accepted with a warning."),
+        "healthcheck": {
+            "description": "Health check: test (a command list, or a string run by the shell), interval, timeout, start_period (\"30s\", \"1500ms\", \"2m\"), retries.",
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["test"],
+            "properties": {
+                "test": {"type": ["array", "string"], "items": {"type": "string"}},
+                "interval": {"type": "string"},
+                "timeout": {"type": "string"},
+                "start_period": {"type": "string"},
+                "retries": {"type": "integer", "minimum": 0}
+            }
+        },
     });
     if let (Some(props), Value::Object(more)) = (table["properties"].as_object_mut(), settings) {
         props.extend(more);

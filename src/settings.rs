@@ -77,6 +77,52 @@ pub struct Settings {
     /// `host[:container[:permissions]]`; accepted with a warning.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+}
+
+/// A health check: the command, and durations as [`duration_text`] writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Healthcheck {
+    pub test: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<i64>,
+}
+
+/// Nanoseconds as `"30s"`, or `"1500ms"` when not whole seconds.
+pub fn duration_text(nanos: i64) -> String {
+    match nanos % 1_000_000_000 {
+        0 => format!("{}s", nanos / 1_000_000_000),
+        _ => format!("{}ms", nanos / 1_000_000),
+    }
+}
+
+/// `"30s"`, `"1500ms"`, `"2m"`, `"1h"` in nanoseconds (`None` when not one of those).
+pub fn duration_nanos(text: &str) -> Option<i64> {
+    let (digits, unit) = match text.strip_suffix("ms") {
+        Some(d) => (d, 1_000_000),
+        None => {
+            let unit = match text.chars().last()? {
+                's' => 1_000_000_000,
+                'm' => 60_000_000_000,
+                'h' => 3_600_000_000_000,
+                _ => return None,
+            };
+            (&text[..text.len() - 1], unit)
+        }
+    };
+    digits
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)?
+        .checked_mul(unit)
 }
 
 /// A resource limit: soft and hard.
@@ -161,6 +207,7 @@ const FIELD_ORDER: &[&str] = &[
     "labels",
     "privileged",
     "devices",
+    "healthcheck",
 ];
 
 fn show(v: &serde_json::Value) -> String {
@@ -271,6 +318,10 @@ mod tests {
         map.insert(
             "ulimits".into(),
             serde_json::json!({"nofile": {"soft": 1, "hard": 2}}),
+        );
+        map.insert(
+            "healthcheck".into(),
+            serde_json::json!({"test": ["CMD", "true"]}),
         );
         let back: Settings = serde_json::from_value(all.clone()).unwrap();
         let keys = serde_json::to_value(&back).unwrap();

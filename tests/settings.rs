@@ -36,6 +36,7 @@ const CASES: &[Case] = &[
     Case { on: "ssh", line: "labels = { team = \"red\" }", format: "{{index .Config.Labels \"team\"}}", shows: "red", changed: "labels = { team = \"blue\" }", reason: "label team red -> blue" },
     Case { on: "ssh", line: "privileged = true", format: "{{.HostConfig.Privileged}}", shows: "true", changed: "privileged = false", reason: "privileged true -> (none)" },
     Case { on: "ssh", line: "devices = [\"/dev/null:/dev/decoy\"]", format: "{{range .HostConfig.Devices}}{{.PathOnHost}}:{{.PathInContainer}}:{{.CgroupPermissions}}{{end}}", shows: "/dev/null:/dev/decoy:rwm", changed: "devices = [\"/dev/zero:/dev/decoy\"]", reason: "devices [\"/dev/null:/dev/decoy\"] -> [\"/dev/zero:/dev/decoy\"]" },
+    Case { on: "ssh", line: "healthcheck = { test = [\"CMD\", \"true\"], interval = \"30s\" }", format: "{{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}}", shows: "[CMD true] 30s", changed: "healthcheck = { test = [\"CMD\", \"true\"], interval = \"10s\" }", reason: "healthcheck interval 30s -> 10s" },
 ];
 
 /// A fleet with every case on `a` (its base or its ssh), and `b` beside it

@@ -85,6 +85,7 @@ fn help(key: &str) -> &'static str {
         "devices" => "a list like [\"/dev/net/tun\"] or [\"/dev/x:/dev/y:rwm\"]",
         "extra_hosts" => "a list like [\"db.corp.local:10.0.0.5\"]",
         "dns" => "a list of IP addresses",
+        "healthcheck" => "like { test = [\"CMD\", \"true\"], interval = \"30s\", timeout = \"5s\", start_period = \"10s\", retries = 3 }",
         _ => "a list of strings",
     }
 }
@@ -149,8 +150,31 @@ fn check(key: &str, value: &Value) -> Checked {
                 false => bad("holds something that is not an IP address"),
             }
         }
+        ("healthcheck", Value::Table(t)) => match healthcheck(t) {
+            Some(h) => Ok(h),
+            None => bad("is not a health check"),
+        },
         _ => to_json(value),
     }
+}
+
+/// A health check with its durations in the model's form; a string test is
+/// run by the shell.
+fn healthcheck(t: &toml::Table) -> Option<Json> {
+    let mut out = serde_json::to_value(t).ok()?;
+    out["test"] = match t.get("test")? {
+        Value::String(s) => json!(["CMD-SHELL", s]),
+        Value::Array(a) if !a.is_empty() => serde_json::to_value(a).ok()?,
+        _ => return None,
+    };
+    for key in ["interval", "timeout", "start_period"] {
+        if let Some(d) = t.get(key) {
+            out[key] = json!(crate::settings::duration_text(
+                crate::settings::duration_nanos(d.as_str()?)?
+            ));
+        }
+    }
+    Some(out)
 }
 
 fn to_json(v: &Value) -> Checked {

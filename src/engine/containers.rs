@@ -121,7 +121,7 @@ impl Engine {
                 },
             )])),
         });
-        let (user, working_dir) = super::settings::user_and_dir(&c.settings);
+        let (user, working_dir, healthcheck) = super::settings::user_and_dir(&c.settings);
         let body = ContainerCreateBody {
             image: Some(c.image.clone()),
             entrypoint: c.entrypoint.clone(),
@@ -131,6 +131,7 @@ impl Engine {
             hostname: c.hostname.clone(),
             user,
             working_dir,
+            healthcheck,
             host_config: Some(HostConfig {
                 network_mode: Some(c.network_mode.clone()),
                 port_bindings: (!c.publish.is_empty()).then(|| port_bindings(&c.publish)),

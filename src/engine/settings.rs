@@ -4,11 +4,14 @@
 use std::collections::BTreeMap;
 
 use bollard::models::{
-    ContainerConfig, DeviceMapping, HostConfig, HostConfigLogConfig, ResourcesUlimits,
-    RestartPolicy, RestartPolicyNameEnum,
+    ContainerConfig, DeviceMapping, HealthConfig, HostConfig, HostConfigLogConfig,
+    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 
-use crate::settings::{cpus_nanos, cpus_text, Logging, Settings, Ulimit, ENGINE_LOGGING};
+use crate::settings::{
+    cpus_nanos, cpus_text, duration_nanos, duration_text, Healthcheck, Logging, Settings, Ulimit,
+    ENGINE_LOGGING,
+};
 
 fn some_vec(v: &[String]) -> Option<Vec<String>> {
     (!v.is_empty()).then(|| v.to_vec())
@@ -92,9 +95,32 @@ fn device(d: &str) -> DeviceMapping {
     }
 }
 
-/// The user and working directory of the create request.
-pub(super) fn user_and_dir(s: &Settings) -> (Option<String>, Option<String>) {
-    (s.user.clone(), s.working_dir.clone())
+/// The user, working directory and health check of the create request.
+pub(super) fn user_and_dir(s: &Settings) -> (Option<String>, Option<String>, Option<HealthConfig>) {
+    let health = s.healthcheck.as_ref().map(|h| {
+        let nanos = |d: &Option<String>| d.as_deref().and_then(duration_nanos);
+        HealthConfig {
+            test: Some(h.test.clone()),
+            interval: nanos(&h.interval),
+            timeout: nanos(&h.timeout),
+            start_period: nanos(&h.start_period),
+            retries: h.retries,
+            ..Default::default()
+        }
+    });
+    (s.user.clone(), s.working_dir.clone(), health)
+}
+
+/// A health check as the engine reports it.
+fn healthcheck(h: &HealthConfig) -> Option<Healthcheck> {
+    let text = |n: Option<i64>| n.filter(|n| *n > 0).map(duration_text);
+    Some(Healthcheck {
+        test: h.test.clone().filter(|t| !t.is_empty())?,
+        interval: text(h.interval),
+        timeout: text(h.timeout),
+        start_period: text(h.start_period),
+        retries: h.retries.filter(|r| *r > 0),
+    })
 }
 
 /// The settings a container was created with, as the engine reports them.
@@ -145,6 +171,7 @@ pub(super) fn read(config: &ContainerConfig, host: &HostConfig) -> Settings {
             .collect(),
         privileged: host.privileged == Some(true),
         devices: host.devices.iter().flatten().map(device_text).collect(),
+        healthcheck: config.healthcheck.as_ref().and_then(healthcheck),
     }
 }
 
@@ -223,12 +250,20 @@ mod tests {
             labels: [("team".to_string(), "red".to_string())].into(),
             privileged: true,
             devices: vec!["/dev/null:/dev/x:r".into(), "/dev/zero".into()],
+            healthcheck: Some(Healthcheck {
+                test: vec!["CMD".into(), "true".into()],
+                interval: Some("30s".into()),
+                timeout: Some("1500ms".into()),
+                start_period: None,
+                retries: Some(3),
+            }),
             ..Settings::default()
         };
-        let (user, working_dir) = user_and_dir(&s);
+        let (user, working_dir, healthcheck) = user_and_dir(&s);
         let config = ContainerConfig {
             user,
             working_dir,
+            healthcheck,
             labels: Some(s.labels.clone().into_iter().collect()),
             ..Default::default()
         };
