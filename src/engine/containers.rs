@@ -121,7 +121,6 @@ impl Engine {
                 },
             )])),
         });
-        let (user, working_dir, healthcheck) = super::settings::user_and_dir(&c.settings);
         let body = ContainerCreateBody {
             image: Some(c.image.clone()),
             entrypoint: c.entrypoint.clone(),
@@ -129,19 +128,17 @@ impl Engine {
             env: (!c.env.is_empty()).then(|| c.env.clone()),
             labels: Some(c.labels.clone().into_iter().collect()),
             hostname: c.hostname.clone(),
-            user,
-            working_dir,
-            healthcheck,
             host_config: Some(HostConfig {
                 network_mode: Some(c.network_mode.clone()),
                 port_bindings: (!c.publish.is_empty()).then(|| port_bindings(&c.publish)),
-                ..super::settings::host_config(&c.settings)
+                ..Default::default()
             }),
             networking_config,
             exposed_ports: (!c.publish.is_empty())
                 .then(|| port_bindings(&c.publish).into_keys().collect()),
             ..Default::default()
         };
+        let body = super::settings::onto(&c.settings, body);
         let options = CreateContainerOptionsBuilder::default()
             .name(&c.name)
             .build();

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use bollard::models::{
-    ContainerConfig, DeviceMapping, HealthConfig, HostConfig, HostConfigLogConfig,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ContainerConfig, ContainerCreateBody, DeviceMapping, HealthConfig, HostConfig,
+    HostConfigLogConfig, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 
 use crate::settings::{
@@ -95,9 +95,26 @@ fn device(d: &str) -> DeviceMapping {
     }
 }
 
-/// The user, working directory and health check of the create request.
-pub(super) fn user_and_dir(s: &Settings) -> (Option<String>, Option<String>, Option<HealthConfig>) {
-    let health = s.healthcheck.as_ref().map(|h| {
+/// The create request `body` (image, command, network mode, ports: the
+/// caller's) with the settings `s` on it.
+pub(super) fn onto(s: &Settings, body: ContainerCreateBody) -> ContainerCreateBody {
+    let host = body.host_config.clone().unwrap_or_default();
+    ContainerCreateBody {
+        user: s.user.clone(),
+        working_dir: s.working_dir.clone(),
+        healthcheck: health_config(s),
+        host_config: Some(HostConfig {
+            network_mode: host.network_mode,
+            port_bindings: host.port_bindings,
+            ..host_config(s)
+        }),
+        ..body
+    }
+}
+
+/// The health check of the create request.
+fn health_config(s: &Settings) -> Option<HealthConfig> {
+    s.healthcheck.as_ref().map(|h| {
         let nanos = |d: &Option<String>| d.as_deref().and_then(duration_nanos);
         HealthConfig {
             test: Some(h.test.clone()),
@@ -107,8 +124,7 @@ pub(super) fn user_and_dir(s: &Settings) -> (Option<String>, Option<String>, Opt
             retries: h.retries,
             ..Default::default()
         }
-    });
-    (s.user.clone(), s.working_dir.clone(), health)
+    })
 }
 
 /// A health check as the engine reports it.
@@ -259,14 +275,14 @@ mod tests {
             }),
             ..Settings::default()
         };
-        let (user, working_dir, healthcheck) = user_and_dir(&s);
+        let body = onto(&s, ContainerCreateBody::default());
         let config = ContainerConfig {
-            user,
-            working_dir,
-            healthcheck,
+            user: body.user,
+            working_dir: body.working_dir,
+            healthcheck: body.healthcheck,
             labels: Some(s.labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        assert_eq!(read(&config, &host_config(&s)), s);
+        assert_eq!(read(&config, &body.host_config.unwrap()), s);
     }
 }
