@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "deckhand", version, propagate_version = true)]
 #[command(
-    after_help = "Typical session:\n  deckhand validate            # check deckhand.toml offline\n  deckhand plan                # what would change, and why\n  deckhand apply               # plan, confirm with 'yes', apply\n  deckhand plan --out p.plan   # save a plan for review (--format markdown for a PR)\n  deckhand apply p.plan        # apply exactly it, or refuse if anything changed since\n  deckhand watch               # apply every save, heal drift, until Ctrl-C\n  deckhand destroy             # take the whole fleet down (plan --destroy to preview)\n\nExit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode only)."
+    after_help = "Typical session:\n  deckhand init                # a starter deckhand.toml (and .gitignore) here\n  deckhand validate            # check deckhand.toml offline\n  deckhand plan                # what would change, and why\n  deckhand apply               # plan, confirm with 'yes', apply\n  deckhand plan --out p.plan   # save a plan for review (--format markdown for a PR)\n  deckhand apply p.plan        # apply exactly it, or refuse if anything changed since\n  deckhand watch               # apply every save, heal drift, until Ctrl-C\n  deckhand destroy             # take the whole fleet down (plan --destroy to preview)\n\nExit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode only)."
 )]
 pub struct Cli {
     /// Never colour output (also: the NO_COLOR environment variable). Colour is only used on a terminal.

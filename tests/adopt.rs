@@ -67,7 +67,7 @@ impl Drop for Decnet<'_> {
 
 /// What DECNET's composer writes: a base per decky holding the address, and
 /// services in its network namespace, labelled with decnet.fleet.*.
-fn decnet_compose(fleet: &Fleet, network: &str) -> serde_json::Value {
+fn decnet_compose(fleet: &Fleet, network: &str, third: u32) -> serde_json::Value {
     let mut services = serde_json::Map::new();
     for (i, decky) in ["a", "b"].iter().enumerate() {
         let base = fleet.n(decky);
@@ -79,7 +79,7 @@ fn decnet_compose(fleet: &Fleet, network: &str) -> serde_json::Value {
                 "hostname": format!("host-{decky}"),
                 "command": ["sleep", "infinity"],
                 "restart": "unless-stopped",
-                "networks": {network: {"ipv4_address": format!("10.214.9.{}", 10 + i)}},
+                "networks": {network: {"ipv4_address": format!("10.214.{third}.{}", 10 + i)}},
             }),
         );
         let svc = format!("{base}-ssh");
@@ -125,14 +125,17 @@ fn a_decnet_fleet_is_imported_planned_as_matching_and_adopted_without_a_recreate
     let _one = IMPORTING.lock().unwrap_or_else(|e| e.into_inner());
     let fleet = Fleet::new("adopt");
     let network = fleet.n("lan");
-    docker(&["network", "create", "--subnet", "10.214.9.0/24", &network]);
+    let subnet = common::net::reserve(&[214]);
+    let third = subnet.third;
+    let cidr = format!("10.214.{third}.0/24");
+    docker(&["network", "create", "--subnet", &cidr, &network]);
     let decnet = Decnet {
         fleet: &fleet,
         networks: vec![network.clone()],
     };
     std::fs::write(
         fleet.dir.path().join("decnet-compose.json"),
-        serde_json::to_string_pretty(&decnet_compose(&fleet, &network)).unwrap(),
+        serde_json::to_string_pretty(&decnet_compose(&fleet, &network, third)).unwrap(),
     )
     .unwrap();
     decnet.compose(&["up", "-d"]);
@@ -149,7 +152,10 @@ fn a_decnet_fleet_is_imported_planned_as_matching_and_adopted_without_a_recreate
     );
     assert!(imported.contains("HOSTNAME = \"{hostname}\""), "{imported}");
     assert!(imported.contains("hostname = \"host-a\""), "{imported}");
-    assert!(imported.contains("ip = \"10.214.9.11\""), "{imported}");
+    assert!(
+        imported.contains(&format!("ip = \"10.214.{third}.11\"")),
+        "{imported}"
+    );
     let again = fleet.deckhand(&["import", "--fleet", &fleet.name, "--out", "deckhand.toml"]);
     assert_eq!(
         again.code, 1,
@@ -306,7 +312,8 @@ fn disguised_compose(fleet: &Fleet, lans: &[String; 2], third: u32, q: &str) -> 
 fn a_disguised_decnet_fleet_is_imported_adopted_and_keeps_its_disguise_across_a_replace() {
     let _one = IMPORTING.lock().unwrap_or_else(|e| e.into_inner());
     let fleet = Fleet::new("adoptdisg");
-    let third = std::process::id() % 200 + 20;
+    let subnets = common::net::reserve(&[215, 216]);
+    let third = subnets.third;
     let lans = [fleet.n("lan1"), fleet.n("lan2")];
     for (lan, second) in lans.iter().zip([215, 216]) {
         docker(&[

@@ -123,9 +123,19 @@ fn destroy_takes_the_whole_fleet_down_and_its_networks_only_when_asked() {
     let run = fleet.deckhand(&["destroy", "--auto-approve", "--networks", "--no-color"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!network_exists(&fleet), "{run:?}");
-    // Nothing is left to destroy.
+    // Nothing is left to destroy, and both say so in destroy's words.
+    let nothing = format!(
+        "No changes. Nothing of fleet '{}' is left to destroy.\n",
+        fleet.name
+    );
     let plan = fleet.deckhand(&["plan", "--destroy", "--no-color"]);
-    assert!(plan.stdout.contains("No changes."), "{plan:?}");
+    assert_eq!(plan.stdout, nothing, "{plan:?}");
+    let run = fleet.deckhand(&["destroy", "--auto-approve", "--no-color"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, nothing.as_str()),
+        "{run:?}"
+    );
 }
 
 #[test]

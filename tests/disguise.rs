@@ -230,10 +230,9 @@ services = []
     assert_eq!(fleet.containers()[&fleet.n("a-http")].status, "running");
 }
 
-/// Three LANs with pid-derived subnets (tests run side by side), and a decky
-/// on `lans` of them with its service.
-fn lan_fleet(lans: &str) -> String {
-    let third = std::process::id() % 200 + 20;
+/// Three LANs under `10.22{1,2,3}.<third>` (reserved by the test), and a
+/// decky on `lans` of them with its service.
+fn lan_fleet(lans: &str, third: u32) -> String {
     let mut toml = String::from(concat!(fleet_table!(), ssh_service!()));
     for (net, second) in [("a", 221), ("b", 222), ("c", 223)] {
         toml +=
@@ -248,8 +247,11 @@ fn lan_fleet(lans: &str) -> String {
 #[test]
 fn a_deckys_lans_change_live_without_a_recreate_or_a_restart() {
     let fleet = Fleet::new("lans");
+    let subnets = common::net::reserve(&[221, 222, 223]);
+    let third = subnets.third;
     fleet.write(&lan_fleet(
         r#""{fleet}-lana" = "10.221.{third}.5", "{fleet}-lanb" = """#,
+        third,
     ));
     fleet.apply();
     let base = fleet.n("m");
@@ -259,7 +261,6 @@ fn a_deckys_lans_change_live_without_a_recreate_or_a_restart() {
             "{{range $n, $e := .NetworkSettings.Networks}}{{$n}}={{$e.IPAddress}} {{end}}",
         )
     };
-    let third = std::process::id() % 200 + 20;
     let joined = nets();
     assert!(
         joined.contains(&format!("{}=10.221.{third}.5", fleet.n("lana")))
@@ -272,6 +273,7 @@ fn a_deckys_lans_change_live_without_a_recreate_or_a_restart() {
     // lan b left, lan c joined, a new address on lan a.
     fleet.write(&lan_fleet(
         r#""{fleet}-lana" = "10.221.{third}.6", "{fleet}-lanc" = """#,
+        third,
     ));
     let plan = fleet.plan();
     for reason in [

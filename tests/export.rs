@@ -9,8 +9,10 @@ use common::{cat, docker, docker_compose, Fleet};
 #[test]
 fn docker_compose_up_of_the_export_gives_the_containers_plan_expects() {
     let fleet = Fleet::new("export");
+    let subnet = common::net::reserve(&[213]);
+    let third = subnet.third;
     fleet.write(
-        r#"
+        &r#"
 [fleet]
 name = "{fleet}"
 base_image = "{image}"
@@ -19,8 +21,8 @@ services = ["sniffer"]
 
 [networks.{fleet}-lan]
 driver = "bridge"
-subnet = "10.213.7.0/24"
-gateway = "10.213.7.1"
+subnet = "10.213.THIRD.0/24"
+gateway = "10.213.THIRD.1"
 
 [services.ssh]
 image = "{image}"
@@ -35,14 +37,15 @@ singleton = true
 
 [deckies.{fleet}-a]
 services = ["ssh"]
-ip = "10.213.7.10"
+ip = "10.213.THIRD.10"
 
 [deckies.{fleet}-a.service_config.ssh]
 SSH_PASSWORD = "admin"
 
 [deckies.{fleet}-a.files."/etc/motd"]
 content = "welcome\n"
-"#,
+"#
+        .replace("THIRD", &third.to_string()),
     );
     let out = fleet.dir.path().join("docker-compose.json");
     let run = fleet.deckhand(&["export", "compose", "--out", out.to_str().unwrap()]);
@@ -62,7 +65,7 @@ content = "welcome\n"
         "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
         &fleet.n("a"),
     ]);
-    assert_eq!(ip.trim(), "10.213.7.10");
+    assert_eq!(ip.trim(), format!("10.213.{third}.10"));
 
     // Every container matches its spec: the plan only drops the file.
     let plan = fleet.plan();
@@ -94,8 +97,13 @@ content = "welcome\n"
 #[test]
 fn a_disguised_fleet_round_trips_through_the_export() {
     let fleet = Fleet::new("expdisg");
-    let third = std::process::id() % 200 + 20;
-    let port = 20000 + std::process::id() % 20000;
+    let subnets = common::net::reserve(&[217, 218]);
+    let third = subnets.third;
+    // A port free now, not one derived from the pid.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
     let q = fleet.dir.path().join("q").display().to_string();
     let dockerfile = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG FLAVOUR\nENV FLAVOUR=${FLAVOUR}\n";
     fleet.write_file("images/ssh/Dockerfile", dockerfile.as_bytes());

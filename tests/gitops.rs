@@ -10,12 +10,13 @@ use std::process::Command;
 use common::{docker, Fleet, Run};
 
 /// Copies examples/gitops into the fleet's directory, renamed so that its
-/// containers, network and subnet (`10.214.<n>.0/24`; a different `slot` per
-/// test of this binary) are this test's own.
-fn copy_example(fleet: &Fleet, slot: u32) {
+/// containers, network and subnet (`10.214.<n>.0/24`, reserved: held until
+/// the returned value drops) are this test's own.
+fn copy_example(fleet: &Fleet) -> common::net::Subnets {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gitops");
     copy_tree(&example, fleet.dir.path());
-    let third = std::process::id() % 100 * 2 + slot;
+    let subnet = common::net::reserve(&[214]);
+    let third = subnet.third;
     let fleet_dir = fleet.dir.path().join("fleet");
     for entry in std::fs::read_dir(&fleet_dir).unwrap() {
         let path = entry.unwrap().path();
@@ -29,6 +30,7 @@ fn copy_example(fleet: &Fleet, slot: u32) {
             std::fs::write(&path, text).unwrap();
         }
     }
+    subnet
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -71,7 +73,7 @@ fn plan_md(fleet: &Fleet) -> String {
 #[test]
 fn the_ci_workflow_plans_applies_the_reviewed_plan_and_refuses_a_stale_one() {
     let fleet = Fleet::new("gitops");
-    copy_example(&fleet, 0);
+    let _subnet = copy_example(&fleet);
 
     // Pull request: validate and a markdown plan with changes.
     let (run, outputs) = ci(&fleet, "plan");
@@ -134,7 +136,7 @@ fn the_ci_workflow_plans_applies_the_reviewed_plan_and_refuses_a_stale_one() {
 #[test]
 fn three_split_files_plan_exactly_like_the_same_fleet_in_one_file() {
     let fleet = Fleet::new("split");
-    copy_example(&fleet, 1);
+    let _subnet = copy_example(&fleet);
     let split = fleet.dir.path().join("fleet");
     let single = fleet.dir.path().join("single");
     copy_tree(&split.join("files"), &single.join("files"));

@@ -1,6 +1,8 @@
 //! Every invalid file is refused with its message and line, before any engine call.
 
 mod common;
+#[path = "invalid/engine_urls.rs"]
+mod engine_urls;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -61,11 +63,63 @@ fn every_invalid_fixture_is_refused_with_its_message_and_line() {
 }
 
 #[test]
-fn a_missing_config_file_is_named() {
+fn a_missing_config_file_is_named_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let run = common::deckhand_in(dir.path(), &["validate"], &[]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("cannot read deckhand.toml"), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: invalid configuration: there is no deckhand.toml in this directory\n  help: write a starter one with `deckhand init`, or name another file or directory with -f PATH\n",
+        "{run:?}"
+    );
+    let run = common::deckhand_in(dir.path(), &["validate", "-f", "fleet.toml"], &[]);
+    assert_eq!(
+        run.stderr,
+        "error: invalid configuration: there is no file or directory fleet.toml\n  help: check the path given with -f\n",
+        "{run:?}"
+    );
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    let run = common::deckhand_in(dir.path(), &["validate", "-f", "conf"], &[]);
+    assert_eq!(
+        run.stderr,
+        "error: invalid configuration: no *.toml file in directory conf\n  help: put the fleet's file there (`deckhand init` writes a starter deckhand.toml), or name a file with -f PATH\n",
+        "{run:?}"
+    );
+}
+
+#[test]
+fn every_problem_of_every_file_is_reported_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(
+        conf.join("00-fleet.toml"),
+        "[fleet]\nname = \"x\"\nbase_imag = \"i:1\"\nhold_on_session = 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        conf.join("10-deckies.toml"),
+        "[deckies.web-01]\nservces = []\nip = 10\n\n[deckies.web-02]\nservices = []\nservices = []\n",
+    )
+    .unwrap();
+    let run = common::deckhand_in(dir.path(), &["validate", "-f", "conf"], &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "error: invalid configuration: conf/00-fleet.toml:3:1: unknown key 'base_imag' in [fleet]
+  help: did you mean 'base_image'?
+conf/00-fleet.toml:4:19: 'hold_on_session' (fleet.hold_on_session) must be true or false, not an integer
+  help: write hold_on_session = true or hold_on_session = false, without quotes
+conf/10-deckies.toml:2:1: unknown key 'servces' in [deckies.web-01]
+  help: did you mean 'services'?
+conf/10-deckies.toml:3:6: 'ip' (deckies.web-01.ip) must be a string, not an integer
+  help: put the value in quotes: ip = \"10\"
+conf/10-deckies.toml:7:1: duplicate key 'services'
+  help: a key is set once per table: remove one of the two
+5 problems found
+",
+        "{run:?}"
+    );
 }
 
 #[test]

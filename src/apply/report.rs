@@ -153,6 +153,13 @@ impl Report {
     pub fn done(&self) -> usize {
         self.outcomes.iter().filter(|o| o.status.is_done()).count()
     }
+
+    /// Steps not run because another failed (or the run was interrupted):
+    /// counted apart, so that one failure does not read as ten.
+    pub fn skipped(&self) -> usize {
+        let skipped = |o: &&Outcome| matches!(o.status, Status::Skipped(_));
+        self.outcomes.iter().filter(skipped).count()
+    }
 }
 
 #[cfg(test)]

@@ -222,7 +222,10 @@ async fn locked(
             verb: request.verb(),
         },
     };
-    view.plan(&plan);
+    match request.destroy && !plan.has_work() && plan.degraded.is_empty() {
+        true if !request.json => view.say(&super::nothing_to_destroy(&plan.fleet)),
+        _ => view.plan(&plan),
+    }
     for f in &pass.failures {
         view.failure(f);
     }

@@ -97,6 +97,11 @@ pub async fn open_pass(ctx: &Context, loaded: &Loaded, aim: &Aim<'_>, lock: bool
     pass
 }
 
+/// What a destroy (or `plan --destroy`) with nothing left says.
+pub fn nothing_to_destroy(fleet: &str) -> String {
+    format!("No changes. Nothing of fleet '{fleet}' is left to destroy.")
+}
+
 /// Loads the desired state; an invalid file is reported with every problem found.
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     config::load(path).context("invalid configuration")

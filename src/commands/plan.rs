@@ -24,7 +24,11 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
         return Err(f.into());
     }
     let plan = pass.plan();
-    draw(&plan, args.format(), ctx)?;
+    let nothing_left = args.destroy && !plan.has_work() && plan.degraded.is_empty();
+    match nothing_left && args.format() == Format::Text {
+        true => say!("{}", super::nothing_to_destroy(&plan.fleet)),
+        false => draw(&plan, args.format(), ctx)?,
+    }
     for f in &pass.failures {
         eprintln!("error: {}", render::steps::failure(f, pass.several));
     }

@@ -72,13 +72,13 @@ impl fmt::Display for Diagnostic {
 /// Why a desired state could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}")]
+    /// The OS's error is told in plain words, not chained.
+    #[error("{}", unreadable(.path, .error))]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("no *.toml file in directory {0}")]
+    #[error("no *.toml file in directory {}\n  help: put the fleet's file there (`deckhand init` writes a starter deckhand.toml), or name a file with -f PATH", .0.display())]
     EmptyDirectory(PathBuf),
     #[error("{}", render_all(.0))]
     Invalid(Vec<Diagnostic>),
@@ -91,6 +91,18 @@ impl ConfigError {
             ConfigError::Invalid(d) => d,
             _ => &[],
         }
+    }
+}
+
+/// Why `path` could not be read, with what to do.
+fn unreadable(path: &std::path::Path, error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let shown = path.display();
+    match error.kind() {
+        ErrorKind::NotFound if path == std::path::Path::new("deckhand.toml") => "there is no deckhand.toml in this directory\n  help: write a starter one with `deckhand init`, or name another file or directory with -f PATH".to_string(),
+        ErrorKind::NotFound => format!("there is no file or directory {shown}\n  help: check the path given with -f"),
+        ErrorKind::PermissionDenied => format!("cannot read {shown}: permission denied\n  help: run deckhand as a user who may read it, or give it read permission"),
+        _ => format!("cannot read {shown}: {error}"),
     }
 }
 

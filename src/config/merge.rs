@@ -67,6 +67,11 @@ pub(super) struct Tables<'a> {
 pub(super) fn parse(ctx: &mut Ctx<'_>) -> Vec<(usize, RawConfig)> {
     let mut raws = Vec::new();
     for (i, source) in ctx.sources.iter().enumerate() {
+        let problems = super::keys::check(source);
+        if !problems.is_empty() {
+            ctx.diags.extend(problems);
+            continue;
+        }
         match toml::from_str::<RawConfig>(&source.text) {
             Ok(raw) => raws.push((i, raw)),
             Err(e) => {

@@ -12,6 +12,7 @@ mod error;
 mod files;
 mod hosts;
 mod inputs;
+mod keys;
 mod merge;
 mod networks;
 pub(crate) mod raw;
@@ -47,28 +48,21 @@ pub struct Loaded {
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     let files = config_files(path)?;
     let mut sources = Vec::with_capacity(files.len());
+    let mut not_utf8 = Vec::new();
     for file in files {
-        let bytes = std::fs::read(&file).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(&file).map_err(|error| ConfigError::Read {
             path: file.clone(),
-            source,
+            error,
         })?;
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => {
-                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let src = SourceFile::new(file, String::from_utf8_lossy(valid).into_owned());
-                let at = valid.len();
-                return Err(ConfigError::Invalid(vec![src.diagnostic(
-                    &(at..at),
-                    "the file is not valid UTF-8",
-                    Some(
-                        "save it as UTF-8; binary bait belongs in content_b64 or a source file"
-                            .into(),
-                    ),
-                )]));
-            }
-        };
-        sources.push(SourceFile::new(file, text));
+        match String::from_utf8(bytes) {
+            Ok(text) => sources.push(SourceFile::new(file, text)),
+            Err(e) => not_utf8.push(not_utf8_problem(file, &e)),
+        }
+    }
+    if !not_utf8.is_empty() {
+        // The other files' own problems are told in the same run.
+        not_utf8.extend(sources.iter().flat_map(keys::check));
+        return Err(ConfigError::Invalid(not_utf8));
     }
     let loaded = validate::validate(&sources)?;
     for w in &loaded.warnings {
@@ -77,10 +71,22 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     Ok(loaded)
 }
 
+/// Where a file stops being UTF-8.
+fn not_utf8_problem(file: PathBuf, e: &std::string::FromUtf8Error) -> Diagnostic {
+    let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+    let src = SourceFile::new(file, String::from_utf8_lossy(valid).into_owned());
+    let at = valid.len();
+    src.diagnostic(
+        &(at..at),
+        "the file is not valid UTF-8",
+        Some("save it as UTF-8; binary bait belongs in content_b64 or a source file".into()),
+    )
+}
+
 fn config_files(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let read_err = |source| ConfigError::Read {
+    let read_err = |error| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let meta = std::fs::metadata(path).map_err(read_err)?;
     if !meta.is_dir() {

@@ -280,10 +280,11 @@ impl Validator<'_> {
                 let message = format!(
                     "decky '{decky}': ip {addr} on network '{network}' is already given to {other}"
                 );
-                self.ctx.err(src, &ip.span(), message);
+                let help = "give each decky its own address on a network (or leave ip out for one the engine picks)";
+                self.ctx.err_help(src, &ip.span(), message, help);
             }
             None => {
-                self.ips.insert(key, format!("decky at {at}"));
+                self.ips.insert(key, format!("decky '{decky}' at {at}"));
             }
         }
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bollard::{Docker, API_DEFAULT_VERSION};
 
 use super::ssh::SshBridge;
+use super::unreachable::{check_url, socket_path, Unreachable};
 use super::{Engine, EngineError, KeepAlive};
 
 /// The oldest Engine API deckhand speaks (Debian's docker.io 20.10).
@@ -38,14 +39,20 @@ impl Engine {
             .map(str::to_string)
             .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
             .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
-        let unreachable = |message: String| EngineError::Unreachable {
+        let unreachable = |why: Unreachable| EngineError::Unreachable {
             endpoint: endpoint.clone(),
-            message,
+            why,
         };
+        check_url(&endpoint).map_err(unreachable)?;
+        if let Some(path) = socket_path(&endpoint) {
+            check_socket(path).map_err(unreachable)?;
+        }
         let scheme = endpoint.split_once("://").map(|(s, _)| s);
         let (socket, keep): (Option<PathBuf>, Option<KeepAlive>) = match (scheme, tls) {
             (Some("ssh"), None) => {
-                let ssh = SshBridge::start(&endpoint).await.map_err(unreachable)?;
+                let ssh = SshBridge::start(&endpoint)
+                    .await
+                    .map_err(|problem| unreachable(Unreachable::Ssh { problem }))?;
                 (Some(ssh.bridge.socket.clone()), Some(Arc::new(ssh)))
             }
             (Some("tcp"), Some(tls)) => {
@@ -55,9 +62,9 @@ impl Engine {
                 (Some(bridge.socket.clone()), Some(Arc::new(bridge)))
             }
             (_, Some(_)) => {
-                return Err(unreachable(
-                    "TLS certificates are for tcp:// engines only".to_string(),
-                ))
+                return Err(unreachable(Unreachable::BadUrl {
+                    problem: "TLS certificates are for tcp:// engines only".to_string(),
+                }))
             }
             _ => (None, None),
         };
@@ -66,18 +73,23 @@ impl Engine {
                 &socket.to_string_lossy(),
                 REQUEST_TIMEOUT_SECS,
                 API_DEFAULT_VERSION,
-            )
-            .map_err(|e| unreachable(e.to_string()))?,
-            None => client(&endpoint).map_err(unreachable)?,
-        };
+            ),
+            None => client(&endpoint),
+        }
+        .map_err(|e| unreachable(Unreachable::of_error(&endpoint, &e)))?;
         let version = match tokio::time::timeout(PROBE_TIMEOUT, docker.version()).await {
             Ok(Ok(version)) => version,
-            Ok(Err(e)) => return Err(unreachable(with_causes(&e))),
+            Ok(Err(_)) if scheme == Some("ssh") => {
+                return Err(unreachable(Unreachable::Ssh {
+                    problem: "ssh logged in, but `docker system dial-stdio` gave no engine there"
+                        .to_string(),
+                }))
+            }
+            Ok(Err(e)) => return Err(unreachable(Unreachable::of_error(&endpoint, &e))),
             Err(_) => {
-                return Err(unreachable(format!(
-                    "no answer within {} s",
-                    PROBE_TIMEOUT.as_secs()
-                )))
+                return Err(unreachable(Unreachable::TimedOut {
+                    seconds: PROBE_TIMEOUT.as_secs(),
+                }))
             }
         };
         let api = version.api_version.unwrap_or_default();
@@ -96,35 +108,32 @@ impl Engine {
     }
 }
 
-/// An error and every cause under it: hyper hides the reason (refused,
-/// certificate unknown, no route) below a generic "client error (Connect)".
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let more = c.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
+/// A socket path that is missing, forbidden or not a socket is told before
+/// any connection: the OS's answer to a connect is less exact.
+fn check_socket(path: &str) -> Result<(), Unreachable> {
+    use std::os::unix::fs::FileTypeExt as _;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => Ok(()),
+        Ok(_) => Err(Unreachable::BadUrl {
+            problem: format!("{path} is not a socket"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Unreachable::SocketMissing {
+            path: path.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(Unreachable::PermissionDenied {
+                socket: Some(path.to_string()),
+            })
         }
-        cause = c.source();
+        Err(_) => Ok(()),
     }
-    text
 }
 
-/// The bollard client for a `unix://`, plain `tcp://` or bare-path `endpoint`;
-/// nothing is sent yet.
-fn client(endpoint: &str) -> Result<Docker, String> {
-    let scheme = endpoint.split_once("://").map(|(s, _)| s);
-    let docker = match scheme {
-        Some("unix" | "tcp" | "http") => Docker::connect_with_host(endpoint),
-        // A bare socket path.
-        None if endpoint.starts_with('/') => {
-            Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-        }
-        _ => return Err(
-            "unsupported URL: use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host"
-                .to_string(),
-        ),
-    };
-    docker.map_err(|e| e.to_string())
+/// The bollard client for a `unix://`, plain `tcp://` or bare-path `endpoint`
+/// (already checked by [`check_url`]); nothing is sent yet.
+fn client(endpoint: &str) -> Result<Docker, bollard::errors::Error> {
+    if endpoint.starts_with('/') {
+        return Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION);
+    }
+    Docker::connect_with_host(endpoint)
 }

@@ -14,6 +14,7 @@ mod networks;
 mod settings;
 mod ssh;
 mod tls;
+mod unreachable;
 
 use std::collections::BTreeMap;
 
@@ -25,12 +26,13 @@ pub use events::ContainerEvent;
 pub use exec::{ExecOutput, EXEC_TIMEOUT, OUTPUT_CAP};
 pub use images::HOLDER_IMAGE_NAME;
 pub use inspect::{ContainerDetails, ImageDefaults, Running};
+pub use unreachable::{Unreachable, UrlFrom};
 
 /// Why an engine call failed, with the engine's own message.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("cannot reach the Docker engine at {endpoint}: {message}\n  help: start the engine, or point deckhand elsewhere with --docker-host URL or DOCKER_HOST")]
-    Unreachable { endpoint: String, message: String },
+    #[error("cannot reach the Docker engine at {endpoint}: {why}\n  help: {help}", help = .why.help(UrlFrom::Flag))]
+    Unreachable { endpoint: String, why: Unreachable },
     #[error("the engine at {endpoint} speaks API {version}; deckhand needs 1.41 or newer")]
     TooOld { endpoint: String, version: String },
     #[error("{what}: not found ({message})")]

@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::bridge::{Bridge, Connect, Duplex, Guard};
+use super::unreachable::Unreachable;
 use super::TlsFiles;
 
 /// How long one TCP connect may take.
@@ -76,10 +77,13 @@ fn address(url: &str) -> Result<(String, u16), String> {
 }
 
 /// Verifies the engine at `url` once, then bridges to it.
-pub async fn start(url: &str, tls: &TlsFiles) -> Result<Bridge, String> {
-    let config = Arc::new(client_config(tls)?);
-    let (host, port) = address(url)?;
-    let name = ServerName::try_from(host.clone()).map_err(|e| format!("'{host}': {e}"))?;
+pub async fn start(url: &str, tls: &TlsFiles) -> Result<Bridge, Unreachable> {
+    let tls_problem = |problem: String| Unreachable::Tls { problem };
+    let config = Arc::new(client_config(tls).map_err(tls_problem)?);
+    let (host, port) = address(url).map_err(|problem| Unreachable::BadUrl { problem })?;
+    let name = ServerName::try_from(host.clone()).map_err(|_| Unreachable::BadUrl {
+        problem: format!("'{host}' is not a host name TLS can verify"),
+    })?;
     let connect: Connect = Arc::new(move || {
         let (config, name, host) = (config.clone(), name.clone(), host.clone());
         Box::pin(async move {
@@ -96,11 +100,13 @@ pub async fn start(url: &str, tls: &TlsFiles) -> Result<Bridge, String> {
         })
     });
     // The first handshake here, where its error can still be told.
-    connect().await.map_err(|e| match e.get_ref() {
-        Some(inner) => format!("TLS with {url}: {inner}"),
-        None => format!("TLS with {url}: {e}"),
+    connect().await.map_err(|e| {
+        Unreachable::of_io(e.kind(), None).unwrap_or_else(|| match e.get_ref() {
+            Some(inner) => tls_problem(format!("the TLS handshake failed: {inner}")),
+            None => tls_problem(format!("the TLS handshake failed: {e}")),
+        })
     })?;
-    Bridge::start(connect)
+    Bridge::start(connect).map_err(tls_problem)
 }
 
 #[cfg(test)]

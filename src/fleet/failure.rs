@@ -1,7 +1,7 @@
 //! Why one engine's part of a pass could not be done: a closed set, typed to
 //! the view that draws it (no downcasts).
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Unreachable, UrlFrom};
 use crate::lock::LockError;
 use crate::observe::ObserveError;
 use crate::plan::PlanError;
@@ -13,11 +13,11 @@ pub enum Failure {
     #[error(transparent)]
     Unreachable(EngineError),
     /// An engine declared under `[hosts.NAME]` could not be reached.
-    #[error("cannot reach the Docker engine at {endpoint}: {message}\n  help: start that engine, or correct docker_host (and tls) in [hosts.{host}]")]
+    #[error("cannot reach the Docker engine at {endpoint}: {why}\n  help: {help}", help = .why.help(UrlFrom::Host(.host)))]
     UnreachableDeclared {
         host: String,
         endpoint: String,
-        message: String,
+        why: Unreachable,
     },
     /// Another run holds the fleet's lock on this engine.
     #[error("fleet '{fleet}' is locked by {holder} since {since}\n  help: wait for that run to end; if it was killed, run `deckhand unlock`")]

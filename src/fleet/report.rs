@@ -18,6 +18,11 @@ impl FleetReport {
         self.hosts.iter().map(|(_, r)| r.failed()).sum()
     }
 
+    /// Steps skipped because another failed, or interrupted (within `failed`).
+    pub fn skipped(&self) -> usize {
+        self.hosts.iter().map(|(_, r)| r.skipped()).sum()
+    }
+
     pub fn done(&self) -> usize {
         self.hosts.iter().map(|(_, r)| r.done()).sum()
     }

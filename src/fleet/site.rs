@@ -39,11 +39,11 @@ pub async fn connect(parts: Vec<Part>, default_url: Option<&str>) -> (Vec<Site>,
 /// The generic help names `--docker-host`; an engine from `[hosts]` gets its own.
 fn unreachable(host: &HostSpec, e: EngineError) -> Failure {
     match e {
-        EngineError::Unreachable { endpoint, message } if host.docker_host.is_some() => {
+        EngineError::Unreachable { endpoint, why } if host.docker_host.is_some() => {
             Failure::UnreachableDeclared {
                 host: host.name.clone(),
                 endpoint,
-                message,
+                why,
             }
         }
         other => Failure::Unreachable(other),

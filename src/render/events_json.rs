@@ -183,6 +183,8 @@ pub fn summary(fleet: &str, report: &FleetReport, failures: &[HostFailure]) -> M
     let mut m = event("summary", fleet);
     m.insert("done".into(), json!(report.done()));
     m.insert("failed".into(), json!(report.failed()));
+    // Of those not done, the ones skipped for another's failure.
+    m.insert("skipped".into(), json!(report.skipped()));
     m.insert("adopted".into(), json!(report.adopted));
     m.insert("interrupted".into(), json!(report.interrupted));
     let unplanned: Vec<&str> = failures.iter().map(|f| f.host.as_str()).collect();

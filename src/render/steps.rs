@@ -156,9 +156,12 @@ pub fn summary(
             "{title} finished: {done} done; {n} host(s) were not planned (above)."
         )));
     } else {
-        lines.push(style.red(&format!(
-            "{title} finished with {failed} failure(s), {done} done:"
-        )));
+        let skipped = report.skipped();
+        let counts = match skipped {
+            0 => format!("{} failed", failed),
+            s => format!("{} failed, {s} skipped", failed - s),
+        };
+        lines.push(style.red(&format!("{title} finished: {counts}, {done} done:")));
         lines.extend(not_done(report, several));
         lines.push(next_step(report, verb));
     }
@@ -252,5 +255,35 @@ mod tests {
             Verb::Destroy,
         );
         assert_eq!(lines, vec!["", "Destroy complete: 0 steps done."]);
+    }
+
+    // Regression (#23): of "12 failure(s)", 9 were steps skipped for another's failure.
+    #[test]
+    fn skipped_steps_are_counted_apart_from_failures() {
+        use crate::apply::Skip;
+        let plan = crate::render::fixture::every_kind();
+        let outcome = |i: usize, status| Outcome {
+            change: plan.changes[i].clone(),
+            status,
+            elapsed: std::time::Duration::ZERO,
+        };
+        let report = Report {
+            outcomes: vec![
+                outcome(0, Status::Failed(StepError::Malformed("no such image"))),
+                outcome(1, Status::Skipped(Skip::BaseFailed("web-01".into()))),
+                outcome(2, Status::Skipped(Skip::BaseFailed("web-01".into()))),
+                outcome(3, Status::Done),
+            ],
+            errors: Vec::new(),
+        };
+        let fleet = FleetReport {
+            hosts: vec![("local".into(), report)],
+            ..FleetReport::default()
+        };
+        let lines = summary(&fleet, &[], false, Style { color: false }, Verb::Apply);
+        assert_eq!(
+            lines[1],
+            "Apply finished: 1 failed, 2 skipped, 1 step done:"
+        );
     }
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
 pub mod engine2;
+pub mod net;
 pub mod proxy;
 pub mod sshd;
 pub mod toml;
