@@ -13,6 +13,7 @@ use crate::engine::{ContainerDetails, ContainerInfo, ImageDefaults};
 use crate::labels;
 use crate::live::{LiveState, Origin};
 use crate::plan::Plan;
+use crate::settings::{Settings, ENGINE_LOGGING};
 
 /// Containers DECNET made, not adopted yet, that `plan` would change.
 pub fn touched<'a>(plan: &'a Plan, live: &LiveState) -> Vec<&'a str> {
@@ -79,15 +80,15 @@ pub fn unexpressed(role: Role, c: &ContainerDetails, image: &ImageDefaults) -> V
     let mut out = c.extra_settings.clone();
     let checks: &[(&str, bool)] = match role {
         Role::Base => &[
-            ("volumes", !c.binds.is_empty()),
-            ("cap_drop", !c.cap_drop.is_empty()),
+            ("volumes", !c.settings.volumes.is_empty()),
+            ("cap_drop", !c.settings.cap_drop.is_empty()),
             (
                 "entrypoint",
                 c.entrypoint.is_some() && c.entrypoint != image.entrypoint,
             ),
         ],
         Role::Service => &[
-            ("sysctls", !c.sysctls.is_empty()),
+            ("sysctls", !c.settings.sysctls.is_empty()),
             ("ports", !c.publish.is_empty()),
         ],
         Role::Singleton => &[],
@@ -107,6 +108,37 @@ fn own_env(env: &[String], image: &ImageDefaults) -> BTreeMap<String, String> {
         .filter_map(|e| e.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// The settings of `c` as the file would give them: values equal to the
+/// image's count as unset, labels are the operator's own.
+fn observed_settings(
+    want: &ContainerSpec,
+    c: &ContainerDetails,
+    image: &ImageDefaults,
+) -> Settings {
+    let mut s = c.settings.clone();
+    // The persona names the sysctls the file gives: the same values, the same persona.
+    s.persona = want
+        .settings
+        .persona
+        .clone()
+        .filter(|_| s.sysctls == want.settings.sysctls);
+    // The engine gives every container its daemon's default log options,
+    // indistinguishable through the API from a container's own: compared
+    // only where the file sets logging, and never for `logging = "engine"`.
+    s.logging = match &want.settings.logging {
+        Some(l) if l.driver == ENGINE_LOGGING => Some(l.clone()),
+        Some(_) => s.logging,
+        None => None,
+    };
+    s.user = s.user.filter(|u| Some(u) != image.user.as_ref());
+    s.working_dir = s
+        .working_dir
+        .filter(|d| Some(d) != image.working_dir.as_ref());
+    s.labels
+        .retain(|k, v| !labels::is_tool_label(k) && image.labels.get(k) != Some(v));
+    s
 }
 
 /// Where a base or singleton `c` joins, in the place of `want`: its one
@@ -164,16 +196,7 @@ pub fn observed_spec(
             false => unless_default(&c.command, &image.command),
         },
         env: own_env(&c.env, image),
-        cap_add: c.cap_add.clone(),
-        cap_drop: c.cap_drop.clone(),
-        // The persona names the sysctls the file gives: the same values, the same persona.
-        persona: want.persona.clone().filter(|_| c.sysctls == want.sysctls),
-        sysctls: c.sysctls.clone(),
-        volumes: c.binds.clone(),
-        // The engine gives every container its daemon's default log options,
-        // indistinguishable through the API from a container's own: compared
-        // only where the file sets logging.
-        logging: c.logging.clone().filter(|_| want.logging.is_some()),
+        settings: observed_settings(want, c, image),
         publish: c.publish.clone(),
         ports: want.ports.clone(),
         hostname: base.then(|| c.hostname.clone()),
@@ -198,7 +221,6 @@ pub(crate) mod tests {
             command: Some(vec!["sleep".into(), "infinity".into()]),
             env: vec!["PATH=/bin".into(), "HOSTNAME=decky-01".into()],
             hostname: "decky-01".into(),
-            cap_add: vec![],
             network_mode: "decnet_lan".into(),
             networks: [("decnet_lan".to_string(), Some("172.30.0.10".to_string()))].into(),
             labels: BTreeMap::new(),
@@ -212,6 +234,7 @@ pub(crate) mod tests {
             entrypoint: None,
             command: Some(vec!["sh".into()]),
             env: vec!["PATH=/bin".into()],
+            ..Default::default()
         }
     }
 

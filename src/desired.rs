@@ -160,21 +160,10 @@ pub struct ContainerSpec {
     pub command: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cap_add: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cap_drop: Vec<String>,
-    /// Bases only: the OS persona whose network sysctls `sysctls` carries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub persona: Option<String>,
-    /// Bases only (services share the base's network namespace).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub sysctls: BTreeMap<String, String>,
-    /// Bind mounts, `host:container[:ro|rw]`, placeholders expanded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub volumes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logging: Option<Logging>,
+    /// Runtime settings: capabilities, persona and sysctls, bind mounts,
+    /// logging, limits and the rest of SPEC §7.
+    #[serde(flatten)]
+    pub settings: crate::settings::Settings,
     /// Bases only: host ports published, `[ip:]host:container[/tcp|udp]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub publish: Vec<String>,
@@ -226,12 +215,7 @@ impl ContainerSpec {
             entrypoint: None,
             command: None,
             env: BTreeMap::new(),
-            cap_add: vec![],
-            cap_drop: Vec::new(),
-            persona: None,
-            sysctls: BTreeMap::new(),
-            volumes: Vec::new(),
-            logging: None,
+            settings: Default::default(),
             publish: Vec::new(),
             ports: vec![],
             hostname: None,

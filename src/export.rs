@@ -13,6 +13,7 @@ use crate::apply::new_container;
 use crate::desired::{ContainerSpec, DesiredState};
 use crate::engine::NewContainer;
 use crate::labels;
+use crate::settings::{Settings, ENGINE_LOGGING};
 
 /// Compose file format 2.4: `network_mode: service:…`, static addresses,
 /// named networks, build contexts.
@@ -83,30 +84,32 @@ fn service(c: &NewContainer, spec: &ContainerSpec) -> Map<String, Value> {
     if !c.env.is_empty() {
         s.insert("environment".into(), json!(c.env));
     }
-    if !c.cap_add.is_empty() {
-        s.insert("cap_add".into(), json!(c.cap_add));
-    }
-    if !c.cap_drop.is_empty() {
-        s.insert("cap_drop".into(), json!(c.cap_drop));
-    }
-    if !c.sysctls.is_empty() {
-        s.insert("sysctls".into(), json!(c.sysctls));
-    }
-    if !c.binds.is_empty() {
-        s.insert("volumes".into(), json!(c.binds));
-    }
     if !c.publish.is_empty() {
         s.insert("ports".into(), json!(c.publish));
     }
-    if let Some(l) = &c.logging {
-        s.insert(
-            "logging".into(),
-            json!({"driver": l.driver, "options": l.options}),
-        );
-    }
+    s.extend(settings(&c.settings));
     s.insert("labels".into(), json!(c.labels));
-    s.insert("restart".into(), json!("unless-stopped"));
     s
+}
+
+/// The settings as compose keys: the model's names are compose's. The
+/// persona is its sysctls already; labels are in the container's labels.
+fn settings(settings: &Settings) -> Map<String, Value> {
+    let Ok(Value::Object(mut out)) = serde_json::to_value(settings) else {
+        return Map::new();
+    };
+    out.remove("persona");
+    out.remove("labels");
+    if settings
+        .logging
+        .as_ref()
+        .is_some_and(|l| l.driver == ENGINE_LOGGING)
+    {
+        out.remove("logging");
+    }
+    let restart = settings.restart.as_deref().unwrap_or("unless-stopped");
+    out.insert("restart".into(), json!(restart));
+    out
 }
 
 /// A network the services use: declared (created by compose, with the

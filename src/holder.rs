@@ -29,13 +29,11 @@ pub async fn create(
         network_mode: "none".to_string(),
         ip: None,
         also_joins: Vec::new(),
-        cap_add: Vec::new(),
-        cap_drop: Vec::new(),
-        sysctls: Default::default(),
-        binds: Vec::new(),
-        logging: None,
+        settings: crate::settings::Settings {
+            restart: Some("no".to_string()),
+            ..Default::default()
+        },
         publish: Vec::new(),
-        restart: false,
     };
     engine.create_container(&container).await.map(|_| ())
 }

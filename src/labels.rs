@@ -24,3 +24,11 @@ pub const HOLDER: &str = "deckhand.holder";
 pub fn fleet_filter(fleet: &str) -> String {
     format!("{FLEET}={fleet}")
 }
+
+/// Whether label `key` belongs to a tool rather than the operator: deckhand's
+/// own (`deckhand.*`, reserved), DECNET's per-service ones, docker-compose's.
+pub fn is_tool_label(key: &str) -> bool {
+    ["deckhand.", "decnet.fleet.", "com.docker.compose."]
+        .iter()
+        .any(|p| key.starts_with(p))
+}

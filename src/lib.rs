@@ -35,6 +35,7 @@ pub mod render;
 pub mod safe;
 pub mod saved;
 pub mod schema;
+pub mod settings;
 pub mod stale;
 pub mod verbose;
 pub mod watch;

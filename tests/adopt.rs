@@ -238,7 +238,8 @@ const WINDOWS: [(&str, &str); 10] = [
 
 /// A disguised DECNET decky `w` on two LANs (persona sysctls and one of its
 /// own, caps, the base's environment, json-file logging capped, the ssh
-/// quarantine bind mount), and a decky `p` whose service has a security option (which a file cannot say).
+/// quarantine bind mount, SPEC §7's limits and options), and a decky `p`
+/// whose service shares the host's pid namespace (which a file cannot say).
 fn disguised_compose(fleet: &Fleet, lans: &[String; 2], third: u32, q: &str) -> serde_json::Value {
     let logging =
         serde_json::json!({"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}});
@@ -276,6 +277,9 @@ fn disguised_compose(fleet: &Fleet, lans: &[String; 2], third: u32, q: &str) -> 
                 "image": common::IMAGE, "container_name": w, "hostname": w,
                 "command": ["sleep", "infinity"], "restart": "unless-stopped",
                 "sysctls": sysctls, "cap_add": ["NET_ADMIN"],
+                "mem_limit": "64m", "dns": ["9.9.9.9"], "dns_search": ["corp.local"],
+                "extra_hosts": ["db.corp.local:10.0.0.5"],
+                "ulimits": {"nofile": {"soft": 1024, "hard": 2048}},
                 "environment": {"DECNET_NMAP_OS": "windows"},
                 "logging": logging,
                 "networks": {
@@ -286,6 +290,8 @@ fn disguised_compose(fleet: &Fleet, lans: &[String; 2], third: u32, q: &str) -> 
             format!("{w}-ssh"): service(&w, serde_json::json!({
                 "cap_add": ["NET_BIND_SERVICE"],
                 "volumes": [format!("{q}/{w}/ssh:/var/lib/systemd/coredump:rw")],
+                "security_opt": ["no-new-privileges:true"], "read_only": true,
+                "user": "1000", "working_dir": "/tmp", "pids_limit": 100, "cpus": 0.5,
             })),
             p.clone(): {
                 "image": common::IMAGE, "container_name": p, "hostname": p,
@@ -293,7 +299,7 @@ fn disguised_compose(fleet: &Fleet, lans: &[String; 2], third: u32, q: &str) -> 
                 "logging": logging,
                 "networks": {lans[0].clone(): {"ipv4_address": format!("10.215.{third}.11")}},
             },
-            format!("{p}-ssh"): service(&p, serde_json::json!({"security_opt": ["no-new-privileges:true"]})),
+            format!("{p}-ssh"): service(&p, serde_json::json!({"pid": "host"})),
         },
         "networks": {
             lans[0].clone(): {"external": true, "name": lans[0]},
@@ -337,7 +343,7 @@ fn a_disguised_decnet_fleet_is_imported_adopted_and_keeps_its_disguise_across_a_
     assert!(
         run.stderr
             .contains(&format!("decky {} left out", fleet.n("p")))
-            && run.stderr.contains("security_opt"),
+            && run.stderr.contains("pid"),
         "{run:?}"
     );
     let imported = std::fs::read_to_string(fleet.path()).unwrap();
@@ -350,6 +356,14 @@ fn a_disguised_decnet_fleet_is_imported_adopted_and_keeps_its_disguise_across_a_
         "logging = { driver = \"json-file\", options = { max-file = \"5\", max-size = \"10m\" } }"
             .to_string(),
         "DECNET_NMAP_OS = \"windows\"".to_string(),
+        "mem_limit = 67108864".to_string(),
+        "dns = [\"9.9.9.9\"]".to_string(),
+        "extra_hosts = [\"db.corp.local:10.0.0.5\"]".to_string(),
+        "ulimits = { nofile = { hard = 2048, soft = 1024 } }".to_string(),
+        "security_opt = [\"no-new-privileges:true\"]".to_string(),
+        "read_only = true".to_string(),
+        "user = \"1000\"".to_string(),
+        "cpus = \"0.5\"".to_string(),
         format!(
             "networks = {{ {} = \"10.215.{third}.10\", {} = \"10.216.{third}.10\" }}",
             lans[0], lans[1]
@@ -386,6 +400,16 @@ fn a_disguised_decnet_fleet_is_imported_adopted_and_keeps_its_disguise_across_a_
     assert_eq!(String::from_utf8_lossy(&ts).trim(), "0");
     assert_eq!(seen(&w, "{{.HostConfig.CapAdd}}"), "[NET_ADMIN]");
     assert_eq!(
+        seen(&w, "{{.HostConfig.Memory}} {{.HostConfig.Dns}}"),
+        "67108864 [9.9.9.9]"
+    );
+    let ssh_settings =
+        "{{.Config.User}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.SecurityOpt}}";
+    assert_eq!(
+        seen(&ssh, ssh_settings),
+        "1000 true [no-new-privileges:true]"
+    );
+    assert_eq!(
         seen(&ssh, "{{.HostConfig.CapAdd}} {{.HostConfig.Binds}}"),
         format!("[NET_BIND_SERVICE] [{q}/{w}/ssh:/var/lib/systemd/coredump:rw]")
     );
@@ -406,7 +430,7 @@ fn a_disguised_decnet_fleet_is_imported_adopted_and_keeps_its_disguise_across_a_
     );
     fleet.assert_no_changes();
 
-    // Put p in the file: its replace would lose `security_opt`, and is refused.
+    // Put p in the file: its replace would lose `pid`, and is refused.
     let with_p = format!(
         "{imported}\n[deckies.{}]\nservices = [\"ssh\"]\nnetwork = \"{}\"\n",
         fleet.n("p"),
@@ -416,10 +440,7 @@ fn a_disguised_decnet_fleet_is_imported_adopted_and_keeps_its_disguise_across_a_
     let before = ids(&fleet);
     let refused = fleet.deckhand(&["apply", "--auto-approve", "--adopt", "--no-color"]);
     assert_ne!(refused.code, 0, "{refused:?}");
-    assert!(
-        refused.stderr.contains("would lose security_opt"),
-        "{refused:?}"
-    );
+    assert!(refused.stderr.contains("would lose pid,"), "{refused:?}");
     assert_eq!(ids(&fleet), before, "a refused plan changed something");
     drop(decnet);
 }

@@ -1,14 +1,14 @@
 //! What the engine is asked to create for a [`ContainerSpec`]: labels, network mode.
 
-use std::collections::BTreeMap;
-
 use crate::desired::{ContainerSpec, Role};
 use crate::engine::NewContainer;
 use crate::labels;
 
 /// The container to create for `spec` in `fleet`.
 pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
-    let mut l = BTreeMap::from([
+    // The operator's labels first: deckhand's own are set over them.
+    let mut l = spec.settings.labels.clone();
+    l.extend([
         (labels::FLEET.to_string(), fleet.to_string()),
         (labels::ROLE.to_string(), spec.role.as_str().to_string()),
         (
@@ -58,13 +58,8 @@ pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
         network_mode,
         ip,
         also_joins,
-        cap_add: spec.cap_add.clone(),
-        cap_drop: spec.cap_drop.clone(),
-        sysctls: spec.sysctls.clone(),
-        binds: spec.volumes.clone(),
-        logging: spec.logging.clone(),
+        settings: spec.settings.clone(),
         publish: spec.publish.clone(),
-        restart: true,
     }
 }
 
@@ -77,7 +72,7 @@ pub fn prepare_host_dirs(local: bool, spec: &ContainerSpec) -> std::io::Result<(
     if !local {
         return Ok(());
     }
-    for v in &spec.volumes {
+    for v in &spec.settings.volumes {
         let host = v.split(':').next().unwrap_or_default();
         if !std::path::Path::new(host).exists() {
             std::fs::DirBuilder::new()

@@ -181,7 +181,7 @@ fn kept_dirs(loaded: &Loaded, targets: &[String]) -> Vec<String> {
         targets.is_empty() || c.decky.as_ref().is_some_and(|d| targets.contains(d))
     };
     for c in loaded.desired.containers.iter().filter(in_scope) {
-        for v in &c.volumes {
+        for v in &c.settings.volumes {
             let source = v.split(':').next().unwrap_or_default();
             if source.starts_with('/') && !kept.iter().any(|k| k == source) {
                 kept.push(source.to_string());

@@ -184,7 +184,7 @@ fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<Row> {
             spec.decky.clone().unwrap_or_else(|| "(fleet)".into()),
             spec.name.clone(),
             // A base's persona is its disguise: shown beside its role.
-            match &spec.persona {
+            match &spec.settings.persona {
                 Some(p) => format!("{} ({p})", spec.role.as_str()),
                 None => spec.role.as_str().to_string(),
             },

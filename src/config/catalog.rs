@@ -12,6 +12,7 @@ use super::validate::Validator;
 use super::values;
 use crate::build::Build;
 use crate::desired::{ContainerSpec, Logging, Role};
+use crate::settings::Settings;
 
 impl Validator<'_> {
     /// Checks every catalog entry; resolves the build contexts.
@@ -51,6 +52,9 @@ impl Validator<'_> {
             if let Some(l) = &raw.logging {
                 self.logging(s.src, l, &place);
             }
+            let given = service_spec("", name, raw, None).settings;
+            let settings = self.settings(s.src, &place, !raw.singleton, raw.settings(), given);
+            self.service_settings.insert(name.to_string(), settings);
             for c in [&raw.command, &raw.entrypoint].into_iter().flatten() {
                 if c.get_ref().is_empty() {
                     self.ctx.err_help(
@@ -154,6 +158,11 @@ impl Validator<'_> {
             let what = format!("fleet singleton '{svc}'");
             self.claim_name(fleet_src, &s.span(), &name, what);
             let mut spec = service_spec(&name, svc, entry.value.get_ref(), self.builds.get(svc));
+            spec.settings = self
+                .service_settings
+                .get(svc)
+                .cloned()
+                .unwrap_or(spec.settings);
             spec.role = Role::Singleton;
             spec.network = Some(fleet_network.to_string());
             let fleet = self.fleet_name.clone();
@@ -184,7 +193,7 @@ impl Validator<'_> {
         for value in spec.env.values_mut() {
             *value = expand(value, values);
         }
-        for v in &mut spec.volumes {
+        for v in &mut spec.settings.volumes {
             *v = expand(v, values);
             if let Err(m) = check_volume(v) {
                 let help = "bind mounts are /host/path:/container/path[:ro|rw], away from the engine's files";
@@ -192,8 +201,8 @@ impl Validator<'_> {
                     .err_help(src, span, format!("{}: {m}", spec.name), help);
             }
         }
-        if spec.logging.is_none() {
-            spec.logging = self.fleet_logging.clone();
+        if spec.settings.logging.is_none() {
+            spec.settings.logging = self.fleet_logging.clone();
         }
     }
 }
@@ -235,22 +244,13 @@ pub(super) fn service_spec(
             .iter()
             .map(|(k, v)| (k.get_ref().clone(), v.clone()))
             .collect(),
-        cap_add: raw.cap_add.iter().map(|c| c.get_ref().clone()).collect(),
-        cap_drop: raw.cap_drop.iter().map(|c| c.get_ref().clone()).collect(),
-        persona: None,
-        sysctls: BTreeMap::new(),
-        volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect(),
-        logging: raw.logging.as_ref().map(|l| {
-            let l = l.get_ref();
-            let options = l
-                .options
-                .iter()
-                .map(|(k, v)| (k.get_ref().clone(), v.clone()));
-            Logging {
-                driver: l.driver.get_ref().clone(),
-                options: options.collect(),
-            }
-        }),
+        settings: Settings {
+            cap_add: raw.cap_add.iter().map(|c| c.get_ref().clone()).collect(),
+            cap_drop: raw.cap_drop.iter().map(|c| c.get_ref().clone()).collect(),
+            volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect(),
+            logging: raw.logging.as_ref().and_then(|l| logging_of(l.get_ref())),
+            ..Settings::default()
+        },
         publish: Vec::new(),
         ports: raw
             .ports
@@ -265,4 +265,33 @@ pub(super) fn service_spec(
         topology: None,
         build: build.cloned(),
     }
+}
+
+/// `logging = { driver, options }` or `"engine"` as the model holds it;
+/// `None` when it is neither.
+pub(super) fn logging_of(v: &toml::Value) -> Option<Logging> {
+    use crate::settings::ENGINE_LOGGING;
+    let t = match v {
+        toml::Value::String(s) if s == ENGINE_LOGGING => {
+            let driver = s.clone();
+            return Some(Logging {
+                driver,
+                options: BTreeMap::new(),
+            });
+        }
+        toml::Value::Table(t) if t.keys().all(|k| k == "driver" || k == "options") => t,
+        _ => return None,
+    };
+    let driver = t.get("driver")?.as_str()?.to_string();
+    let options = match t.get("options") {
+        None => BTreeMap::new(),
+        Some(toml::Value::Table(o)) => {
+            let each = o
+                .iter()
+                .map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())));
+            each.collect::<Option<_>>()?
+        }
+        Some(_) => return None,
+    };
+    Some(Logging { driver, options })
 }

@@ -11,6 +11,7 @@ use super::validate::Validator;
 use super::values;
 use crate::build::Build;
 use crate::desired::{ContainerSpec, Role};
+use crate::settings::Settings;
 
 impl Validator<'_> {
     /// Checks decky `name` and expands it: its base, its services, its files.
@@ -66,6 +67,14 @@ impl Validator<'_> {
         let (persona, sysctls) = self.sysctls(name, src, raw);
         let place = format!("decky '{name}'");
         let cap_add = self.caps(src, &raw.cap_add, &place);
+        let given = Settings {
+            cap_add,
+            persona,
+            sysctls,
+            logging: self.fleet_logging.clone(),
+            ..Settings::default()
+        };
+        let settings = self.settings(src, &place, false, raw.settings(), given);
         let ip = match &network {
             Some(_) => raw.ip.as_ref().map(|i| i.get_ref().clone()),
             None => None,
@@ -81,12 +90,7 @@ impl Validator<'_> {
             entrypoint: None,
             command: Some(command.unwrap_or_else(|| vec!["sleep".into(), "infinity".into()])),
             env,
-            cap_add,
-            cap_drop: Vec::new(),
-            persona,
-            sysctls,
-            volumes: Vec::new(),
-            logging: self.fleet_logging.clone(),
+            settings,
             publish: self.publish(name, src, raw),
             ports: Vec::new(),
             hostname: Some(hostname),
@@ -204,6 +208,11 @@ impl Validator<'_> {
             self.claim_name(src, &s.span(), &container, what);
             let mut spec =
                 service_spec(&container, svc, entry.value.get_ref(), self.builds.get(svc));
+            spec.settings = self
+                .service_settings
+                .get(svc)
+                .cloned()
+                .unwrap_or(spec.settings);
             spec.decky = Some(name.to_string());
             spec.topology = base.topology.clone();
             let overlay = raw.service_config.iter().find(|(k, _)| k.get_ref() == svc);

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::raw::{RawDecky, RawLogging};
+use super::raw::RawDecky;
 use super::validate::Validator;
 use crate::desired::Logging;
 use crate::persona;
@@ -163,15 +163,21 @@ impl Validator<'_> {
         out
     }
 
-    /// `logging = { driver, options }`.
+    /// `logging = { driver, options }`, or `"engine"` (the engine's default).
     pub fn logging(
         &mut self,
         src: usize,
-        raw: &Spanned<RawLogging>,
+        raw: &Spanned<toml::Value>,
         place: &str,
     ) -> Option<Logging> {
-        let r = raw.get_ref();
-        let driver = r.driver.get_ref();
+        let Some(l) = super::catalog::logging_of(raw.get_ref()) else {
+            let message =
+                format!("{place}: logging is neither \"engine\" nor {{ driver, options }}");
+            let help = "write logging = { driver = \"json-file\", options = { max-size = \"10m\" } }, or logging = \"engine\" for the engine's default";
+            self.ctx.err_help(src, &raw.span(), message, help);
+            return None;
+        };
+        let driver = &l.driver;
         let valid = !driver.is_empty()
             && driver
                 .chars()
@@ -180,21 +186,13 @@ impl Validator<'_> {
             let message = format!("{place}: logging driver '{driver}' is not a driver name");
             self.ctx.err_help(
                 src,
-                &r.driver.span(),
+                &raw.span(),
                 message,
                 "like json-file, local, syslog, journald",
             );
             return None;
         }
-        let options = r
-            .options
-            .iter()
-            .map(|(k, v)| (k.get_ref().clone(), v.clone()))
-            .collect();
-        Some(Logging {
-            driver: driver.clone(),
-            options,
-        })
+        Some(l)
     }
 
     /// Capability names: upper case and underscores (`NET_ADMIN`).

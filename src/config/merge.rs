@@ -21,9 +21,17 @@ pub(super) struct Named<'a, T> {
 pub(super) struct Ctx<'a> {
     pub sources: &'a [SourceFile],
     pub diags: Vec<Diagnostic>,
+    /// What is accepted but worth saying (`privileged`, `devices`).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Ctx<'_> {
+    pub fn warn(&mut self, src: usize, span: &Range<usize>, message: impl Into<String>) {
+        let help = "only if you mean it: an intruder who owns this decky owns the host".to_string();
+        self.warnings
+            .push(self.sources[src].diagnostic(span, message, Some(help)));
+    }
+
     pub fn err(&mut self, src: usize, span: &Range<usize>, message: impl Into<String>) {
         self.diags
             .push(self.sources[src].diagnostic(span, message, None));

@@ -16,6 +16,7 @@ mod keys;
 mod merge;
 mod networks;
 pub(crate) mod raw;
+mod settings;
 mod source;
 mod template;
 mod validate;
@@ -40,6 +41,8 @@ pub struct Loaded {
     pub hosts: Hosts,
     /// The TOML files and every `source` they name, canonicalised.
     pub inputs: Vec<PathBuf>,
+    /// Accepted, but worth saying (`privileged`, `devices`); printed by `load`.
+    pub warnings: Vec<error::Diagnostic>,
 }
 
 /// Reads and validates the config at `path` (a file or a directory).
@@ -62,7 +65,11 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         not_utf8.extend(sources.iter().flat_map(keys::check));
         return Err(ConfigError::Invalid(not_utf8));
     }
-    validate::validate(&sources)
+    let loaded = validate::validate(&sources)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(loaded)
 }
 
 /// Where a file stops being UTF-8.

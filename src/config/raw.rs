@@ -36,21 +36,12 @@ pub struct RawFleet {
     pub evidence_max_mb: Option<Spanned<i64>>,
     pub evidence_quota_mb: Option<Spanned<i64>>,
     pub on_drift: Option<Spanned<String>>,
-    pub logging: Option<Spanned<RawLogging>>,
+    pub logging: Option<Spanned<toml::Value>>,
     pub diff_max_kb: Option<Spanned<i64>>,
     pub decky_budget_s: Option<Spanned<f64>>,
     pub hold_on_session: Option<Spanned<bool>>,
     /// The secret templated bait is derived from (SPEC §11).
     pub seed_file: Option<Spanned<String>>,
-}
-
-/// `logging = { driver = "json-file", options = { max-size = "10m" } }`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLogging {
-    pub driver: Spanned<String>,
-    #[serde(default)]
-    pub options: BTreeMap<Key, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +73,41 @@ pub struct RawNetwork {
     pub labels: Option<Spanned<BTreeMap<String, String>>>,
 }
 
+/// A struct with the SPEC §7 settings a base and a service both carry
+/// appended, each as written (checked and converted in `config/settings.rs`),
+/// and `settings()` listing those set.
+macro_rules! with_settings {
+    ([$($key:ident),*] $(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($body)*
+            $(pub $key: Option<Spanned<toml::Value>>,)*
+        }
+
+        impl $name {
+            /// The settings set here, by key, in the model's order.
+            pub fn settings(&self) -> Vec<(&'static str, &Spanned<toml::Value>)> {
+                let all = [$((stringify!($key), self.$key.as_ref())),*];
+                all.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
+            }
+        }
+    };
+}
+
+/// The settings keys: adding one here makes it a key of both tables.
+macro_rules! raw_settings {
+    ($($t:tt)*) => {
+        with_settings! {
+            [
+                restart, mem_limit, cpus, pids_limit, ulimits, security_opt, tmpfs, read_only,
+                extra_hosts, dns, dns_search, user, working_dir, labels, privileged, devices, healthcheck
+            ]
+            $($t)*
+        }
+    };
+}
+
+raw_settings! {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
@@ -99,11 +125,13 @@ pub struct RawService {
     pub cap_drop: Vec<Spanned<String>>,
     #[serde(default)]
     pub volumes: Vec<Spanned<String>>,
-    pub logging: Option<Spanned<RawLogging>>,
+    pub logging: Option<Spanned<toml::Value>>,
     #[serde(default)]
     pub singleton: bool,
 }
+}
 
+raw_settings! {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDecky {
@@ -139,6 +167,7 @@ pub struct RawDecky {
     pub service_image: BTreeMap<Key, Spanned<String>>,
     #[serde(default)]
     pub files: Table<RawFileEntry>,
+}
 }
 
 #[derive(Debug, Deserialize)]

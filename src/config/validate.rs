@@ -30,6 +30,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     let mut ctx = Ctx {
         sources,
         diags: Vec::new(),
+        warnings: Vec::new(),
     };
     let raws = merge::parse(&mut ctx);
     if !ctx.diags.is_empty() {
@@ -85,6 +86,8 @@ pub(super) struct Validator<'a> {
     pub on_drift: OnDrift,
     /// `[fleet] logging`: every container's, unless its service sets one.
     pub fleet_logging: Option<Logging>,
+    /// Each catalog service's settings, checked once.
+    pub service_settings: BTreeMap<String, crate::settings::Settings>,
     /// Every file the desired state was read from: configs, sources, build contexts.
     pub inputs: Vec<PathBuf>,
     /// Services built from a context, by service name.
@@ -113,6 +116,7 @@ impl<'a> Validator<'a> {
             ips: BTreeMap::new(),
             on_drift: OnDrift::default(),
             fleet_logging: None,
+            service_settings: BTreeMap::new(),
             containers: Vec::new(),
             files: Vec::new(),
             seed: Default::default(),
@@ -155,6 +159,7 @@ impl<'a> Validator<'a> {
             },
             hosts,
             inputs: self.inputs,
+            warnings: self.ctx.warnings,
         })
     }
 

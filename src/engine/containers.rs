@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, HostConfigLogConfig,
-    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
+    PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -130,19 +130,7 @@ impl Engine {
             hostname: c.hostname.clone(),
             host_config: Some(HostConfig {
                 network_mode: Some(c.network_mode.clone()),
-                cap_add: (!c.cap_add.is_empty()).then(|| c.cap_add.clone()),
-                cap_drop: (!c.cap_drop.is_empty()).then(|| c.cap_drop.clone()),
-                sysctls: (!c.sysctls.is_empty()).then(|| c.sysctls.clone().into_iter().collect()),
-                binds: (!c.binds.is_empty()).then(|| c.binds.clone()),
                 port_bindings: (!c.publish.is_empty()).then(|| port_bindings(&c.publish)),
-                log_config: c.logging.as_ref().map(|l| HostConfigLogConfig {
-                    typ: Some(l.driver.clone()),
-                    config: Some(l.options.clone().into_iter().collect()),
-                }),
-                restart_policy: c.restart.then_some(RestartPolicy {
-                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
-                    maximum_retry_count: None,
-                }),
                 ..Default::default()
             }),
             networking_config,
@@ -150,6 +138,7 @@ impl Engine {
                 .then(|| port_bindings(&c.publish).into_keys().collect()),
             ..Default::default()
         };
+        let body = super::settings::onto(&c.settings, body);
         let options = CreateContainerOptionsBuilder::default()
             .name(&c.name)
             .build();

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::desired::Logging;
-
 use super::{Engine, EngineError};
 
 /// How a container was created.
@@ -18,13 +16,9 @@ pub struct ContainerDetails {
     /// `KEY=value`, image defaults included.
     pub env: Vec<String>,
     pub hostname: String,
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
-    pub sysctls: BTreeMap<String, String>,
-    /// Bind mounts as `host:container[:mode]`.
-    pub binds: Vec<String>,
-    /// The log driver and options, unless the engine's default json-file without options.
-    pub logging: Option<Logging>,
+    /// Capabilities, sysctls, bind mounts, logging, limits, … (its labels
+    /// are all of its labels, as `labels`).
+    pub settings: crate::settings::Settings,
     /// Published ports, `[ip:]host:container/proto`.
     pub publish: Vec<String>,
     /// `bridge`, a network name, or `container:<id>`.
@@ -33,7 +27,7 @@ pub struct ContainerDetails {
     pub networks: BTreeMap<String, Option<String>>,
     pub labels: BTreeMap<String, String>,
     /// Settings it was created with that deckhand does not model, by their
-    /// compose name (`privileged`, `devices`, `tmpfs`, …).
+    /// compose name (`pid`, `ipc`, named volumes, …).
     pub extra_settings: Vec<String>,
 }
 
@@ -43,6 +37,9 @@ pub struct ImageDefaults {
     pub entrypoint: Option<Vec<String>>,
     pub command: Option<Vec<String>>,
     pub env: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Engine {
@@ -63,6 +60,7 @@ impl Engine {
         let config = c.config.unwrap_or_default();
         let host = c.host_config.unwrap_or_default();
         let extra_settings = extra_settings(&host);
+        let settings = super::settings::read(&config, &host);
         let networks = c
             .network_settings
             .and_then(|n| n.networks)
@@ -88,17 +86,7 @@ impl Engine {
             command: config.cmd.filter(|c| !c.is_empty()),
             env: config.env.unwrap_or_default(),
             hostname: config.hostname.unwrap_or_default(),
-            cap_add: host.cap_add.unwrap_or_default(),
-            cap_drop: host.cap_drop.unwrap_or_default(),
-            sysctls: host.sysctls.unwrap_or_default().into_iter().collect(),
-            binds: host.binds.unwrap_or_default(),
-            logging: host.log_config.and_then(|l| {
-                let driver = l.typ.unwrap_or_default();
-                let options: BTreeMap<String, String> =
-                    l.config.unwrap_or_default().into_iter().collect();
-                (!(driver.is_empty() || driver == "json-file" && options.is_empty()))
-                    .then_some(Logging { driver, options })
-            }),
+            settings,
             publish: published(host.port_bindings.unwrap_or_default()),
             network_mode: host.network_mode.unwrap_or_default(),
             networks,
@@ -175,6 +163,9 @@ impl Engine {
             entrypoint: config.entrypoint.filter(|e| !e.is_empty()),
             command: config.cmd.filter(|c| !c.is_empty()),
             env: config.env.unwrap_or_default(),
+            user: config.user.filter(|u| !u.is_empty()),
+            working_dir: config.working_dir.filter(|d| !d.is_empty()),
+            labels: config.labels.unwrap_or_default().into_iter().collect(),
         })
     }
 }
@@ -191,18 +182,8 @@ fn extra_settings(host: &bollard::models::HostConfig) -> Vec<String> {
             .is_some_and(|m| m == "host" || m.starts_with("container:"))
     };
     let checks = [
-        ("privileged", host.privileged == Some(true)),
-        ("devices", set(&host.devices)),
-        ("security_opt", set(&host.security_opt)),
-        ("tmpfs", host.tmpfs.as_ref().is_some_and(|t| !t.is_empty())),
-        ("extra_hosts", set(&host.extra_hosts)),
-        ("dns", set(&host.dns)),
-        ("read_only", host.readonly_rootfs == Some(true)),
         ("pid", shared_ns(&host.pid_mode)),
         ("ipc", shared_ns(&host.ipc_mode)),
-        ("mem_limit", host.memory.is_some_and(|m| m > 0)),
-        ("cpus", host.nano_cpus.is_some_and(|c| c > 0)),
-        ("ulimits", set(&host.ulimits)),
         ("mounts", set(&host.mounts)),
         ("named volumes", named_volume),
         (

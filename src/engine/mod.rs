@@ -11,6 +11,7 @@ mod exec;
 mod images;
 mod inspect;
 mod networks;
+mod settings;
 mod ssh;
 mod tls;
 mod unreachable;
@@ -136,16 +137,11 @@ pub struct NewContainer {
     pub ip: Option<String>,
     /// Further networks joined before the container starts, with their address.
     pub also_joins: Vec<(String, Option<String>)>,
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
-    pub sysctls: BTreeMap<String, String>,
-    /// Bind mounts, `host:container[:mode]`.
-    pub binds: Vec<String>,
-    pub logging: Option<crate::desired::Logging>,
+    /// Capabilities, sysctls, bind mounts, logging, restart policy, limits, …
+    /// (the operator's labels are in `labels` already).
+    pub settings: crate::settings::Settings,
     /// Published ports, `[ip:]host:container/proto`.
     pub publish: Vec<String>,
-    /// `restart: unless-stopped`; off for deckhand's own never-started holders.
-    pub restart: bool,
 }
 
 impl Engine {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::adopt::observed_spec;
 use crate::desired::{ContainerSpec, Logging, Role};
 use crate::engine::{ContainerDetails, ImageDefaults};
+use crate::settings::Settings;
 
 use super::disguise::{self, Names};
 use super::text::most_common;
@@ -74,13 +75,18 @@ pub fn catalog(deckies: &[FoundDecky]) -> (BTreeMap<&str, Entry>, Vec<String>) {
                 .iter()
                 .map(|(k, v)| (k.clone(), disguise::env_value(v, &n)))
                 .collect();
-            let volumes = c.binds.iter().map(|b| disguise::volume(b, &n)).collect();
+            let volumes = c
+                .settings
+                .volumes
+                .iter()
+                .map(|b| disguise::volume(b, &n))
+                .collect();
             let run = Run {
                 decky: &d.name,
                 spec,
                 env,
                 volumes,
-                logging: c.logging.clone(),
+                logging: c.settings.logging.clone(),
             };
             by_service.entry(svc).or_default().push(run);
         }
@@ -95,7 +101,7 @@ pub fn catalog(deckies: &[FoundDecky]) -> (BTreeMap<&str, Entry>, Vec<String>) {
             .expect("a service runs somewhere");
         for r in &runs {
             if shape(r) != shape(first) {
-                warnings.push(format!("service {svc} on decky {} differs from the others in command, capabilities, volumes or logging: the plan will replace it", r.decky));
+                warnings.push(format!("service {svc} on decky {} differs from the others in command, volumes, logging or another setting: the plan will replace it", r.decky));
             }
         }
         let shared = |(k, v): &(&String, &String)| runs.iter().all(|r| r.env.get(*k) == Some(*v));
@@ -119,8 +125,7 @@ pub fn catalog(deckies: &[FoundDecky]) -> (BTreeMap<&str, Entry>, Vec<String>) {
 type Shape<'a> = (
     &'a Option<Vec<String>>,
     &'a Option<Vec<String>>,
-    &'a [String],
-    &'a [String],
+    Settings,
     &'a [String],
     &'a Option<Logging>,
 );
@@ -132,8 +137,11 @@ fn shape<'a>(r: &'a Run<'_>) -> Shape<'a> {
     (
         &s.command,
         &s.entrypoint,
-        &s.cap_add,
-        &s.cap_drop,
+        Settings {
+            volumes: Vec::new(),
+            logging: None,
+            ..s.settings.clone()
+        },
         &r.volumes,
         &r.logging,
     )

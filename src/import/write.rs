@@ -7,7 +7,7 @@ use crate::desired::{ContainerSpec, Logging, Role};
 
 use super::catalog::{catalog, names, spec_of, Entry};
 use super::disguise::{self, persona_of};
-use super::text::{inline, key, list, logging, most_common, quote};
+use super::text::{inline, key, list, logging, most_common, quote, settings};
 use super::FoundDecky;
 
 /// The base command deckhand gives a decky that names none.
@@ -28,7 +28,8 @@ pub fn to_toml(fleet: &str, deckies: &[FoundDecky]) -> String {
         .map(|d| (d, spec_of(&d.name, Role::Base, &d.base.0, &d.base.1)))
         .collect();
     let every = deckies.iter().flat_map(|d| {
-        std::iter::once(&d.base.0.logging).chain(d.services.iter().map(|(_, c, _)| &c.logging))
+        let base = &d.base.0.settings.logging;
+        std::iter::once(base).chain(d.services.iter().map(|(_, c, _)| &c.settings.logging))
     });
     let wide = FleetWide {
         base_image: most_common(bases.iter().map(|(_, s)| s.image.clone())).unwrap_or_default(),
@@ -38,7 +39,7 @@ pub fn to_toml(fleet: &str, deckies: &[FoundDecky]) -> String {
     };
     let (catalog, mut warnings) = catalog(deckies);
     for (d, _) in &bases {
-        if d.base.0.logging != wide.logging {
+        if d.base.0.settings.logging != wide.logging {
             warnings.push(format!(
                 "decky {}: its base's logging differs from the fleet's: the plan will replace it",
                 d.name
@@ -104,13 +105,16 @@ fn service(out: &mut String, svc: &str, entry: &Entry, wide: &FleetWide) {
         let _ = writeln!(out, "command = {}", list(c));
     }
     for (name, items) in [
-        ("cap_add", &s.cap_add),
-        ("cap_drop", &s.cap_drop),
+        ("cap_add", &s.settings.cap_add),
+        ("cap_drop", &s.settings.cap_drop),
         ("volumes", &entry.volumes),
     ] {
         if !items.is_empty() {
             let _ = writeln!(out, "{name} = {}", list(items));
         }
+    }
+    for l in settings(&s.settings) {
+        let _ = writeln!(out, "{l}");
     }
     if let Some(l) = entry
         .logging
@@ -160,17 +164,23 @@ fn decky(out: &mut String, d: &FoundDecky, base: &ContainerSpec, wide: &FleetWid
         Some(_) => {}
         None => line("networks", inline(&base.lans)),
     }
-    let (persona, sysctls) = persona_of(&base.sysctls);
+    let (persona, sysctls) = persona_of(&base.settings.sysctls);
     if let Some(p) = persona {
         line("persona", quote(&p));
     }
     if !sysctls.is_empty() {
         line("sysctls", inline(&sysctls));
     }
-    for (name, items) in [("cap_add", &base.cap_add), ("publish", &base.publish)] {
+    for (name, items) in [
+        ("cap_add", &base.settings.cap_add),
+        ("publish", &base.publish),
+    ] {
         if !items.is_empty() {
             line(name, list(items));
         }
+    }
+    for l in settings(&base.settings) {
+        let _ = writeln!(out, "{l}");
     }
 }
 
@@ -249,7 +259,6 @@ mod tests {
             command: Some(command.iter().map(|s| s.to_string()).collect()),
             env: env.iter().map(|s| s.to_string()).collect(),
             hostname: name.into(),
-            cap_add: vec![],
             network_mode: net
                 .map(|(n, _)| n.to_string())
                 .unwrap_or_else(|| "container:x".into()),

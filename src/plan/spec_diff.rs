@@ -2,6 +2,7 @@
 
 use crate::build;
 use crate::desired::ContainerSpec;
+use crate::settings::Settings;
 
 /// The part after the repository: `ssh-1a2b3c4d5e6f`.
 fn tag(image: &str) -> &str {
@@ -52,10 +53,10 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
     for k in live.env.keys().filter(|k| !want.env.contains_key(*k)) {
         out.push(format!("env {k} removed"));
     }
-    if live.cap_add != want.cap_add {
-        out.push(format!("cap_add {:?} -> {:?}", live.cap_add, want.cap_add));
+    out.extend(Settings::reasons(&live.settings, &want.settings));
+    if live.publish != want.publish {
+        out.push(format!("publish {:?} -> {:?}", live.publish, want.publish));
     }
-    out.extend(disguise(live, want));
     let text_fields = [
         ("hostname", &live.hostname, &want.hostname),
         ("network", &live.network, &want.network),
@@ -72,52 +73,6 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
     }
     if out.is_empty() {
         out.push("spec digest differs".to_string());
-    }
-    out
-}
-
-/// Why the disguise differs: persona, sysctls, dropped caps, bind mounts, logging.
-fn disguise(live: &ContainerSpec, want: &ContainerSpec) -> Vec<String> {
-    let mut out = Vec::new();
-    if live.persona != want.persona {
-        let name = |p: &Option<String>| p.clone().unwrap_or_else(|| "(none)".to_string());
-        out.push(format!(
-            "persona {} -> {}",
-            name(&live.persona),
-            name(&want.persona)
-        ));
-    }
-    for (k, v) in &want.sysctls {
-        match live.sysctls.get(k) {
-            None => out.push(format!("sysctl {k} added ({v})")),
-            Some(old) if old != v => out.push(format!("sysctl {k} {old} -> {v}")),
-            _ => {}
-        }
-    }
-    for k in live
-        .sysctls
-        .keys()
-        .filter(|k| !want.sysctls.contains_key(*k))
-    {
-        out.push(format!("sysctl {k} removed"));
-    }
-    if live.cap_drop != want.cap_drop {
-        out.push(format!(
-            "cap_drop {:?} -> {:?}",
-            live.cap_drop, want.cap_drop
-        ));
-    }
-    for v in want.volumes.iter().filter(|v| !live.volumes.contains(v)) {
-        out.push(format!("volume added: {v}"));
-    }
-    for v in live.volumes.iter().filter(|v| !want.volumes.contains(v)) {
-        out.push(format!("volume removed: {v}"));
-    }
-    if live.publish != want.publish {
-        out.push(format!("publish {:?} -> {:?}", live.publish, want.publish));
-    }
-    if live.logging != want.logging {
-        out.push("logging changed".to_string());
     }
     out
 }
@@ -143,13 +98,13 @@ mod tests {
     #[test]
     fn a_persona_change_names_each_sysctl_and_the_persona() {
         let mut live = spec();
-        live.persona = Some("linux".into());
-        live.sysctls = crate::persona::sysctls("linux").unwrap();
+        live.settings.persona = Some("linux".into());
+        live.settings.sysctls = crate::persona::sysctls("linux").unwrap();
         let mut want = live.clone();
-        want.persona = Some("windows".into());
-        want.sysctls = crate::persona::sysctls("windows").unwrap();
-        want.volumes = vec!["/q/a:/var/lib/systemd/coredump:rw".into()];
-        want.logging = Some(crate::desired::Logging {
+        want.settings.persona = Some("windows".into());
+        want.settings.sysctls = crate::persona::sysctls("windows").unwrap();
+        want.settings.volumes = vec!["/q/a:/var/lib/systemd/coredump:rw".into()];
+        want.settings.logging = Some(crate::desired::Logging {
             driver: "json-file".into(),
             options: [("max-size".to_string(), "10m".to_string())].into(),
         });

@@ -1,0 +1,268 @@
+//! The SPEC §7 settings of a base or a service, as written: each checked
+//! (file:line, what to do) and put in the model's form, then read into
+//! [`Settings`] by the model's own deserialiser.
+
+use serde_json::{json, Value as Json};
+use toml::{Spanned, Value};
+
+use super::validate::Validator;
+use crate::settings::{cpus_nanos, cpus_text, Settings, NETWORK_KEYS};
+
+/// The smallest memory limit the engine accepts.
+const MEM_MIN: i64 = 6 * 1024 * 1024;
+
+/// One key's value in the model's form, or what is wrong and what to do.
+type Checked = Result<Json, (String, &'static str)>;
+
+impl Validator<'_> {
+    /// The settings `raw` sets on `place` (`service 'ssh'`, `decky 'web-01'`)
+    /// over `settings`. A service shares its base's network namespace: it
+    /// cannot carry the network keys.
+    pub fn settings(
+        &mut self,
+        src: usize,
+        place: &str,
+        shares_network: bool,
+        raw: Vec<(&'static str, &Spanned<Value>)>,
+        settings: Settings,
+    ) -> Settings {
+        let Ok(Json::Object(mut model)) = serde_json::to_value(&settings) else {
+            return settings;
+        };
+        for (key, value) in raw {
+            let span = value.span();
+            if shares_network && NETWORK_KEYS.contains(&key) {
+                let message = format!("{place}: {key} cannot be set on a service: it shares its base's network namespace");
+                let help = "set it on the decky (its base) instead";
+                self.ctx.err_help(src, &span, message, help);
+                continue;
+            }
+            if matches!(key, "privileged" | "devices") {
+                let message =
+                    format!("{place}: {key} gives an intruder in this container the host");
+                self.ctx.warn(src, &span, message);
+            }
+            let checked = check(key, value.get_ref()).and_then(|v| typed(key, v));
+            match checked {
+                Ok(v) => {
+                    model.insert(key.to_string(), v);
+                }
+                Err((message, help)) => {
+                    self.ctx
+                        .err_help(src, &span, format!("{place}: {key} {message}"), help);
+                }
+            }
+        }
+        serde_json::from_value(Json::Object(model)).unwrap_or(settings)
+    }
+}
+
+/// `v` read by the model alone, so that a wrong type is this key's error.
+fn typed(key: &str, v: Json) -> Checked {
+    match serde_json::from_value::<Settings>(json!({ key: v })) {
+        Ok(_) => Ok(v),
+        Err(_) => Err(("has the wrong type".into(), help(key))),
+    }
+}
+
+/// What a valid value of `key` looks like.
+fn help(key: &str) -> &'static str {
+    match key {
+        "restart" => {
+            "one of \"no\", \"always\", \"unless-stopped\", \"on-failure\", \"on-failure:N\""
+        }
+        "mem_limit" => "bytes, or a size like \"512m\" or \"1g\" (at least 6m)",
+        "cpus" => "a number of CPUs above 0, like 0.5 or 2",
+        "pids_limit" => "a whole number above 0",
+        "ulimits" => {
+            "like ulimits = { nofile = 1024 } or { nofile = { soft = 1024, hard = 2048 } }"
+        }
+        "read_only" | "privileged" => "true or false",
+        "labels" => "a table of strings; deckhand.* labels are deckhand's own",
+        "user" => "a user name or uid, optionally :group",
+        "working_dir" => "an absolute path inside the container",
+        "tmpfs" => "a list of absolute paths, each optionally :options (\"/run:size=64m\")",
+        "devices" => "a list like [\"/dev/net/tun\"] or [\"/dev/x:/dev/y:rwm\"]",
+        "extra_hosts" => "a list like [\"db.corp.local:10.0.0.5\"]",
+        "dns" => "a list of IP addresses",
+        "healthcheck" => "like { test = [\"CMD\", \"true\"], interval = \"30s\", timeout = \"5s\", start_period = \"10s\", retries = 3 }",
+        _ => "a list of strings",
+    }
+}
+
+/// `value` of `key` in the model's form.
+fn check(key: &str, value: &Value) -> Checked {
+    let bad = |what: &str| Err((what.to_string(), help(key)));
+    match (key, value) {
+        ("restart", Value::String(s)) => match restart_ok(s) {
+            true => Ok(json!(s)),
+            false => bad(&format!("'{s}' is not a restart policy")),
+        },
+        ("mem_limit", v) => match bytes(v) {
+            Some(n) if n >= MEM_MIN => Ok(json!(n)),
+            _ => bad("is not a memory size of at least 6m"),
+        },
+        ("cpus", Value::Float(_) | Value::Integer(_) | Value::String(_)) => {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            match cpus_nanos(&text) {
+                Some(n) => Ok(json!(cpus_text(n))),
+                None => bad(&format!("'{text}' is not a number of CPUs above 0")),
+            }
+        }
+        ("pids_limit", Value::Integer(n)) if *n <= 0 => bad("must be above 0"),
+        ("ulimits", Value::Table(t)) => {
+            ulimits(t).ok_or(("is not a table of limits".into(), help(key)))
+        }
+        ("labels", Value::Table(t)) => match t.keys().find(|k| crate::labels::is_tool_label(k)) {
+            Some(k) => bad(&format!("'{k}' is a tool's label, not the operator's")),
+            None => to_json(value),
+        },
+        ("working_dir", Value::String(s)) if !s.starts_with('/') => bad("is not an absolute path"),
+        ("tmpfs" | "devices", Value::Array(items)) => {
+            let paths = items.iter().filter_map(Value::as_str);
+            match paths.clone().all(|p| p.starts_with('/')) {
+                true if key == "tmpfs" => {
+                    let mut sorted: Vec<&str> = paths.collect();
+                    sorted.sort();
+                    Ok(json!(sorted))
+                }
+                true => to_json(value),
+                false => bad("holds a path that is not absolute"),
+            }
+        }
+        ("extra_hosts", Value::Array(items)) => {
+            match items
+                .iter()
+                .filter_map(Value::as_str)
+                .all(|h| h.contains(':'))
+            {
+                true => to_json(value),
+                false => bad("holds an entry that is not host:address"),
+            }
+        }
+        ("dns", Value::Array(items)) => {
+            let ip = |s: &str| s.parse::<std::net::IpAddr>().is_ok();
+            match items.iter().filter_map(Value::as_str).all(ip) {
+                true => to_json(value),
+                false => bad("holds something that is not an IP address"),
+            }
+        }
+        ("healthcheck", Value::Table(t)) => match healthcheck(t) {
+            Some(h) => Ok(h),
+            None => bad("is not a health check"),
+        },
+        _ => to_json(value),
+    }
+}
+
+/// A health check with its durations in the model's form; a string test is
+/// run by the shell.
+fn healthcheck(t: &toml::Table) -> Option<Json> {
+    let mut out = serde_json::to_value(t).ok()?;
+    out["test"] = match t.get("test")? {
+        Value::String(s) => json!(["CMD-SHELL", s]),
+        Value::Array(a) if !a.is_empty() => serde_json::to_value(a).ok()?,
+        _ => return None,
+    };
+    for key in ["interval", "timeout", "start_period"] {
+        if let Some(d) = t.get(key) {
+            out[key] = json!(crate::settings::duration_text(
+                crate::settings::duration_nanos(d.as_str()?)?
+            ));
+        }
+    }
+    Some(out)
+}
+
+fn to_json(v: &Value) -> Checked {
+    serde_json::to_value(v).map_err(|_| ("has the wrong type".into(), "see SPEC §7"))
+}
+
+fn restart_ok(s: &str) -> bool {
+    match s.split_once(':') {
+        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
+        Some(_) => false,
+        None => matches!(s, "no" | "always" | "unless-stopped" | "on-failure"),
+    }
+}
+
+/// Bytes, or a size with a unit: `b`, `k`, `m`, `g` (powers of 1024).
+fn bytes(v: &Value) -> Option<i64> {
+    match v {
+        Value::Integer(n) => Some(*n),
+        Value::String(s) => {
+            let s = s.trim().to_ascii_lowercase();
+            let s = s.strip_suffix('b').filter(|r| !r.is_empty()).unwrap_or(&s);
+            let (digits, unit) = match s.char_indices().last()? {
+                (i, c) if c.is_ascii_alphabetic() => (&s[..i], c),
+                _ => (s, 'b'),
+            };
+            let shift = match unit {
+                'b' => 0,
+                'k' => 10,
+                'm' => 20,
+                'g' => 30,
+                _ => return None,
+            };
+            digits.parse::<i64>().ok()?.checked_mul(1 << shift)
+        }
+        _ => None,
+    }
+}
+
+/// `{ nofile = 1024 }` or `{ nofile = { soft = 1024, hard = 2048 } }`, soft at most hard.
+fn ulimits(t: &toml::Table) -> Option<Json> {
+    let mut out = serde_json::Map::new();
+    for (name, v) in t {
+        let (soft, hard) = match v {
+            Value::Integer(n) => (*n, *n),
+            Value::Table(l) => (l.get("soft")?.as_integer()?, l.get("hard")?.as_integer()?),
+            _ => return None,
+        };
+        if soft > hard || soft < 0 || l_extra(v) {
+            return None;
+        }
+        out.insert(name.clone(), json!({"soft": soft, "hard": hard}));
+    }
+    Some(Json::Object(out))
+}
+
+/// A limit table with keys beyond `soft` and `hard`.
+fn l_extra(v: &Value) -> bool {
+    v.as_table()
+        .is_some_and(|l| l.keys().any(|k| k != "soft" && k != "hard"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_read_in_powers_of_1024() {
+        assert_eq!(bytes(&Value::String("512m".into())), Some(512 << 20));
+        assert_eq!(bytes(&Value::String("1GB".into())), Some(1 << 30));
+        assert_eq!(bytes(&Value::Integer(7340032)), Some(7340032));
+        assert_eq!(bytes(&Value::String("12x".into())), None);
+    }
+
+    #[test]
+    fn values_are_put_in_the_model_form() {
+        assert_eq!(check("cpus", &Value::Float(0.5)).unwrap(), json!("0.5"));
+        assert_eq!(
+            check("restart", &Value::String("on-failure:3".into())).unwrap(),
+            json!("on-failure:3")
+        );
+        assert!(check("restart", &Value::String("sometimes".into())).is_err());
+        let t: toml::Table =
+            toml::from_str("nofile = 1024\nnproc = { soft = 1, hard = 2 }").unwrap();
+        assert_eq!(
+            check("ulimits", &Value::Table(t)).unwrap(),
+            json!({"nofile": {"soft": 1024, "hard": 1024}, "nproc": {"soft": 1, "hard": 2}})
+        );
+        let labels: toml::Table = toml::from_str("\"deckhand.fleet\" = \"x\"").unwrap();
+        assert!(check("labels", &Value::Table(labels)).is_err());
+    }
+}
