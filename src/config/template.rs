@@ -53,7 +53,7 @@ impl Validator<'_> {
             .ip
             .clone()
             .or_else(|| base.lans.values().next().cloned());
-        let (hostname, persona) = (base.hostname.clone(), base.persona.clone());
+        let (hostname, persona) = (base.hostname.clone(), base.settings.persona.clone());
         let fleet = self.fleet_name.clone();
         let facts = Facts {
             fleet: &fleet,
