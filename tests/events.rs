@@ -123,13 +123,6 @@ fn a_watch_that_heals_a_bait_file_says_so_in_events() {
     let fleet = Fleet::new("jsonw");
     fleet.write(CONFIG);
     let watch = Watch::start_json(&fleet, 1);
-    docker(&[
-        "exec",
-        &fleet.n("a"),
-        "sh",
-        "-c",
-        "echo tampered > /srv/bait",
-    ]);
     let healed = |out: &str| {
         let all = events(out, &fleet.name);
         let steps = of_type(&all, "step").into_iter();
@@ -137,8 +130,18 @@ fn a_watch_that_heals_a_bait_file_says_so_in_events() {
             .filter(|s| s["path"] == "/srv/bait" && s["status"] == "done")
             .count()
     };
-    // Dropped by the first pass, then healed by an interval pass.
-    within(Duration::from_secs(20), || healed(&watch.output()) == 2)
+    // Dropped by the first pass (tampering before that would race the drop
+    // itself), then tampered with, then healed by a later pass.
+    within(Duration::from_secs(60), || healed(&watch.output()) == 1)
+        .unwrap_or_else(|| panic!("never dropped:\n{}", watch.output()));
+    docker(&[
+        "exec",
+        &fleet.n("a"),
+        "sh",
+        "-c",
+        "echo tampered > /srv/bait",
+    ]);
+    within(Duration::from_secs(60), || healed(&watch.output()) == 2)
         .unwrap_or_else(|| panic!("not healed:\n{}", watch.output()));
     let all = events(&watch.output(), &fleet.name);
     let passes = of_type(&all, "pass");
