@@ -264,5 +264,6 @@ pub(super) fn service_spec(
         lans: BTreeMap::new(),
         topology: None,
         build: build.cloned(),
+        base: None,
     }
 }

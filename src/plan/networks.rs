@@ -103,16 +103,20 @@ pub fn differences(want: &NetworkSpec, live: &NetworkSpec) -> Vec<String> {
             map_diff(&live.options, &want.options)
         ));
     }
-    let theirs: BTreeMap<String, String> = live
-        .labels
-        .iter()
-        .filter(|(k, _)| !k.starts_with(labels::PREFIX))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if want.labels != theirs {
+    if want.labels != operators_labels(&live.labels) {
+        let theirs = operators_labels(&live.labels);
         out.push(format!("labels {}", map_diff(&theirs, &want.labels)));
     }
     out
+}
+
+/// A live network's labels without the tools' own: deckhand's (`deckhand.*`)
+/// and docker-compose's (`com.docker.compose.*`, on the networks it makes).
+pub fn operators_labels(all: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    all.iter()
+        .filter(|(k, _)| !k.starts_with(labels::PREFIX) && !k.starts_with("com.docker.compose."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// Which keys were added, removed or changed, by name.
@@ -180,7 +184,7 @@ mod tests {
     }
 
     #[test]
-    fn fields_the_file_leaves_unset_and_deckhand_labels_are_not_compared() {
+    fn fields_the_file_leaves_unset_and_the_tools_labels_are_not_compared() {
         let want = NetworkSpec {
             subnet: None,
             ..net("bridge")
@@ -188,7 +192,11 @@ mod tests {
         let live = NetworkSpec {
             gateway: Some("10.1.0.1".into()),
             ip_range: Some("10.1.0.128/25".into()),
-            labels: [(labels::FLEET.to_string(), "corp".to_string())].into(),
+            labels: [
+                (labels::FLEET.to_string(), "corp".to_string()),
+                ("com.docker.compose.project".to_string(), "corp".to_string()),
+            ]
+            .into(),
             ..net("bridge")
         };
         assert!(differences(&want, &live).is_empty());
