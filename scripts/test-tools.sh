@@ -14,6 +14,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "error: the tests need ${missing[*]}; install them (as root) and run again" >&2
     exit 1
   fi
-  echo "installing ${missing[*]}" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  echo "installing ${missing[*]} (the README lists what the tests install)" >&2
+  # Debian starts a daemon when it installs one (sshd on port 22): the tests
+  # run their own sshd on a loopback port, so none is started for the machine.
+  norc=/usr/sbin/policy-rc.d
+  if [ ! -e "$norc" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$norc" && chmod 755 "$norc"
+    trap 'rm -f "$norc"' EXIT
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -13,16 +13,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     after_help = "Typical session:\n  deckhand validate            # check deckhand.toml offline\n  deckhand plan                # what would change, and why\n  deckhand apply               # plan, confirm with 'yes', apply\n  deckhand plan --out p.plan   # save a plan for review (--format markdown for a PR)\n  deckhand apply p.plan        # apply exactly it, or refuse if anything changed since\n  deckhand watch               # apply every save, heal drift, until Ctrl-C\n  deckhand destroy             # take the whole fleet down (plan --destroy to preview)\n\nExit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode only)."
 )]
 pub struct Cli {
-    /// The engine named `local` (unix:///path, tcp://host:port or ssh://user@host[:port]). Default: $DOCKER_HOST, else the local socket. Other engines are declared in the file under [hosts.NAME].
-    #[arg(long, global = true, value_name = "URL")]
-    pub docker_host: Option<String>,
-
     /// Never colour output (also: the NO_COLOR environment variable). Colour is only used on a terminal.
     #[arg(long, global = true)]
     pub no_color: bool,
 
     /// Say what deckhand chose and why on stderr: for each container, whether its files were read from the host or through the engine (also: DECKHAND_VERBOSE=1).
-    #[arg(long, global = true, env = "DECKHAND_VERBOSE")]
+    #[arg(long, global = true, env = "DECKHAND_VERBOSE", hide_env = true)]
     pub verbose: bool,
 
     #[command(subcommand)]
@@ -32,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the desired-state file(s) offline; no engine needed.
-    Validate(ConfigArgs),
+    Validate(ValidateArgs),
     /// Read the live state and print what apply would change. Changes nothing.
     Plan(PlanArgs),
     /// Plan, confirm, and apply: add or remove single containers and files, live.
@@ -61,9 +57,13 @@ pub enum Command {
     /// preview it with `deckhand plan --destroy`.
     Destroy(DestroyArgs),
     /// Show each decky, its services and their live state: persona, networks and addresses, ports.
-    Status(ConfigArgs),
+    ///
+    /// Bait files that differ from the file are listed below the table.
+    /// With --detailed-exitcode it exits 2 when a container is missing or
+    /// not running, or a bait file differs.
+    Status(StatusArgs),
     /// Clear a fleet lock left behind by a killed run.
-    Unlock(ConfigArgs),
+    Unlock(UnlockArgs),
     /// Write a deckhand.toml describing a fleet DECNET's docker-compose deployed.
     ///
     /// Reads the engine's containers that carry DECNET's labels
@@ -74,6 +74,19 @@ pub enum Command {
     /// Write the fleet in another tool's format.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Write a starter deckhand.toml here, and a .gitignore holding .deckhand/.
+    ///
+    /// The file validates and plans as written; the fleet is named after
+    /// this directory. Refuses to write over an existing deckhand.toml.
+    Init(InitArgs),
+    /// Print shell completions: `deckhand completions bash > /etc/bash_completion.d/deckhand`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print deckhand's man page (roff): `deckhand man > deckhand.1; man ./deckhand.1`.
+    Man,
     /// Print a JSON Schema of the file format, for editors (taplo, Even Better TOML).
     ///
     /// Save it beside the config and name it on the file's first line:
@@ -82,11 +95,49 @@ pub enum Command {
     Schema,
 }
 
+impl Cli {
+    /// `--docker-host` of a command that talks to an engine.
+    pub fn docker_host(&self) -> Option<&str> {
+        let engine = match &self.command {
+            Command::Plan(a) => &a.engine,
+            Command::Apply(a) => &a.change.engine,
+            Command::Destroy(a) => &a.change.engine,
+            Command::Watch(a) => &a.engine,
+            Command::Status(a) => &a.engine,
+            Command::Unlock(a) => &a.engine,
+            Command::Import(a) => &a.engine,
+            _ => return None,
+        };
+        engine.docker_host.as_deref()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The starter to write: minimal (one decky, a web server, a bait page) or
+    /// quickstart (the README's fleet, with its bait files).
+    #[arg(long, value_name = "NAME", default_value = "minimal")]
+    pub example: String,
+}
+
+/// Which engine a command talks to. Only commands that reach an engine take it.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// The engine named `local` (unix:///path, tcp://host:port or ssh://user@host[:port]). Default: $DOCKER_HOST, else the local socket. Other engines are declared in the file under [hosts.NAME].
+    #[arg(long, value_name = "URL")]
+    pub docker_host: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The fleet name to give the imported deckies (labels scope it).
-    #[arg(long, value_name = "NAME")]
-    pub fleet: String,
+    #[arg(long, value_name = "NAME", required_unless_present = "compose_file")]
+    pub fleet: Option<String>,
+    /// Not taken: import reads the engine, not a compose file (the command says what to do).
+    #[arg(value_name = "FILE", hide = true)]
+    pub compose_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Write to this file (never over an existing one) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -127,6 +178,63 @@ pub struct ConfigArgs {
     pub file: PathBuf,
 }
 
+/// How `status` and `validate` print: for a person, or one JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl ValidateArgs {
+    pub fn json(&self) -> bool {
+        self.json || self.format == ReportFormat::Json
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// Exit 2 when a container is missing or not running, or a bait file
+    /// differs from the file; 0 when all is as the file says (1 stays an error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+impl StatusArgs {
+    pub fn json(&self) -> bool {
+        self.json || self.format == ReportFormat::Json
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -139,9 +247,14 @@ pub enum Format {
 pub struct PlanArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Exit 2 when there are changes, 0 when there are none (1 stays an error).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -159,13 +272,29 @@ pub struct PlanArgs {
     /// With --destroy: remove the networks the file declares too.
     #[arg(long, requires = "destroy")]
     pub networks: bool,
+    /// Plan replaces, restarts and restores of deckies with a live inbound
+    /// session too (by default they are held until the session ends).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// What apply and destroy share: the config, the go-ahead, the scope.
+impl PlanArgs {
+    /// `--format`, or json with `--json`.
+    pub fn format(&self) -> Format {
+        match self.json {
+            true => Format::Json,
+            false => self.format,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ChangeArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Go ahead without asking for `yes`. Required when standard input is not a terminal.
     #[arg(long)]
     pub auto_approve: bool,
@@ -202,12 +331,18 @@ pub struct ApplyArgs {
     /// apply changes none of DECNET's containers.
     #[arg(long)]
     pub adopt: bool,
+    /// Apply replaces, restarts and restores of deckies with a live inbound
+    /// session too, ending it (by default they are held until it ends).
+    #[arg(long, conflicts_with = "plan_file")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Seconds between passes that read every managed file back for drift.
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub interval: u64,

@@ -26,6 +26,9 @@ pub struct DesiredState {
     pub evidence: EvidenceSettings,
     /// What one decky's reads and diffs may cost in a pass (SPEC §8).
     pub budget: crate::budget::Budget,
+    /// Whether a live inbound session holds a decky's replaces, restarts
+    /// and restores (SPEC §11; `[fleet] hold_on_session`, default true).
+    pub hold_on_session: bool,
 }
 
 /// Where evidence goes, the most one capture keeps, and the most the

@@ -192,6 +192,7 @@ mod tests {
             destroying: vec![],
             evidence: Default::default(),
             budget: Default::default(),
+            hold_on_session: true,
         };
         let v = compose(&desired);
         let web = &v["services"]["web-01"];

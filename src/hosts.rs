@@ -124,6 +124,7 @@ mod tests {
             destroying: vec![],
             evidence: Default::default(),
             budget: Default::default(),
+            hold_on_session: true,
         }
     }
 

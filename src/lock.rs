@@ -44,6 +44,38 @@ fn this_host() -> String {
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
+/// Who runs this process: the login name of its uid (not `$USER`, which
+/// cron, systemd and `sudo -i` leave unset or wrong), and the person behind
+/// a `sudo`: `alice (root via sudo)`.
+fn this_user() -> String {
+    let uid = rustix::process::getuid().as_raw();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    user_label(
+        uid,
+        name_in_passwd(&passwd, uid),
+        std::env::var("SUDO_USER").ok(),
+    )
+}
+
+/// `name`, else `uid N`; `SUDO_USER` first when it is someone else.
+fn user_label(uid: u32, name: Option<String>, sudo_user: Option<String>) -> String {
+    let name = name.unwrap_or_else(|| format!("uid {uid}"));
+    match sudo_user {
+        Some(s) if !s.is_empty() && s != name => format!("{s} ({name} via sudo)"),
+        _ => name,
+    }
+}
+
+/// The login name of `uid` in an `/etc/passwd` text.
+fn name_in_passwd(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id.parse() == Ok(uid)).then(|| name.to_string())
+    })
+}
+
 /// The holder and since when, as the lock's labels say; they are on the
 /// engine, where anyone with access wrote them, so they are escaped here,
 /// once, for every message that names them.
@@ -77,10 +109,7 @@ impl FleetLock {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let labels = BTreeMap::from([
-            (
-                OWNER.to_string(),
-                std::env::var("USER").unwrap_or_else(|_| "unknown".to_string()),
-            ),
+            (OWNER.to_string(), this_user()),
             (HOST.to_string(), this_host()),
             (PID.to_string(), std::process::id().to_string()),
             (COMMAND.to_string(), command.to_string()),
@@ -143,6 +172,24 @@ pub async fn force_unlock(engine: &Engine, fleet: &str) -> Result<Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_holder_is_the_person_behind_root_not_unknown() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        assert_eq!(name_in_passwd(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(name_in_passwd(passwd, 1000).as_deref(), Some("alice"));
+        assert_eq!(name_in_passwd(passwd, 7), None);
+        assert_eq!(
+            user_label(0, Some("root".into()), Some("alice".into())),
+            "alice (root via sudo)"
+        );
+        assert_eq!(user_label(0, Some("root".into()), None), "root");
+        assert_eq!(
+            user_label(1000, Some("alice".into()), Some("alice".into())),
+            "alice"
+        );
+        assert_eq!(user_label(4242, None, None), "uid 4242");
+    }
 
     // The lock's labels are on the engine: a holder written there to attack a
     // terminal is shown escaped in every message that names it.

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::live::{LiveFile, LiveState};
+use crate::live::LiveState;
+use crate::stale::Facts;
 
 /// The version of the saved-plan format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -33,6 +34,12 @@ pub struct SavedPlan {
     pub networks: bool,
     pub desired_digest: String,
     pub live_fingerprint: String,
+    /// The facts the fingerprint was made from: a stale plan names what changed.
+    #[serde(default)]
+    pub live: Facts,
+    /// sha256 of each config input, by path: a stale plan names the file that changed.
+    #[serde(default)]
+    pub inputs: std::collections::BTreeMap<String, String>,
     /// The plan as `--format json` renders it: the steps that will run.
     pub plan: serde_json::Value,
 }
@@ -87,41 +94,7 @@ pub fn desired_digest(inputs: &[PathBuf]) -> std::io::Result<String> {
 
 /// sha256 over everything observed that a plan depends on.
 pub fn live_fingerprint(live: &LiveState) -> String {
-    let mut lines = Vec::new();
-    for c in live.containers.values() {
-        lines.push(format!(
-            "container {} {} {} {} {:?}",
-            c.name,
-            c.id,
-            c.digest.as_deref().unwrap_or("-"),
-            c.state,
-            c.lans
-        ));
-    }
-    for n in &live.networks {
-        lines.push(format!("network {n}"));
-    }
-    for ((container, path), f) in &live.files {
-        let state = match f {
-            LiveFile::Missing => "missing".to_string(),
-            LiveFile::Unreadable(why) => format!("unreadable {why}"),
-            LiveFile::Blocked { by, kind } => format!("blocked by {kind} {by}"),
-            LiveFile::Present(s) => format!(
-                "{} {} {:o} {}:{} {}",
-                s.kind,
-                s.content.sha256.as_deref().unwrap_or("over"),
-                s.mode,
-                s.uid,
-                s.gid,
-                s.mtime
-            ),
-        };
-        lines.push(format!("file {container} {path} {state}"));
-    }
-    if let Some(r) = &live.record {
-        lines.push(format!("record {} {:?}", r.generation, r.files));
-    }
-    hex::encode(Sha256::digest(lines.join("\n").as_bytes()))
+    crate::stale::digest(&crate::stale::live_facts(live))
 }
 
 /// The live fingerprint of a run over several engines: with one engine, that

@@ -69,6 +69,10 @@ fn fleet() -> Value {
                 "exclusiveMinimum": 0,
                 "maximum": 3600
             },
+            "hold_on_session": {
+                "description": "Whether a live inbound session to a decky holds its replaces, restarts and restores until it ends (default true); apply --force overrides.",
+                "type": "boolean"
+            },
         }
     })
 }

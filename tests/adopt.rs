@@ -23,18 +23,44 @@ impl Decnet<'_> {
 }
 
 impl Drop for Decnet<'_> {
+    /// Every container of both fleets involved (compose's project and
+    /// deckhand's fleet: an adopted container may have been replaced by one
+    /// of deckhand's) and every container still on the networks goes first;
+    /// then the networks, and none may be left.
     fn drop(&mut self) {
-        let ids = docker(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=com.docker.compose.project={}", self.fleet.name),
-        ]);
-        for id in ids.split_whitespace() {
-            let _ = docker_try(&["rm", "-f", id]);
+        let mut ids: Vec<String> = Vec::new();
+        for label in [
+            format!("label=com.docker.compose.project={}", self.fleet.name),
+            format!("label=deckhand.fleet={}", self.fleet.name),
+        ] {
+            let found = docker(&["ps", "-aq", "--filter", &label]);
+            ids.extend(found.split_whitespace().map(str::to_string));
         }
         for network in &self.networks {
-            let _ = docker_try(&["network", "rm", network]);
+            let (ok, on) = docker_try(&[
+                "network",
+                "inspect",
+                "-f",
+                "{{range $id, $c := .Containers}}{{$id}} {{end}}",
+                network,
+            ]);
+            if ok {
+                ids.extend(on.split_whitespace().map(str::to_string));
+            }
+        }
+        for id in &ids {
+            let _ = docker_try(&["rm", "-f", id]);
+        }
+        let left: Vec<&String> = self
+            .networks
+            .iter()
+            .filter(|n| {
+                let _ = docker_try(&["network", "rm", n]);
+                docker_try(&["network", "inspect", n]).0
+            })
+            .collect();
+        if !std::thread::panicking() {
+            assert!(left.is_empty(), "networks left behind: {left:?}");
         }
     }
 }

@@ -60,7 +60,15 @@ fn destroy_takes_the_whole_fleet_down_and_its_networks_only_when_asked() {
         "{plan:?}"
     );
     assert!(
-        plan.stdout.contains("destroyed (deckhand destroy)"),
+        plan.stdout
+            .contains(&format!("(destroy takes decky {} down)", fleet.n("a"))),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stdout.contains(&format!(
+            "singleton {}-sniffer  (destroy takes the fleet down)",
+            fleet.name
+        )),
         "{plan:?}"
     );
     assert_eq!(
@@ -69,10 +77,13 @@ fn destroy_takes_the_whole_fleet_down_and_its_networks_only_when_asked() {
         "plan --destroy changed the engine"
     );
 
-    // Without a terminal it needs --auto-approve, like apply.
+    // Without a terminal it needs --auto-approve, like apply, in its own words.
     let refused = fleet.deckhand(&["destroy", "--no-color"]);
     assert_eq!(refused.code, 1, "{refused:?}");
-    assert!(refused.stderr.contains("--auto-approve"), "{refused:?}");
+    assert_eq!(
+        refused.stderr,
+        "error: destroy asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to destroy without asking (preview with `deckhand plan --destroy` first), or apply a plan saved with `deckhand plan --destroy --out FILE`\n"
+    );
     assert_eq!(fleet.deep_state(), before);
 
     let run = fleet.deckhand(&["destroy", "--auto-approve", "--no-color"]);
@@ -87,6 +98,18 @@ fn destroy_takes_the_whole_fleet_down_and_its_networks_only_when_asked() {
         "services before their base: {run:?}"
     );
     assert!(run.stdout.contains("removed the file record"), "{run:?}");
+    assert!(
+        run.stdout.contains("\nDestroy complete: 5 steps done.\n"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("Apply"), "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "Kept as evidence (destroy never removes them; delete them yourself when no longer needed): {}\n",
+            fleet.dir.path().join(".deckhand/evidence").display()
+        )),
+        "{run:?}"
+    );
     assert_eq!(
         everything(&fleet),
         Vec::<String>::new(),

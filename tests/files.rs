@@ -65,8 +65,10 @@ target = "base"
         stat(&ssh, "/home/admin/deep/er/.bash_history"),
         "600 1000:1000 1736674200 12"
     );
-    // Missing parents are created 0755 root-owned.
-    assert!(stat(&ssh, "/home/admin/deep/er").starts_with("755 0:0 "));
+    // Missing parents under a home are created 0755 with the file's owner;
+    // elsewhere, root's.
+    assert!(stat(&ssh, "/home/admin/deep/er").starts_with("755 1000:1000 "));
+    assert!(stat(&ssh, "/opt/agent").starts_with("755 0:0 "));
     // The default target is ssh when the decky has it; `target = "base"` wins.
     assert_eq!(cat(&fleet.n("a"), "/etc/motd"), b"Welcome\n");
     assert!(stat(&fleet.n("a"), "/etc/motd").starts_with("644 0:0 "));
@@ -359,4 +361,33 @@ mode = 0o600
         run.stdout.contains("Plan: 0 to add, 1 to change"),
         "{run:?}"
     );
+}
+
+// Regression: parents created for /home/admin/... were root-owned, which
+// gives the decoy away (the admin's own home owned by root).
+#[test]
+fn parents_created_under_a_home_get_the_files_owner() {
+    let fleet = Fleet::new("homeown");
+    fleet.write(&with_files(
+        r#"
+[deckies.{fleet}-a.files."/home/admin/.aws/credentials"]
+content = "[default]\n"
+owner = "1000:1001"
+mode = "0600"
+
+[deckies.{fleet}-a.files."/opt/app/conf"]
+content = "x\n"
+owner = "1000:1000"
+"#,
+    ));
+    fleet.apply();
+    let ssh = fleet.n("a-ssh");
+    let owner = |path: &str| stat(&ssh, path).split(' ').nth(1).unwrap().to_string();
+    assert_eq!(owner("/home/admin"), "1000:1001");
+    assert_eq!(owner("/home/admin/.aws"), "1000:1001");
+    assert_eq!(owner("/home/admin/.aws/credentials"), "1000:1001");
+    // Outside a home, and /home itself: created by the engine, root's.
+    assert_eq!(owner("/home"), "0:0");
+    assert_eq!(owner("/opt/app"), "0:0");
+    fleet.assert_no_changes();
 }

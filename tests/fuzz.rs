@@ -551,7 +551,14 @@ fn outputs(plan: &Plan, live: &LiveState) -> String {
         out += &json_strings(&serde_json::Value::Object(line.clone()));
         out += &events_json::line(line);
     }
-    out += &steps::summary(&report, &[], false, style).join("\n");
+    out += &steps::summary(
+        &report,
+        &[],
+        false,
+        style,
+        deckhand::render::run::Verb::Apply,
+    )
+    .join("\n");
     out += &steps::watch_summary("local", &report.hosts[0].1, false, style);
     out
 }

@@ -216,6 +216,12 @@ fn an_intruders_edit_is_kept_before_it_is_undone_and_an_operators_is_not() {
     for key in ["sha256", "mode", "owner", "mtime", "observed_at"] {
         assert!(meta.get(key).is_some(), "{key}: {meta}");
     }
+    // Both times read alike: RFC 3339, UTC.
+    for key in ["mtime", "observed_at"] {
+        let t = meta[key].as_str().unwrap_or_default();
+        let parsed = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339);
+        assert!(parsed.is_ok() && t.ends_with('Z'), "{key}: {meta}");
+    }
     let secret = kept
         .iter()
         .find(|p| p.to_string_lossy().contains(".aws/credentials"))

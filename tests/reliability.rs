@@ -195,41 +195,32 @@ fn kill_9_at_random_moments_of_ten_applies_always_converges() {
         .unwrap_or_else(|| std::process::id() as u64);
     eprintln!("kill trials seed {seed} (set DECKHAND_KILL_SEED to replay)");
     let mut rng = Lcg(seed);
-    let mut interrupted = 0;
     for version in 1..=10 {
         fleet.write(&fleet_config(DECKIES, version));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_deckhand"))
-            .args(["apply", "--auto-approve", "--no-color"])
-            .current_dir(fleet.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let delay = Duration::from_millis(rng.below(2500));
-        std::thread::sleep(delay);
-        let finished = child.try_wait().unwrap().is_some();
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        interrupted += usize::from(!finished);
-        eprintln!(
-            "trial {version}: kill -9 after {delay:?}{}",
-            if finished { " (already done)" } else { "" }
+        // Killed after a random number of its own steps ended (every version
+        // has at least 40: two files per decky): mid-way whatever the
+        // machine's speed, never at a moment a clock chose.
+        let steps = 1 + rng.below(30) as usize;
+        let mut apply = RunningApply::start(&fleet, &[]);
+        apply.wait_for("s)\n", steps);
+        assert!(
+            apply.child.try_wait().unwrap().is_none(),
+            "trial {version}: the apply ended before it was killed"
         );
+        apply.child.kill().unwrap(); // SIGKILL
+        apply.child.wait().unwrap();
+        eprintln!("trial {version}: kill -9 after {steps} steps");
 
         let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
         assert_eq!(
             run.code, 0,
-            "trial {version}, killed after {delay:?}: {run:?}"
+            "trial {version}, killed after {steps} steps: {run:?}"
         );
         assert!(!run.all().contains("Hunter"), "sensitive content in output");
         assert_converged(&fleet, DECKIES, version);
         let creds = common::cat(&fleet.n("d07"), &format!("/root/creds-{version}.txt"));
         assert_eq!(creds, format!("admin:Hunter7-{version}\n").as_bytes());
     }
-    assert!(
-        interrupted >= 5,
-        "only {interrupted} of 10 applies were killed mid-way"
-    );
 }
 
 #[test]
@@ -244,16 +235,15 @@ fn two_concurrent_applies_one_wins_and_the_other_names_the_holder() {
             let fleet = &fleet;
             s.spawn(move || {
                 std::thread::sleep(delay);
-                let started = Instant::now();
                 let out = spawn_apply(fleet, &[]).wait_with_output().unwrap();
-                (out, started.elapsed())
+                (out, Instant::now())
             })
         };
         let a = run(Duration::ZERO);
         let b = run(Duration::from_millis(150));
         (a.join().unwrap(), b.join().unwrap())
     });
-    let ((winner, _), (loser, loser_took)) = if a.0.status.code() == Some(0) {
+    let ((winner, winner_ended), (loser, loser_ended)) = if a.0.status.code() == Some(0) {
         (a, b)
     } else {
         (b, a)
@@ -265,60 +255,110 @@ fn two_concurrent_applies_one_wins_and_the_other_names_the_holder() {
         String::from_utf8_lossy(&winner.stderr)
     );
     assert_eq!(loser.status.code(), Some(1), "both applies succeeded");
-    assert_names_the_holder(&fleet, &String::from_utf8_lossy(&loser.stderr));
+    assert_names_the_holder(
+        &fleet,
+        &String::from_utf8_lossy(&loser.stderr),
+        "apply --auto-approve",
+    );
+    // Failing fast is a fact, not a time: the loser ended while the winner
+    // still held the lock (a lock that blocked, then ran, ends after it).
     assert!(
-        loser_took < Duration::from_secs(2),
-        "the loser waited {loser_took:?}"
+        loser_ended < winner_ended,
+        "the loser waited for the winner to finish"
     );
     assert_converged(&fleet, DECKIES, 0);
 }
 
-fn assert_names_the_holder(fleet: &Fleet, err: &str) {
+fn assert_names_the_holder(fleet: &Fleet, err: &str, command: &str) {
     assert!(
         err.contains(&format!("fleet '{}' is locked by", fleet.name)),
         "{err}"
     );
     assert!(
-        err.contains("(pid ") && err.contains("apply --auto-approve") && err.contains(" since "),
+        err.contains("(pid ") && err.contains(command) && err.contains(" since "),
         "{err}"
     );
+}
+
+/// `deckhand apply --no-color` on a terminal of its own (`script` gives it a
+/// pty): it plans, takes the lock, and waits for `yes` holding it.
+struct AskingApply {
+    child: std::process::Child,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl AskingApply {
+    fn start(fleet: &Fleet) -> AskingApply {
+        let command = format!("{} apply --no-color", env!("CARGO_BIN_EXE_deckhand"));
+        let mut child = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(fleet.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("script (util-linux)");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (mut from, into) = (child.stdout.take().unwrap(), output.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut from, &mut buf) {
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        AskingApply { child, output }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
 }
 
 #[test]
 fn five_applies_started_at_once_make_one_winner_and_four_that_name_it() {
     let fleet = Fleet::new("herd");
-    fleet.write(&fleet_config(4, 0));
     for round in 0..3 {
         // A new version each round, so that every round has work to do.
         fleet.write(&fleet_config(4, round));
-        let children: Vec<_> = (0..5).map(|_| spawn_apply(&fleet, &[])).collect();
-        let outputs: Vec<_> = children
-            .into_iter()
-            .map(|c| c.wait_with_output().unwrap())
-            .collect();
-        // Exactly one applies the round's changes. Every other one either
-        // failed fast naming the holder, or ran after it and found nothing to do.
-        let stdout = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
-        let applied = outputs
-            .iter()
-            .filter(|o| o.status.code() == Some(0) && stdout(o).contains("Apply complete"))
-            .count();
-        assert_eq!(applied, 1, "round {round}: {applied} applies made changes");
-        for o in outputs
-            .iter()
-            .filter(|o| !stdout(o).contains("Apply complete"))
-        {
-            match o.status.code() {
-                Some(0) => assert!(stdout(o).contains("No changes."), "{}", stdout(o)),
-                code => {
-                    assert_eq!(code, Some(1));
-                    assert_names_the_holder(&fleet, &String::from_utf8_lossy(&o.stderr));
-                }
+        // Each asks for `yes` on its terminal, and the winner asks holding the
+        // lock: every other one must fail fast, naming it, whatever the
+        // machine's speed. A lock that blocked would leave it waiting here.
+        let mut applies: Vec<AskingApply> = (0..5).map(|_| AskingApply::start(&fleet)).collect();
+        let asked = "Only 'yes' will be accepted: ";
+        common::watch::within(Duration::from_secs(60), || {
+            let mut ended = 0;
+            for a in applies.iter_mut() {
+                ended += usize::from(a.child.try_wait().unwrap().is_some());
             }
+            ended == 4 && applies.iter().any(|a| a.output().contains(asked))
+        })
+        .unwrap_or_else(|| {
+            let all: Vec<String> = applies.iter().map(AskingApply::output).collect();
+            panic!("round {round}: not four losers and one asking winner:\n{all:#?}")
+        });
+        let (mut winner, losers): (Vec<_>, Vec<_>) = applies
+            .into_iter()
+            .partition(|a| a.output().contains(asked));
+        for mut loser in losers {
+            assert_eq!(
+                loser.child.wait().unwrap().code(),
+                Some(1),
+                "{}",
+                loser.output()
+            );
+            assert_names_the_holder(&fleet, &loser.output(), "apply --no-color");
         }
-        // A loser that started after the winner finished simply found nothing to do.
-        let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
-        assert_eq!(run.code, 0, "{run:?}");
+        let mut winner = winner.pop().unwrap();
+        std::io::Write::write_all(winner.child.stdin.as_mut().unwrap(), b"yes\n").unwrap();
+        let code = winner.child.wait().unwrap().code();
+        // The reader thread has the rest once the pty is closed.
+        common::watch::within(Duration::from_secs(60), || {
+            winner.output().contains("Apply complete")
+        })
+        .unwrap_or_else(|| panic!("round {round}: {}", winner.output()));
+        assert_eq!(code, Some(0), "{}", winner.output());
         assert_converged(&fleet, 4, round);
     }
 }
@@ -347,27 +387,88 @@ fn the_engine_lost_mid_apply_fails_clearly_and_a_rerun_converges() {
     assert_converged(&fleet, DECKIES, 0);
 }
 
+/// Every container of the fleet (holders left out): name -> (state, spec digest).
+fn specs(fleet: &Fleet) -> std::collections::BTreeMap<String, (String, String)> {
+    fleet
+        .containers()
+        .into_iter()
+        .map(|(name, c)| {
+            let digest = c.labels.get("deckhand.spec-digest").cloned();
+            (name, (c.status, digest.unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// What an interrupted apply left: every step it said it started, it also
+/// said it finished (`done`); and the summary says it was interrupted.
+fn assert_steps_closed(all: &str) {
+    let events: Vec<serde_json::Value> = all
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let key = |e: &serde_json::Value| {
+        let k = ["action", "kind", "decky", "service", "path"];
+        k.map(|f| e[f].to_string()).join(" ")
+    };
+    let steps = |status: &str| -> Vec<String> {
+        let mut found: Vec<String> = events
+            .iter()
+            .filter(|e| e["type"] == "step" && e["status"] == status)
+            .map(key)
+            .collect();
+        found.sort();
+        found
+    };
+    let (started, done) = (steps("started"), steps("done"));
+    assert!(!started.is_empty(), "{all}");
+    assert_eq!(started, done, "a step started and not done:\n{all}");
+    let summary = events.iter().find(|e| e["type"] == "summary");
+    assert_eq!(
+        summary.map(|s| &s["interrupted"]),
+        Some(&serde_json::json!(true)),
+        "{all}"
+    );
+}
+
+/// Every container the interrupt left runs, with the spec it had before the
+/// apply (`old`) or the one it has once the apply is finished (`new`).
+fn assert_old_or_new(
+    mid: &std::collections::BTreeMap<String, (String, String)>,
+    old: &std::collections::BTreeMap<String, (String, String)>,
+    new: &std::collections::BTreeMap<String, (String, String)>,
+) {
+    for (name, (state, digest)) in mid {
+        assert_eq!(state, "running", "{name} left {state} by the interrupt");
+        let spec_of = |m: &std::collections::BTreeMap<String, (String, String)>| {
+            m.get(name).map(|(_, d)| d.clone())
+        };
+        assert!(
+            [spec_of(old), spec_of(new)].contains(&Some(digest.clone())),
+            "{name} runs a spec that is neither the old nor the new one"
+        );
+    }
+}
+
 #[test]
 fn sigint_during_apply_finishes_the_steps_in_flight_and_releases_the_lock() {
     const DECKIES: usize = 20;
     let fleet = Fleet::new("sigint");
     fleet.write(&fleet_config(DECKIES, 0));
-    let mut apply = RunningApply::start(&fleet, &[]);
-    apply.wait_created(1);
+    let mut apply = RunningApply::start(&fleet, &["--json"]);
+    apply.wait_for("\"status\":\"done\"", 1);
     let (code, all) = apply.interrupt();
 
     assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("not started: interrupted"), "{all}");
-    assert!(
-        all.contains("Interrupted: run apply again to finish"),
-        "{all}"
-    );
+    assert_steps_closed(&all);
     let (locked, _) = common::docker_try(&["inspect", &format!("deckhand.lock.{}", fleet.name)]);
     assert!(!locked, "the lock was left behind");
+    let mid = specs(&fleet);
     let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stderr.contains("taking over"), "{run:?}");
     assert_converged(&fleet, DECKIES, 0);
+    assert_old_or_new(&mid, &Default::default(), &specs(&fleet));
 }
 
 #[test]
@@ -376,23 +477,26 @@ fn sigint_during_replaces_still_creates_the_containers_in_flight() {
     let fleet = Fleet::new("intrep");
     fleet.write(&fleet_config(DECKIES, 0));
     fleet.apply();
+    let old = specs(&fleet);
     // Version 3 changes every ssh banner: one replace per decky.
     fleet.write(&fleet_config(DECKIES, 3));
-    let mut apply = RunningApply::start(&fleet, &[]);
-    apply.wait_for(": replaced", 1);
+    let mut apply = RunningApply::start(&fleet, &["--json"]);
+    apply.wait_for("\"action\":\"replace\",\"kind\":\"service\"", 1);
     let (code, all) = apply.interrupt();
     assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("not started: interrupted"), "{all}");
+    assert_steps_closed(&all);
     // A replace is one step: none was left half done (removed, not created).
-    let names = all_names(&fleet);
+    let mid = specs(&fleet);
     for d in 0..DECKIES {
         let ssh = format!("{}-ssh", fleet.n(&format!("d{d:02}")));
         assert!(
-            names.contains(&ssh),
+            mid.contains_key(&ssh),
             "{ssh} was lost by the interrupt:\n{all}"
         );
     }
     let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_converged(&fleet, DECKIES, 3);
+    assert_old_or_new(&mid, &old, &specs(&fleet));
 }

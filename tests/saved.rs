@@ -94,7 +94,14 @@ fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
         "services = []",
         "services = [\"ssh\"]\nhostname = \"other\"",
     ));
-    assert_refused_as_stale(&fleet, "plan is stale: the configuration");
+    assert_refused_as_stale(
+        &fleet,
+        &format!(
+            "plan is stale: the configuration ({}) changed since the plan was made: {} changed; nothing was changed",
+            fleet.path().display(),
+            fleet.path().display()
+        ),
+    );
 
     // A file edited inside a decky.
     fleet.write(&CONFIG.replace("services = []", "services = [\"ssh\"]"));
@@ -106,17 +113,30 @@ fn a_saved_plan_is_refused_after_any_change_and_the_engine_is_untouched() {
         "-c",
         "echo x >> /root/.pgpass",
     ]);
-    assert_refused_as_stale(&fleet, "plan is stale: the live state");
+    let ssh = fleet.n("a-ssh");
+    assert_refused_as_stale(
+        &fleet,
+        &format!("plan is stale: the live state of fleet '{}' changed since the plan was made: file {ssh}:/root/.pgpass: content changed; nothing was changed", fleet.name),
+    );
 
     // A container stopped out of band (same id and labels, another state).
     save(&fleet);
     docker(&["kill", &fleet.n("b")]);
-    assert_refused_as_stale(&fleet, "plan is stale");
+    assert_refused_as_stale(
+        &fleet,
+        &format!(
+            "changed since the plan was made: container {}: state running -> exited; nothing",
+            fleet.n("b")
+        ),
+    );
 
     // A service container removed out of band.
     save(&fleet);
-    docker(&["rm", "-f", &fleet.n("a-ssh")]);
-    assert_refused_as_stale(&fleet, "plan is stale");
+    docker(&["rm", "-f", &ssh]);
+    assert_refused_as_stale(
+        &fleet,
+        &format!("changed since the plan was made: container {ssh}: gone"),
+    );
 
     // A fresh plan of the same state applies.
     save(&fleet);

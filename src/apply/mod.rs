@@ -112,7 +112,10 @@ async fn networks(
         .iter()
         .filter(|c| is_network(c) && (c.action == action || runs_with(c.action, action)))
     {
-        sink(&Event::Started(change.clone()));
+        // A step skipped was never started: it is not announced as started.
+        if !interrupt.is_raised() {
+            sink(&Event::Started(change.clone()));
+        }
         let started = Instant::now();
         let engine_error = |e: crate::engine::EngineError| StepError::Engine(e.to_string());
         let status = match &change.detail {

@@ -90,10 +90,14 @@ impl Unit<'_> {
             for change in containers.iter().filter(|c| {
                 matches!(c.action, Action::Delete | Action::Replace) && is_base(c) == base_last
             }) {
+                // A step skipped was never started: it is not announced as started.
+                if self.interrupt.is_raised() {
+                    let skipped = Status::Skipped(Skip::Interrupted);
+                    self.record(change, skipped, Instant::now());
+                    continue;
+                }
                 let started = self.started(change);
-                let status = if self.interrupt.is_raised() {
-                    Status::Skipped(Skip::Interrupted)
-                } else if let Some(why) = images::unbuilt(change, self.unbuilt) {
+                let status = if let Some(why) = images::unbuilt(change, self.unbuilt) {
                     Status::Failed(StepError::Unbuilt(why.clone()))
                 } else {
                     self.remove(change).await.into()
@@ -140,14 +144,16 @@ impl Unit<'_> {
                 if self.failed.contains(container_of(change)) {
                     continue; // its removal failed and was reported
                 }
+                // A blocked step never starts (a replace started with its removal).
+                if let Some(status) = self.blocker(change, bases) {
+                    self.record(change, status, Instant::now());
+                    continue;
+                }
                 let started = match change.action {
-                    Action::Replace => Instant::now(), // started with its removal
+                    Action::Replace => Instant::now(),
                     _ => self.started(change),
                 };
-                let status = match self.blocker(change, bases) {
-                    Some(status) => status,
-                    None => self.bring_up(change).await.into(),
-                };
+                let status = self.bring_up(change).await.into();
                 self.record(change, status, started);
             }
         }

@@ -8,9 +8,10 @@ use crate::config::Loaded;
 use crate::fleet::{FleetReport, Pass};
 use crate::interrupt::Interrupt;
 use crate::plan::Plan;
-use crate::render::run::RunView;
+use crate::render::run::{RunView, Verb};
 use crate::render::{self, steps};
 use crate::saved::{self, SavedPlan};
+use crate::stale;
 
 use super::Context;
 
@@ -37,6 +38,8 @@ pub struct Request {
     pub networks: bool,
     /// `--json`: NDJSON events instead of text.
     pub json: bool,
+    /// `--force`: changes held by a live session are applied too.
+    pub force: bool,
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -67,6 +70,16 @@ pub async fn in_json(
     }
 }
 
+impl Request {
+    /// A destroy (or a saved `plan --destroy`) says destroy, not apply.
+    pub fn verb(&self) -> Verb {
+        match self.destroy {
+            true => Verb::Destroy,
+            false => Verb::Apply,
+        }
+    }
+}
+
 /// The flags of `apply`, lowered into a request.
 fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
     Ok(match &args.plan_file {
@@ -80,28 +93,44 @@ fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
                 adopt: false,
                 approval: Approval::Saved(Box::new(saved)),
                 json: args.change.json,
+                force: false,
             }
         }
         None => Request {
             config: args.change.config.file.clone(),
             targets: args.change.target.clone(),
-            approval: approval(ctx, args.change.auto_approve, args.change.json)?,
+            approval: approval(ctx, args.change.auto_approve, args.change.json, Verb::Apply)?,
             adopt: args.adopt,
             destroy: false,
             networks: false,
             json: args.change.json,
+            force: args.force,
         },
     })
 }
 
-/// `--auto-approve`, else a terminal to ask on, else a refusal. `--json`
-/// never prompts.
-pub fn approval(ctx: &Context, auto_approve: bool, json: bool) -> anyhow::Result<Approval> {
+/// `--auto-approve`, else a terminal to ask on, else a refusal in the words
+/// of the command refused. `--json` never prompts.
+pub fn approval(
+    ctx: &Context,
+    auto_approve: bool,
+    json: bool,
+    verb: Verb,
+) -> anyhow::Result<Approval> {
     match (auto_approve, ctx.interactive && !json) {
         (true, _) => Ok(Approval::Given),
         (false, true) => Ok(Approval::Ask),
-        (false, false) if json => bail!("--json never prompts\n  help: pass --auto-approve (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`"),
-        (false, false) => bail!("apply asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to apply without asking (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`"),
+        (false, false) => bail!("{}", refusal(verb, json)),
+    }
+}
+
+/// Why a run that needs a `yes` cannot get one, and what to do instead.
+pub fn refusal(verb: Verb, json: bool) -> &'static str {
+    match (verb, json) {
+        (Verb::Apply, true) => "--json never prompts\n  help: pass --auto-approve (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`",
+        (Verb::Apply, false) => "apply asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to apply without asking (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`",
+        (Verb::Destroy, true) => "--json never prompts\n  help: pass --auto-approve (preview with `deckhand plan --destroy` first), or apply a plan saved with `deckhand plan --destroy --out FILE`",
+        (Verb::Destroy, false) => "destroy asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to destroy without asking (preview with `deckhand plan --destroy` first), or apply a plan saved with `deckhand plan --destroy --out FILE`",
     }
 }
 
@@ -116,9 +145,14 @@ pub async fn execute(ctx: &Context, request: &Request) -> anyhow::Result<ExitCod
         targets: &request.targets,
         destroy: request.destroy,
         networks: request.networks,
+        force: request.force,
     };
     let mut pass = super::open_pass(ctx, &loaded, &aim, true).await;
-    let result = locked(ctx, request, &mut pass).await;
+    let kept = match request.destroy {
+        true => kept_dirs(&loaded, &request.targets),
+        false => Vec::new(),
+    };
+    let result = locked(ctx, request, &mut pass, &kept).await;
     let released = pass.release().await;
     let code = result?;
     released?;
@@ -132,12 +166,45 @@ fn check_config(
 ) -> anyhow::Result<()> {
     let digest = saved::desired_digest(&loaded.inputs).ok();
     if digest.as_deref() != Some(saved.desired_digest.as_str()) {
-        bail!("plan is stale: the configuration ({}) changed since the plan was made; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", config.display());
+        let changed = stale::input_changes(&saved.inputs, &stale::input_digests(&loaded.inputs));
+        bail!("plan is stale: the configuration ({}) changed since the plan was made{}; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", config.display(), listed(&changed));
     }
     Ok(())
 }
 
-async fn locked(ctx: &Context, request: &Request, pass: &mut Pass) -> anyhow::Result<ExitCode> {
+/// What a destroy leaves on disk on purpose: the evidence directory and the
+/// host directories the deckies in scope mount (DECNET's artifacts). They
+/// are evidence; only an operator removes them.
+fn kept_dirs(loaded: &Loaded, targets: &[String]) -> Vec<String> {
+    let mut kept = vec![loaded.desired.evidence.dir.display().to_string()];
+    let in_scope = |c: &&crate::desired::ContainerSpec| {
+        targets.is_empty() || c.decky.as_ref().is_some_and(|d| targets.contains(d))
+    };
+    for c in loaded.desired.containers.iter().filter(in_scope) {
+        for v in &c.volumes {
+            let source = v.split(':').next().unwrap_or_default();
+            if source.starts_with('/') && !kept.iter().any(|k| k == source) {
+                kept.push(source.to_string());
+            }
+        }
+    }
+    kept
+}
+
+/// The line that says what a destroy kept, and why.
+pub fn kept_line(kept: &[String]) -> String {
+    format!(
+        "Kept as evidence (destroy never removes them; delete them yourself when no longer needed): {}",
+        kept.join(", ")
+    )
+}
+
+async fn locked(
+    ctx: &Context,
+    request: &Request,
+    pass: &mut Pass,
+    kept: &[String],
+) -> anyhow::Result<ExitCode> {
     if let Some(f) = pass.sole_failure() {
         return Err(f.into());
     }
@@ -152,6 +219,7 @@ async fn locked(ctx: &Context, request: &Request, pass: &mut Pass) -> anyhow::Re
         false => RunView::Text {
             style: ctx.style,
             several: pass.several,
+            verb: request.verb(),
         },
     };
     view.plan(&plan);
@@ -168,8 +236,9 @@ async fn locked(ctx: &Context, request: &Request, pass: &mut Pass) -> anyhow::Re
         }
         return Ok(exit_code(pass.failures.is_empty()));
     }
-    if matches!(request.approval, Approval::Ask) && !confirm()? {
-        view.say("Apply cancelled; nothing was changed.");
+    if matches!(request.approval, Approval::Ask) && !confirm(request.verb(), &pass.fleet)? {
+        let title = request.verb().title();
+        view.say(&format!("{title} cancelled; nothing was changed."));
         return Ok(ExitCode::from(1));
     }
     view.say("");
@@ -181,6 +250,9 @@ async fn locked(ctx: &Context, request: &Request, pass: &mut Pass) -> anyhow::Re
         remove_records(pass, &view).await;
     }
     view.summary(&report, &pass.failures);
+    if !kept.is_empty() {
+        view.say(&kept_line(kept));
+    }
     Ok(exit_code(report.failed() == 0 && pass.failures.is_empty()))
 }
 
@@ -196,9 +268,23 @@ fn check_live(pass: &Pass, plan: &Plan, saved: &SavedPlan) -> anyhow::Result<()>
     if saved::hosts_fingerprint(&pass.lives()) != saved.live_fingerprint
         || render::json::to_value(plan) != saved.plan
     {
-        bail!("plan is stale: the live state of fleet '{fleet}' changed since the plan was made; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`");
+        let changed = stale::changes(&saved.live, &stale::hosts_facts(&pass.lives()));
+        bail!("plan is stale: the live state of fleet '{fleet}' changed since the plan was made{}; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", listed(&changed));
     }
     Ok(())
+}
+
+/// `: a; b` for up to ten changes (then how many more), or nothing.
+fn listed(changes: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut shown = changes.iter().take(SHOWN).cloned().collect::<Vec<_>>();
+    if changes.len() > SHOWN {
+        shown.push(format!("and {} more", changes.len() - SHOWN));
+    }
+    match shown.is_empty() {
+        true => String::new(),
+        false => format!(": {}", shown.join("; ")),
+    }
 }
 
 /// The fleet is gone: its record goes too (the lock goes on release).
@@ -224,10 +310,38 @@ fn exit_code(ok: bool) -> ExitCode {
     }
 }
 
-fn confirm() -> anyhow::Result<bool> {
-    print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+/// The question a run asks before it changes anything.
+pub fn question(verb: Verb, fleet: &str) -> String {
+    match verb {
+        Verb::Apply => "Do you want to perform these actions? Only 'yes' will be accepted: ".into(),
+        Verb::Destroy => format!("Do you really want to destroy the containers above of fleet '{fleet}'? There is no undo (evidence directories are kept). Only 'yes' will be accepted: "),
+    }
+}
+
+fn confirm(verb: Verb, fleet: &str) -> anyhow::Result<bool> {
+    print!("\n{}", question(verb, fleet));
     std::io::stdout().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destroy_asks_its_own_question_and_refuses_in_its_own_words() {
+        assert_eq!(
+            question(Verb::Destroy, "corp"),
+            "Do you really want to destroy the containers above of fleet 'corp'? There is no undo (evidence directories are kept). Only 'yes' will be accepted: "
+        );
+        assert_eq!(
+            question(Verb::Apply, "corp"),
+            "Do you want to perform these actions? Only 'yes' will be accepted: "
+        );
+        assert!(refusal(Verb::Destroy, false).starts_with("destroy asks for confirmation"));
+        assert!(refusal(Verb::Apply, false).starts_with("apply asks for confirmation"));
+        assert!(!refusal(Verb::Destroy, true).contains("review with `deckhand plan` first"));
+    }
 }

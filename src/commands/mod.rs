@@ -13,6 +13,7 @@ mod apply;
 mod destroy;
 mod export;
 mod import;
+mod init;
 mod plan;
 mod status;
 mod unlock;
@@ -48,7 +49,7 @@ impl Context {
         }
         let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Context {
-            docker_host: cli.docker_host.clone(),
+            docker_host: cli.docker_host().map(str::to_string),
             style: Style {
                 color: !no_color && std::io::stdout().is_terminal(),
             },
@@ -63,6 +64,7 @@ impl Context {
             docker_host: self.docker_host.as_deref(),
             targets,
             lock_as: lock.then_some(self.holder.as_str()),
+            force: false,
         }
     }
 }
@@ -74,6 +76,8 @@ pub struct Aim<'a> {
     pub destroy: bool,
     /// With `destroy`: the declared networks go too.
     pub networks: bool,
+    /// `--force`: plan what a live session would hold (SPEC §11).
+    pub force: bool,
 }
 
 /// Opens the fleet pass that `aim` asks for; `lock` takes the fleet's lock.
@@ -82,7 +86,11 @@ pub async fn open_pass(ctx: &Context, loaded: &Loaded, aim: &Aim<'_>, lock: bool
         true => loaded.desired.clone().without_deckies(aim.targets),
         false => loaded.desired.clone(),
     };
-    let mut pass = Pass::open(&desired, &loaded.hosts, &ctx.pass(aim.targets, lock)).await;
+    let options = Options {
+        force: aim.force,
+        ..ctx.pass(aim.targets, lock)
+    };
+    let mut pass = Pass::open(&desired, &loaded.hosts, &options).await;
     if aim.networks {
         pass.remove_declared_networks();
     }
@@ -106,6 +114,17 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unlock(args) => unlock::run(&ctx, &args).await,
         Command::Import(args) => import::run(&ctx, &args).await,
         Command::Export(ExportCommand::Compose(args)) => export::compose(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "deckhand", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             say!("{:#}", crate::schema::schema());
             Ok(ExitCode::SUCCESS)

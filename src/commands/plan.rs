@@ -17,13 +17,14 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
         targets: &args.target,
         destroy: args.destroy,
         networks: args.networks,
+        force: args.force,
     };
     let mut pass = super::open_pass(ctx, &loaded, &aim, false).await;
     if let Some(f) = pass.sole_failure() {
         return Err(f.into());
     }
     let plan = pass.plan();
-    draw(&plan, args.format, ctx)?;
+    draw(&plan, args.format(), ctx)?;
     for f in &pass.failures {
         eprintln!("error: {}", render::steps::failure(f, pass.several));
     }
@@ -74,6 +75,8 @@ fn save(
         desired_digest: saved::desired_digest(&loaded.inputs)
             .context("cannot digest the configuration")?,
         live_fingerprint: saved::hosts_fingerprint(&pass.lives()),
+        live: crate::stale::hosts_facts(&pass.lives()),
+        inputs: crate::stale::input_digests(&loaded.inputs),
         plan: render::json::to_value(plan),
     };
     std::fs::write(path, crate::safe::json::to_string_pretty(&saved)? + "\n")

@@ -1,14 +1,14 @@
 use std::process::ExitCode;
 
-use crate::cli::ConfigArgs;
+use crate::cli::UnlockArgs;
 use crate::fleet;
 use crate::lock;
 use crate::render::steps;
 
 use super::Context;
 
-pub async fn run(ctx: &Context, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    let loaded = super::load(&args.file)?;
+pub async fn run(ctx: &Context, args: &UnlockArgs) -> anyhow::Result<ExitCode> {
+    let loaded = super::load(&args.config.file)?;
     let several = loaded.hosts.several();
     let parts = loaded.hosts.split(&loaded.desired);
     let (sites, mut failures) = fleet::connect(parts, ctx.docker_host.as_deref()).await;

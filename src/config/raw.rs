@@ -39,6 +39,7 @@ pub struct RawFleet {
     pub logging: Option<Spanned<RawLogging>>,
     pub diff_max_kb: Option<Spanned<i64>>,
     pub decky_budget_s: Option<Spanned<f64>>,
+    pub hold_on_session: Option<Spanned<bool>>,
 }
 
 /// `logging = { driver = "json-file", options = { max-size = "10m" } }`.

@@ -143,6 +143,11 @@ impl<'a> Validator<'a> {
                 destroying: vec![],
                 evidence,
                 budget,
+                hold_on_session: tables
+                    .fleet
+                    .hold_on_session
+                    .as_ref()
+                    .is_none_or(|h| *h.get_ref()),
             },
             hosts,
             inputs: self.inputs,

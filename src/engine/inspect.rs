@@ -133,6 +133,12 @@ impl Engine {
     /// The full id of running container `name` (a name or an id) and the pid
     /// of its first process; `None` when it is not running.
     pub async fn running(&self, name: &str) -> Result<Option<(String, u32)>, EngineError> {
+        Ok(self.running_on(name).await?.map(|r| (r.id, r.pid)))
+    }
+
+    /// Like [`Engine::running`], with the gateways of the networks it is
+    /// on: the addresses the host reaches it from.
+    pub async fn running_on(&self, name: &str) -> Result<Option<Running>, EngineError> {
         let c = self
             .docker
             .inspect_container(name, None)
@@ -140,8 +146,22 @@ impl Engine {
             .map_err(|e| EngineError::from_bollard(format!("inspect container {name}"), e))?;
         let state = c.state.unwrap_or_default();
         let pid = state.pid.filter(|p| *p > 0 && state.running == Some(true));
-        let pid = pid.and_then(|p| u32::try_from(p).ok());
-        Ok(pid.map(|p| (c.id.unwrap_or_default(), p)))
+        let Some(pid) = pid.and_then(|p| u32::try_from(p).ok()) else {
+            return Ok(None);
+        };
+        let networks = c
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default();
+        let gateways = networks
+            .values()
+            .flat_map(|n| [&n.gateway, &n.ipv6_gateway]);
+        let gateways = gateways.filter_map(|g| g.as_deref()?.parse().ok());
+        Ok(Some(Running {
+            id: c.id.unwrap_or_default(),
+            pid,
+            gateways: gateways.collect(),
+        }))
     }
 
     pub async fn image_defaults(&self, image: &str) -> Result<ImageDefaults, EngineError> {
@@ -217,4 +237,15 @@ fn published(
     }
     out.sort();
     out
+}
+
+/// A running container as the host sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    /// Its full id.
+    pub id: String,
+    /// The pid of its first process.
+    pub pid: u32,
+    /// The gateways of its networks.
+    pub gateways: std::collections::BTreeSet<std::net::IpAddr>,
 }

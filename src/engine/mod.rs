@@ -23,7 +23,7 @@ pub use connect::TlsFiles;
 pub use events::ContainerEvent;
 pub use exec::{ExecOutput, EXEC_TIMEOUT, OUTPUT_CAP};
 pub use images::HOLDER_IMAGE_NAME;
-pub use inspect::{ContainerDetails, ImageDefaults};
+pub use inspect::{ContainerDetails, ImageDefaults, Running};
 
 /// Why an engine call failed, with the engine's own message.
 #[derive(Debug, thiserror::Error)]

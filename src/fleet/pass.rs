@@ -27,6 +27,8 @@ pub struct Options<'a> {
     pub targets: &'a [String],
     /// Lock every engine first, naming this holder; `None` reads only.
     pub lock_as: Option<&'a str>,
+    /// `--force`: a decky's live session holds nothing back (SPEC §11).
+    pub force: bool,
 }
 
 /// One engine observed and planned.
@@ -64,7 +66,7 @@ impl Pass {
             }
             None => sites,
         };
-        let observed = join_all(sites.into_iter().map(|s| observe_site(s, options.targets))).await;
+        let observed = join_all(sites.into_iter().map(|s| observe_site(s, options))).await;
         let mut planned = Vec::new();
         for result in observed {
             match result {
@@ -238,10 +240,14 @@ impl Planned {
 }
 
 /// Observes and plans one site; its plan names its host.
-async fn observe_site(site: Site, targets: &[String]) -> Result<Planned, HostFailure> {
+async fn observe_site(site: Site, options: &Options<'_>) -> Result<Planned, HostFailure> {
+    let targets = options.targets;
     let planned = async {
         let live = observe(&site.engine, &site.desired, targets).await?;
-        let plan = plan(&site.desired, &live, targets, &site.host.name)?;
+        let mut plan = plan(&site.desired, &live, targets, &site.host.name)?;
+        if !options.force {
+            crate::engagement::hold(&site.engine, &site.desired, &mut plan).await;
+        }
         Ok::<_, Failure>((live, plan))
     };
     match planned.await {

@@ -30,6 +30,22 @@ pub struct Plan {
     pub drift: Vec<Drift>,
     /// Deckies over their budget (SPEC §8): not planned, their steps skipped.
     pub degraded: Vec<Degraded>,
+    /// Deckies with a live inbound session (SPEC §11): their replaces,
+    /// restarts and restores wait until it ends.
+    pub held: Vec<Held>,
+}
+
+/// A decky an intruder is engaged with: what of its plan waits, and for whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub host: String,
+    pub decky: String,
+    /// The live sessions, as `PEER -> port N`.
+    pub sessions: Vec<String>,
+    /// The changes held back.
+    pub changes: Vec<Change>,
+    /// Its base as the host sees it: watch looks again until the session ends.
+    pub base: crate::engine::Running,
 }
 
 /// A decky that went over its budget this pass: nothing of it is planned.
@@ -352,6 +368,12 @@ impl Plan {
                 .filter(|d| d.host == host)
                 .cloned()
                 .collect(),
+            held: self
+                .held
+                .iter()
+                .filter(|h| h.host == host)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -367,6 +389,7 @@ impl Plan {
             notes: vec![],
             drift: vec![],
             degraded: vec![],
+            held: vec![],
         };
         for p in plans {
             for note in p.notes {
@@ -380,6 +403,7 @@ impl Plan {
             merged.changes.extend(p.changes);
             merged.drift.extend(p.drift);
             merged.degraded.extend(p.degraded);
+            merged.held.extend(p.held);
         }
         merged
     }

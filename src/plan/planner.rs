@@ -82,6 +82,7 @@ pub fn plan(
         notes,
         drift: planner.drift,
         degraded,
+        held: vec![],
     })
 }
 
@@ -178,7 +179,7 @@ fn notes(
         ));
     }
     if live.record.is_none() && !live.containers.is_empty() {
-        notes.push("no file record was found on the engine: files dropped by an earlier apply and since removed from the config cannot be found, so they are not deleted; this apply writes a new record".to_string());
+        notes.push("this engine holds no file record of the fleet yet (a new fleet, or a record removed): no file dropped earlier is known, so this plan deletes none; apply starts the record".to_string());
     }
     notes
 }
@@ -246,10 +247,13 @@ impl Planner<'_> {
         gone.sort_by_key(|c| (c.decky.clone(), c.role == Some(Role::Base), c.name.clone()));
         let why = |c: &LiveContainer| match &c.decky {
             Some(d) if self.desired.destroying.contains(d) => {
-                format!("decky {d} is destroyed (deckhand destroy)")
+                format!("destroy takes decky {d} down")
             }
             Some(d) if !self.desired.deckies.contains(d) => {
                 format!("decky {d} is no longer in the file")
+            }
+            None if !self.desired.destroying.is_empty() => {
+                "destroy takes the fleet down".to_string()
             }
             _ => "no longer in the file".to_string(),
         };
@@ -446,6 +450,7 @@ mod tests {
             destroying: vec![],
             evidence: Default::default(),
             budget: Default::default(),
+            hold_on_session: true,
         }
     }
 
@@ -664,7 +669,7 @@ mod tests {
         let mut live = converged(&d);
         live.record = None;
         let p = plan(&d, &live, &[], "local").unwrap();
-        assert!(p.notes[0].starts_with("no file record was found"));
+        assert_eq!(p.notes[0], "this engine holds no file record of the fleet yet (a new fleet, or a record removed): no file dropped earlier is known, so this plan deletes none; apply starts the record");
     }
 
     #[test]

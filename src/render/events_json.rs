@@ -55,6 +55,27 @@ pub fn degraded(plan: &Plan) -> Vec<Map<String, Value>> {
     each.collect()
 }
 
+/// `held`: one per decky whose replaces, restarts and restores wait for a
+/// live session to end (SPEC §11).
+pub fn held(plan: &Plan) -> Vec<Map<String, Value>> {
+    let each = plan.held.iter().map(|h| {
+        let mut m = event("held", &plan.fleet);
+        m.insert("host".into(), json!(h.host));
+        m.insert("decky".into(), json!(h.decky));
+        m.insert("sessions".into(), json!(h.sessions));
+        m.insert("changes".into(), json!(h.changes.len()));
+        m
+    });
+    each.collect()
+}
+
+/// What a plan says beside its changes: `degraded` and `held` events.
+pub fn notices(plan: &Plan) -> Vec<Map<String, Value>> {
+    let mut all = degraded(plan);
+    all.extend(held(plan));
+    all
+}
+
 /// The event an executor event is drawn as; `None` for those machines do
 /// not get (a builder's output lines).
 pub fn of(e: &Event, fleet: &str) -> Option<Map<String, Value>> {
@@ -182,12 +203,17 @@ pub fn error(fleet: &str, host: Option<&str>, message: &str) -> Map<String, Valu
     m
 }
 
-/// A message and its advice (the text after its `help:` line), apart.
-fn advice(message: &str) -> (&str, Option<&str>) {
-    match message.split_once("\n  help: ") {
-        Some((message, help)) => (message, Some(help)),
-        None => (message, None),
+/// A message and its advice (every `  help: ` line of it, one per line), apart.
+fn advice(message: &str) -> (String, Option<String>) {
+    let (mut said, mut help) = (Vec::new(), Vec::new());
+    for line in message.lines() {
+        match line.strip_prefix("  help: ") {
+            Some(h) => help.push(h),
+            None => said.push(line),
+        }
     }
+    let help = (!help.is_empty()).then(|| help.join("\n"));
+    (said.join("\n"), help)
 }
 
 /// `error` for one engine's failure.
@@ -208,6 +234,16 @@ mod tests {
         );
         assert_eq!(e["message"], "fleet 'f' is locked");
         assert_eq!(e["help"], "wait for that run to end");
+        let e = error(
+            "f",
+            None,
+            "invalid configuration: a.toml:1:1: x\n  help: do y\na.toml:2:1: z\n  help: do w\n2 problems found",
+        );
+        assert_eq!(
+            e["message"],
+            "invalid configuration: a.toml:1:1: x\na.toml:2:1: z\n2 problems found"
+        );
+        assert_eq!(e["help"], "do y\ndo w");
         let e = error("f", Some("h"), "no advice here");
         assert_eq!(
             (&e["message"], &e["help"]),

@@ -48,6 +48,7 @@ pub fn every_kind() -> Plan {
         changes,
         drift: vec![],
         degraded: vec![],
+        held: vec![],
     }
 }
 

@@ -22,6 +22,10 @@ pub fn to_value(plan: &Plan) -> Value {
         "degraded": plan.degraded.iter().map(|d| json!({
             "host": d.host, "decky": d.decky, "what": d.what, "limit": d.limit,
         })).collect::<Vec<_>>(),
+        "held": plan.held.iter().map(|h| json!({
+            "host": h.host, "decky": h.decky, "sessions": h.sessions,
+            "changes": h.changes.iter().map(change).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "summary": {"add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy},
     })
 }

@@ -60,6 +60,7 @@ mod tests {
             notes: vec![],
             drift: vec![],
             degraded: vec![],
+            held: vec![],
         };
         insta::assert_snapshot!(text(&plan, Style::PLAIN), @"No changes. Fleet 'corp' matches the configuration.");
     }

@@ -12,11 +12,42 @@ use crate::plan::Plan;
 use super::style::Style;
 use super::{events_json, safe, steps, text};
 
+/// What a run is, as its text says it: `Apply complete`, `Destroy complete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Apply,
+    Destroy,
+}
+
+impl Verb {
+    /// `Apply`, `Destroy`: the word a run's last line starts with.
+    pub fn title(self) -> &'static str {
+        match self {
+            Verb::Apply => "Apply",
+            Verb::Destroy => "Destroy",
+        }
+    }
+
+    /// `apply`, `destroy`: the command to run again.
+    pub fn command(self) -> &'static str {
+        match self {
+            Verb::Apply => "apply",
+            Verb::Destroy => "destroy",
+        }
+    }
+}
+
 /// The view of one run.
 #[derive(Clone)]
 pub enum RunView {
-    Text { style: Style, several: bool },
-    Json { fleet: String },
+    Text {
+        style: Style,
+        several: bool,
+        verb: Verb,
+    },
+    Json {
+        fleet: String,
+    },
 }
 
 fn out(line: &str) {
@@ -31,7 +62,7 @@ impl RunView {
             }
             RunView::Json { .. } => {
                 events_json::emit(events_json::plan(plan));
-                events_json::degraded(plan)
+                events_json::notices(plan)
                     .into_iter()
                     .for_each(events_json::emit);
             }
@@ -65,7 +96,7 @@ impl RunView {
     /// per step started and ended.
     pub fn sink(&self) -> Sink {
         match self.clone() {
-            RunView::Text { style, several } => Arc::new(move |e: &Event| {
+            RunView::Text { style, several, .. } => Arc::new(move |e: &Event| {
                 if let Some(line) = steps::event_line(e, style, several) {
                     out(&format!("  {line}"));
                 }
@@ -81,8 +112,12 @@ impl RunView {
     /// The end of the run.
     pub fn summary(&self, report: &FleetReport, failures: &[HostFailure]) {
         match self {
-            RunView::Text { style, several } => {
-                for line in steps::summary(report, failures, *several, *style) {
+            RunView::Text {
+                style,
+                several,
+                verb,
+            } => {
+                for line in steps::summary(report, failures, *several, *style, *verb) {
                     out(&line);
                 }
             }

@@ -1,6 +1,7 @@
 //! The text view of an apply: each executor event as a line, and the end of
 //! the run. Apply and watch both draw through it.
 
+use super::run::Verb;
 use super::safe;
 use super::style::Style;
 use super::text;
@@ -126,6 +127,7 @@ pub fn summary(
     failures: &[HostFailure],
     several: bool,
     style: Style,
+    verb: Verb,
 ) -> Vec<String> {
     let mut lines = vec![String::new()];
     for (host, r) in &report.hosts {
@@ -145,28 +147,43 @@ pub fn summary(
             report.adopted
         ));
     }
+    let (title, done) = (verb.title(), plural(done, "step"));
     if failed == 0 && failures.is_empty() {
-        lines.push(style.bold(&format!("Apply complete: {done} steps done.")));
+        lines.push(style.bold(&format!("{title} complete: {done} done.")));
     } else if failed == 0 {
         let n = failures.len();
         lines.push(style.red(&format!(
-            "Apply finished: {done} steps done; {n} host(s) were not planned (above)."
+            "{title} finished: {done} done; {n} host(s) were not planned (above)."
         )));
     } else {
         lines.push(style.red(&format!(
-            "Apply finished with {failed} failure(s), {done} steps done:"
+            "{title} finished with {failed} failure(s), {done} done:"
         )));
         lines.extend(not_done(report, several));
-        lines.push(next_step(report));
+        lines.push(next_step(report, verb));
     }
     lines
 }
 
+/// `1 step`, `3 steps`: a count and its noun, plural when it is not one.
+pub fn plural(n: usize, noun: &str) -> String {
+    count(n, noun, &format!("{noun}s"))
+}
+
+/// `1 decky`, `3 deckies`: a count with the noun's singular or plural.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 /// What to do about the steps not done. A cause inside a decky (what stands
 /// in the way, a copy that could not be kept) is not promised to pass.
-fn next_step(report: &FleetReport) -> String {
+fn next_step(report: &FleetReport, verb: Verb) -> String {
+    let command = verb.command();
     if report.interrupted {
-        return "Interrupted: run apply again to finish; it converges.".to_string();
+        return format!("Interrupted: run {command} again to finish; it converges.");
     }
     let outcomes = report.hosts.iter().flat_map(|(_, r)| &r.outcomes);
     let in_decky = outcomes.filter(|o| {
@@ -178,7 +195,7 @@ fn next_step(report: &FleetReport) -> String {
         )
     });
     match in_decky.count() {
-        0 => "Fix the cause and run apply again: it converges.".to_string(),
+        0 => format!("Fix the cause and run {command} again: it converges."),
         n => format!("{n} step(s) cannot be done as the deckies stand (above: the cause is inside the container); the rest converges when applied again."),
     }
 }
@@ -211,5 +228,29 @@ pub fn changes(n: usize) -> String {
         "1 change".to_string()
     } else {
         format!("{n} changes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_of_one_is_singular_and_any_other_plural() {
+        assert_eq!(plural(1, "step"), "1 step");
+        assert_eq!(plural(0, "step"), "0 steps");
+        assert_eq!(plural(4, "file"), "4 files");
+    }
+
+    #[test]
+    fn a_destroy_ends_in_its_own_words() {
+        let lines = summary(
+            &FleetReport::default(),
+            &[],
+            false,
+            Style { color: false },
+            Verb::Destroy,
+        );
+        assert_eq!(lines, vec!["", "Destroy complete: 0 steps done."]);
     }
 }

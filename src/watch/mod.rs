@@ -47,6 +47,8 @@ use say::Say;
 /// How long the ids of containers a pass removed are remembered (their events
 /// are deckhand's own; the engine sends them within moments).
 const OWN_EVENTS_MEMORY: Duration = Duration::from_secs(60);
+/// How often the sessions holding a decky's changes are looked at.
+const SESSION_LOOK: Duration = Duration::from_millis(500);
 /// Waits between tries while the engine is away or the fleet is locked.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -73,16 +75,28 @@ pub struct Settings {
 /// Views escape what came from an engine or a decky before it reaches here;
 /// the message may carry deckhand's own colours.
 pub fn log(style: Style, message: &str) {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = format!("{:02}:{:02}:{:02}Z", now.hour(), now.minute(), now.second());
+    let stamp = stamp(time::OffsetDateTime::now_utc());
+    let indent = " ".repeat(stamp.len() + 2);
     let stamp = style.dim(&stamp);
     for (i, line) in message.lines().enumerate() {
         if i == 0 {
             say_line(&format!("{stamp} {line}"));
         } else {
-            say_line(&format!("{}  {line}", " ".repeat(9)));
+            say_line(&format!("{indent}{line}"));
         }
     }
+}
+
+/// `2026-12-04T11:46:23Z`: a log that runs for days needs the date.
+pub fn stamp(now: time::OffsetDateTime) -> String {
+    let now = now.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        now.date(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
 }
 
 fn say_line(line: &str) {
@@ -172,6 +186,10 @@ struct Watcher {
     lost: Backoff,
     /// The desired state passes work from, kept while the file is invalid.
     last_valid: LastValid,
+    /// Deckies whose changes a live session holds, with their base, and
+    /// when to look at their sessions next.
+    engaged: BTreeMap<String, crate::engine::Running>,
+    engaged_look: Option<Instant>,
 }
 
 impl Watcher {
@@ -203,6 +221,8 @@ impl Watcher {
             backoff: Backoff::default(),
             lost: Backoff::default(),
             last_valid: LastValid::default(),
+            engaged: BTreeMap::new(),
+            engaged_look: None,
         }
     }
 
@@ -234,7 +254,11 @@ impl Watcher {
     fn wake(&self) -> Option<Instant> {
         let retry = self.retry.map(|(at, _)| at);
         let debounces = [self.debounce.deadline(), self.bait_debounce.deadline()];
-        let backoffs = [self.backoff.deadline(), self.lost.deadline()];
+        let backoffs = [
+            self.backoff.deadline(),
+            self.lost.deadline(),
+            self.engaged_look,
+        ];
         debounces
             .into_iter()
             .chain(backoffs)
@@ -255,8 +279,34 @@ impl Watcher {
         let Some(decky) = self.bait_deckies.get(container).cloned() else {
             return self.trigger(reason);
         };
-        self.bait_debounce.trigger(&decky, Instant::now());
+        self.trigger_decky(decky, reason, Instant::now());
+    }
+
+    /// A pass of `decky` is due once its burst began at `at`.
+    fn trigger_decky(&mut self, decky: String, reason: String, at: Instant) {
+        self.bait_debounce.trigger(&decky, at);
         self.bait_reasons.entry(decky).or_default().insert(reason);
+    }
+
+    /// Looks at the sessions holding deckies' changes: a decky whose
+    /// sessions ended gets its pass at once (no debounce: it was waiting).
+    fn look_at_sessions(&mut self, now: Instant) {
+        let ended: Vec<String> = self
+            .engaged
+            .iter()
+            .filter(|(_, base)| {
+                // Gone, or no longer readable (the decky was removed): ended.
+                !matches!(crate::engagement::live_sessions(base), Ok(s) if !s.is_empty())
+            })
+            .map(|(decky, _)| decky.clone())
+            .collect();
+        let at = now.checked_sub(self.settings.debounce).unwrap_or(now);
+        for decky in ended {
+            self.engaged.remove(&decky);
+            let why = format!("decky {decky}: session ended");
+            self.trigger_decky(decky, why, at);
+        }
+        self.engaged_look = (!self.engaged.is_empty()).then_some(now + SESSION_LOOK);
     }
 
     /// A container event, or an engine lost or back.
@@ -290,6 +340,9 @@ impl Watcher {
     /// Whether a pass is due now (a debounce fired, or a retry came round),
     /// and what it covers, in `next`.
     fn due(&mut self, now: Instant) -> bool {
+        if self.engaged_look.is_some_and(|at| at <= now) {
+            self.look_at_sessions(now);
+        }
         let retry_due = self.retry.is_some_and(|(at, _)| at <= now);
         if retry_due {
             self.reasons.insert("retry".to_string());
@@ -389,6 +442,10 @@ impl Watcher {
             }
         }
         self.bait_window(&end);
+        if !end.engaged.is_empty() {
+            self.engaged.extend(end.engaged.clone());
+            self.engaged_look.get_or_insert(now + SESSION_LOOK);
+        }
         let watched = self.baits.set(&end.baits);
         let deckies = end
             .baits
@@ -449,4 +506,13 @@ fn short(path: &std::path::Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    #[test]
+    fn a_log_line_is_stamped_with_the_date_and_the_utc_time() {
+        let t = time::macros::datetime!(2026-12-04 11:46:23.9 +01:00);
+        assert_eq!(super::stamp(t), "2026-12-04T10:46:23Z");
+    }
 }

@@ -40,6 +40,9 @@ pub struct PassEnd {
     pub wrote: BTreeMap<(String, String), (String, String)>,
     /// Baits whose restore this pass left for later (backoff).
     pub held: Vec<(String, String)>,
+    /// Deckies whose changes a live session held, with their base: looked
+    /// at every second until it ends (SPEC §11).
+    pub engaged: BTreeMap<String, crate::engine::Running>,
 }
 
 /// Whose container events to follow.
@@ -85,6 +88,7 @@ pub async fn run(
         docker_host: settings.docker_host.as_deref(),
         targets: scope.targets,
         lock_as: (!settings.plan_only).then_some(settings.command.as_str()),
+        force: false,
     };
     let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &options).await;
     end.retry = !pass.failures.is_empty();
@@ -99,9 +103,21 @@ pub async fn run(
     end.held = hold_back_restores(&mut pass, scope.backed_off);
     let plan = pass.plan();
     say.event(events_json::plan(&plan));
-    events_json::degraded(&plan)
+    events_json::notices(&plan)
         .into_iter()
         .for_each(|e| say.event(e));
+    for h in &plan.held {
+        let sessions = h.sessions.join(", ");
+        say.line(&crate::render::safe::escape(&format!(
+            "decky {} held: live session from {sessions}; its replaces, restarts and restores wait until it ends",
+            h.decky
+        )));
+    }
+    end.engaged = plan
+        .held
+        .iter()
+        .map(|h| (h.decky.clone(), h.base.clone()))
+        .collect();
     if settings.plan_only {
         show_plan(&plan, say);
     } else {

@@ -117,8 +117,16 @@ impl Drop for Watch {
     /// SIGTERM first, so that a pass in flight finishes and releases the lock
     /// before the fleet is cleaned up; SIGKILL if it has not exited in 5 s.
     fn drop(&mut self) {
+        // Already gone (a test stopped it): nothing to signal, and no
+        // `kill: (N): No such process` in the test output.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid])
+            .stderr(std::process::Stdio::null())
+            .status();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) {
             if let Ok(Some(_)) = self.child.try_wait() {

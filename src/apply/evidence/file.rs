@@ -27,9 +27,19 @@ fn describe<R: std::io::Read>(entry: &tar::Entry<R>) -> Value {
     json!({
         "mode": format!("{:04o}", header.mode().unwrap_or(0) & 0o7777),
         "owner": format!("{}:{}", header.uid().unwrap_or(0), header.gid().unwrap_or(0)),
-        "mtime": header.mtime().unwrap_or(0),
+        "mtime": rfc3339(header.mtime().unwrap_or(0)),
         "link_target": link.map(|l| l.to_string_lossy().into_owned()),
     })
+}
+
+/// Seconds since the epoch as RFC 3339 UTC, like the sidecar's `observed_at`.
+fn rfc3339(secs: u64) -> String {
+    let t = i64::try_from(secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Copies what the engine's archive of `path` (from `reader`) holds into
@@ -86,4 +96,13 @@ pub fn take(
     }
     tar.finish()?;
     Ok(Some(Taken { meta, cut }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_mtime_reads_as_rfc_3339_like_observed_at() {
+        assert_eq!(super::rfc3339(1_736_674_200), "2025-01-12T09:30:00Z");
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+    }
 }

@@ -11,6 +11,7 @@
 
 mod read;
 mod root;
+pub mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -88,7 +89,10 @@ pub async fn read_files(
         let (name, paths, result) = joined.expect("a read task does not panic");
         match result {
             Ok(read) => {
-                crate::verbose!("read {name}: from the host ({} files)", read.len());
+                crate::verbose!(
+                    "read {name}: from the host ({})",
+                    crate::render::steps::plural(read.len(), "file")
+                );
                 files.extend(read.into_iter().map(|(p, f)| ((name.clone(), p), f)));
             }
             Err(why) => {

@@ -54,7 +54,7 @@ pub struct Root {
 pub type NotUsable = String;
 
 /// Whether the process `pid` is in container `id`'s cgroup.
-fn in_container(pid: u32, id: &str) -> Result<(), NotUsable> {
+pub(super) fn in_container(pid: u32, id: &str) -> Result<(), NotUsable> {
     let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .map_err(|e| format!("process {pid}: {e}"))?;
     match cgroup.lines().any(|l| l.contains(id)) {
