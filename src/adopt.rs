@@ -50,27 +50,42 @@ pub fn touched<'a>(plan: &'a Plan, live: &LiveState) -> Vec<&'a str> {
 pub fn is_decnet(c: &ContainerInfo, all: &[ContainerInfo]) -> bool {
     is_decnet_service(c)
         || c.labels.contains_key("com.docker.compose.project")
-        || all
-            .iter()
-            .any(|s| is_decnet_service(s) && s.labels.get(labels::DECNET_DECKY) == Some(&c.name))
+        || all.iter().any(|s| {
+            is_decnet_service(s) && decnet_service_of(&s.labels).map(|d| d.0) == Some(&c.name)
+        })
+}
+
+/// The decky and service a DECNET service container's labels name: its
+/// fleet's (`decnet.fleet.*`) or its MazeNET topology's (`decnet.topology.*`).
+pub fn decnet_service_of(l: &BTreeMap<String, String>) -> Option<(&String, &String)> {
+    let fleet = (
+        l.get(labels::DECNET_DECKY),
+        l.get(labels::DECNET_SERVICE_NAME),
+    );
+    let topology = (
+        l.get(labels::DECNET_TOPOLOGY_DECKY),
+        l.get(labels::DECNET_TOPOLOGY_SERVICE_NAME),
+    );
+    match (fleet, topology) {
+        ((Some(d), Some(s)), _) | (_, (Some(d), Some(s))) => Some((d, s)),
+        _ => None,
+    }
 }
 
 /// Whether `c` is a per-decky service DECNET made: its labels name its decky
 /// and service, and no deckhand fleet claims it. (`import` starts from these.)
 pub fn is_decnet_service(c: &ContainerInfo) -> bool {
-    !c.labels.contains_key(labels::FLEET)
-        && c.labels.contains_key(labels::DECNET_DECKY)
-        && c.labels.contains_key(labels::DECNET_SERVICE_NAME)
+    !c.labels.contains_key(labels::FLEET) && decnet_service_of(&c.labels).is_some()
 }
 
 /// Role, decky and service of a DECNET container, from its labels and name.
 pub fn identity(c: &ContainerInfo) -> (Role, String, Option<String>) {
-    match (
-        c.labels.get(labels::DECNET_DECKY),
-        c.labels.get(labels::DECNET_SERVICE_NAME),
-    ) {
-        (Some(decky), Some(service)) => (Role::Service, decky.clone(), Some(service.clone())),
-        _ => (Role::Base, c.name.clone(), None),
+    match decnet_service_of(&c.labels) {
+        Some((decky, service)) => (Role::Service, decky.clone(), Some(service.clone())),
+        None => match c.labels.get(labels::DECNET_TOPOLOGY_DECKY) {
+            Some(decky) => (Role::Base, decky.clone(), None),
+            None => (Role::Base, c.name.clone(), None),
+        },
     }
 }
 
@@ -205,6 +220,7 @@ pub fn observed_spec(
         lans,
         topology: want.topology.clone(),
         build: None,
+        base: None,
     }
 }
 

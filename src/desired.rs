@@ -189,6 +189,12 @@ pub struct ContainerSpec {
     /// of the digest: the image tag already names the content and arguments.
     #[serde(skip)]
     pub build: Option<crate::build::Build>,
+    /// Services only: the container name of their decky's base, when the
+    /// decky names it (`container_name`; DECNET's topology names bases
+    /// `decnet_t_<id8>_<decky>`). Not part of the digest: a base under a new
+    /// name is a new base, and its services are replaced with it.
+    #[serde(skip)]
+    pub base: Option<String>,
 }
 
 impl ContainerSpec {
@@ -224,6 +230,7 @@ impl ContainerSpec {
             lans: BTreeMap::new(),
             topology: None,
             build: None,
+            base: None,
         }
     }
 
@@ -241,7 +248,7 @@ impl ContainerSpec {
     /// The base container a service joins; `None` for bases and singletons.
     pub fn base_name(&self) -> Option<&str> {
         match self.role {
-            Role::Service => self.decky.as_deref(),
+            Role::Service => self.base.as_deref().or(self.decky.as_deref()),
             _ => None,
         }
     }

@@ -17,6 +17,15 @@ pub const DECNET_SERVICE: &str = "decnet.fleet.service";
 pub const DECNET_DECKY: &str = "decnet.fleet.decky";
 pub const DECNET_SERVICE_NAME: &str = "decnet.fleet.service_name";
 
+/// DECNET's labels on a MazeNET topology's containers (its collector finds
+/// them by `decnet.topology.service`): base and services carry the
+/// topology's id and the decky, the base its role, services their name.
+pub const DECNET_TOPOLOGY_ID: &str = "decnet.topology.id";
+pub const DECNET_TOPOLOGY_DECKY: &str = "decnet.topology.decky";
+pub const DECNET_TOPOLOGY_ROLE: &str = "decnet.topology.role";
+pub const DECNET_TOPOLOGY_SERVICE: &str = "decnet.topology.service";
+pub const DECNET_TOPOLOGY_SERVICE_NAME: &str = "decnet.topology.service_name";
+
 /// On deckhand's never-started holder containers: `lock` or `record`.
 pub const HOLDER: &str = "deckhand.holder";
 

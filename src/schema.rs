@@ -216,7 +216,8 @@ fn decky() -> Value {
                 "minProperties": 1,
                 "additionalProperties": {"type": "string"}
             },
-            "topology": string("MazeNET scope; written to labels only."),
+            "topology": string("MazeNET scope (DECNET's topology id): labels only. The decky's containers carry deckhand.topology and DECNET's decnet.topology.* labels (its services instead of decnet.fleet.*)."),
+            "container_name": string("The base container's name (default: the decky's name); DECNET's topology names bases decnet_t_<id8>_<decky>. Services stay <decky>-<service>."),
             "host": string("Engine the decky runs on: a [hosts] name, or \"local\" (the default)."),
             "persona": {
                 "description": "OS fingerprint of the decky: sets its base's network sysctls (initial TTL, TCP options).",

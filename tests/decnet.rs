@@ -235,7 +235,13 @@ fn replace_one_service_and_one_base(
         .filter(|n| n.starts_with(&format!("{base}-")))
         .map(|n| n.to_string())
         .collect();
-    let replaced: Vec<String> = [svc_container.clone(), base.to_string()]
+    // DECNET's topology names a base decnet_t_<id8>_<decky>.
+    let base_container = names
+        .iter()
+        .find(|n| **n == base || n.ends_with(&format!("_{base}")))
+        .expect("the base is among the names")
+        .to_string();
+    let replaced: Vec<String> = [svc_container.clone(), base_container.clone()]
         .into_iter()
         .chain(base_services)
         .collect();
@@ -259,7 +265,7 @@ fn replace_one_service_and_one_base(
         "{plan:?}"
     );
     assert!(
-        plan.stdout.contains(&format!("-/+ decky {base}")),
+        plan.stdout.contains(&format!("-/+ decky {base_container}")),
         "{plan:?}"
     );
     fleet.apply();
@@ -425,4 +431,61 @@ fn a_decnet_fleet_on_a_macvlan_lan_is_taken_over_and_its_lan_replaced_live() {
     fleet.assert_no_changes();
 
     replace_one_service_and_one_base(&fleet, ("dnm-ubu", "ssh"), "dnm-win", &names);
+}
+
+#[test]
+fn a_decnet_mazenet_topology_is_taken_over_with_its_names_labels_and_lans() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let fleet = Fleet::new("dnt");
+    // As DECNET's topology deployer creates the LANs: bridges, every one
+    // internal except the DMZ.
+    let (dmz, inner) = ("decnet_t_5eed0c0f_dmz", "decnet_t_5eed0c0f_inner");
+    let lans = [
+        (dmz, vec!["--subnet=172.31.90.0/24".to_string()]),
+        (
+            inner,
+            vec![
+                "--internal".to_string(),
+                "--subnet=172.31.91.0/24".to_string(),
+            ],
+        ),
+    ];
+    let mut d = Deployment::new(&fleet, "topology", &lans);
+    d.up(&["gw", "inner1"]);
+    let (gw, inner1) = ("decnet_t_5eed0c0f_gw", "decnet_t_5eed0c0f_inner1");
+    let names = [gw, "gw-ssh", inner1, "inner1-ssh"];
+
+    let imported = take_over(&fleet, &names);
+    for line in [
+        "container_name = \"decnet_t_5eed0c0f_gw\"",
+        "topology = \"5eed0c0ffee04b1d9e2a7d1c3b5a7f90\"",
+        "publish = [\"22:22/tcp\"]",
+        "[networks.decnet_t_5eed0c0f_inner]\ndriver = \"bridge\"\nsubnet = \"172.31.91.0/24\"\ninternal = true\n",
+    ] {
+        assert!(imported.contains(line), "{line} not in\n{imported}");
+    }
+    let dmz_table = imported
+        .split("[networks.decnet_t_5eed0c0f_dmz]")
+        .nth(1)
+        .unwrap();
+    let dmz_table = dmz_table.split("\n\n").next().unwrap();
+    assert!(
+        !dmz_table.contains("internal"),
+        "the DMZ is not internal: {dmz_table}"
+    );
+
+    // The gateway's base (two LANs, a published port, ip_forward) and the
+    // inner decky's ssh replaced: DECNET's names, labels and LANs kept.
+    replace_one_service_and_one_base(&fleet, ("inner1", "ssh"), "gw", &names);
+    let gw_now = settings(gw);
+    assert!(
+        gw_now["Labels"].contains("decnet.topology.role=base"),
+        "{gw_now:?}"
+    );
+    assert!(
+        gw_now["PortBindings"].contains("\"HostPort\":\"22\""),
+        "{gw_now:?}"
+    );
+    assert_eq!(network(inner)["Internal"], true);
+    assert_eq!(settings("gw-ssh")["NetworkMode"], format!("container:{gw}"));
 }

@@ -25,8 +25,11 @@ pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
     }
     if let Some(t) = &spec.topology {
         l.insert(labels::TOPOLOGY.to_string(), t.clone());
+        l.extend(topology_labels(t, spec));
     }
-    if spec.role == Role::Service {
+    // A topology's deckies carry DECNET's topology labels instead, as its
+    // topology composer gives them (its collector reads either set).
+    if spec.role == Role::Service && spec.topology.is_none() {
         l.insert(labels::DECNET_SERVICE.to_string(), "true".to_string());
         l.insert(
             labels::DECNET_DECKY.to_string(),
@@ -61,6 +64,27 @@ pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
         settings: spec.settings.clone(),
         publish: spec.publish.clone(),
     }
+}
+
+/// The labels DECNET's topology composer puts on a decky of topology `id`.
+fn topology_labels(id: &str, spec: &ContainerSpec) -> Vec<(String, String)> {
+    let decky = spec.decky.clone().unwrap_or_default();
+    let mut l = vec![
+        (labels::DECNET_TOPOLOGY_ID.to_string(), id.to_string()),
+        (labels::DECNET_TOPOLOGY_DECKY.to_string(), decky),
+    ];
+    match (spec.role, &spec.service) {
+        (Role::Base, _) => l.push((labels::DECNET_TOPOLOGY_ROLE.to_string(), "base".into())),
+        (Role::Service, Some(service)) => {
+            l.push((labels::DECNET_TOPOLOGY_SERVICE.to_string(), "true".into()));
+            l.push((
+                labels::DECNET_TOPOLOGY_SERVICE_NAME.to_string(),
+                service.clone(),
+            ));
+        }
+        _ => {}
+    }
+    l
 }
 
 /// Creates the missing host directories of `spec`'s bind mounts 0700 (the

@@ -264,6 +264,7 @@ pub(super) fn service_spec(
         lans: BTreeMap::new(),
         topology: None,
         build: build.cloned(),
+        base: None,
     }
 }
 

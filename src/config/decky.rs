@@ -22,14 +22,38 @@ impl Validator<'_> {
         tables: &Tables<'_>,
         fleet_network: &str,
     ) {
-        self.claim_name(d.src, &d.key.span(), name, format!("decky '{name}'"));
-        let base = self.base(name, d, tables, fleet_network);
+        let mut base = self.base(name, d, tables, fleet_network);
+        base.name = self.base_name(name, d);
         self.containers.push(base.clone());
         let services = self.services(name, d, tables, &base);
         self.service_configs(name, d, &services);
         for (path, entry) in &d.value.get_ref().files {
-            if let Some(spec) = self.file(name, d.src, path, entry, &services) {
+            if let Some(mut spec) = self.file(name, d.src, path, entry, &services) {
+                if spec.target == "base" {
+                    spec.container = base.name.clone();
+                }
                 self.files.push(spec);
+            }
+        }
+    }
+
+    /// The base's container name: `container_name`, else the decky's name;
+    /// claimed, so that no two containers share it.
+    fn base_name(&mut self, name: &str, d: &Named<RawDecky>) -> String {
+        let what = format!("decky '{name}'");
+        match &d.value.get_ref().container_name {
+            Some(c) => {
+                self.claim_name(
+                    d.src,
+                    &c.span(),
+                    c.get_ref(),
+                    format!("{what} container_name"),
+                );
+                c.get_ref().clone()
+            }
+            None => {
+                self.claim_name(d.src, &d.key.span(), name, what);
+                name.to_string()
             }
         }
     }
@@ -99,6 +123,7 @@ impl Validator<'_> {
             lans,
             topology: raw.topology.as_ref().map(|t| t.get_ref().clone()),
             build,
+            base: None,
         }
     }
 
@@ -214,6 +239,7 @@ impl Validator<'_> {
                 .cloned()
                 .unwrap_or(spec.settings);
             spec.decky = Some(name.to_string());
+            spec.base = (base.name != name).then(|| base.name.clone());
             spec.topology = base.topology.clone();
             let overlay = raw.service_config.iter().find(|(k, _)| k.get_ref() == svc);
             for (k, val) in overlay.map(|(_, v)| v.get_ref()).into_iter().flatten() {

@@ -135,6 +135,8 @@ raw_settings! {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDecky {
+    /// The base container's name (default: the decky's name).
+    pub container_name: Option<Spanned<String>>,
     pub services: Option<Spanned<Vec<Spanned<String>>>>,
     pub hostname: Option<Spanned<String>>,
     pub ip: Option<Spanned<String>>,

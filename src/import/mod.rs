@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use crate::adopt;
 use crate::desired::Role;
 use crate::engine::{ContainerDetails, ContainerInfo, Engine, EngineError, ImageDefaults};
-use crate::labels;
 
 pub use write::to_toml;
 
@@ -37,8 +36,9 @@ pub async fn find(engine: &Engine) -> Result<Found, EngineError> {
     let all = engine.list_containers(None).await?;
     let mut services: BTreeMap<&str, Vec<&ContainerInfo>> = BTreeMap::new();
     for c in all.iter().filter(|c| adopt::is_decnet_service(c)) {
-        let decky = &c.labels[labels::DECNET_DECKY];
-        services.entry(decky).or_default().push(c);
+        if let Some((decky, _)) = adopt::decnet_service_of(&c.labels) {
+            services.entry(decky).or_default().push(c);
+        }
     }
     let mut images = BTreeMap::new();
     let mut found = Found {
@@ -46,16 +46,26 @@ pub async fn find(engine: &Engine) -> Result<Found, EngineError> {
         warnings: Vec::new(),
     };
     for (decky, svcs) in services {
-        let Some(base) = engine.container_details(decky).await? else {
-            found.warnings.push(format!("decky {decky}: its services are live but its base container {decky} is not; left out"));
-            continue;
-        };
         let mut details = Vec::new();
         for c in svcs {
             if let Some(d) = engine.container_details(&c.id).await? {
-                details.push((c.labels[labels::DECNET_SERVICE_NAME].clone(), d));
+                let service = adopt::decnet_service_of(&c.labels).map(|(_, s)| s.clone());
+                details.push((service.unwrap_or_default(), d));
             }
         }
+        // The base is the container whose network namespace the services
+        // join (DECNET's topology names it decnet_t_<id8>_<decky>).
+        let joined = details
+            .iter()
+            .find_map(|(_, d)| d.network_mode.strip_prefix("container:"));
+        let base = match joined {
+            Some(id) => engine.container_details(id).await?,
+            None => engine.container_details(decky).await?,
+        };
+        let Some(base) = base else {
+            found.warnings.push(format!("decky {decky}: its services are live but its base container {decky} is not; left out"));
+            continue;
+        };
         details.sort_by(|a, b| a.0.cmp(&b.0));
         for image in std::iter::once(&base.image).chain(details.iter().map(|(_, d)| &d.image)) {
             if !images.contains_key(image) {

@@ -9,7 +9,6 @@ use super::catalog::spec_of;
 use super::text::{inline, key, quote};
 use super::FoundDecky;
 use crate::desired::{NetworkSpec, Role};
-use crate::labels;
 
 /// The names of the networks the bases of `deckies` join.
 pub fn joined(deckies: &[FoundDecky]) -> BTreeSet<String> {
@@ -48,8 +47,7 @@ pub fn to_toml(networks: &[NetworkSpec]) -> String {
         if !n.options.is_empty() {
             let _ = writeln!(out, "options = {}", inline(&n.options));
         }
-        let mut theirs = n.labels.clone();
-        theirs.retain(|k, _| !k.starts_with(labels::PREFIX));
+        let theirs = crate::plan::networks::operators_labels(&n.labels);
         if !theirs.is_empty() {
             let _ = writeln!(out, "labels = {}", inline(&theirs));
         }
@@ -60,6 +58,7 @@ pub fn to_toml(networks: &[NetworkSpec]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels;
 
     #[test]
     fn a_macvlan_network_is_written_with_every_field_the_engine_reports() {

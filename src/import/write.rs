@@ -143,6 +143,12 @@ fn decky(out: &mut String, d: &FoundDecky, base: &ContainerSpec, wide: &FleetWid
     let mut line = |k: &str, v: String| {
         let _ = writeln!(out, "{k} = {v}");
     };
+    if d.base.0.name != d.name {
+        line("container_name", quote(&d.base.0.name));
+    }
+    if let Some(t) = d.base.0.labels.get(crate::labels::DECNET_TOPOLOGY_ID) {
+        line("topology", quote(t));
+    }
     if base.hostname.as_deref() != Some(d.name.as_str()) {
         line(
             "hostname",

@@ -74,8 +74,8 @@ fn reconnect(desired: &DesiredState, live: &LiveState, network: &str) -> BTreeMa
 
 /// What differs between the declared network and the live one, one reason
 /// per field (`subnet 10.1.0.0/24 -> 10.2.0.0/24`). A field the file leaves
-/// unset is the engine's to choose and not compared; `deckhand.*` and
-/// `com.docker.compose.*` labels are the tools' own.
+/// unset is the engine's to choose and not compared; `deckhand.*` labels are
+/// deckhand's own.
 pub fn differences(want: &NetworkSpec, live: &NetworkSpec) -> Vec<String> {
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_string());
     let mut out = Vec::new();
@@ -103,23 +103,20 @@ pub fn differences(want: &NetworkSpec, live: &NetworkSpec) -> Vec<String> {
             map_diff(&live.options, &want.options)
         ));
     }
-    let theirs: BTreeMap<String, String> = live
-        .labels
-        .iter()
-        .filter(|(k, _)| !bookkeeping(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if want.labels != theirs {
+    if want.labels != operators_labels(&live.labels) {
+        let theirs = operators_labels(&live.labels);
         out.push(format!("labels {}", map_diff(&theirs, &want.labels)));
     }
     out
 }
 
-/// Labels a tool keeps on the networks it made, not the operator's:
-/// deckhand's own, and docker-compose's (DECNET's networks, an export brought
-/// up) — compared, they would replace every network compose made.
-fn bookkeeping(label: &str) -> bool {
-    label.starts_with(labels::PREFIX) || label.starts_with("com.docker.compose.")
+/// A live network's labels without the tools' own: deckhand's (`deckhand.*`)
+/// and docker-compose's (`com.docker.compose.*`, on the networks it makes).
+pub fn operators_labels(all: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    all.iter()
+        .filter(|(k, _)| !k.starts_with(labels::PREFIX) && !k.starts_with("com.docker.compose."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// Which keys were added, removed or changed, by name.
@@ -197,7 +194,7 @@ mod tests {
             ip_range: Some("10.1.0.128/25".into()),
             labels: [
                 (labels::FLEET.to_string(), "corp".to_string()),
-                ("com.docker.compose.project".to_string(), "x".to_string()),
+                ("com.docker.compose.project".to_string(), "corp".to_string()),
             ]
             .into(),
             ..net("bridge")
