@@ -25,13 +25,12 @@ pub async fn hold(engine: &Engine, desired: &DesiredState, plan: &mut Plan) {
     if !desired.hold_on_session {
         return;
     }
-    let mut deckies: Vec<String> = plan
+    let deckies: std::collections::BTreeSet<String> = plan
         .changes
         .iter()
         .filter(|c| disrupts(c))
         .filter_map(|c| c.object.decky().map(str::to_string))
         .collect();
-    deckies.dedup();
     if deckies.is_empty() {
         return;
     }
