@@ -35,9 +35,15 @@ pub fn fleet_filter(fleet: &str) -> String {
 }
 
 /// Whether label `key` belongs to a tool rather than the operator: deckhand's
-/// own (`deckhand.*`, reserved), DECNET's per-service ones, docker-compose's.
+/// own (`deckhand.*`, reserved), DECNET's per-service and MazeNET topology
+/// ones (deckhand writes those itself from `topology`), docker-compose's.
 pub fn is_tool_label(key: &str) -> bool {
-    ["deckhand.", "decnet.fleet.", "com.docker.compose."]
-        .iter()
-        .any(|p| key.starts_with(p))
+    [
+        "deckhand.",
+        "decnet.fleet.",
+        "decnet.topology.",
+        "com.docker.compose.",
+    ]
+    .iter()
+    .any(|p| key.starts_with(p))
 }
