@@ -38,6 +38,12 @@ target = "base"
 "#
 );
 
+/// The address of `container` on its network.
+fn address(container: &str) -> String {
+    let format = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}";
+    docker(&["inspect", "-f", format, container])
+}
+
 /// An open session from decky b to decky a's echo port, until dropped.
 struct Session {
     from: String,
@@ -45,13 +51,7 @@ struct Session {
 
 impl Session {
     fn open(fleet: &Fleet) -> Session {
-        let a = fleet.n("a");
-        let ip = docker(&[
-            "inspect",
-            "-f",
-            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-            &a,
-        ]);
+        let ip = address(&fleet.n("a"));
         let from = fleet.n("b-echo");
         let client = format!("sleep 3600 | nc {} 2222", ip.trim());
         docker(&["exec", "-d", &from, "sh", "-c", &client]);
@@ -109,12 +109,7 @@ fn a_live_session_holds_its_deckys_replace_and_restore_and_the_rest_goes_on() {
     let plan = held_plan(&fleet);
     let held = &plan["held"][0];
     assert_eq!(held["decky"], fleet.n("a").as_str(), "{plan:#}");
-    let b_ip = docker(&[
-        "inspect",
-        "-f",
-        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-        &fleet.n("b"),
-    ]);
+    let b_ip = address(&fleet.n("b"));
     let session_text = held["sessions"][0].as_str().unwrap().to_string();
     assert!(
         session_text.starts_with(&format!("{}:", b_ip.trim()))
