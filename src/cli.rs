@@ -74,6 +74,18 @@ pub enum Command {
     /// Write the fleet in another tool's format.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// List every canary of the fleet with its token, for the alerting side.
+    ///
+    /// Offline. Plans, events and logs name a canary by its id only; this
+    /// is where its token is told. Rotate with `apply --rotate-canaries`.
+    Canaries(CanariesArgs),
+    /// Report what gives a decoy away (SPEC §11), each with how to fix it.
+    ///
+    /// Offline. The same bait content or mtime on several deckies, many files
+    /// with one mtime, files under a user's home owned by root, a hostname,
+    /// banner or persona that disagree, two deckies of one MAC vendor on one
+    /// LAN. Exits 1 when it finds any (2 with --detailed-exitcode).
+    Lint(LintArgs),
     /// Write a starter deckhand.toml here, and a .gitignore holding .deckhand/.
     ///
     /// The file validates and plans as written; the fleet is named after
@@ -197,6 +209,33 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct CanariesArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+impl CanariesArgs {
+    pub fn json(&self) -> bool {
+        self.format == ReportFormat::Json
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Exit 2 (not 1) when there are findings, so that 1 means an invalid file.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
 impl ValidateArgs {
     pub fn json(&self) -> bool {
         self.json || self.format == ReportFormat::Json
@@ -265,6 +304,10 @@ pub struct PlanArgs {
     /// from; `deckhand apply FILE` runs exactly it, or refuses if either changed.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Show what `apply --rotate-canaries` would do: new canaries for these
+    /// deckies, as updates. Nothing is kept: apply issues them.
+    #[arg(long, value_name = "DECKY", num_args = 1.., conflicts_with = "out")]
+    pub rotate_canaries: Vec<String>,
     /// Plan what `deckhand destroy` would do: every container of the fleet (or
     /// of the --target deckies) removed.
     #[arg(long)]
@@ -335,6 +378,10 @@ pub struct ApplyArgs {
     /// session too, ending it (by default they are held until it ends).
     #[arg(long, conflicts_with = "plan_file")]
     pub force: bool,
+    /// Issue new canaries to these deckies (shown in the plan as updates);
+    /// the rotation is kept in .deckhand/ once applied.
+    #[arg(long, value_name = "DECKY", num_args = 1.., conflicts_with = "plan_file")]
+    pub rotate_canaries: Vec<String>,
 }
 
 #[derive(Debug, Args)]

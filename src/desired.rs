@@ -267,6 +267,8 @@ pub struct FileSpec {
     pub ensure: Ensure,
     /// What to do when someone else changed it live.
     pub on_drift: OnDrift,
+    /// The id of the canary planted in it (SPEC §11); its token is never shown.
+    pub canary: Option<String>,
 }
 
 /// Whether a file must exist (with this content and metadata) or must not.

@@ -10,6 +10,7 @@ pub mod adopt;
 pub mod apply;
 pub mod budget;
 pub mod build;
+pub mod canary;
 pub mod cli;
 pub mod commands;
 pub mod config;

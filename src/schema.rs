@@ -325,6 +325,10 @@ fn file() -> Value {
                 "type": "boolean",
                 "default": false
             },
+            "canary": {
+                "description": "Plant a canary as the content: a token unique to the decky and path (from seed_file) in a real-looking AWS credentials file, OpenSSH private key, password line or URL. Plans show only its id; `deckhand canaries` lists the tokens.",
+                "enum": ["aws", "ssh_key", "password", "url"]
+            },
             "ensure": {
                 "description": "\"absent\" makes sure the path does not exist (then no content keys).",
                 "enum": ["present", "absent"],

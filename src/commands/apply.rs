@@ -40,6 +40,8 @@ pub struct Request {
     pub json: bool,
     /// `--force`: changes held by a live session are applied too.
     pub force: bool,
+    /// `--rotate-canaries`: the deckies that get new canaries.
+    pub rotate: Vec<String>,
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -94,6 +96,7 @@ fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
                 approval: Approval::Saved(Box::new(saved)),
                 json: args.change.json,
                 force: false,
+                rotate: vec![],
             }
         }
         None => Request {
@@ -105,6 +108,7 @@ fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
             networks: false,
             json: args.change.json,
             force: args.force,
+            rotate: args.rotate_canaries.clone(),
         },
     })
 }
@@ -137,10 +141,11 @@ pub fn refusal(verb: Verb, json: bool) -> &'static str {
 /// Loads, checks a saved plan's config, then runs the locked pass and always
 /// releases its locks.
 pub async fn execute(ctx: &Context, request: &Request) -> anyhow::Result<ExitCode> {
-    let loaded = super::load(&request.config)?;
+    let mut loaded = super::load(&request.config)?;
     if let Approval::Saved(saved) = &request.approval {
         check_config(&loaded, saved, &request.config)?;
     }
+    let rotated = crate::canary::rotate(&mut loaded, &request.rotate)?;
     let aim = super::Aim {
         targets: &request.targets,
         destroy: request.destroy,
@@ -152,7 +157,7 @@ pub async fn execute(ctx: &Context, request: &Request) -> anyhow::Result<ExitCod
         true => kept_dirs(&loaded, &request.targets),
         false => Vec::new(),
     };
-    let result = locked(ctx, request, &mut pass, &kept).await;
+    let result = locked(ctx, request, &mut pass, (&kept, rotated.as_ref())).await;
     let released = pass.release().await;
     let code = result?;
     released?;
@@ -203,7 +208,7 @@ async fn locked(
     ctx: &Context,
     request: &Request,
     pass: &mut Pass,
-    kept: &[String],
+    (kept, rotated): (&[String], Option<&crate::canary::Rotations>),
 ) -> anyhow::Result<ExitCode> {
     if let Some(f) = pass.sole_failure() {
         return Err(f.into());
@@ -245,6 +250,11 @@ async fn locked(
         return Ok(ExitCode::from(1));
     }
     view.say("");
+    // Kept before the new canaries are planted: a token once planted is
+    // one the alerting side must know.
+    if let Some(r) = rotated {
+        r.save()?;
+    }
     let interrupt = Interrupt::on_signals()?;
     let report = pass
         .apply(request.adopt, |_| true, view.sink(), &interrupt)

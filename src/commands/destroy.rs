@@ -27,6 +27,7 @@ async fn run_request(ctx: &Context, args: &DestroyArgs) -> anyhow::Result<ExitCo
         networks: args.networks,
         json: args.change.json,
         force: false,
+        rotate: vec![],
     };
     apply::execute(ctx, &request).await
 }

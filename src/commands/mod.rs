@@ -10,10 +10,12 @@ macro_rules! say {
 }
 
 mod apply;
+mod canaries;
 mod destroy;
 mod export;
 mod import;
 mod init;
+mod lint;
 mod plan;
 mod status;
 mod unlock;
@@ -120,6 +122,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(&ctx, &args).await,
         Command::Export(ExportCommand::Compose(args)) => export::compose(&args),
         Command::Init(args) => init::run(&args),
+        Command::Canaries(args) => canaries::run(&args),
+        Command::Lint(args) => lint::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "deckhand", &mut std::io::stdout());

@@ -12,7 +12,8 @@ use crate::saved::{self, SavedPlan};
 use super::Context;
 
 pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let loaded = super::load(&args.config.file)?;
+    let mut loaded = super::load(&args.config.file)?;
+    crate::canary::rotate(&mut loaded, &args.rotate_canaries)?;
     let aim = super::Aim {
         targets: &args.target,
         destroy: args.destroy,

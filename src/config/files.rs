@@ -12,12 +12,12 @@ use super::MAX_SOURCE_BYTES;
 use crate::desired::{Ensure, FileContent, FileSpec, Mtime};
 
 /// One file entry being checked: where it is and what it says.
-struct Entry<'e> {
-    decky: &'e str,
-    src: usize,
-    path: &'e str,
-    span: Range<usize>,
-    raw: &'e RawFileEntry,
+pub(super) struct Entry<'e> {
+    pub decky: &'e str,
+    pub src: usize,
+    pub path: &'e str,
+    pub span: Range<usize>,
+    pub raw: &'e RawFileEntry,
 }
 
 impl Validator<'_> {
@@ -46,7 +46,8 @@ impl Validator<'_> {
             Some(o) => self.drift_policy(src, o).unwrap_or_default(),
             None => self.on_drift,
         };
-        let spec = |ensure| FileSpec {
+        let canary = e.raw.canary.as_ref();
+        let spec = |ensure, canary| FileSpec {
             decky: decky.to_string(),
             container: match target.as_str() {
                 "base" => decky.to_string(),
@@ -54,24 +55,32 @@ impl Validator<'_> {
             },
             target: target.clone(),
             path: e.path.to_string(),
-            sensitive: e.raw.sensitive,
+            // A canary's token is never shown: its file is sensitive.
+            sensitive: e.raw.sensitive || e.raw.canary.is_some(),
             ensure,
             on_drift,
+            canary,
         };
         if self.is_absent(&e) {
             self.no_content_keys(&e);
-            return (self.ctx.diags.len() == before).then(|| spec(Ensure::Absent));
+            return (self.ctx.diags.len() == before).then(|| spec(Ensure::Absent, None));
         }
         // Both checked, so that every problem is reported at once.
-        let bytes = self.content(&e);
-        let template = e.raw.template.as_ref();
-        let bytes = bytes.and_then(|b| self.templated((decky, src, e.path), template, b));
+        let (bytes, id) = match canary {
+            Some(kind) => self.canary(&e, kind).unzip(),
+            None => {
+                let bytes = self.content(&e);
+                let template = e.raw.template.as_ref();
+                let b = bytes.and_then(|b| self.templated((decky, src, e.path), template, b));
+                (b, None)
+            }
+        };
         let content = self
             .metadata(&e)
             .zip(bytes)
             .map(|(meta, bytes)| meta(bytes));
         let content = content.filter(|_| self.ctx.diags.len() == before)?;
-        Some(spec(Ensure::Present(content)))
+        Some(spec(Ensure::Present(content), id))
     }
 
     /// The container the file lives in: a service of the decky or `base`;
@@ -127,6 +136,7 @@ impl Validator<'_> {
             ("mtime", raw.mtime.as_ref().map(|v| v.span())),
             ("mtime_offset", raw.mtime_offset.as_ref().map(|v| v.span())),
             ("template", raw.template.as_ref().map(|v| v.span())),
+            ("canary", raw.canary.as_ref().map(|v| v.span())),
         ];
         let content = content_keys(raw).into_iter().map(|(k, s)| (k, Some(s)));
         for (k, s) in content.chain(meta) {
@@ -253,7 +263,7 @@ impl Validator<'_> {
 }
 
 /// The content keys an entry sets, with where.
-fn content_keys(raw: &RawFileEntry) -> Vec<(&'static str, Range<usize>)> {
+pub(super) fn content_keys(raw: &RawFileEntry) -> Vec<(&'static str, Range<usize>)> {
     [
         ("content", &raw.content),
         ("content_b64", &raw.content_b64),

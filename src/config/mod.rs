@@ -5,6 +5,7 @@
 //! file, line and column.
 
 mod budget;
+mod canary;
 mod catalog;
 mod decky;
 mod disguise;
@@ -41,6 +42,8 @@ pub struct Loaded {
     pub hosts: Hosts,
     /// The TOML files and every `source` they name, canonicalised.
     pub inputs: Vec<PathBuf>,
+    /// The canaries planted in the fleet's files, with their tokens.
+    pub canaries: crate::canary::Canaries,
     /// Accepted, but worth saying (`privileged`, `devices`); printed by `load`.
     pub warnings: Vec<error::Diagnostic>,
 }

@@ -189,4 +189,6 @@ pub struct RawFileEntry {
     pub on_drift: Option<Spanned<String>>,
     /// Expand placeholders in the content, per decky (SPEC §11).
     pub template: Option<Spanned<bool>>,
+    /// Plant a canary of this kind as the content (SPEC §11).
+    pub canary: Option<Spanned<String>>,
 }

@@ -19,6 +19,13 @@ pub(super) struct SeedSlot {
     read: Option<Result<Seed, ()>>,
 }
 
+impl SeedSlot {
+    /// Where `seed_file` points, when it is set.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.at.as_ref().map(|(_, _, p)| p.as_path())
+    }
+}
+
 impl Validator<'_> {
     /// Notes `[fleet] seed_file`; it is read only when a template needs it.
     pub fn seed_file(&mut self, tables: &Tables<'_>) {
@@ -84,7 +91,7 @@ impl Validator<'_> {
 
     /// The seed, read once; a problem is reported once, at `seed_file`, or at
     /// the first template needing it when there is no `seed_file`.
-    fn seed(&mut self, src: usize, span: &Range<usize>, path: &str) -> Option<Seed> {
+    pub(super) fn seed(&mut self, src: usize, span: &Range<usize>, path: &str) -> Option<Seed> {
         if let Some(read) = &self.seed.read {
             return read.clone().ok();
         }

@@ -100,6 +100,8 @@ pub(super) struct Validator<'a> {
     pub files: Vec<FileSpec>,
     /// `[fleet] seed_file`, read when a template first needs it.
     pub seed: super::template::SeedSlot,
+    /// Canaries planted so far, and the rotation counters they were made with.
+    pub canaries: crate::canary::Canaries,
 }
 
 impl<'a> Validator<'a> {
@@ -120,6 +122,7 @@ impl<'a> Validator<'a> {
             containers: Vec::new(),
             files: Vec::new(),
             seed: Default::default(),
+            canaries: Default::default(),
         }
     }
 
@@ -159,6 +162,7 @@ impl<'a> Validator<'a> {
             },
             hosts,
             inputs: self.inputs,
+            canaries: self.canaries,
             warnings: self.ctx.warnings,
         })
     }

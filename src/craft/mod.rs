@@ -11,3 +11,8 @@ mod words;
 
 pub use seed::{Seed, SeedError};
 pub use template::{expand, Facts, NeedsSeed, TemplateError};
+
+/// The word byte `b` stands for in `{random:words:N}` (7 bits of it).
+pub fn word(b: u8) -> &'static str {
+    words::WORDS[usize::from(b & 0x7f)]
+}

@@ -37,16 +37,20 @@ impl<'a> Planner<'a> {
     /// managed is a step that fails (that decky's only); a drift left as
     /// found is noted on the plan.
     fn declared_file(&mut self, f: &FileSpec) -> Option<Change> {
-        let change = |action, reasons, detail| Change {
-            host: self.host.to_string(),
-            action,
-            object: Object::File {
-                decky: f.decky.clone(),
-                container: f.container.clone(),
-                path: f.path.clone(),
-            },
-            reasons,
-            detail: Detail::File(detail),
+        let change = |action, mut reasons: Vec<String>, detail| {
+            // A canary is named by its id, never its token (SPEC §11).
+            reasons.extend(f.canary.as_ref().map(|id| format!("canary {id}")));
+            Change {
+                host: self.host.to_string(),
+                action,
+                object: Object::File {
+                    decky: f.decky.clone(),
+                    container: f.container.clone(),
+                    path: f.path.clone(),
+                },
+                reasons,
+                detail: Detail::File(detail),
+            }
         };
         if let Some(why) = self.unwritable(f) {
             let mut blocked = FileChange::new(None, f.sensitive, ContentChange::Unchanged);

@@ -327,6 +327,7 @@ mod tests {
                 mtime: Mtime::Absolute(1_700_000_000),
             }),
             on_drift: Default::default(),
+            canary: None,
         }
     }
 

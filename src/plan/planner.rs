@@ -445,6 +445,7 @@ mod tests {
                     mtime: Mtime::Offset(0),
                 }),
                 on_drift: Default::default(),
+                canary: None,
             }],
             deckies: vec!["db".into(), "web".into()],
             destroying: vec![],
