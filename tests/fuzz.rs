@@ -754,8 +754,11 @@ fn the_seeds_are_valid_so_mutations_start_from_a_real_config() {
 /// into a symlink, a directory or a blocked path, or edits under `on_drift`.
 const REAL: &str = concat!(
     fleet_table!(),
+    "seed_file = \".deckhand/seed\"\n",
     ssh_service!(),
     r#"
+[deckies.{fleet}-a.files."/root/.aws/canary"]
+canary = "aws"
 [deckies.{fleet}-a]
 services = ["ssh"]
 
@@ -803,6 +806,7 @@ fn intrude(fleet: &common::Fleet) {
          printf 'Live-Mark-8830 drift\\n' >> /root/notes.txt
          rm -rf /root/token && ln -s \"$(printf '/tmp/\\177\\302\\233\\342\\200\\256x')\" /root/token
          rm -rf /root/dir && printf 'Live-Mark-8830 blocker\\n' > /root/dir
+         printf 'Live-Mark-8830 canary\\n' >> /root/.aws/canary
          rm -rf /root/cache && mkdir /root/cache && printf 'Live-Mark-8830 in\\n' > /root/cache/x
          touch \"$(printf '/tmp/\\302\\205planted\\342\\200\\217')\""
     );
@@ -811,12 +815,13 @@ fn intrude(fleet: &common::Fleet) {
 
 /// What must never show: a marker, the declared or the live binary content
 /// in any form, a raw control.
-fn real_leaks(out: &str) -> Vec<String> {
+fn real_leaks(out: &str, tokens: &[String]) -> Vec<String> {
     let binary = binary_forms(&LIVE_BINARY_BYTES[1..]);
     let mut found: Vec<String> = ["Live-Mark-8830", "Declared-Mark-5521"]
         .into_iter()
         .map(String::from)
         .chain(binary)
+        .chain(tokens.iter().cloned())
         .filter(|f| out.contains(f.as_str()))
         .collect();
     found.extend(binary_leaks(out));
@@ -873,7 +878,20 @@ fn watch_once(fleet: &common::Fleet, outputs: &mut Vec<(String, String)>, extra:
 fn an_intruders_secrets_and_controls_reach_no_output_of_a_real_run() {
     let fleet = common::Fleet::new("leak");
     fleet.write(REAL);
+    fleet.write_file(".deckhand/seed", &[0x17; 32]);
+    let seed = fleet.dir.path().join(".deckhand/seed");
+    std::fs::set_permissions(&seed, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     fleet.apply();
+    // A canary's token (SPEC §11) is looked for like the intruder's marks.
+    let canaries = fleet.deckhand(&["canaries", "--format", "json"]);
+    let canaries: serde_json::Value = serde_json::from_str(&canaries.stdout).unwrap();
+    let tokens: Vec<String> = canaries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["token"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tokens.len(), 1, "{canaries}");
     intrude(&fleet);
     let mut outputs = Vec::new();
     for args in [
@@ -911,6 +929,10 @@ fn an_intruders_secrets_and_controls_reach_no_output_of_a_real_run() {
         .collect();
     assert!(all.contains("drift"), "no drift reported:\n{all}");
     for (label, out) in &outputs {
-        assert_eq!(real_leaks(out), Vec::<String>::new(), "{label}:\n{out}");
+        assert_eq!(
+            real_leaks(out, &tokens),
+            Vec::<String>::new(),
+            "{label}:\n{out}"
+        );
     }
 }
