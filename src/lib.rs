@@ -25,6 +25,7 @@ pub mod hosts;
 pub mod import;
 pub mod interrupt;
 pub mod labels;
+pub mod lint;
 pub mod live;
 pub mod lock;
 pub mod observe;

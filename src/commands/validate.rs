@@ -12,6 +12,11 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     if !args.json() {
         let loaded = super::load(path)?;
         say!("{}", summary(path, &loaded));
+        // Valid is not convincing: point to what would give the decoys away.
+        match crate::lint::lint(&loaded.desired).len() {
+            0 => {}
+            n => eprintln!("note: {n} realism finding(s) give a decoy away; see `deckhand lint`"),
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let (report, code) = match crate::config::load(path) {
