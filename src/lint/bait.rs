@@ -75,8 +75,12 @@ fn same_content(present: &[(&FileSpec, &FileContent)]) -> Vec<Finding> {
     out
 }
 
+/// When a file's mtime is: absolute (0) or from the apply (1), the
+/// seconds, and in words.
+type When = (i64, i64, String);
+
 /// The mtime a file gets, in words, and as a key.
-fn mtime_key(c: &FileContent) -> (i64, i64, String) {
+fn mtime_key(c: &FileContent) -> When {
     match c.mtime {
         Mtime::Absolute(t) => (0, t, rfc3339(t)),
         Mtime::Offset(0) => (1, 0, "the time of the apply (no mtime set)".to_string()),
@@ -122,7 +126,7 @@ fn same_mtime(present: &[(&FileSpec, &FileContent)]) -> Vec<Finding> {
 
 /// Each decky with many files of one mtime.
 fn one_mtime(present: &[(&FileSpec, &FileContent)]) -> Vec<Finding> {
-    let mut groups: BTreeMap<(&str, (i64, i64, String)), Vec<&FileSpec>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, When), Vec<&FileSpec>> = BTreeMap::new();
     for (f, c) in present {
         groups.entry((&f.decky, mtime_key(c))).or_default().push(f);
     }
