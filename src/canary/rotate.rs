@@ -34,8 +34,8 @@ pub fn rotate(loaded: &mut Loaded, deckies: &[String]) -> Result<Option<Rotation
             return Err(RotateError::UnknownDecky(d.clone()));
         }
         if !with.contains(&d.as_str()) {
-            let mut names: Vec<&str> = with.clone();
-            names.dedup();
+            let names: std::collections::BTreeSet<&str> = with.iter().copied().collect();
+            let names: Vec<&str> = names.into_iter().collect();
             let names = if names.is_empty() {
                 "(none)".to_string()
             } else {

@@ -145,6 +145,13 @@ pub async fn execute(ctx: &Context, request: &Request) -> anyhow::Result<ExitCod
     if let Approval::Saved(saved) = &request.approval {
         check_config(&loaded, saved, &request.config)?;
     }
+    let outside = request
+        .rotate
+        .iter()
+        .find(|d| !request.targets.is_empty() && !request.targets.contains(d));
+    if let Some(d) = outside {
+        bail!("--rotate-canaries {d}: the decky is not among the --target deckies, so its new canaries would not be planted; nothing was changed\n  help: add --target {d}, or leave it out of --rotate-canaries");
+    }
     let rotated = crate::canary::rotate(&mut loaded, &request.rotate)?;
     let aim = super::Aim {
         targets: &request.targets,

@@ -34,7 +34,7 @@ impl Validator<'_> {
                 .err_help(src, &span, message, "remove it, or remove canary");
             ok = false;
         }
-        let seed = self.seed(src, &kind.span(), path)?;
+        let seed = self.seed(src, &kind.span(), (path, "canary"))?;
         let rotation = self.rotations(src, &kind.span())?.of(e.decky);
         if !ok {
             return None;

@@ -73,7 +73,7 @@ impl Validator<'_> {
         let first = craft::expand(&bytes, &facts, None);
         let result = match first {
             Err(NeedsSeed::Seed) => {
-                let seed = self.seed(src, &t.span(), path)?;
+                let seed = self.seed(src, &t.span(), (path, "{random:...}"))?;
                 craft::expand(&bytes, &facts, Some(&seed))
             }
             other => other,
@@ -91,13 +91,19 @@ impl Validator<'_> {
 
     /// The seed, read once; a problem is reported once, at `seed_file`, or at
     /// the first template needing it when there is no `seed_file`.
-    pub(super) fn seed(&mut self, src: usize, span: &Range<usize>, path: &str) -> Option<Seed> {
+    /// `needs` says what needs it: `{random:...}`, `canary`.
+    pub(super) fn seed(
+        &mut self,
+        src: usize,
+        span: &Range<usize>,
+        (path, needs): (&str, &str),
+    ) -> Option<Seed> {
         if let Some(read) = &self.seed.read {
             return read.clone().ok();
         }
         let Some((at_src, at_span, file)) = self.seed.at.clone() else {
             let message =
-                format!("file {path}: {{random:...}} needs [fleet] seed_file, and there is none");
+                format!("file {path}: {needs} needs [fleet] seed_file, and there is none");
             let help = "add seed_file = \".deckhand/seed\" to [fleet], then: head -c 32 /dev/urandom > .deckhand/seed && chmod 600 .deckhand/seed";
             self.ctx.err_help(src, span, message, help);
             self.seed.read = Some(Err(()));
