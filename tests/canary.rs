@@ -276,6 +276,24 @@ fn rotating_a_deckys_canaries_is_planned_as_updates_and_kept() {
     assert!(kept.contains(&format!("\"{a}\" = 1")), "{kept}");
     fleet.assert_no_changes();
 
+    // A rotation --target would leave unplanted is refused before anything is kept.
+    let outside = fleet.deckhand(&[
+        "apply",
+        "--auto-approve",
+        "--target",
+        &b,
+        "--rotate-canaries",
+        &a,
+    ]);
+    assert_eq!(outside.code, 1, "{outside:?}");
+    assert!(
+        outside.stderr.contains("not among the --target deckies"),
+        "{outside:?}"
+    );
+    let still =
+        std::fs::read_to_string(fleet.dir.path().join(".deckhand/canary-rotations.toml")).unwrap();
+    assert_eq!(still, kept);
+
     let unknown = fleet.deckhand(&["apply", "--auto-approve", "--rotate-canaries", "nope"]);
     assert_eq!(unknown.code, 1, "{unknown:?}");
     assert!(unknown.stderr.contains("no decky 'nope'"), "{unknown:?}");
