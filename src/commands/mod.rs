@@ -12,6 +12,7 @@ macro_rules! say {
 mod apply;
 mod destroy;
 mod export;
+mod graph;
 mod import;
 mod init;
 mod plan;
@@ -120,6 +121,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(&ctx, &args).await,
         Command::Export(ExportCommand::Compose(args)) => export::compose(&args),
         Command::Init(args) => init::run(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "deckhand", &mut std::io::stdout());
