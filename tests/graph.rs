@@ -111,7 +111,7 @@ fn expected(path: &Path) -> Picture {
     let fleet = doc["fleet"].as_table().unwrap();
     let catalog = doc["services"].as_table().unwrap();
     let mut p = Picture::default();
-    let mut add = |p: &mut Picture, label: Vec<String>| {
+    let add = |p: &mut Picture, label: Vec<String>| {
         let id = format!("n{}", p.nodes.len());
         p.nodes.insert(id, label);
     };

@@ -44,7 +44,7 @@ pub fn of_plan(plan: &Plan) -> Graph {
     }
     for n in &mut g.nodes {
         if let Some(count) = files.get(&n.label[0]).filter(|_| n.kind == Kind::Decky) {
-            n.label.push(format!("{count} file(s) change"));
+            n.label.push(format!("files changed: {count}"));
         }
     }
     g
