@@ -76,8 +76,11 @@ pub async fn hold(engine: &Engine, desired: &DesiredState, plan: &mut Plan) {
         crate::verbose!("sessions not read, nothing held: {why}");
         return;
     }
-    for decky in deckies {
-        if let Some((base, found)) = engaged(engine, desired, &decky).await {
+    // Read at once: a decky slow to read delays the pass by one budget at most.
+    let reads = deckies.iter().map(|d| engaged(engine, desired, d));
+    let found = futures_util::future::join_all(reads).await;
+    for (decky, found) in deckies.into_iter().zip(found) {
+        if let Some((base, found)) = found {
             let now = time::OffsetDateTime::now_utc();
             let since = first_seen::since(&desired.evidence.dir, &base.id, &found, now);
             let found = found

@@ -154,12 +154,12 @@ impl Graph {
         if let Some(p) = &base.settings.persona {
             label.push(format!("persona {p}"));
         }
-        if self
+        let known = self
             .nodes
             .iter()
-            .any(|n| n.kind == Kind::Decky && n.label[0] == name)
-        {
-            return self.node(Kind::Decky, &name, label);
+            .find(|n| n.kind == Kind::Decky && n.label[0] == name);
+        if let Some(n) = known {
+            return n.id.clone();
         }
         let id = self.node(Kind::Decky, &name, label);
         for (net, ip) in base.joins() {
