@@ -41,6 +41,8 @@ pub fn since(
 ) -> BTreeMap<Session, String> {
     let path = dir.join(FILE);
     let mut seen = load(&path);
+    // Whole seconds: one width, so that times compare as text.
+    let now = now.replace_nanosecond(0).unwrap_or(now);
     let now = now.format(&Rfc3339).unwrap_or_default();
     let before = seen.remove(id).unwrap_or_default();
     let mut kept = BTreeMap::new();
@@ -106,7 +108,7 @@ mod tests {
     fn a_session_keeps_its_first_time_and_a_new_one_gets_now() {
         let dir = tempfile::tempdir().unwrap();
         let dir = dir.path().join("evidence");
-        let t0 = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let t0 = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_250_000_000).unwrap();
         let t1 = t0 + time::Duration::minutes(5);
         let a = session("10.0.0.9:5000", 7);
         let first = since(&dir, "c1", &BTreeSet::from([a.clone()]), t0);
