@@ -62,6 +62,12 @@ pub enum Command {
     /// With --detailed-exitcode it exits 2 when a container is missing or
     /// not running, or a bait file differs.
     Status(StatusArgs),
+    /// Draw the decoy network the file describes, offline: LANs, deckies
+    /// (with persona), services and their ports, published host ports.
+    ///
+    /// `deckhand graph > fleet.mmd` for a mermaid flowchart (GitHub renders
+    /// it in a ```mermaid block); `deckhand graph --format dot | dot -Tsvg > fleet.svg`.
+    Graph(GraphArgs),
     /// Clear a fleet lock left behind by a killed run.
     Unlock(UnlockArgs),
     /// Write a deckhand.toml describing a fleet DECNET's docker-compose deployed.
@@ -408,4 +414,22 @@ pub struct WatchArgs {
     /// operator's `deckhand apply`.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub max_destroy: usize,
+}
+
+/// How `graph` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A mermaid flowchart.
+    Mermaid,
+    /// Graphviz's DOT language.
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
 }

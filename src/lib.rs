@@ -20,6 +20,7 @@ pub mod engagement;
 pub mod engine;
 pub mod export;
 pub mod fleet;
+pub mod graph;
 mod holder;
 pub mod hosts;
 pub mod import;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::watch::{within, Watch};
 use common::{cat, docker, docker_try, Fleet};
 use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
 
 /// Decky a runs an echo service on port 2222 holding a bait; decky b is
 /// where the "intruder" connects from, with a bait of its own.
@@ -98,6 +99,7 @@ fn a_live_session_holds_its_deckys_replace_and_restore_and_the_rest_goes_on() {
     fleet.write(CONFIG);
     fleet.apply();
     let before = fleet.containers();
+    let opened = time::OffsetDateTime::now_utc();
     let session = Session::open(&fleet);
     tamper(&fleet);
     // A change that replaces decky a's base (and its service with it).
@@ -139,14 +141,26 @@ fn a_live_session_holds_its_deckys_replace_and_restore_and_the_rest_goes_on() {
         planned.iter().all(|c| c["decky"] == fleet.n("b").as_str()),
         "only b's restore is planned: {plan:#}"
     );
+    // Since: when deckhand first saw it (after the session opened, before
+    // now), the same in every later plan, and said so.
+    let since = held["since"].as_str().unwrap().to_string();
+    let seen = time::OffsetDateTime::parse(&since, &Rfc3339).unwrap();
+    assert!(
+        opened - time::Duration::seconds(1) <= seen,
+        "{since} before {opened}"
+    );
+    assert!(seen <= time::OffsetDateTime::now_utc(), "{since}");
+    let peer = session_text.split(" -> ").next().unwrap();
+    assert_eq!(held["peer"], peer, "{plan:#}");
     let text = fleet.plan();
     assert!(
         text.stdout.contains(&format!(
-            "decky {} held: live session from {session_text}",
+            "decky {} held: live session from {peer} since {since} (port 2222); since: first seen by deckhand",
             fleet.n("a")
         )),
         "{text:?}"
     );
+    assert_eq!(held_plan(&fleet)["held"][0]["since"], since.as_str());
 
     // Apply: b healed, a left as it is (same containers, bait as tampered).
     fleet.apply();
@@ -202,6 +216,26 @@ fn watch_applies_what_a_session_held_once_it_ends() {
     held_plan(&fleet);
     let watch = Watch::start_json(&fleet, 600);
     watch.wait_for("\"type\":\"held\"", Duration::from_secs(60));
+    // SPEC §9: a held event names the decky, the peer and since when.
+    let event: Value = watch
+        .output()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["type"] == "held")
+        .unwrap();
+    assert_eq!(event["decky"], fleet.n("a").as_str(), "{event}");
+    let b_ip = address(&fleet.n("b"));
+    assert!(
+        event["peer"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}:", b_ip.trim())),
+        "{event}"
+    );
+    assert!(
+        time::OffsetDateTime::parse(event["since"].as_str().unwrap(), &Rfc3339).is_ok(),
+        "{event}"
+    );
     assert_eq!(
         cat(&fleet.n("b"), "/srv/bait"),
         b"b\n",

@@ -13,6 +13,7 @@ mod apply;
 mod canaries;
 mod destroy;
 mod export;
+mod graph;
 mod import;
 mod init;
 mod lint;
@@ -124,6 +125,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&args),
         Command::Canaries(args) => canaries::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "deckhand", &mut std::io::stdout());

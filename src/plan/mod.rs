@@ -40,8 +40,8 @@ pub struct Plan {
 pub struct Held {
     pub host: String,
     pub decky: String,
-    /// The live sessions, as `PEER -> port N`.
-    pub sessions: Vec<String>,
+    /// The live sessions: peer, port, since when.
+    pub sessions: Vec<crate::engagement::Engagement>,
     /// The changes held back.
     pub changes: Vec<Change>,
     /// Its base as the host sees it: watch looks again until the session ends.

@@ -62,7 +62,12 @@ pub fn held(plan: &Plan) -> Vec<Map<String, Value>> {
         let mut m = event("held", &plan.fleet);
         m.insert("host".into(), json!(h.host));
         m.insert("decky".into(), json!(h.decky));
-        m.insert("sessions".into(), json!(h.sessions));
+        let short: Vec<String> = h.sessions.iter().map(|e| e.short()).collect();
+        m.insert("sessions".into(), json!(short));
+        // SPEC §9: the first session's peer, and the earliest first seen.
+        m.insert("peer".into(), json!(h.sessions.first().map(|e| &e.peer)));
+        let since = h.sessions.iter().map(|e| &e.since).min();
+        m.insert("since".into(), json!(since));
         m.insert("changes".into(), json!(h.changes.len()));
         m
     });

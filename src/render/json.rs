@@ -23,7 +23,10 @@ pub fn to_value(plan: &Plan) -> Value {
             "host": d.host, "decky": d.decky, "what": d.what, "limit": d.limit,
         })).collect::<Vec<_>>(),
         "held": plan.held.iter().map(|h| json!({
-            "host": h.host, "decky": h.decky, "sessions": h.sessions,
+            "host": h.host, "decky": h.decky,
+            "sessions": h.sessions.iter().map(|e| e.short()).collect::<Vec<_>>(),
+            "peer": h.sessions.first().map(|e| &e.peer),
+            "since": h.sessions.iter().map(|e| &e.since).min(),
             "changes": h.changes.iter().map(change).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "summary": {"add": s.add, "change": s.change, "replace": s.replace, "destroy": s.destroy},

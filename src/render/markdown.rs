@@ -23,6 +23,27 @@ pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
 /// Room kept for the closing note when sections are dropped.
 const FOOTER_RESERVE: usize = 400;
 
+/// The most of the cap the picture of the changes may take.
+const PICTURE_SHARE: usize = 4;
+
+/// A mermaid picture of what `plan` changes (SPEC §11), when it takes no
+/// more than `room` characters; else a note that it was left out. Its
+/// labels are written with mermaid's entities only (`crate::graph::mermaid`):
+/// nothing in them is markdown, HTML or a backtick.
+fn picture(plan: &Plan, room: usize) -> String {
+    let graph = crate::graph::changes::of_plan(plan);
+    let body = crate::graph::mermaid::render(&graph);
+    let fence = fence(&body);
+    let block = format!("{fence}mermaid\n{body}{fence}\n\n");
+    match block.chars().count() <= room {
+        true => block,
+        false => format!(
+            "> **Picture left out** to fit a comment: {} nodes; run `deckhand graph` for the fleet.\n\n",
+            graph.nodes.len()
+        ),
+    }
+}
+
 /// A fence longer than any run of backticks in `body`.
 fn fence(body: &str) -> String {
     let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
@@ -221,6 +242,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, cap: usize) -> io::Result<()> {
         "| **total** | **{}** | **{}** | **{}** | **{}** |\n",
         s.add, s.change, s.replace, s.destroy
     );
+    doc.push_str(&picture(plan, cap / PICTURE_SHARE));
 
     fit_sections(&mut doc, &order, &groups, cap);
     let _ = writeln!(
@@ -364,6 +386,103 @@ mod tests {
             "{md}\n{html}"
         );
         assert!(!html.contains("<img"), "{html}");
+    }
+
+    /// The mermaid block of a rendering: its lines, between the fences.
+    fn mermaid_block(md: &str) -> Vec<&str> {
+        let start = md.find("```mermaid\n").expect("a picture") + 11;
+        let end = start + md[start..].find("```\n").unwrap();
+        md[start..end].lines().collect()
+    }
+
+    #[test]
+    fn the_picture_of_the_changes_shows_hostile_names_as_text_only() {
+        let mut plan = hostile_plan();
+        let names = HOSTILE.map(|h| format!("web-{h}"));
+        let template = plan.changes[1].clone();
+        plan.changes = names
+            .iter()
+            .map(|name| Change {
+                object: Object::Decky {
+                    decky: name.clone(),
+                },
+                ..template.clone()
+            })
+            .collect();
+        let md = render_md(&plan);
+        let lines = mermaid_block(&md);
+        assert_eq!(lines[0], "flowchart LR");
+        let mut shown = Vec::new();
+        for line in &lines[1..] {
+            // A label is one quoted string of entities: no quote, backtick
+            // or HTML of its own, whatever the name held.
+            assert!(!line.contains('`') && !line.contains('\\'), "{line}");
+            if line.contains('"') {
+                assert_eq!(line.matches('"').count(), 2, "{line}");
+                let label = &line[line.find('"').unwrap() + 1..line.rfind('"').unwrap()];
+                assert!(
+                    !label
+                        .replace("<br>", "")
+                        .contains(['<', '>', '&', '[', ']', '|']),
+                    "{line}"
+                );
+                shown.push(decode(label.split("<br>").next().unwrap()));
+            }
+        }
+        for name in &names {
+            let name = safe::escape(name).into_owned();
+            assert!(
+                shown.contains(&name),
+                "{name:?} not drawn as itself: {lines:#?}"
+            );
+        }
+        // GitHub sees one mermaid block, whole, and the sections after it.
+        let html = github(&md);
+        assert_eq!(
+            html.matches("<code class=\"language-mermaid\">").count(),
+            1,
+            "{html}"
+        );
+        let opened = html.matches("<details>").count();
+        assert_eq!(html.matches("</details>").count(), opened, "{html}");
+    }
+
+    /// Undoes mermaid's `#N;` entities.
+    fn decode(s: &str) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find('#') {
+            out.push_str(&rest[..i]);
+            let end = rest[i..].find(';').unwrap() + i;
+            out.push(char::from_u32(rest[i + 1..end].parse().unwrap()).unwrap());
+            rest = &rest[end + 1..];
+        }
+        out + rest
+    }
+
+    #[test]
+    fn a_picture_too_big_for_its_share_of_the_cap_is_left_out_with_a_note() {
+        let mut plan = crate::render::fixture::every_kind();
+        let template = plan.changes[1].clone();
+        for i in 0..400 {
+            let mut c = template.clone();
+            c.object = Object::Decky {
+                decky: format!("web-{i:03}"),
+            };
+            plan.changes.push(c);
+        }
+        let md = render_md(&plan);
+        assert!(md.chars().count() <= GITHUB_COMMENT_LIMIT, "{}", md.len());
+        assert!(!md.contains("```mermaid"), "{md}");
+        assert!(
+            md.contains("> **Picture left out** to fit a comment: 409 nodes;"),
+            "{md}"
+        );
+        // A small plan's picture is there.
+        assert_eq!(
+            mermaid_block(&render_md(&crate::render::fixture::every_kind())).len(),
+            24
+        );
     }
 
     #[test]

@@ -14,8 +14,16 @@ use super::{RETRY_FIRST, RETRY_MAX};
 /// fleet spans several engines.
 pub enum EngineSignal {
     Event(ContainerEvent),
-    Lost { host: Option<String>, why: String },
-    Back { host: Option<String> },
+    Lost {
+        host: Option<String>,
+        why: String,
+    },
+    Back {
+        host: Option<String>,
+    },
+    /// A look at the engaged deckies' sessions (off the loop) found these
+    /// deckies' sessions ended.
+    SessionsEnded(Vec<String>),
 }
 
 /// `host edge: ` when a host is named, else nothing.

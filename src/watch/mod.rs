@@ -288,23 +288,36 @@ impl Watcher {
         self.bait_reasons.entry(decky).or_default().insert(reason);
     }
 
-    /// Looks at the sessions holding deckies' changes: a decky whose
-    /// sessions ended gets its pass at once (no debounce: it was waiting).
-    fn look_at_sessions(&mut self, now: Instant) {
-        let ended: Vec<String> = self
-            .engaged
-            .iter()
-            .filter(|(_, base)| {
-                // Gone, or no longer readable (the decky was removed): ended.
-                !matches!(crate::engagement::live_sessions(base), Ok(s) if !s.is_empty())
-            })
-            .map(|(decky, _)| decky.clone())
-            .collect();
+    /// Looks at the sessions holding deckies' changes, in a task of its own
+    /// (each read on a blocking thread, within its budget): the loop goes
+    /// on, and hears which sessions ended as a signal.
+    fn look_at_sessions(&mut self) {
+        self.engaged_look = None;
+        let engaged = self.engaged.clone();
+        let signals = self.signals.clone();
+        tokio::spawn(async move {
+            let looks = engaged.into_iter().map(|(decky, base)| async move {
+                // Gone, or not read (in time): ended.
+                let live = crate::engagement::live_sessions(&base).await;
+                (!matches!(live, Ok(s) if !s.is_empty())).then_some(decky)
+            });
+            let ended = futures_util::future::join_all(looks).await;
+            let _ = signals.send(EngineSignal::SessionsEnded(
+                ended.into_iter().flatten().collect(),
+            ));
+        });
+    }
+
+    /// A decky whose sessions ended gets its pass at once (no debounce: it
+    /// was waiting); the others are looked at again.
+    fn sessions_ended(&mut self, ended: Vec<String>) {
+        let now = Instant::now();
         let at = now.checked_sub(self.settings.debounce).unwrap_or(now);
         for decky in ended {
-            self.engaged.remove(&decky);
-            let why = format!("decky {decky}: session ended");
-            self.trigger_decky(decky, why, at);
+            if self.engaged.remove(&decky).is_some() {
+                let why = format!("decky {decky}: session ended");
+                self.trigger_decky(decky, why, at);
+            }
         }
         self.engaged_look = (!self.engaged.is_empty()).then_some(now + SESSION_LOOK);
     }
@@ -330,6 +343,7 @@ impl Watcher {
                 self.say()
                     .problem(self.fleet(), host.as_deref(), &line, &message);
             }
+            EngineSignal::SessionsEnded(ended) => self.sessions_ended(ended),
             EngineSignal::Back { host } => {
                 self.say().line(&format!("{}engine events back", on(&host)));
                 self.trigger(format!("{}engine back", on(&host)));
@@ -341,7 +355,7 @@ impl Watcher {
     /// and what it covers, in `next`.
     fn due(&mut self, now: Instant) -> bool {
         if self.engaged_look.is_some_and(|at| at <= now) {
-            self.look_at_sessions(now);
+            self.look_at_sessions();
         }
         let retry_due = self.retry.is_some_and(|(at, _)| at <= now);
         if retry_due {

@@ -107,9 +107,9 @@ pub async fn run(
         .into_iter()
         .for_each(|e| say.event(e));
     for h in &plan.held {
-        let sessions = h.sessions.join(", ");
+        let sessions = crate::engagement::live_session_from(&h.sessions);
         say.line(&crate::render::safe::escape(&format!(
-            "decky {} held: live session from {sessions}; its replaces, restarts and restores wait until it ends",
+            "decky {} held: {sessions}; its replaces, restarts and restores wait until it ends",
             h.decky
         )));
     }

@@ -9,6 +9,7 @@
 //! container's, a chrooted first process, a kernel without `openat2`) leaves
 //! that container to the engine path, and `--verbose` says why.
 
+pub mod first_seen;
 mod read;
 mod root;
 pub mod sessions;

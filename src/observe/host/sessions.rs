@@ -9,15 +9,23 @@
 //! from a peer that is neither loopback, nor the decky itself, nor the host
 //! (the gateways of its networks: what the host's own connections and the
 //! engine's proxy for published ports come from).
+//!
+//! A read of a hostile decky's table can be slow (a namespace with a huge
+//! table, a stuck mount of /proc): [`read_within`] runs it on a blocking
+//! thread, never on the caller's, and gives up after a time budget.
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 
 use super::root::in_container;
 
 /// The most of each table read: about 27,000 sockets.
 pub const MAX_BYTES: u64 = 4 << 20;
+
+/// How long a read of one decky's sessions may take before it is given up.
+pub const BUDGET: Duration = Duration::from_secs(2);
 
 const ESTABLISHED: u8 = 0x01;
 const LISTEN: u8 = 0x0A;
@@ -28,6 +36,8 @@ pub struct Socket {
     pub local: SocketAddr,
     pub peer: SocketAddr,
     pub state: u8,
+    /// The socket's inode: one connection, for as long as it lives.
+    pub inode: u64,
 }
 
 /// A live inbound session: who, to which of the decky's ports.
@@ -35,6 +45,9 @@ pub struct Socket {
 pub struct Session {
     pub peer: SocketAddr,
     pub port: u16,
+    /// The socket's inode: tells this connection from a later one of the
+    /// same peer and port.
+    pub inode: u64,
 }
 
 /// The rows of `/proc/net/tcp` (or `tcp6`); rows that do not parse are skipped.
@@ -47,7 +60,14 @@ fn row(line: &str) -> Option<Socket> {
     let local = address(cols.next()?)?;
     let peer = address(cols.next()?)?;
     let state = u8::from_str_radix(cols.next()?, 16).ok()?;
-    Some(Socket { local, peer, state })
+    // tx:rx queues, timer, retransmits, uid, timeout, then the inode.
+    let inode = cols.nth(5)?.parse().ok()?;
+    Some(Socket {
+        local,
+        peer,
+        state,
+        inode,
+    })
 }
 
 /// `0100007F:0CEA` or a 32-digit IPv6 form: the address as the kernel
@@ -97,6 +117,7 @@ pub fn inbound(sockets: &[Socket], host: &BTreeSet<IpAddr>) -> BTreeSet<Session>
         .map(|s| Session {
             peer: s.peer,
             port: s.local.port(),
+            inode: s.inode,
         })
         .collect()
 }
@@ -112,6 +133,30 @@ pub fn read(id: &str, pid: u32, host: &BTreeSet<IpAddr>) -> Result<BTreeSet<Sess
     // The table read was the container's: its first process still is.
     in_container(pid, id)?;
     Ok(inbound(&sockets, host))
+}
+
+/// [`read`] on a blocking thread, given up after `budget`.
+pub async fn read_within(
+    id: &str,
+    pid: u32,
+    host: &BTreeSet<IpAddr>,
+    budget: Duration,
+) -> Result<BTreeSet<Session>, String> {
+    let (id, host) = (id.to_string(), host.clone());
+    within(budget, move || read(&id, pid, &host)).await
+}
+
+/// `work` on a blocking thread, given up (and left to finish there) after `budget`.
+async fn within<T: Send + 'static>(
+    budget: Duration,
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    let work = tokio::task::spawn_blocking(work);
+    match tokio::time::timeout(budget, work).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => Err(format!("the read failed: {e}")),
+        Err(_) => Err(format!("not read within {} s", budget.as_secs_f32())),
+    }
 }
 
 /// One table, at most [`MAX_BYTES`] of it; a missing table (no IPv6) is empty.
@@ -161,6 +206,7 @@ mod tests {
         assert_eq!(rows[1].local, "10.1.0.5:22".parse().unwrap());
         assert_eq!(rows[1].peer, "10.1.0.9:50000".parse().unwrap());
         assert_eq!(rows[1].state, ESTABLISHED);
+        assert_eq!(rows[1].inode, 2);
         let v6 = parse(TCP6);
         assert_eq!(v6[1].peer, "10.1.0.11:54321".parse().unwrap());
     }
@@ -184,5 +230,29 @@ mod tests {
         let id = "b".repeat(64);
         let err = read(&id, std::process::id(), &BTreeSet::new()).unwrap_err();
         assert!(err.contains("is not in container"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_read_is_given_up_after_its_budget_and_off_the_callers_thread() {
+        let id = "b".repeat(64);
+        let none = BTreeSet::new();
+        let caller = std::thread::current().id();
+        // A read that returns at once: its error, from another thread.
+        let err = read_within(&id, std::process::id(), &none, BUDGET).await;
+        assert!(err.unwrap_err().contains("is not in container"));
+        // A read that hangs: given up after the budget, the caller not held.
+        let started = std::time::Instant::now();
+        let slow = within(Duration::from_millis(100), move || {
+            assert_ne!(
+                std::thread::current().id(),
+                caller,
+                "read on the caller's thread"
+            );
+            std::thread::sleep(Duration::from_secs(3));
+            Ok(())
+        });
+        assert_eq!(slow.await.unwrap_err(), "not read within 0.1 s");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(std::thread::current().id(), caller);
     }
 }
