@@ -378,6 +378,11 @@ fn with_settings(mut table: Value) -> Value {
         "extra_hosts": list(&format!("Lines added to /etc/hosts, \"host:address\". {net}")),
         "dns": list(&format!("DNS servers (IP addresses). {net}")),
         "dns_search": list(&format!("DNS search domains. {net}")),
+        "mac_address": {
+            "description": format!("MAC address of the base on its first network, like \"02:42:0a:00:00:05\". {net}"),
+            "type": "string",
+            "pattern": "^[0-9A-Fa-f][02468aceACE](:[0-9A-Fa-f]{2}){5}$"
+        },
         "user": string("User (name or uid, optionally :group) the container runs as."),
         "working_dir": string("Working directory (an absolute path)."),
         "labels": {

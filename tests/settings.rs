@@ -30,6 +30,7 @@ const CASES: &[Case] = &[
     Case { on: "base", line: "extra_hosts = [\"db.corp.local:10.0.0.5\"]", format: "{{.HostConfig.ExtraHosts}}", shows: "[db.corp.local:10.0.0.5]", changed: "extra_hosts = [\"db.corp.local:10.0.0.6\"]", reason: "extra_hosts [" },
     Case { on: "base", line: "dns = [\"9.9.9.9\"]", format: "{{.HostConfig.Dns}}", shows: "[9.9.9.9]", changed: "dns = [\"1.1.1.1\"]", reason: "dns [\"9.9.9.9\"] -> [\"1.1.1.1\"]" },
     Case { on: "base", line: "dns_search = [\"corp.local\"]", format: "{{.HostConfig.DnsSearch}}", shows: "[corp.local]", changed: "dns_search = [\"lab.local\"]", reason: "dns_search [\"corp.local\"] -> [\"lab.local\"]" },
+    Case { on: "base", line: "mac_address = \"02:aa:bb:cc:dd:01\"", format: "{{.Config.MacAddress}}", shows: "02:aa:bb:cc:dd:01", changed: "mac_address = \"02:aa:bb:cc:dd:02\"", reason: "mac_address 02:aa:bb:cc:dd:01 -> 02:aa:bb:cc:dd:02" },
     Case { on: "ssh", line: "read_only = true", format: "{{.HostConfig.ReadonlyRootfs}}", shows: "true", changed: "read_only = false", reason: "read_only true -> (none)" },
     Case { on: "ssh", line: "user = \"1000\"", format: "{{.Config.User}}", shows: "1000", changed: "user = \"1001\"", reason: "user 1000 -> 1001" },
     Case { on: "ssh", line: "working_dir = \"/tmp\"", format: "{{.Config.WorkingDir}}", shows: "/tmp", changed: "working_dir = \"/var\"", reason: "working_dir /tmp -> /var" },

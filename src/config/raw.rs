@@ -100,7 +100,8 @@ macro_rules! raw_settings {
         with_settings! {
             [
                 restart, mem_limit, cpus, pids_limit, ulimits, security_opt, tmpfs, read_only,
-                extra_hosts, dns, dns_search, user, working_dir, labels, privileged, devices, healthcheck
+                extra_hosts, dns, dns_search, user, working_dir, labels, privileged, devices, healthcheck,
+                mac_address
             ]
             $($t)*
         }

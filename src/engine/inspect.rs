@@ -60,11 +60,12 @@ impl Engine {
         let config = c.config.unwrap_or_default();
         let host = c.host_config.unwrap_or_default();
         let extra_settings = extra_settings(&host);
-        let settings = super::settings::read(&config, &host);
-        let networks = c
-            .network_settings
-            .and_then(|n| n.networks)
-            .unwrap_or_default()
+        let mut settings = super::settings::read(&config, &host);
+        let endpoints = c.network_settings.and_then(|n| n.networks);
+        let endpoints = endpoints.unwrap_or_default();
+        let primary = endpoints.get(host.network_mode.as_deref().unwrap_or_default());
+        settings.mac_address = primary.and_then(super::settings::mac_address);
+        let networks = endpoints
             .into_iter()
             .map(|(net, endpoint)| {
                 let ip = endpoint
