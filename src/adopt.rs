@@ -91,17 +91,10 @@ pub fn identity(c: &ContainerInfo) -> (Role, String, Option<String>) {
 
 /// What container `c`, in the part of `role`, was created with that a
 /// deckhand file cannot give that part: a replace would lose it.
-pub fn unexpressed(role: Role, c: &ContainerDetails, image: &ImageDefaults) -> Vec<String> {
+pub fn unexpressed(role: Role, c: &ContainerDetails) -> Vec<String> {
     let mut out = c.extra_settings.clone();
     let checks: &[(&str, bool)] = match role {
-        Role::Base => &[
-            ("volumes", !c.settings.volumes.is_empty()),
-            ("cap_drop", !c.settings.cap_drop.is_empty()),
-            (
-                "entrypoint",
-                c.entrypoint.is_some() && c.entrypoint != image.entrypoint,
-            ),
-        ],
+        Role::Base => &[],
         Role::Service => &[
             ("sysctls", !c.settings.sysctls.is_empty()),
             ("ports", !c.publish.is_empty()),
