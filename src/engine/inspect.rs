@@ -40,6 +40,8 @@ pub struct ImageDefaults {
     pub user: Option<String>,
     pub working_dir: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// The image's HEALTHCHECK, which a container made without one inherits.
+    pub healthcheck: Option<crate::settings::Healthcheck>,
 }
 
 impl Engine {
@@ -166,6 +168,10 @@ impl Engine {
             env: config.env.unwrap_or_default(),
             user: config.user.filter(|u| !u.is_empty()),
             working_dir: config.working_dir.filter(|d| !d.is_empty()),
+            healthcheck: config
+                .healthcheck
+                .as_ref()
+                .and_then(super::settings::healthcheck),
             labels: config.labels.unwrap_or_default().into_iter().collect(),
         })
     }

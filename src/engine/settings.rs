@@ -181,7 +181,7 @@ pub(super) fn mac_address(e: &EndpointSettings) -> Option<String> {
 }
 
 /// A health check as the engine reports it.
-fn healthcheck(h: &HealthConfig) -> Option<Healthcheck> {
+pub(super) fn healthcheck(h: &HealthConfig) -> Option<Healthcheck> {
     let text = |n: Option<i64>| n.filter(|n| *n > 0).map(duration_text);
     Some(Healthcheck {
         test: h.test.clone().filter(|t| !t.is_empty())?,
