@@ -157,14 +157,14 @@ fn with_mac(req: BollardRequest, mac: &str) -> BollardRequest {
         Some(Ok(collected)) => collected.to_bytes(),
         _ => bytes::Bytes::new(),
     };
-    let mut json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    if let Some(o) = json.as_object_mut() {
-        o.insert("MacAddress".into(), mac.into());
-    }
-    let body = serde_json::to_vec(&json)
-        .map(bytes::Bytes::from)
-        .unwrap_or(bytes);
-    BollardRequest::from_parts(parts, bollard::body_full(body))
+    let with = match serde_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(mut o)) => {
+            o.insert("MacAddress".into(), mac.into());
+            serde_json::to_vec(&o).ok().map(bytes::Bytes::from)
+        }
+        _ => None,
+    };
+    BollardRequest::from_parts(parts, bollard::body_full(with.unwrap_or(bytes)))
 }
 
 /// The MAC address a container asked for on endpoint `e`: its address,
