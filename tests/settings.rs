@@ -188,24 +188,13 @@ fn only_mine(fleet: &Fleet, imported: &str) -> String {
     toml::to_string(&t).unwrap()
 }
 
-#[test]
-fn a_decnet_decky_with_every_setting_imports_adopts_as_it_is_and_keeps_them_across_a_replace() {
-    let fleet = Fleet::new("setsall");
-    let subnets = common::net::reserve(&[219]);
-    let (lan, w, ssh) = (fleet.n("lan"), fleet.n("w"), fleet.n("w-ssh"));
-    let _made = Made(vec![ssh.clone(), w.clone()], lan.clone());
-    let third = subnets.third;
-    docker(&[
-        "network",
-        "create",
-        "--subnet",
-        &format!("10.219.{third}.0/24"),
-        &lan,
-    ]);
+/// Decky `w` as DECNET makes it on `lan` at `ip`: a base carrying every
+/// setting a base can, created as API 1.41 takes a MAC address (the docker
+/// CLI sends one where only 1.44 takes it), and an ssh service in its network
+/// namespace carrying the rest and inheriting its image's health check.
+fn decnet_decky(fleet: &Fleet, lan: &str, ip: &str) {
+    let (w, ssh) = (fleet.n("w"), fleet.n("w-ssh"));
     let bind = format!("/tmp/h-settings-all/{w}:/mnt/w");
-    let ip = format!("10.219.{third}.10");
-    // The docker CLI sends a MAC address where only API 1.44 takes it: the
-    // base is created as DECNET's compose (API 1.41) creates it.
     let body = serde_json::json!({
         "Image": common::IMAGE, "Hostname": "w-host", "MacAddress": "02:aa:bb:cc:dd:10",
         "Entrypoint": ["/bin/env"], "Cmd": ["sleep", "infinity"], "Labels": {"team": "red"},
@@ -220,7 +209,7 @@ fn a_decnet_decky_with_every_setting_imports_adopts_as_it_is_and_keeps_them_acro
             "Sysctls": {"net.ipv4.tcp_timestamps": "0"},
             "LogConfig": {"Type": "json-file", "Config": {"max-size": "1m"}},
         },
-        "NetworkingConfig": {"EndpointsConfig": {lan.clone(): {"IPAMConfig": {"IPv4Address": ip}}}},
+        "NetworkingConfig": {"EndpointsConfig": {lan: {"IPAMConfig": {"IPv4Address": ip}}}},
     });
     let url = format!("http://engine/v1.41/containers/create?name={w}");
     let out = std::process::Command::new("curl")
@@ -272,6 +261,23 @@ fn a_decnet_decky_with_every_setting_imports_adopts_as_it_is_and_keeps_them_acro
         "sleep",
         "infinity",
     ]);
+}
+
+#[test]
+fn a_decnet_decky_with_every_setting_imports_adopts_as_it_is_and_keeps_them_across_a_replace() {
+    let fleet = Fleet::new("setsall");
+    let subnets = common::net::reserve(&[219]);
+    let (lan, w, ssh) = (fleet.n("lan"), fleet.n("w"), fleet.n("w-ssh"));
+    let _made = Made(vec![ssh.clone(), w.clone()], lan.clone());
+    let third = subnets.third;
+    docker(&[
+        "network",
+        "create",
+        "--subnet",
+        &format!("10.219.{third}.0/24"),
+        &lan,
+    ]);
+    decnet_decky(&fleet, &lan, &format!("10.219.{third}.10"));
     let before = shown(&fleet);
 
     // import writes it (refusing nothing), and the plan finds it matching.
