@@ -91,17 +91,10 @@ pub fn identity(c: &ContainerInfo) -> (Role, String, Option<String>) {
 
 /// What container `c`, in the part of `role`, was created with that a
 /// deckhand file cannot give that part: a replace would lose it.
-pub fn unexpressed(role: Role, c: &ContainerDetails, image: &ImageDefaults) -> Vec<String> {
+pub fn unexpressed(role: Role, c: &ContainerDetails) -> Vec<String> {
     let mut out = c.extra_settings.clone();
     let checks: &[(&str, bool)] = match role {
-        Role::Base => &[
-            ("volumes", !c.settings.volumes.is_empty()),
-            ("cap_drop", !c.settings.cap_drop.is_empty()),
-            (
-                "entrypoint",
-                c.entrypoint.is_some() && c.entrypoint != image.entrypoint,
-            ),
-        ],
+        Role::Base => &[],
         Role::Service => &[
             ("sysctls", !c.settings.sysctls.is_empty()),
             ("ports", !c.publish.is_empty()),
@@ -153,7 +146,34 @@ fn observed_settings(
         .filter(|d| Some(d) != image.working_dir.as_ref());
     s.labels
         .retain(|k, v| !labels::is_tool_label(k) && image.labels.get(k) != Some(v));
+    s.healthcheck = s
+        .healthcheck
+        .and_then(|h| own_healthcheck(h, image.healthcheck.as_ref()));
     s
+}
+
+/// A container's health check less what it inherits from its image's: the
+/// engine fills in every part a container leaves unset from the image's, so
+/// a part equal to the image's counts as unset, and all of it as none.
+fn own_healthcheck(
+    h: crate::settings::Healthcheck,
+    image: Option<&crate::settings::Healthcheck>,
+) -> Option<crate::settings::Healthcheck> {
+    let Some(image) = image else {
+        return Some(h);
+    };
+    if h == *image {
+        return None;
+    }
+    let own =
+        |mine: Option<String>, theirs: &Option<String>| mine.filter(|m| Some(m) != theirs.as_ref());
+    Some(crate::settings::Healthcheck {
+        interval: own(h.interval, &image.interval),
+        timeout: own(h.timeout, &image.timeout),
+        start_period: own(h.start_period, &image.start_period),
+        retries: h.retries.filter(|r| Some(*r) != image.retries),
+        test: h.test,
+    })
 }
 
 /// Where a base or singleton `c` joins, in the place of `want`: its one
@@ -266,6 +286,35 @@ pub(crate) mod tests {
         let seen = observed_spec(&want, &details(), &image());
         assert_eq!(seen, want);
         assert_eq!(seen.digest(), want.digest());
+    }
+
+    #[test]
+    fn an_image_health_check_counts_as_unset() {
+        use crate::settings::Healthcheck;
+        let check = |test: &str, interval: &str| Healthcheck {
+            test: vec!["CMD".into(), test.into()],
+            interval: Some(interval.into()),
+            timeout: None,
+            start_period: None,
+            retries: None,
+        };
+        let image = ImageDefaults {
+            healthcheck: Some(check("true", "30s")),
+            ..image()
+        };
+        let want = ContainerSpec::minimal("d-ssh", Role::Service, Some("d"), Some("ssh"), "i");
+        let mut c = details();
+        c.settings.healthcheck = Some(check("true", "30s"));
+        assert_eq!(observed_spec(&want, &c, &image).settings.healthcheck, None);
+        c.settings.healthcheck = Some(check("false", "30s"));
+        let own = observed_spec(&want, &c, &image)
+            .settings
+            .healthcheck
+            .unwrap();
+        assert_eq!((own.test[1].as_str(), own.interval), ("false", None));
+        c.settings.healthcheck = Some(check("true", "10s"));
+        let seen = observed_spec(&want, &c, &image).settings.healthcheck;
+        assert_eq!(seen.unwrap().interval.as_deref(), Some("10s"));
     }
 
     #[test]

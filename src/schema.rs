@@ -209,6 +209,7 @@ fn decky() -> Value {
             "image": string("Base image override. Exclusive with build."),
             "build": build("The base built from a context (DECNET's cloak for Windows personas): a directory with a Dockerfile, or { context, args }; tagged deckhand-build:base-<digest>. Exclusive with image."),
             "command": argv("Base command (default: sleep infinity)."),
+            "entrypoint": argv("The base's entrypoint, replacing the image's ENTRYPOINT."),
             "network": string("Network override."),
             "networks": {
                 "description": "Several LANs (MazeNET), each with its address (\"\" = the engine's choice): joined and left live, without a recreate. Excludes network and ip.",
@@ -229,6 +230,12 @@ fn decky() -> Value {
                 "additionalProperties": {"type": ["string", "integer"]}
             },
             "cap_add": caps("Linux capabilities of the base, like NET_ADMIN."),
+            "cap_drop": caps("Linux capabilities the base drops, like SYS_ADMIN."),
+            "volumes": {
+                "description": "The base's bind mounts, \"/host/path:/container/path[:ro|rw]\"; {fleet} {decky} {hostname} {ip} expand; host directories are created 0700 when missing. The engine's socket and directories are refused.",
+                "type": "array",
+                "items": {"type": "string"}
+            },
             "publish": {
                 "description": "Host ports published on the base, where its services listen: \"[ip:]host:container[/tcp|udp]\".",
                 "type": "array",
@@ -382,6 +389,11 @@ fn with_settings(mut table: Value) -> Value {
         "extra_hosts": list(&format!("Lines added to /etc/hosts, \"host:address\". {net}")),
         "dns": list(&format!("DNS servers (IP addresses). {net}")),
         "dns_search": list(&format!("DNS search domains. {net}")),
+        "mac_address": {
+            "description": format!("MAC address of the base on its first network, like \"02:42:0a:00:00:05\". {net}"),
+            "type": "string",
+            "pattern": "^[0-9A-Fa-f][02468aceACE](:[0-9A-Fa-f]{2}){5}$"
+        },
         "user": string("User (name or uid, optionally :group) the container runs as."),
         "working_dir": string("Working directory (an absolute path)."),
         "labels": {

@@ -79,6 +79,10 @@ pub struct Settings {
     pub devices: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
+    /// The MAC address on the base's first network, lowercase. Network key:
+    /// not on a service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
 }
 
 /// A health check: the command, and durations as [`duration_text`] writes them.
@@ -137,7 +141,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// The settings a container sharing another's network namespace cannot carry.
-pub const NETWORK_KEYS: &[&str] = &["dns", "dns_search", "extra_hosts"];
+pub const NETWORK_KEYS: &[&str] = &["dns", "dns_search", "extra_hosts", "mac_address"];
 
 /// `nanos` billionths of a CPU as the shortest decimal: `"0.5"`, `"2"`.
 pub fn cpus_text(nanos: i64) -> String {
@@ -208,6 +212,7 @@ const FIELD_ORDER: &[&str] = &[
     "privileged",
     "devices",
     "healthcheck",
+    "mac_address",
 ];
 
 fn show(v: &serde_json::Value) -> String {
@@ -295,6 +300,7 @@ mod tests {
             user: Some("u".into()),
             working_dir: Some("/".into()),
             privileged: true,
+            mac_address: Some("02:00:00:00:00:01".into()),
             ..Settings::default()
         };
         let mut all = serde_json::to_value(&all).unwrap();

@@ -56,11 +56,7 @@ fn a_build_context_is_built_once_rebuilt_on_change_and_a_failed_build_keeps_the_
     let dockerfile = format!("FROM {}\nCOPY banner /etc/banner\n", common::IMAGE);
     built.write_context(&dockerfile, "SSH-2.0-OpenSSH_8.9\n");
     fleet.write(&format!(
-        r#"
-[fleet]
-name = "{{fleet}}"
-base_image = "{{image}}"
-
+        r#"{fleet_table}
 [services.{svc}]
 build = "images/ssh"
 command = ["sleep", "infinity"]
@@ -72,7 +68,8 @@ command = ["httpd", "-f", "-p", "80"]
 [deckies.{{fleet}}-a]
 services = ["{svc}", "http"]
 "#,
-        svc = built.service
+        svc = built.service,
+        fleet_table = fleet_table!(),
     ));
     let ssh = fleet.n(&format!("a-{}", built.service));
 
@@ -154,11 +151,9 @@ services = ["{svc}", "http"]
 fn a_build_context_outside_the_config_tree_or_without_a_dockerfile_is_refused() {
     let fleet = Fleet::new("buildbad");
     fleet.write_file("images/empty/README", b"no Dockerfile here\n");
-    fleet.write(
+    fleet.write(concat!(
+        fleet_table!(),
         r#"
-[fleet]
-name = "{fleet}"
-
 [services.a]
 build = "images/empty"
 
@@ -169,7 +164,7 @@ build = "/etc"
 image = "{image}"
 build = "images/empty"
 "#,
-    );
+    ));
     let run = fleet.deckhand(&["validate"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("has no Dockerfile"), "{run:?}");
@@ -193,11 +188,7 @@ fn build_args_pick_the_base_image_of_a_service_and_a_decky_base_is_built_too() {
     fleet.write_file("cloak/Dockerfile", dockerfile.as_bytes());
     let config = |flavour: &str| {
         format!(
-            r#"
-[fleet]
-name = "{{fleet}}"
-base_image = "{{image}}"
-
+            r#"{fleet_table}
 [services.{svc}]
 build = {{ context = "images/ssh", args = {{ BASE_IMAGE = "{{image}}", FLAVOUR = "{flavour}" }} }}
 command = ["sleep", "infinity"]
@@ -213,7 +204,8 @@ services = ["{svc}"]
 [deckies.{{fleet}}-b.service_build.{svc}]
 FLAVOUR = "jammy"
 "#,
-            svc = built.service
+            svc = built.service,
+            fleet_table = fleet_table!(),
         )
     };
     fleet.write(&config("bookworm"));

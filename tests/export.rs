@@ -12,13 +12,9 @@ fn docker_compose_up_of_the_export_gives_the_containers_plan_expects() {
     let subnet = common::net::reserve(&[213]);
     let third = subnet.third;
     fleet.write(
-        &r#"
-[fleet]
-name = "{fleet}"
-base_image = "{image}"
-network = "{fleet}-lan"
-services = ["sniffer"]
-
+        &concat!(
+            fleet_table!("network = \"{fleet}-lan\"", "services = [\"sniffer\"]"),
+            r#"
 [networks.{fleet}-lan]
 driver = "bridge"
 subnet = "10.213.THIRD.0/24"
@@ -45,6 +41,7 @@ SSH_PASSWORD = "admin"
 [deckies.{fleet}-a.files."/etc/motd"]
 content = "welcome\n"
 "#
+        )
         .replace("THIRD", &third.to_string()),
     );
     let out = fleet.dir.path().join("docker-compose.json");
@@ -108,13 +105,12 @@ fn a_disguised_fleet_round_trips_through_the_export() {
     let dockerfile = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG FLAVOUR\nENV FLAVOUR=${FLAVOUR}\n";
     fleet.write_file("images/ssh/Dockerfile", dockerfile.as_bytes());
     fleet.write(
-        &r#"
-[fleet]
-name = "{fleet}"
-base_image = "{image}"
-network = "{fleet}-lana"
-logging = { driver = "json-file", options = { max-size = "10m", max-file = "5" } }
-
+        &concat!(
+            fleet_table!(
+                "network = \"{fleet}-lana\"",
+                "logging = { driver = \"json-file\", options = { max-size = \"10m\", max-file = \"5\" } }"
+            ),
+            r#"
 [networks.{fleet}-lana]
 subnet = "10.217.THIRD.0/24"
 
@@ -138,6 +134,7 @@ env = { DECNET_NMAP_OS = "windows" }
 publish = ["127.0.0.1:PORT:22/tcp"]
 networks = { "{fleet}-lana" = "10.217.THIRD.10", "{fleet}-lanb" = "" }
 "#
+        )
         .replace("THIRD", &third.to_string())
         .replace("PORT", &port.to_string())
         .replace("Q/", &format!("{q}/")),

@@ -15,11 +15,9 @@ use common::{docker, docker_try, Fleet, Run};
 /// Long enough for a run on a busy machine; a hang is far longer.
 const BOUND: Duration = Duration::from_secs(60);
 
-const TWO: &str = r#"
-[fleet]
-name = "{fleet}"
-base_image = "{image}"
-
+const TWO: &str = concat!(
+    fleet_table!(),
+    r#"
 [deckies.{fleet}-a]
 services = []
 
@@ -34,7 +32,8 @@ services = []
 
 [deckies.{fleet}-b.files."/srv/b/bait"]
 content = "b\n"
-"#;
+"#,
+);
 
 /// A `rm` that never ends.
 const SLEEPING_RM: &str = "#!/bin/sh\nsleep 100000\n";

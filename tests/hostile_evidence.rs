@@ -105,7 +105,7 @@ fn a_bait_truncated_to_250_mb_again_and_again_is_kept_once_and_sparse() {
 
 /// Two deckies, one bait each.
 const TWO: &str = concat!(
-    "\n[fleet]\nname = \"{fleet}\"\nbase_image = \"{image}\"\nevidence_quota_mb = 1\n",
+    fleet_table!("evidence_quota_mb = 1"),
     r#"
 [deckies.{fleet}-a]
 services = []
@@ -367,7 +367,7 @@ fn a_capture_that_does_not_fit_is_listed_and_the_restore_still_happens() {
 fn two_under_5_mib(with_a: bool) -> String {
     let a = "\n[deckies.{fleet}-a]\nservices = []\n\n[deckies.{fleet}-a.files.\"/srv/bait\"]\ncontent = \"a\\n\"\n";
     let b = "\n[deckies.{fleet}-b]\nservices = []\n\n[deckies.{fleet}-b.files.\"/srv/bait\"]\ncontent = \"b\\n\"\n";
-    let fleet = "\n[fleet]\nname = \"{fleet}\"\nbase_image = \"{image}\"\nevidence_quota_mb = 5\n";
+    let fleet = fleet_table!("evidence_quota_mb = 5");
     format!("{fleet}{}{b}", if with_a { a } else { "" })
 }
 

@@ -18,8 +18,9 @@ use common::{docker, Fleet, Run};
 /// adds to `[fleet]`; the bad decky's ssh has `BAD=1` in its environment.
 fn two_deckies(fleet: &Fleet, extra: &str, ssh: &str, baits: usize) {
     let mut toml = format!(
-        "[fleet]\nname = \"{{fleet}}\"\nbase_image = \"{{image}}\"\n{extra}\n\
-         [services.ssh]\nimage = \"{{image}}\"\ncommand = {ssh}\n"
+        "{fleet_table}{extra}\n\
+         [services.ssh]\nimage = \"{{image}}\"\ncommand = {ssh}\n",
+        fleet_table = fleet_table!(),
     );
     for decky in ["bad", "good"] {
         toml += &format!("\n[deckies.{{fleet}}-{decky}]\nservices = [\"ssh\"]\n");

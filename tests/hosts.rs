@@ -22,11 +22,7 @@ fn copy_certs(fleet: &Fleet, engine: &SecondEngine) {
 
 fn config(engine: &SecondEngine, a_host: &str, a_services: &str) -> String {
     format!(
-        r#"
-[fleet]
-name = "{{fleet}}"
-base_image = "{{image}}"
-
+        r#"{fleet_table}
 [hosts.edge]
 docker_host = "{tcp}"
 tls = {{ ca = "certs/ca.pem", cert = "certs/cert.pem", key = "certs/key.pem" }}
@@ -54,7 +50,8 @@ services = ["http"]
 content = "<h1>b</h1>\n"
 target = "http"
 "#,
-        tcp = engine.tcp
+        tcp = engine.tcp,
+        fleet_table = fleet_table!(),
     )
 }
 
@@ -270,11 +267,7 @@ fn an_ssh_engine_is_reached_through_the_system_ssh_client() {
     let fleet = Fleet::new("ssh");
     // `local` itself redefined as the machine's engine seen through ssh.
     fleet.write(&format!(
-        r#"
-[fleet]
-name = "{{fleet}}"
-base_image = "{{image}}"
-
+        r#"{fleet_table}
 [hosts.local]
 docker_host = "ssh://root@127.0.0.1:{port}"
 
@@ -284,7 +277,8 @@ services = []
 [deckies.{{fleet}}-a.files."/etc/motd"]
 content = "over ssh\n"
 "#,
-        port = sshd.port
+        port = sshd.port,
+        fleet_table = fleet_table!(),
     ));
     let ssh = sshd.ssh_command(&sshd.client_key());
     let env = [("DECKHAND_SSH_COMMAND", ssh.as_str())];

@@ -14,11 +14,7 @@ use common::{docker, Fleet};
 /// file contents, one service's env (a replace) and which deckies run ftp.
 fn fleet_config(deckies: usize, version: usize) -> String {
     let mut toml = format!(
-        r#"
-[fleet]
-name = "{{fleet}}"
-base_image = "{{image}}"
-
+        r#"{fleet_table}
 [services.http]
 image = "{{image}}"
 command = ["httpd", "-f", "-p", "80"]
@@ -32,7 +28,8 @@ env = {{ BANNER = "v{banner}" }}
 image = "{{image}}"
 command = ["sleep", "infinity"]
 "#,
-        banner = version / 3
+        banner = version / 3,
+        fleet_table = fleet_table!(),
     );
     for d in 0..deckies {
         let ftp = if (d + version).is_multiple_of(2) {

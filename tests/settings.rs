@@ -30,6 +30,10 @@ const CASES: &[Case] = &[
     Case { on: "base", line: "extra_hosts = [\"db.corp.local:10.0.0.5\"]", format: "{{.HostConfig.ExtraHosts}}", shows: "[db.corp.local:10.0.0.5]", changed: "extra_hosts = [\"db.corp.local:10.0.0.6\"]", reason: "extra_hosts [" },
     Case { on: "base", line: "dns = [\"9.9.9.9\"]", format: "{{.HostConfig.Dns}}", shows: "[9.9.9.9]", changed: "dns = [\"1.1.1.1\"]", reason: "dns [\"9.9.9.9\"] -> [\"1.1.1.1\"]" },
     Case { on: "base", line: "dns_search = [\"corp.local\"]", format: "{{.HostConfig.DnsSearch}}", shows: "[corp.local]", changed: "dns_search = [\"lab.local\"]", reason: "dns_search [\"corp.local\"] -> [\"lab.local\"]" },
+    Case { on: "base", line: "mac_address = \"02:aa:bb:cc:dd:01\"", format: "{{.Config.MacAddress}}", shows: "02:aa:bb:cc:dd:01", changed: "mac_address = \"02:aa:bb:cc:dd:02\"", reason: "mac_address 02:aa:bb:cc:dd:01 -> 02:aa:bb:cc:dd:02" },
+    Case { on: "base", line: "entrypoint = [\"/bin/env\"]", format: "{{.Config.Entrypoint}}", shows: "[/bin/env]", changed: "entrypoint = [\"/bin/env\", \"-u\", \"X\"]", reason: "entrypoint [\"/bin/env\"] -> [\"/bin/env\", \"-u\", \"X\"]" },
+    Case { on: "base", line: "cap_drop = [\"MKNOD\"]", format: "{{.HostConfig.CapDrop}}", shows: "[MKNOD]", changed: "cap_drop = [\"MKNOD\", \"NET_RAW\"]", reason: "cap_drop [\"MKNOD\"] -> [\"MKNOD\",\"NET_RAW\"]" },
+    Case { on: "base", line: "volumes = [\"/tmp/h-settings-sets/a:/mnt/a\"]", format: "{{.HostConfig.Binds}}", shows: "[/tmp/h-settings-sets/a:/mnt/a]", changed: "volumes = [\"/tmp/h-settings-sets/a:/mnt/a:ro\"]", reason: "volume added: /tmp/h-settings-sets/a:/mnt/a:ro" },
     Case { on: "ssh", line: "read_only = true", format: "{{.HostConfig.ReadonlyRootfs}}", shows: "true", changed: "read_only = false", reason: "read_only true -> (none)" },
     Case { on: "ssh", line: "user = \"1000\"", format: "{{.Config.User}}", shows: "1000", changed: "user = \"1001\"", reason: "user 1000 -> 1001" },
     Case { on: "ssh", line: "working_dir = \"/tmp\"", format: "{{.Config.WorkingDir}}", shows: "/tmp", changed: "working_dir = \"/var\"", reason: "working_dir /tmp -> /var" },
@@ -121,5 +125,204 @@ fn every_setting_reaches_its_container_and_a_change_replaces_only_it() {
             other.line
         );
     }
+    fleet.assert_no_changes();
+}
+
+/// Containers and networks made by hand, removed on drop (deckhand's
+/// replacements carry the same names).
+struct Made(Vec<String>, String);
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        for c in &self.0 {
+            let _ = common::docker_try(&["rm", "-f", c]);
+        }
+        let _ = common::docker_try(&["network", "rm", &self.1]);
+    }
+}
+
+/// An image whose HEALTHCHECK its containers inherit.
+fn image_with_health_check() -> &'static str {
+    let tag = "h-settings-health:1";
+    let dockerfile = format!(
+        "FROM {}\nHEALTHCHECK --interval=45s CMD true\n",
+        common::IMAGE
+    );
+    let mut child = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", tag, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("docker build");
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(dockerfile.as_bytes()).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "docker build failed");
+    tag
+}
+
+/// What inspect shows of every setting, by container: read before and after a replace.
+const SHOWN: &[(&str, &str)] = &[
+    ("w", "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}"),
+    ("w", "{{range .HostConfig.Ulimits}}{{.Name}}={{.Soft}}:{{.Hard}}{{end}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Tmpfs}}"),
+    ("w", "{{.HostConfig.ExtraHosts}} {{.HostConfig.Dns}} {{.HostConfig.DnsSearch}} {{.Config.MacAddress}}"),
+    ("w", "{{.Config.Entrypoint}} {{.HostConfig.CapAdd}} {{.HostConfig.CapDrop}} {{.HostConfig.Binds}}"),
+    ("w", "{{.HostConfig.Sysctls}} {{index .Config.Labels \"team\"}} {{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}}"),
+    ("w", "{{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Config}} {{.Config.Hostname}}"),
+    ("w-ssh", "{{.HostConfig.ReadonlyRootfs}} {{.Config.User}} {{.Config.WorkingDir}} {{.HostConfig.Privileged}}"),
+    ("w-ssh", "{{range .HostConfig.Devices}}{{.PathOnHost}}:{{.PathInContainer}}{{end}} {{index .Config.Labels \"team\"}}"),
+    ("w-ssh", "{{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.HostConfig.LogConfig.Config}}"),
+];
+
+fn shown(fleet: &Fleet) -> Vec<String> {
+    let each = SHOWN.iter().map(|(c, f)| inspect(&fleet.n(c), f));
+    each.collect()
+}
+
+/// The imported file less the deckies other tests' DECNET containers gave it.
+fn only_mine(fleet: &Fleet, imported: &str) -> String {
+    let mut t: toml::Table = toml::from_str(imported).expect("imported TOML");
+    let deckies = t["deckies"].as_table_mut().unwrap();
+    deckies.retain(|k, _| k.starts_with(&fleet.name));
+    toml::to_string(&t).unwrap()
+}
+
+/// Decky `w` as DECNET makes it on `lan` at `ip`: a base carrying every
+/// setting a base can, created as API 1.41 takes a MAC address (the docker
+/// CLI sends one where only 1.44 takes it), and an ssh service in its network
+/// namespace carrying the rest and inheriting its image's health check.
+fn decnet_decky(fleet: &Fleet, lan: &str, ip: &str) {
+    let (w, ssh) = (fleet.n("w"), fleet.n("w-ssh"));
+    let bind = format!("/tmp/h-settings-all/{w}:/mnt/w");
+    let body = serde_json::json!({
+        "Image": common::IMAGE, "Hostname": "w-host", "MacAddress": "02:aa:bb:cc:dd:10",
+        "Entrypoint": ["/bin/env"], "Cmd": ["sleep", "infinity"], "Labels": {"team": "red"},
+        "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 30_000_000_000u64},
+        "HostConfig": {
+            "NetworkMode": lan, "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3},
+            "Memory": 64 << 20, "NanoCpus": 500_000_000, "PidsLimit": 100,
+            "Ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}],
+            "SecurityOpt": ["no-new-privileges"], "Tmpfs": {"/run": "size=1m"},
+            "Dns": ["9.9.9.9"], "DnsSearch": ["corp.local"], "ExtraHosts": ["db.corp.local:10.0.0.5"],
+            "CapAdd": ["NET_ADMIN"], "CapDrop": ["MKNOD"], "Binds": [bind],
+            "Sysctls": {"net.ipv4.tcp_timestamps": "0"},
+            "LogConfig": {"Type": "json-file", "Config": {"max-size": "1m"}},
+        },
+        "NetworkingConfig": {"EndpointsConfig": {lan: {"IPAMConfig": {"IPv4Address": ip}}}},
+    });
+    let url = format!("http://engine/v1.41/containers/create?name={w}");
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "--unix-socket",
+            "/var/run/docker.sock",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+        ])
+        .arg(body.to_string())
+        .arg(&url)
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "create {w}: {out:?}");
+    docker(&["start", &w]);
+    let image = image_with_health_check();
+    let net = format!("container:{w}");
+    let decky = format!("decnet.fleet.decky={w}");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &ssh,
+        "--network",
+        &net,
+        "--label",
+        &decky,
+        "--label",
+        "decnet.fleet.service_name=ssh",
+        "--label",
+        "decnet.fleet.service=true",
+        "--read-only",
+        "--user",
+        "1000",
+        "--workdir",
+        "/tmp",
+        "--privileged",
+        "--device",
+        "/dev/null:/dev/decoy",
+        "--label",
+        "team=blue",
+        "--log-driver",
+        "json-file",
+        "--log-opt",
+        "max-size=1m",
+        image,
+        "sleep",
+        "infinity",
+    ]);
+}
+
+#[test]
+fn a_decnet_decky_with_every_setting_imports_adopts_as_it_is_and_keeps_them_across_a_replace() {
+    let fleet = Fleet::new("setsall");
+    let subnets = common::net::reserve(&[219]);
+    let (lan, w, ssh) = (fleet.n("lan"), fleet.n("w"), fleet.n("w-ssh"));
+    let _made = Made(vec![ssh.clone(), w.clone()], lan.clone());
+    let third = subnets.third;
+    docker(&[
+        "network",
+        "create",
+        "--subnet",
+        &format!("10.219.{third}.0/24"),
+        &lan,
+    ]);
+    decnet_decky(&fleet, &lan, &format!("10.219.{third}.10"));
+    let before = shown(&fleet);
+
+    // import writes it (refusing nothing), and the plan finds it matching.
+    let run = fleet.deckhand(&["import", "--fleet", &fleet.name]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains(&format!("{w} left out")), "{run:?}");
+    for line in [
+        "mac_address = \"02:aa:bb:cc:dd:10\"",
+        "entrypoint = [\"/bin/env\"]",
+        "cap_drop = [\"MKNOD\"]",
+        "privileged = true",
+    ] {
+        assert!(run.stdout.contains(line), "{line} not in {run:?}");
+    }
+    assert!(
+        !run.stdout.contains("interval = \"45s\""),
+        "the image's health check: {run:?}"
+    );
+    std::fs::write(fleet.path(), only_mine(&fleet, &run.stdout)).unwrap();
+    fleet.assert_no_changes();
+
+    // Adoption recreates nothing.
+    let started = |c: &str| inspect(c, "{{.Id}} {{.State.StartedAt}}");
+    let (w_was, ssh_was) = (started(&w), started(&ssh));
+    let adopted = fleet.deckhand(&["apply", "--auto-approve", "--adopt", "--no-color"]);
+    assert_eq!(adopted.code, 0, "{adopted:?}");
+    assert_eq!(
+        (started(&w), started(&ssh)),
+        (w_was.clone(), ssh_was.clone())
+    );
+    fleet.assert_no_changes();
+
+    // A replace (another hostname) keeps every setting.
+    let text = std::fs::read_to_string(fleet.path()).unwrap();
+    std::fs::write(fleet.path(), text.replace("\"w-host\"", "\"w-host2\"")).unwrap();
+    let run = fleet.apply();
+    assert!(run.stdout.contains("replaced"), "{run:?}");
+    assert_ne!(started(&w), w_was, "the base was not replaced");
+    assert_ne!(started(&ssh), ssh_was, "the service was not replaced");
+    let after = shown(&fleet);
+    let hostname = |v: &[String]| {
+        v.iter()
+            .map(|l| l.replace("w-host2", "w-host"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hostname(&after), before, "settings after the replace");
     fleet.assert_no_changes();
 }

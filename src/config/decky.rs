@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::catalog::{check_env_key, service_spec};
-use super::disguise::{expand, Values};
+use super::disguise::{check_volume, expand, Values};
 use super::merge::{Named, Tables};
 use super::raw::RawDecky;
 use super::validate::Validator;
@@ -87,31 +87,39 @@ impl Validator<'_> {
                 "remove it to run the default [\"sleep\", \"infinity\"]",
             );
         }
+        if let Some(e) = raw.entrypoint.as_ref().filter(|e| e.get_ref().is_empty()) {
+            let message = format!("decky '{name}': entrypoint is empty");
+            let help = "remove it to use the image's default";
+            self.ctx.err_help(src, &e.span(), message, help);
+        }
         let command = raw.command.as_ref().map(|c| c.get_ref().clone());
         let (persona, sysctls) = self.sysctls(name, src, raw);
         let place = format!("decky '{name}'");
         let cap_add = self.caps(src, &raw.cap_add, &place);
+        let cap_drop = self.caps(src, &raw.cap_drop, &place);
         let given = Settings {
             cap_add,
+            cap_drop,
             persona,
             sysctls,
             logging: self.fleet_logging.clone(),
             ..Settings::default()
         };
-        let settings = self.settings(src, &place, false, raw.settings(), given);
+        let mut settings = self.settings(src, &place, false, raw.settings(), given);
         let ip = match &network {
             Some(_) => raw.ip.as_ref().map(|i| i.get_ref().clone()),
             None => None,
         };
         let first_ip = ip.clone().or_else(|| lans.values().next().cloned());
         let env = self.base_env(name, src, raw, &hostname, first_ip.as_deref());
+        settings.volumes = self.base_volumes(name, src, raw, &hostname, first_ip.as_deref());
         ContainerSpec {
             name: name.to_string(),
             role: Role::Base,
             decky: Some(name.to_string()),
             service: None,
             image,
-            entrypoint: None,
+            entrypoint: raw.entrypoint.as_ref().map(|e| e.get_ref().clone()),
             command: Some(command.unwrap_or_else(|| vec!["sleep".into(), "infinity".into()])),
             env,
             settings,
@@ -163,6 +171,40 @@ impl Validator<'_> {
                 (String::new(), None)
             }
         }
+    }
+
+    /// The base's bind mounts, their placeholders filled in and each checked
+    /// as a service's (no `{service}`: a base runs none).
+    fn base_volumes(
+        &mut self,
+        name: &str,
+        src: usize,
+        raw: &RawDecky,
+        hostname: &str,
+        ip: Option<&str>,
+    ) -> Vec<String> {
+        let fleet = self.fleet_name.clone();
+        let values = Values {
+            fleet: &fleet,
+            decky: name,
+            service: "",
+            hostname,
+            ip: ip.unwrap_or_default(),
+        };
+        let place = format!("decky '{name}'");
+        let mut out = Vec::new();
+        for v in &raw.volumes {
+            let allowed = ["fleet", "decky", "hostname", "ip"];
+            self.placeholders(src, &v.span(), v.get_ref(), &allowed, &place);
+            let bind = expand(v.get_ref(), &values);
+            if let Err(m) = check_volume(&bind) {
+                let help = "bind mounts are /host/path:/container/path[:ro|rw], away from the engine's files";
+                self.ctx
+                    .err_help(src, &v.span(), format!("{place}: {m}"), help);
+            }
+            out.push(bind);
+        }
+        out
     }
 
     /// The base's environment, its placeholders filled in (no `{service}`: a base runs none).

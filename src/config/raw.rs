@@ -100,7 +100,8 @@ macro_rules! raw_settings {
         with_settings! {
             [
                 restart, mem_limit, cpus, pids_limit, ulimits, security_opt, tmpfs, read_only,
-                extra_hosts, dns, dns_search, user, working_dir, labels, privileged, devices, healthcheck
+                extra_hosts, dns, dns_search, user, working_dir, labels, privileged, devices, healthcheck,
+                mac_address
             ]
             $($t)*
         }
@@ -142,6 +143,7 @@ pub struct RawDecky {
     pub ip: Option<Spanned<String>>,
     pub image: Option<Spanned<String>>,
     pub command: Option<Spanned<Vec<String>>>,
+    pub entrypoint: Option<Spanned<Vec<String>>>,
     pub network: Option<Spanned<String>>,
     /// Several LANs, each with its address ("" = the engine's choice).
     pub networks: Option<Spanned<BTreeMap<Key, Spanned<String>>>>,
@@ -156,6 +158,11 @@ pub struct RawDecky {
     pub sysctls: BTreeMap<Key, Spanned<toml::Value>>,
     #[serde(default)]
     pub cap_add: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub cap_drop: Vec<Spanned<String>>,
+    /// The base's bind mounts, as a service's (no `{service}`).
+    #[serde(default)]
+    pub volumes: Vec<Spanned<String>>,
     #[serde(default)]
     pub env: BTreeMap<Key, String>,
     #[serde(default)]

@@ -85,6 +85,7 @@ fn help(key: &str) -> &'static str {
         "devices" => "a list like [\"/dev/net/tun\"] or [\"/dev/x:/dev/y:rwm\"]",
         "extra_hosts" => "a list like [\"db.corp.local:10.0.0.5\"]",
         "dns" => "a list of IP addresses",
+        "mac_address" => "six hex pairs like \"02:42:0a:00:00:05\", not a multicast address",
         "healthcheck" => "like { test = [\"CMD\", \"true\"], interval = \"30s\", timeout = \"5s\", start_period = \"10s\", retries = 3 }",
         _ => "a list of strings",
     }
@@ -150,6 +151,10 @@ fn check(key: &str, value: &Value) -> Checked {
                 false => bad("holds something that is not an IP address"),
             }
         }
+        ("mac_address", Value::String(m)) => match unicast_mac(m) {
+            Some(m) => Ok(json!(m)),
+            None => bad(&format!("'{m}' is not a unicast MAC address")),
+        },
         ("healthcheck", Value::Table(t)) => match healthcheck(t) {
             Some(h) => Ok(h),
             None => bad("is not a health check"),
@@ -175,6 +180,20 @@ fn healthcheck(t: &toml::Table) -> Option<Json> {
         }
     }
     Some(out)
+}
+
+/// `m` lowercase, as the engine reports it, when it is six hex pairs
+/// joined by `:` and not multicast (the engine refuses those).
+fn unicast_mac(m: &str) -> Option<String> {
+    let pairs: Vec<u8> = m
+        .split(':')
+        .map(|p| {
+            (p.len() == 2)
+                .then(|| u8::from_str_radix(p, 16).ok())
+                .flatten()
+        })
+        .collect::<Option<_>>()?;
+    (pairs.len() == 6 && pairs[0] & 1 == 0).then(|| m.to_ascii_lowercase())
 }
 
 fn to_json(v: &Value) -> Checked {
@@ -262,6 +281,14 @@ mod tests {
             check("ulimits", &Value::Table(t)).unwrap(),
             json!({"nofile": {"soft": 1024, "hard": 1024}, "nproc": {"soft": 1, "hard": 2}})
         );
+        let mac = |m: &str| check("mac_address", &Value::String(m.into()));
+        assert_eq!(
+            mac("02:AA:bb:00:00:01").unwrap(),
+            json!("02:aa:bb:00:00:01")
+        );
+        assert!(mac("01:00:5e:00:00:01").is_err(), "multicast");
+        assert!(mac("02:aa:bb:00:00").is_err());
+        assert!(mac("02:aa:bb:00:00:1").is_err());
         let labels: toml::Table = toml::from_str("\"deckhand.fleet\" = \"x\"").unwrap();
         assert!(check("labels", &Value::Table(labels)).is_err());
     }

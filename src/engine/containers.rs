@@ -142,8 +142,7 @@ impl Engine {
         let options = CreateContainerOptionsBuilder::default()
             .name(&c.name)
             .build();
-        let created = self
-            .docker
+        let created = super::settings::docker_for(&self.docker, &c.settings)
             .create_container(Some(options), body)
             .await
             .map_err(|e| EngineError::from_bollard(format!("create container {}", c.name), e))?;

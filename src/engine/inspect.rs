@@ -40,6 +40,8 @@ pub struct ImageDefaults {
     pub user: Option<String>,
     pub working_dir: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// The image's HEALTHCHECK, which a container made without one inherits.
+    pub healthcheck: Option<crate::settings::Healthcheck>,
 }
 
 impl Engine {
@@ -60,11 +62,12 @@ impl Engine {
         let config = c.config.unwrap_or_default();
         let host = c.host_config.unwrap_or_default();
         let extra_settings = extra_settings(&host);
-        let settings = super::settings::read(&config, &host);
-        let networks = c
-            .network_settings
-            .and_then(|n| n.networks)
-            .unwrap_or_default()
+        let mut settings = super::settings::read(&config, &host);
+        let endpoints = c.network_settings.and_then(|n| n.networks);
+        let endpoints = endpoints.unwrap_or_default();
+        let primary = endpoints.get(host.network_mode.as_deref().unwrap_or_default());
+        settings.mac_address = primary.and_then(super::settings::mac_address);
+        let networks = endpoints
             .into_iter()
             .map(|(net, endpoint)| {
                 let ip = endpoint
@@ -165,6 +168,10 @@ impl Engine {
             env: config.env.unwrap_or_default(),
             user: config.user.filter(|u| !u.is_empty()),
             working_dir: config.working_dir.filter(|d| !d.is_empty()),
+            healthcheck: config
+                .healthcheck
+                .as_ref()
+                .and_then(super::settings::healthcheck),
             labels: config.labels.unwrap_or_default().into_iter().collect(),
         })
     }

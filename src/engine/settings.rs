@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use bollard::models::{
-    ContainerConfig, ContainerCreateBody, DeviceMapping, HealthConfig, HostConfig,
-    HostConfigLogConfig, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ContainerConfig, ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig,
+    HostConfig, HostConfigLogConfig, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
+use bollard::{BollardRequest, Docker};
 
 use crate::settings::{
     cpus_nanos, cpus_text, duration_nanos, duration_text, Healthcheck, Logging, Settings, Ulimit,
@@ -127,8 +128,60 @@ fn health_config(s: &Settings) -> Option<HealthConfig> {
     })
 }
 
+/// The client that creates a container with `s`: API 1.41 takes a MAC
+/// address only as the create request's `MacAddress` (an endpoint's came in
+/// 1.44), which bollard's create body no longer has, so it is added to the
+/// request's JSON on its way out.
+pub(super) fn docker_for(docker: &Docker, s: &Settings) -> Docker {
+    match s.mac_address.clone() {
+        None => docker.clone(),
+        Some(mac) => docker
+            .clone()
+            .with_request_modifier(move |req| with_mac(req, &mac)),
+    }
+}
+
+/// A create request with `"MacAddress": mac` in its body.
+fn with_mac(req: BollardRequest, mac: &str) -> BollardRequest {
+    use futures_util::FutureExt;
+    use http_body_util::{BodyExt, Either};
+    if !req.uri().path().ends_with("/containers/create") {
+        return req;
+    }
+    let (parts, body) = req.into_parts();
+    let Either::Left(full) = body else {
+        return BollardRequest::from_parts(parts, body);
+    };
+    // A full body is ready at once.
+    let bytes = match full.collect().now_or_never() {
+        Some(Ok(collected)) => collected.to_bytes(),
+        _ => bytes::Bytes::new(),
+    };
+    let with = match serde_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(mut o)) => {
+            o.insert("MacAddress".into(), mac.into());
+            serde_json::to_vec(&o).ok().map(bytes::Bytes::from)
+        }
+        _ => None,
+    };
+    BollardRequest::from_parts(parts, bollard::body_full(with.unwrap_or(bytes)))
+}
+
+/// The MAC address a container asked for on endpoint `e`: its address,
+/// unless the one the engine derives from its IPv4 address (`02:42:` and
+/// the address's four bytes), which a container that asks for none gets.
+pub(super) fn mac_address(e: &EndpointSettings) -> Option<String> {
+    let mac = e.mac_address.as_deref().filter(|m| !m.is_empty())?;
+    let ip: Option<std::net::Ipv4Addr> = e.ip_address.as_deref().and_then(|i| i.parse().ok());
+    let derived = ip.map(|ip| {
+        let [a, b, c, d] = ip.octets();
+        format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
+    });
+    (derived.as_deref() != Some(mac)).then(|| mac.to_ascii_lowercase())
+}
+
 /// A health check as the engine reports it.
-fn healthcheck(h: &HealthConfig) -> Option<Healthcheck> {
+pub(super) fn healthcheck(h: &HealthConfig) -> Option<Healthcheck> {
     let text = |n: Option<i64>| n.filter(|n| *n > 0).map(duration_text);
     Some(Healthcheck {
         test: h.test.clone().filter(|t| !t.is_empty())?,
@@ -188,6 +241,8 @@ pub(super) fn read(config: &ContainerConfig, host: &HostConfig) -> Settings {
         privileged: host.privileged == Some(true),
         devices: host.devices.iter().flatten().map(device_text).collect(),
         healthcheck: config.healthcheck.as_ref().and_then(healthcheck),
+        // Read from the container's endpoint (see [`mac_address`]).
+        mac_address: None,
     }
 }
 
@@ -284,5 +339,37 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(read(&config, &body.host_config.unwrap()), s);
+    }
+
+    #[test]
+    fn a_mac_address_is_the_containers_own_unless_derived_from_its_address() {
+        let endpoint = |mac: &str| EndpointSettings {
+            mac_address: Some(mac.into()),
+            ip_address: Some("172.17.0.2".into()),
+            ..Default::default()
+        };
+        assert_eq!(mac_address(&endpoint("02:42:ac:11:00:02")), None);
+        assert_eq!(
+            mac_address(&endpoint("02:AA:bb:cc:dd:01")),
+            Some("02:aa:bb:cc:dd:01".into())
+        );
+        assert_eq!(mac_address(&endpoint("")), None);
+    }
+
+    #[test]
+    fn a_create_request_carries_the_mac_address_in_its_body() {
+        use http_body_util::BodyExt;
+        let body = bollard::body_full(bytes::Bytes::from_static(br#"{"Image":"x"}"#));
+        let mut req = BollardRequest::new(body);
+        *req.uri_mut() = "http://engine/v1.41/containers/create?name=a"
+            .parse()
+            .unwrap();
+        let sent = with_mac(req, "02:aa:bb:cc:dd:01").into_body();
+        let sent = futures_util::FutureExt::now_or_never(sent.collect()).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&sent.unwrap().to_bytes()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"Image": "x", "MacAddress": "02:aa:bb:cc:dd:01"})
+        );
     }
 }

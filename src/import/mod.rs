@@ -72,7 +72,7 @@ pub async fn find(engine: &Engine) -> Result<Found, EngineError> {
                 images.insert(image.clone(), engine.image_defaults(image).await?);
             }
         }
-        if let Some(why) = inexpressible(decky, &base, &details, &images) {
+        if let Some(why) = inexpressible(decky, &base, &details) {
             found.warnings.push(why);
             continue;
         }
@@ -95,12 +95,11 @@ fn inexpressible(
     decky: &str,
     base: &ContainerDetails,
     services: &[(String, ContainerDetails)],
-    images: &BTreeMap<String, ImageDefaults>,
 ) -> Option<String> {
     let parts =
         std::iter::once((Role::Base, base)).chain(services.iter().map(|(_, d)| (Role::Service, d)));
     for (role, c) in parts {
-        let settings = adopt::unexpressed(role, c, &images[&c.image]);
+        let settings = adopt::unexpressed(role, c);
         if !settings.is_empty() {
             return Some(format!(
                 "decky {decky} left out: its container {} sets {}, which deckhand.toml cannot express (adopting it would lose that)",

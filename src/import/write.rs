@@ -165,6 +165,9 @@ fn decky(out: &mut String, d: &FoundDecky, base: &ContainerSpec, wide: &FleetWid
     if let Some(c) = base.command.as_ref().filter(|c| **c != default_command) {
         line("command", list(c));
     }
+    if let Some(e) = &base.entrypoint {
+        line("entrypoint", list(e));
+    }
     match &base.network {
         Some(n) if *n != wide.network => line("network", quote(n)),
         Some(_) => {}
@@ -177,8 +180,13 @@ fn decky(out: &mut String, d: &FoundDecky, base: &ContainerSpec, wide: &FleetWid
     if !sysctls.is_empty() {
         line("sysctls", inline(&sysctls));
     }
+    let n = names(d);
+    let volumes = base.settings.volumes.iter();
+    let volumes: Vec<String> = volumes.map(|b| disguise::volume(b, &n)).collect();
     for (name, items) in [
         ("cap_add", &base.settings.cap_add),
+        ("cap_drop", &base.settings.cap_drop),
+        ("volumes", &volumes),
         ("publish", &base.publish),
     ] {
         if !items.is_empty() {

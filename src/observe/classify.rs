@@ -110,7 +110,7 @@ async fn read_decnet(
             unwritable: unwritable(c),
             origin,
             lans: c.networks.clone(),
-            unexpressed: adopt::unexpressed(role, &details, &images[&details.image]),
+            unexpressed: adopt::unexpressed(role, &details),
         });
     }
     Ok(out)

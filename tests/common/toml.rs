@@ -2,11 +2,13 @@
 //! to string literals, so that a file's config stays one `concat!` constant.
 //! `{fleet}` and `{image}` are filled in by `Fleet::write`.
 
-/// `[fleet]` named after the test, with the test image as every base's.
+/// `[fleet]` named after the test, with the test image as every base's,
+/// and any further lines given (`fleet_table!("on_drift = \"report\"")`).
+/// A literal: in `format!`, pass it as an argument (its braces stay as they are).
 #[macro_export]
 macro_rules! fleet_table {
-    () => {
-        "\n[fleet]\nname = \"{fleet}\"\nbase_image = \"{image}\"\n"
+    ($($line:literal),* $(,)?) => {
+        concat!("\n[fleet]\nname = \"{fleet}\"\nbase_image = \"{image}\"\n", $($line, "\n"),*)
     };
 }
 
