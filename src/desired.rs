@@ -59,6 +59,9 @@ pub enum OnDrift {
     Restore,
     /// Keep evidence, report the drift, leave the file as it was found.
     Report,
+    /// Write the file when it is absent; never compare, restore or keep it
+    /// as evidence (DECNET's canaries, content meant to change).
+    Seed,
 }
 
 impl DesiredState {

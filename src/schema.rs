@@ -285,6 +285,13 @@ fn on_drift() -> Value {
     })
 }
 
+fn file_on_drift() -> Value {
+    json!({
+        "description": "What to do when live content differs from the file and deckhand did not change it: \"restore\" (keep evidence, then restore), \"report\" (keep evidence, report, leave it) or \"seed\" (write it when absent; never compare, restore or keep it as evidence: DECNET's canaries). Default: [fleet] on_drift.",
+        "enum": ["restore", "report", "seed"]
+    })
+}
+
 fn file() -> Value {
     json!({
         "type": "object",
@@ -313,7 +320,7 @@ fn file() -> Value {
                     {"type": "string", "pattern": "^[+-]?[0-9]+[smhd]?$"}
                 ]
             },
-            "on_drift": on_drift(),
+            "on_drift": file_on_drift(),
             "target": string("Container the file lives in: a service of this decky, or \"base\" (default: ssh when the decky has it, else base)."),
             "sensitive": {
                 "description": "true: plans show hashes and sizes, never the content.",

@@ -167,10 +167,12 @@ struct Shared {
     network_failed: bool,
 }
 
-/// The files the record says deckhand dropped, per container.
+/// The files the record says deckhand dropped, per container, and the
+/// declared seeds: neither is a foreign change of a container's layer.
 fn dropped_files(record: &RecordUpdate) -> BTreeMap<String, BTreeSet<String>> {
     let mut dropped: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (container, path) in record.previous.iter().flat_map(|r| r.files.iter()) {
+    let recorded = record.previous.iter().flat_map(|r| r.files.iter());
+    for (container, path) in recorded.chain(&record.seeds) {
         dropped
             .entry(container.clone())
             .or_default()

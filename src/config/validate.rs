@@ -284,6 +284,11 @@ impl<'a> Validator<'a> {
         }
         if let Some(o) = &fleet.on_drift {
             self.on_drift = self.drift_policy(src, o).unwrap_or_default();
+            if self.on_drift == OnDrift::Seed {
+                let message = "on_drift = \"seed\" cannot be every file's default".to_string();
+                self.ctx.err_help(src, &o.span(), message, "set on_drift = \"seed\" on the files DECNET or an intruder may own, in [deckies.NAME.files.\"PATH\"]");
+                self.on_drift = OnDrift::default();
+            }
         }
         if let Some(l) = &fleet.logging {
             self.fleet_logging = self.logging(src, l, "[fleet]");
@@ -291,14 +296,15 @@ impl<'a> Validator<'a> {
         settings
     }
 
-    /// `on_drift = "restore" | "report"`.
+    /// `on_drift = "restore" | "report" | "seed"`.
     pub fn drift_policy(&mut self, src: usize, o: &toml::Spanned<String>) -> Option<OnDrift> {
         match o.get_ref().as_str() {
             "restore" => Some(OnDrift::Restore),
             "report" => Some(OnDrift::Report),
+            "seed" => Some(OnDrift::Seed),
             other => {
                 let message = format!("unknown on_drift '{other}'");
-                self.ctx.err_help(src, &o.span(), message, "use \"restore\" (keep evidence, then restore) or \"report\" (keep evidence, leave it)");
+                self.ctx.err_help(src, &o.span(), message, "use \"restore\" (keep evidence, then restore), \"report\" (keep evidence, leave it) or \"seed\" (write it when absent, never compare it)");
                 None
             }
         }

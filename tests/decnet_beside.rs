@@ -1,0 +1,167 @@
+//! Living beside DECNET (SPEC §7): its canaries as `on_drift = "seed"`
+//! files, `{ports}`, artifact directories its collector reads, a container
+//! recreated behind watch's back, and DECNET's state file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{docker, Fleet};
+
+/// Every copy kept under the fleet's evidence directory (sidecars aside).
+fn copies(fleet: &Fleet) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_none_or(|x| x != "json") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&fleet.dir.path().join(".deckhand/evidence"), &mut out);
+    out
+}
+
+const SEEDED: &str = r#"
+[fleet]
+name = "{fleet}"
+base_image = "{image}"
+
+[deckies.{fleet}-a]
+services = []
+env = { ROUND = "1" }
+
+[deckies.{fleet}-a.files."/root/.aws/credentials"]
+content = "aws_access_key_id = AKIA-SEEDED\n"
+mode = 0o600
+on_drift = "seed"
+
+[deckies.{fleet}-a.files."/root/notes.txt"]
+content = "todo\n"
+"#;
+
+#[test]
+fn a_seed_is_written_when_absent_and_then_left_to_whoever_changes_it() {
+    let fleet = Fleet::new("dnseed");
+    fleet.write(SEEDED);
+    fleet.apply();
+    let base = fleet.n("a");
+    let canary = "/root/.aws/credentials";
+    assert_eq!(
+        common::cat(&base, canary),
+        b"aws_access_key_id = AKIA-SEEDED\n"
+    );
+
+    // DECNET (or an intruder) rewrites and chmods it: nothing to do, nothing kept.
+    let theirs = "echo 'aws_access_key_id = AKIA-DECNET-TOKEN' > /root/.aws/credentials; chmod 644 /root/.aws/credentials";
+    docker(&["exec", &base, "sh", "-c", theirs]);
+    fleet.assert_no_changes();
+    let status = fleet.deckhand(&["status", "--detailed-exitcode", "--no-color"]);
+    assert_eq!(
+        status.code, 0,
+        "a seed changed is not a difference: {status:?}"
+    );
+
+    // Gone: written again.
+    docker(&["exec", &base, "rm", canary]);
+    let plan = fleet.plan();
+    assert!(
+        plan.stdout.contains(&format!("+ file {base}:{canary}")),
+        "{plan:?}"
+    );
+    fleet.apply();
+    assert_eq!(
+        common::cat(&base, canary),
+        b"aws_access_key_id = AKIA-SEEDED\n"
+    );
+
+    // Changed again, then the base is replaced: the seed is not evidence of
+    // its layer, an intruder's file is; the new base gets the seed.
+    docker(&["exec", &base, "sh", "-c", theirs]);
+    docker(&["exec", &base, "sh", "-c", "echo loot > /root/loot.txt"]);
+    fleet.write(&SEEDED.replace("ROUND = \"1\"", "ROUND = \"2\""));
+    let run = fleet.apply();
+    let kept = copies(&fleet);
+    assert_eq!(kept.len(), 1, "one layer capture: {kept:?}\n{run:?}");
+    let listing = std::fs::read_to_string(format!("{}.json", kept[0].display())).unwrap();
+    assert!(
+        listing.contains("/root/loot.txt") && !listing.contains(".aws/credentials"),
+        "a seed is never evidence: {listing}"
+    );
+    assert_eq!(
+        common::cat(&base, canary),
+        b"aws_access_key_id = AKIA-SEEDED\n"
+    );
+    fleet.assert_no_changes();
+
+    // Out of the file: left in place, like anything else someone else owns.
+    docker(&["exec", &base, "sh", "-c", theirs]);
+    let seed = "[deckies.{fleet}-a.files.\"/root/.aws/credentials\"]\ncontent = \"aws_access_key_id = AKIA-SEEDED\\n\"\nmode = 0o600\non_drift = \"seed\"\n";
+    assert!(SEEDED.contains(seed));
+    fleet.write(
+        &SEEDED
+            .replace("ROUND = \"1\"", "ROUND = \"2\"")
+            .replace(seed, ""),
+    );
+    fleet.assert_no_changes();
+    assert_eq!(
+        common::cat(&base, canary),
+        b"aws_access_key_id = AKIA-DECNET-TOKEN\n"
+    );
+    assert_eq!(copies(&fleet).len(), 1, "{:?}", copies(&fleet));
+}
+
+#[test]
+fn watch_heals_a_bait_beside_a_seed_and_leaves_the_seed_as_found() {
+    let fleet = Fleet::new("dnseedw");
+    fleet.write(SEEDED);
+    fleet.apply();
+    let base = fleet.n("a");
+    let watch = common::watch::Watch::start(&fleet, 2);
+    let both = "echo DECNET > /root/.aws/credentials; echo tampered > /root/notes.txt";
+    docker(&["exec", &base, "sh", "-c", both]);
+    let healed = common::watch::within(std::time::Duration::from_secs(60), || {
+        common::cat(&base, "/root/notes.txt") == b"todo\n"
+    });
+    assert!(healed.is_some(), "{}", watch.output());
+    watch.settled(std::time::Duration::from_secs(60));
+    assert_eq!(common::cat(&base, "/root/.aws/credentials"), b"DECNET\n");
+    // Its opens are still told (a canary touched is news); never a step or evidence.
+    let out = watch.output();
+    let acted = |l: &&str| ["file ", "evidence", "drift"].iter().any(|w| l.contains(w));
+    assert!(
+        !out.lines()
+            .filter(|l| l.contains("credentials"))
+            .any(|l| acted(&l)),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_seed_cannot_be_the_fleets_default_nor_go_with_ensure_absent() {
+    let fleet = Fleet::new("dnseedbad");
+    fleet.write(&SEEDED.replace(
+        "base_image = \"{image}\"",
+        "base_image = \"{image}\"\non_drift = \"seed\"",
+    ));
+    let run = fleet.deckhand(&["validate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("deckhand.toml:5:"), "{run:?}");
+    assert!(
+        run.stderr.contains("cannot be every file's default"),
+        "{run:?}"
+    );
+    fleet.write(&SEEDED.replace(
+        "content = \"todo\\n\"",
+        "ensure = \"absent\"\non_drift = \"seed\"",
+    ));
+    let run = fleet.deckhand(&["validate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("cannot go with ensure = \"absent\""),
+        "{run:?}"
+    );
+}
