@@ -184,7 +184,7 @@ fn service() -> Value {
             },
             "cap_drop": caps("Linux capabilities to drop, like SYS_ADMIN."),
             "volumes": {
-                "description": "Bind mounts, \"/host/path:/container/path[:ro|rw]\"; {fleet} {decky} {service} {hostname} {ip} expand; host directories are created 0700 when missing. The engine's socket and directories are refused.",
+                "description": "Bind mounts, \"/host/path:/container/path[:ro|rw]\"; {fleet} {decky} {service} {hostname} {ip} {ports} expand; host directories are created 0700 when missing. The engine's socket and directories are refused.",
                 "type": "array",
                 "items": {"type": "string"}
             },
@@ -234,7 +234,7 @@ fn decky() -> Value {
                 "type": "array",
                 "items": {"type": "string"}
             },
-            "env": env("The base's environment; {fleet} {decky} {hostname} {ip} expand."),
+            "env": env("The base's environment; {fleet} {decky} {hostname} {ip} {ports} (the decky's service ports, like DECNET_OPEN_PORTS) expand."),
             "service_config": {
                 "description": "Per-service environment of this decky, merged over the service's env.",
                 "type": "object",

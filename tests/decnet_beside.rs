@@ -165,3 +165,53 @@ fn a_seed_cannot_be_the_fleets_default_nor_go_with_ensure_absent() {
         "{run:?}"
     );
 }
+
+const PORTS: &str = r#"
+[fleet]
+name = "{fleet}"
+base_image = "{image}"
+
+[services.smb]
+image = "{image}"
+command = ["sleep", "infinity"]
+ports = [445, 139]
+env = { OPEN = "{ports}" }
+
+[services.rdp]
+image = "{image}"
+command = ["sleep", "infinity"]
+ports = [3389, 445]
+
+[deckies.{fleet}-win]
+services = ["smb", "rdp"]
+env = { DECNET_OPEN_PORTS = "{ports}" }
+"#;
+
+/// The environment of `container`, as the engine holds it.
+fn env_of(container: &str) -> Vec<String> {
+    let json = docker(&["inspect", "-f", "{{json .Config.Env}}", container]);
+    serde_json::from_str(json.trim()).unwrap()
+}
+
+#[test]
+fn ports_expands_to_the_deckys_service_ports_as_decnet_writes_them() {
+    let fleet = Fleet::new("dnports");
+    fleet.write(PORTS);
+    fleet.apply();
+    let base = fleet.n("win");
+    // DECNET's composer: sorted, once each, commas (its test: smb + rdp = "139,445,3389").
+    assert!(env_of(&base).contains(&"DECNET_OPEN_PORTS=139,445,3389".to_string()));
+    assert!(env_of(&fleet.n("win-smb")).contains(&"OPEN=139,445,3389".to_string()));
+    fleet.assert_no_changes();
+
+    fleet.write(&PORTS.replace("services = [\"smb\", \"rdp\"]", "services = [\"smb\"]"));
+    let plan = fleet.plan();
+    assert!(
+        plan.stdout.contains(&format!("-/+ decky {base}"))
+            && plan.stdout.contains("env DECNET_OPEN_PORTS changed"),
+        "{plan:?}"
+    );
+    fleet.apply();
+    assert!(env_of(&base).contains(&"DECNET_OPEN_PORTS=139,445".to_string()));
+    fleet.assert_no_changes();
+}

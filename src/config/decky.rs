@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::catalog::{check_env_key, service_spec};
-use super::disguise::{expand, Values};
+use super::disguise::{expand, open_ports, Values};
 use super::merge::{Named, Tables};
 use super::raw::RawDecky;
 use super::validate::Validator;
@@ -104,7 +104,8 @@ impl Validator<'_> {
             None => None,
         };
         let first_ip = ip.clone().or_else(|| lans.values().next().cloned());
-        let env = self.base_env(name, src, raw, &hostname, first_ip.as_deref());
+        let ports = open_ports(raw, &tables.catalog);
+        let env = self.base_env(name, src, raw, (&hostname, first_ip.as_deref()), &ports);
         ContainerSpec {
             name: name.to_string(),
             role: Role::Base,
@@ -171,8 +172,8 @@ impl Validator<'_> {
         name: &str,
         src: usize,
         raw: &RawDecky,
-        hostname: &str,
-        ip: Option<&str>,
+        (hostname, ip): (&str, Option<&str>),
+        ports: &str,
     ) -> BTreeMap<String, String> {
         let fleet = self.fleet_name.clone();
         let ip = ip.unwrap_or_default();
@@ -182,6 +183,7 @@ impl Validator<'_> {
             service: "",
             hostname,
             ip,
+            ports,
         };
         let mut env = BTreeMap::new();
         for (key, value) in &raw.env {
@@ -191,7 +193,7 @@ impl Validator<'_> {
                 src,
                 &key.span(),
                 value,
-                &["fleet", "decky", "hostname", "ip"],
+                &["fleet", "decky", "hostname", "ip", "ports"],
                 &at,
             );
             env.insert(key.get_ref().clone(), expand(value, &values));
@@ -249,12 +251,14 @@ impl Validator<'_> {
             self.service_image(name, d, svc, &mut spec);
             let fleet = self.fleet_name.clone();
             let ip = base.joins().into_values().next().unwrap_or_default();
+            let ports = open_ports(raw, &tables.catalog);
             let values = Values {
                 fleet: &fleet,
                 decky: name,
                 service: svc,
                 hostname: base.hostname.as_deref().unwrap_or(name),
                 ip: &ip,
+                ports: &ports,
             };
             self.fill_in(&mut spec, &values, src, &s.span());
             self.containers.push(spec);
