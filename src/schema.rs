@@ -74,6 +74,23 @@ fn fleet() -> Value {
                 "type": "boolean"
             },
             "seed_file": string("Secret file templated bait's random values are derived from, relative to this TOML file; must not be world-readable, keep it out of git."),
+            "artifacts": {
+                "description": "How missing host directories of bind mounts are made (DECNET's collector reads them as group decnet, 2775); default 0700 root. Directories that exist are not changed.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["mode"],
+                "properties": {
+                    "mode": {
+                        "description": "Permissions, setgid included: a string like \"2775\" or an octal integer like 0o2775.",
+                        "oneOf": [
+                            {"type": "integer", "minimum": 0, "maximum": 4095},
+                            {"type": "string", "pattern": "^(0o)?[0-7]{1,4}$"}
+                        ]
+                    },
+                    "group": string("Group of the directories, by name (looked up in /etc/group when the file is read) or number.")
+                }
+            },
+            "decnet_state": string("DECNET's state file (its sniffer, collector and dashboard read the deckies from it), relative to this TOML file: watch keeps it current, written atomically."),
         }
     })
 }

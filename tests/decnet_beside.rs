@@ -215,3 +215,104 @@ fn ports_expands_to_the_deckys_service_ports_as_decnet_writes_them() {
     assert!(env_of(&base).contains(&"DECNET_OPEN_PORTS=139,445".to_string()));
     fleet.assert_no_changes();
 }
+
+const ARTIFACTS: &str = r#"
+[fleet]
+name = "{fleet}"
+base_image = "{image}"
+artifacts = { mode = "2775", group = "daemon" }
+
+[services.ssh]
+image = "{image}"
+command = ["sleep", "infinity"]
+volumes = ["{dir}/artifacts/{decky}/ssh:/var/lib/systemd/coredump:rw"]
+
+[deckies.{fleet}-a]
+services = ["ssh"]
+"#;
+
+/// The gid of `name` in this host's /etc/group.
+fn gid(name: &str) -> u32 {
+    let groups = std::fs::read_to_string("/etc/group").unwrap();
+    let line = groups.lines().find(|l| l.starts_with(&format!("{name}:")));
+    line.and_then(|l| l.split(':').nth(2)?.parse().ok())
+        .unwrap_or_else(|| panic!("no group {name} on this host"))
+}
+
+#[test]
+fn artifact_directories_get_the_mode_and_group_decnets_collector_reads() {
+    use std::os::unix::fs::MetadataExt as _;
+    let fleet = Fleet::new("dnart");
+    let dir = fleet.dir.path().display().to_string();
+    fleet.write(&ARTIFACTS.replace("{dir}", &dir));
+    fleet.apply();
+    let decky = fleet.dir.path().join("artifacts").join(fleet.n("a"));
+    for made in [decky.clone(), decky.join("ssh")] {
+        let m = std::fs::metadata(&made).unwrap();
+        assert_eq!(
+            (m.mode() & 0o7777, m.gid()),
+            (0o2775, gid("daemon")),
+            "{made:?}"
+        );
+    }
+    // The container writes there, and the setgid directory hands on its group.
+    let ssh = fleet.n("a-ssh");
+    docker(&[
+        "exec",
+        &ssh,
+        "sh",
+        "-c",
+        "echo core > /var/lib/systemd/coredump/core.1",
+    ]);
+    let core = std::fs::metadata(decky.join("ssh/core.1")).unwrap();
+    assert_eq!(core.gid(), gid("daemon"));
+    fleet.assert_no_changes();
+
+    // Without artifacts: 0700 root, as before.
+    let other = Fleet::new("dnart0");
+    let dir = other.dir.path().display().to_string();
+    other.write(
+        &ARTIFACTS
+            .replace("{dir}", &dir)
+            .replace("artifacts = { mode = \"2775\", group = \"daemon\" }\n", ""),
+    );
+    other.apply();
+    let m = std::fs::metadata(
+        other
+            .dir
+            .path()
+            .join("artifacts")
+            .join(other.n("a"))
+            .join("ssh"),
+    )
+    .unwrap();
+    assert_eq!((m.mode() & 0o7777, m.gid()), (0o700, 0));
+}
+
+#[test]
+fn an_artifacts_group_that_does_not_exist_is_refused_at_its_line() {
+    let fleet = Fleet::new("dnartbad");
+    fleet.write(
+        &ARTIFACTS
+            .replace("{dir}", "/tmp")
+            .replace("\"daemon\"", "\"no-such-group-dh\""),
+    );
+    let run = fleet.deckhand(&["validate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("deckhand.toml:5:")
+            && run.stderr.contains("no group 'no-such-group-dh'")
+            && run.stderr.contains("groupadd no-such-group-dh"),
+        "{run:?}"
+    );
+    fleet.write(
+        &ARTIFACTS
+            .replace("{dir}", "/tmp")
+            .replace("mode = \"2775\", ", ""),
+    );
+    let run = fleet.deckhand(&["validate"]);
+    assert!(
+        run.code == 1 && run.stderr.contains("artifacts has no mode"),
+        "{run:?}"
+    );
+}

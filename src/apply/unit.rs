@@ -3,6 +3,7 @@
 //! and the removals of each container, from the host where deckhand can).
 //! A failed step skips what depends on it.
 
+use crate::desired::HostDirs;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -35,6 +36,8 @@ pub struct Unit<'a> {
     pub keeper: &'a Keeper,
     /// Files deckhand dropped, per container (from the record): not evidence.
     pub dropped: &'a BTreeMap<String, BTreeSet<String>>,
+    /// How missing bind-mount directories are made (`[fleet] artifacts`).
+    pub host_dirs: HostDirs,
 }
 
 fn container_of(change: &Change) -> &str {
@@ -191,7 +194,7 @@ impl Unit<'_> {
                 return Err(StepError::Malformed("a create without a container spec"));
             };
             let local = self.engine.endpoint().starts_with("unix://");
-            container::prepare_host_dirs(local, spec).map_err(|e| {
+            super::host_dirs::prepare(local, spec, self.host_dirs).map_err(|e| {
                 StepError::Engine(format!(
                     "cannot create the bind mount directories of {name}: {e}"
                 ))

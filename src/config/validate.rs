@@ -19,7 +19,7 @@ use super::values::{self, Cidr};
 use super::Loaded;
 use crate::build::Build;
 use crate::desired::{
-    ContainerSpec, DesiredState, EvidenceSettings, FileSpec, Logging, NetworkSpec, OnDrift,
+    Beside, ContainerSpec, DesiredState, EvidenceSettings, FileSpec, Logging, NetworkSpec, OnDrift,
 };
 use crate::hosts::{HostSpec, Hosts, LOCAL};
 
@@ -54,7 +54,8 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
         v.decky(name, decky, &tables, &fleet_network);
     }
     v.singletons(&tables, &fleet_network);
-    v.finish(hosts, &tables, (evidence, budget))
+    let beside = v.beside(tables.fleet, tables.fleet_src);
+    v.finish(hosts, &tables, (evidence, budget, beside))
 }
 
 /// The fleet's name, checked.
@@ -128,7 +129,7 @@ impl<'a> Validator<'a> {
         self,
         hosts: Hosts,
         tables: &Tables<'_>,
-        (evidence, budget): (EvidenceSettings, crate::budget::Budget),
+        (evidence, budget, beside): (EvidenceSettings, crate::budget::Budget, Beside),
     ) -> Result<Loaded, ConfigError> {
         if !self.ctx.diags.is_empty() {
             // In reading order, file by file, whatever order the rules ran in.
@@ -156,6 +157,7 @@ impl<'a> Validator<'a> {
                     .hold_on_session
                     .as_ref()
                     .is_none_or(|h| *h.get_ref()),
+                beside,
             },
             hosts,
             inputs: self.inputs,
