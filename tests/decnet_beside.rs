@@ -316,3 +316,63 @@ fn an_artifacts_group_that_does_not_exist_is_refused_at_its_line() {
         "{run:?}"
     );
 }
+
+const RECREATED: &str = r#"
+[fleet]
+name = "{fleet}"
+base_image = "{image}"
+
+[services.ssh]
+image = "{image}"
+command = ["sleep", "infinity"]
+
+[deckies.{fleet}-a]
+services = ["ssh"]
+"#;
+
+#[test]
+fn watch_tells_of_a_container_someone_else_recreated_and_who() {
+    let fleet = Fleet::new("dnmut");
+    fleet.write(RECREATED);
+    fleet.apply();
+    let ssh = fleet.n("a-ssh");
+    let old = docker(&["inspect", "-f", "{{.Id}}", &ssh])
+        .trim()
+        .to_string();
+    let watch = common::watch::Watch::start_json(&fleet, 60);
+    // As DECNET's mutator would: compose recreates it, labels and all.
+    let json = docker(&["inspect", "-f", "{{json .Config.Labels}}", &ssh]);
+    let labels: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(json.trim()).unwrap();
+    docker(&["rm", "-f", &ssh]);
+    let mut args = vec!["run".to_string(), "-d".into(), "--name".into(), ssh.clone()];
+    args.push(format!("--network=container:{}", fleet.n("a")));
+    for (k, v) in &labels {
+        args.extend(["--label".to_string(), format!("{k}={v}")]);
+    }
+    args.extend(["--label".into(), "com.docker.compose.project=decnet".into()]);
+    args.extend([common::IMAGE.to_string(), "sleep".into(), "infinity".into()]);
+    let new = docker(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let new = new.trim();
+    watch.wait_for("\"type\":\"drift\"", std::time::Duration::from_secs(60));
+    let out = watch.output();
+    let drift: serde_json::Value = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["type"] == "drift")
+        .unwrap();
+    assert_eq!(drift["container"], ssh.as_str(), "{drift}");
+    assert_eq!(drift["kind"], "service", "{drift}");
+    assert_eq!(drift["decky"], fleet.n("a").as_str(), "{drift}");
+    let what = drift["what"].as_str().unwrap();
+    assert!(
+        what.contains(&format!("id {} -> {}", &old[..12], &new[..12]))
+            && what.contains("by docker-compose project decnet"),
+        "{drift}"
+    );
+    // Then reconciled as usual, and told once.
+    watch.settled(std::time::Duration::from_secs(60));
+    let out = watch.output();
+    assert_eq!(out.matches("\"type\":\"drift\"").count(), 1, "{out}");
+    fleet.assert_no_changes();
+}
