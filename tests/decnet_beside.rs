@@ -376,3 +376,70 @@ fn watch_tells_of_a_container_someone_else_recreated_and_who() {
     assert_eq!(out.matches("\"type\":\"drift\"").count(), 1, "{out}");
     fleet.assert_no_changes();
 }
+
+const STATE: &str = r#"
+[fleet]
+name = "{fleet}"
+base_image = "{image}"
+decnet_state = "decnet/decnet-state.json"
+
+[services.ssh]
+image = "{image}"
+command = ["sleep", "infinity"]
+
+[deckies.{fleet}-a]
+services = ["ssh"]
+hostname = "srv-a"
+"#;
+
+/// The deckies (name, services) of the state file at `path`, if it reads.
+fn state_deckies(path: &Path) -> Option<Vec<(String, Vec<String>)>> {
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let deckies = state["config"]["deckies"].as_array()?;
+    let names = deckies.iter().map(|d| {
+        let services = d["services"].as_array().into_iter().flatten();
+        let services = services
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect();
+        (d["name"].as_str().unwrap_or_default().to_string(), services)
+    });
+    Some(names.collect())
+}
+
+#[test]
+fn export_writes_decnets_state_and_watch_keeps_it_current() {
+    let fleet = Fleet::new("dnstate");
+    fleet.write(STATE);
+    std::fs::create_dir(fleet.dir.path().join("decnet")).unwrap();
+    let path = fleet.dir.path().join("decnet/decnet-state.json");
+    let run = fleet.deckhand(&["export", "decnet-state"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let a = (fleet.n("a"), vec!["ssh".to_string()]);
+    assert_eq!(state_deckies(&path), Some(vec![a.clone()]));
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(state["config"]["deckies"][0]["hostname"], "srv-a");
+    assert_eq!(state["compose_path"], "");
+    std::fs::remove_file(&path).unwrap();
+
+    let watch = common::watch::Watch::start(&fleet, 60);
+    assert_eq!(
+        state_deckies(&path),
+        Some(vec![a.clone()]),
+        "{}",
+        watch.output()
+    );
+    fleet.write(&format!(
+        "{STATE}\n[deckies.{{fleet}}-b]\nservices = [\"ssh\"]\n"
+    ));
+    let b = (fleet.n("b"), vec!["ssh".to_string()]);
+    let current = common::watch::within(std::time::Duration::from_secs(60), || {
+        state_deckies(&path) == Some(vec![a.clone(), b.clone()])
+    });
+    assert!(
+        current.is_some(),
+        "{:?}\n{}",
+        state_deckies(&path),
+        watch.output()
+    );
+    watch.settled(std::time::Duration::from_secs(60));
+}

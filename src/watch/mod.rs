@@ -22,6 +22,7 @@ mod pass;
 mod poll;
 mod say;
 mod seen;
+mod state_file;
 mod touch;
 mod window;
 

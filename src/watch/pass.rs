@@ -81,6 +81,7 @@ pub async fn run(
     interrupt: &Interrupt,
 ) -> PassEnd {
     let style = settings.style;
+    super::state_file::keep(loaded, say);
     let mut end = PassEnd {
         inputs: Some(loaded.inputs.clone()),
         sources: Some(sources(loaded, settings)),
