@@ -3,12 +3,12 @@
 //! and the removals of each container, from the host where deckhand can).
 //! A failed step skips what depends on it.
 
-use crate::desired::HostDirs;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
+use crate::desired::HostDirs;
 use crate::engine::Engine;
 use crate::interrupt::Interrupt;
 use crate::plan::{Action, Change, Detail, FileChange, LanChange, Object};
