@@ -170,6 +170,21 @@ pub enum ExportCommand {
     /// the containers matching. Bait files are not in it; `deckhand apply`
     /// drops them. JSON is YAML: docker-compose reads it as is.
     Compose(ExportComposeArgs),
+    /// DECNET's state file (decnet-state.json), which its sniffer, collector
+    /// and dashboard read the deckies from.
+    ///
+    /// Written atomically to --out, else to `[fleet] decnet_state`, else to
+    /// standard output. `deckhand watch` keeps `[fleet] decnet_state` current.
+    DecnetState(ExportDecnetStateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportDecnetStateArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Write to this file (atomically) instead of `[fleet] decnet_state` or standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,35 @@ pub struct DesiredState {
     /// Whether a live inbound session holds a decky's replaces, restarts
     /// and restores (SPEC §11; `[fleet] hold_on_session`, default true).
     pub hold_on_session: bool,
+    /// What living beside DECNET needs (SPEC §7).
+    pub beside: Beside,
+}
+
+/// What living beside DECNET needs (SPEC §7): how the host directories of
+/// bind mounts are made, and where DECNET's state file is kept current.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Beside {
+    pub artifacts: HostDirs,
+    /// `[fleet] decnet_state`: the state file watch keeps current.
+    pub decnet_state: Option<std::path::PathBuf>,
+}
+
+/// How deckhand makes a missing host directory of a bind mount (and each
+/// missing parent): its mode, and its group (`None`: root's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostDirs {
+    pub mode: u32,
+    pub gid: Option<u32>,
+}
+
+impl Default for HostDirs {
+    /// 0700 root: readable by nobody else on the host.
+    fn default() -> HostDirs {
+        HostDirs {
+            mode: 0o700,
+            gid: None,
+        }
+    }
 }
 
 /// Where evidence goes, the most one capture keeps, and the most the
@@ -59,6 +88,9 @@ pub enum OnDrift {
     Restore,
     /// Keep evidence, report the drift, leave the file as it was found.
     Report,
+    /// Write the file when it is absent; never compare, restore or keep it
+    /// as evidence (DECNET's canaries, content meant to change).
+    Seed,
 }
 
 impl DesiredState {

@@ -12,6 +12,9 @@ pub const SPEC: &str = "deckhand.spec";
 /// sha256 of [`SPEC`]: a different digest means replace.
 pub const SPEC_DIGEST: &str = "deckhand.spec-digest";
 
+/// The docker-compose project that made a container (DECNET's deployer, a person's compose).
+pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+
 /// DECNET's own labels on per-decky service containers.
 pub const DECNET_SERVICE: &str = "decnet.fleet.service";
 pub const DECNET_DECKY: &str = "decnet.fleet.decky";

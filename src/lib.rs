@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod craft;
+pub mod decnet_state;
 pub mod desired;
 pub mod engagement;
 pub mod engine;

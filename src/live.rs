@@ -62,6 +62,9 @@ pub struct LiveContainer {
     /// Settings it was created with that a deckhand file cannot express
     /// (`privileged`, `devices`, …): a replace would lose them.
     pub unexpressed: Vec<String>,
+    /// The docker-compose project that made it (`com.docker.compose.project`),
+    /// when one did: who recreated it, when someone else did.
+    pub compose_project: Option<String>,
 }
 
 /// Who made a live container.

@@ -74,6 +74,23 @@ fn fleet() -> Value {
                 "type": "boolean"
             },
             "seed_file": string("Secret file templated bait's random values are derived from, relative to this TOML file; must not be world-readable, keep it out of git."),
+            "artifacts": {
+                "description": "How missing host directories of bind mounts are made (DECNET's collector reads them as group decnet, 2775); default 0700 root. Directories that exist are not changed.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["mode"],
+                "properties": {
+                    "mode": {
+                        "description": "Permissions, setgid included: a string like \"2775\" or an octal integer like 0o2775.",
+                        "oneOf": [
+                            {"type": "integer", "minimum": 0, "maximum": 4095},
+                            {"type": "string", "pattern": "^(0o)?[0-7]{1,4}$"}
+                        ]
+                    },
+                    "group": string("Group of the directories, by name (looked up in /etc/group when the file is read) or number.")
+                }
+            },
+            "decnet_state": string("DECNET's state file (its sniffer, collector and dashboard read the deckies from it), relative to this TOML file: watch keeps it current, written atomically."),
         }
     })
 }
@@ -184,7 +201,7 @@ fn service() -> Value {
             },
             "cap_drop": caps("Linux capabilities to drop, like SYS_ADMIN."),
             "volumes": {
-                "description": "Bind mounts, \"/host/path:/container/path[:ro|rw]\"; {fleet} {decky} {service} {hostname} {ip} expand; host directories are created 0700 when missing. The engine's socket and directories are refused.",
+                "description": "Bind mounts, \"/host/path:/container/path[:ro|rw]\"; {fleet} {decky} {service} {hostname} {ip} {ports} expand; host directories are created 0700 when missing. The engine's socket and directories are refused.",
                 "type": "array",
                 "items": {"type": "string"}
             },
@@ -241,7 +258,7 @@ fn decky() -> Value {
                 "type": "array",
                 "items": {"type": "string"}
             },
-            "env": env("The base's environment; {fleet} {decky} {hostname} {ip} expand."),
+            "env": env("The base's environment; {fleet} {decky} {hostname} {ip} {ports} (the decky's service ports, like DECNET_OPEN_PORTS) expand."),
             "service_config": {
                 "description": "Per-service environment of this decky, merged over the service's env.",
                 "type": "object",
@@ -292,6 +309,13 @@ fn on_drift() -> Value {
     })
 }
 
+fn file_on_drift() -> Value {
+    json!({
+        "description": "What to do when live content differs from the file and deckhand did not change it: \"restore\" (keep evidence, then restore), \"report\" (keep evidence, report, leave it) or \"seed\" (write it when absent; never compare, restore or keep it as evidence: DECNET's canaries). Default: [fleet] on_drift.",
+        "enum": ["restore", "report", "seed"]
+    })
+}
+
 fn file() -> Value {
     json!({
         "type": "object",
@@ -320,7 +344,7 @@ fn file() -> Value {
                     {"type": "string", "pattern": "^[+-]?[0-9]+[smhd]?$"}
                 ]
             },
-            "on_drift": on_drift(),
+            "on_drift": file_on_drift(),
             "target": string("Container the file lives in: a service of this decky, or \"base\" (default: ssh when the decky has it, else base)."),
             "sensitive": {
                 "description": "true: plans show hashes and sizes, never the content.",

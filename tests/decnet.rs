@@ -59,6 +59,13 @@ impl<'a> Deployment<'a> {
         deployment
     }
 
+    /// Moves the fixture's addresses onto the subnets the test reserved
+    /// (tests/common/net.rs): `r` maps DECNET's fixed ones to them.
+    fn renumber(&self, r: impl Fn(&str) -> String) {
+        let text = std::fs::read_to_string(&self.file).unwrap();
+        std::fs::write(&self.file, r(&text)).unwrap();
+    }
+
     fn up(&mut self, deckies: &[&str]) {
         common::docker_compose(&self.fleet.name, &self.file, &["up", "-d", "--build"]);
         self.artifacts = deckies
@@ -294,14 +301,17 @@ fn replace_one_service_and_one_base(
 fn a_decnet_fleet_with_per_decky_builds_is_taken_over_and_keeps_its_disguise_across_replaces() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let fleet = Fleet::new("dnf");
+    let net = common::net::reserve(&[88]);
+    let r = |s: &str| s.replace("172.31.88.", &format!("10.88.{}.", net.third));
     // As DECNET's deployer makes it (there macvlan; here a bridge), with
     // the deckies' addresses as the range.
     let flags = [
-        "--subnet=172.31.88.0/24",
-        "--gateway=172.31.88.1",
-        "--ip-range=172.31.88.8/29",
+        r("--subnet=172.31.88.0/24"),
+        r("--gateway=172.31.88.1"),
+        r("--ip-range=172.31.88.8/29"),
     ];
-    let mut d = Deployment::new(&fleet, "fleet", &[(LAN, flags.map(String::from).to_vec())]);
+    let mut d = Deployment::new(&fleet, "fleet", &[(LAN, flags.to_vec())]);
+    d.renumber(r);
     d.up(&["dnf-deb", "dnf-ubu", "dnf-win"]);
     let names = [
         "dnf-deb",
@@ -324,7 +334,7 @@ fn a_decnet_fleet_with_per_decky_builds_is_taken_over_and_keeps_its_disguise_acr
     );
     assert!(imported.contains(&ubu_ssh), "{imported}");
     assert!(
-        imported.contains("ip_range = \"172.31.88.8/29\""),
+        imported.contains(&r("ip_range = \"172.31.88.8/29\"")),
         "{imported}"
     );
 
@@ -352,7 +362,7 @@ fn a_decnet_fleet_with_per_decky_builds_is_taken_over_and_keeps_its_disguise_acr
     assert_eq!(network(LAN)["Internal"], true);
     assert_eq!(
         settings("dnf-ubu")["Networks"],
-        "decnet_lan=\"172.31.88.12\""
+        r("decnet_lan=\"172.31.88.12\"")
     );
     fleet.assert_no_changes();
 
@@ -363,6 +373,8 @@ fn a_decnet_fleet_with_per_decky_builds_is_taken_over_and_keeps_its_disguise_acr
 fn a_decnet_fleet_on_a_macvlan_lan_is_taken_over_and_its_lan_replaced_live() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let fleet = Fleet::new("dnm");
+    let net = common::net::reserve(&[89]);
+    let r = |s: &str| s.replace("172.31.89.", &format!("10.89.{}.", net.third));
     // A veth pair gives macvlan a parent on a machine without a spare NIC.
     let (parent, peer) = (
         format!("dhA{}", std::process::id()),
@@ -382,11 +394,12 @@ fn a_decnet_fleet_on_a_macvlan_lan_is_taken_over_and_its_lan_replaced_live() {
     let flags = [
         "--driver=macvlan".to_string(),
         format!("--opt=parent={parent}"),
-        "--subnet=172.31.89.0/24".to_string(),
-        "--gateway=172.31.89.1".to_string(),
-        "--ip-range=172.31.89.8/29".to_string(),
+        r("--subnet=172.31.89.0/24"),
+        r("--gateway=172.31.89.1"),
+        r("--ip-range=172.31.89.8/29"),
     ];
     let mut d = Deployment::new(&fleet, "macvlan", &[(LAN, flags.to_vec())]);
+    d.renumber(r);
     d.veth = Some(parent.clone());
     ip(&["link", "set", &parent, "up"]);
     d.up(&["dnm-deb", "dnm-ubu", "dnm-win"]);
@@ -400,17 +413,18 @@ fn a_decnet_fleet_on_a_macvlan_lan_is_taken_over_and_its_lan_replaced_live() {
     ];
 
     let imported = take_over(&fleet, &names);
-    let lan = format!("[networks.decnet_lan]\ndriver = \"macvlan\"\nsubnet = \"172.31.89.0/24\"\ngateway = \"172.31.89.1\"\nip_range = \"172.31.89.8/29\"\nparent = \"{parent}\"\n");
+    let lan = r(&format!("[networks.decnet_lan]\ndriver = \"macvlan\"\nsubnet = \"172.31.89.0/24\"\ngateway = \"172.31.89.1\"\nip_range = \"172.31.89.8/29\"\nparent = \"{parent}\"\n"));
     assert!(imported.contains(&lan), "{imported}");
 
     // A new range on the LAN: replaced live, addresses kept, nothing recreated.
     let text = std::fs::read_to_string(fleet.path()).unwrap();
-    fleet.write(&text.replace("172.31.89.8/29", "172.31.89.0/28"));
+    fleet.write(&text.replace(&r("172.31.89.8/29"), &r("172.31.89.0/28")));
     let ids = identities(&names);
     let plan = fleet.plan();
     assert!(
-        plan.stdout
-            .contains("-/+ network decnet_lan  (ip_range 172.31.89.8/29 -> 172.31.89.0/28"),
+        plan.stdout.contains(&r(
+            "-/+ network decnet_lan  (ip_range 172.31.89.8/29 -> 172.31.89.0/28"
+        )),
         "{plan:?}"
     );
     let run = fleet.deckhand(&["apply", "--adopt", "--auto-approve", "--no-color"]);
@@ -423,10 +437,10 @@ fn a_decnet_fleet_on_a_macvlan_lan_is_taken_over_and_its_lan_replaced_live() {
     let now = network(LAN);
     assert_eq!(now["Driver"], "macvlan");
     assert_eq!(now["Options"]["parent"], parent.as_str());
-    assert_eq!(now["IPAM"]["Config"][0]["IPRange"], "172.31.89.0/28");
+    assert_eq!(now["IPAM"]["Config"][0]["IPRange"], r("172.31.89.0/28"));
     assert_eq!(
         settings("dnm-win")["Networks"],
-        "decnet_lan=\"172.31.89.13\""
+        r("decnet_lan=\"172.31.89.13\"")
     );
     fleet.assert_no_changes();
 
@@ -437,20 +451,23 @@ fn a_decnet_fleet_on_a_macvlan_lan_is_taken_over_and_its_lan_replaced_live() {
 fn a_decnet_mazenet_topology_is_taken_over_with_its_names_labels_and_lans() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let fleet = Fleet::new("dnt");
+    let net = common::net::reserve(&[90, 91]);
+    let r = |s: &str| {
+        let s = s.replace("172.31.90.", &format!("10.90.{}.", net.third));
+        s.replace("172.31.91.", &format!("10.91.{}.", net.third))
+    };
     // As DECNET's topology deployer creates the LANs: bridges, every one
     // internal except the DMZ.
     let (dmz, inner) = ("decnet_t_5eed0c0f_dmz", "decnet_t_5eed0c0f_inner");
     let lans = [
-        (dmz, vec!["--subnet=172.31.90.0/24".to_string()]),
+        (dmz, vec![r("--subnet=172.31.90.0/24")]),
         (
             inner,
-            vec![
-                "--internal".to_string(),
-                "--subnet=172.31.91.0/24".to_string(),
-            ],
+            vec!["--internal".to_string(), r("--subnet=172.31.91.0/24")],
         ),
     ];
     let mut d = Deployment::new(&fleet, "topology", &lans);
+    d.renumber(r);
     d.up(&["gw", "inner1"]);
     let (gw, inner1) = ("decnet_t_5eed0c0f_gw", "decnet_t_5eed0c0f_inner1");
     let names = [gw, "gw-ssh", inner1, "inner1-ssh"];
@@ -460,7 +477,7 @@ fn a_decnet_mazenet_topology_is_taken_over_with_its_names_labels_and_lans() {
         "container_name = \"decnet_t_5eed0c0f_gw\"",
         "topology = \"5eed0c0ffee04b1d9e2a7d1c3b5a7f90\"",
         "publish = [\"22:22/tcp\"]",
-        "[networks.decnet_t_5eed0c0f_inner]\ndriver = \"bridge\"\nsubnet = \"172.31.91.0/24\"\ninternal = true\n",
+        &r("[networks.decnet_t_5eed0c0f_inner]\ndriver = \"bridge\"\nsubnet = \"172.31.91.0/24\"\ninternal = true\n"),
     ] {
         assert!(imported.contains(line), "{line} not in\n{imported}");
     }

@@ -86,24 +86,3 @@ fn topology_labels(id: &str, spec: &ContainerSpec) -> Vec<(String, String)> {
     }
     l
 }
-
-/// Creates the missing host directories of `spec`'s bind mounts 0700 (the
-/// engine would make them 0755, readable to every user of the host). Only on
-/// an engine reached through a local socket: elsewhere the host is another
-/// machine, whose engine creates them.
-pub fn prepare_host_dirs(local: bool, spec: &ContainerSpec) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt as _;
-    if !local {
-        return Ok(());
-    }
-    for v in &spec.settings.volumes {
-        let host = v.split(':').next().unwrap_or_default();
-        if !std::path::Path::new(host).exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(host)?;
-        }
-    }
-    Ok(())
-}

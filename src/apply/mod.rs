@@ -7,6 +7,7 @@
 
 mod container;
 mod evidence;
+mod host_dirs;
 mod images;
 mod network_replace;
 mod record_update;
@@ -24,7 +25,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::desired::EvidenceSettings;
+use crate::desired::{EvidenceSettings, HostDirs};
 use crate::engine::Engine;
 use crate::interrupt::Interrupt;
 use crate::labels;
@@ -51,6 +52,7 @@ pub async fn apply(
     plan: &Plan,
     record: RecordUpdate,
     evidence: &EvidenceSettings,
+    host_dirs: HostDirs,
     sink: Sink,
     interrupt: &Interrupt,
 ) -> Report {
@@ -73,6 +75,7 @@ pub async fn apply(
         keeper: keeper.clone(),
         dropped: Arc::new(dropped_files(&record)),
         network_failed,
+        host_dirs,
     };
     report
         .outcomes
@@ -165,12 +168,15 @@ struct Shared {
     /// Files deckhand dropped, per container.
     dropped: Arc<BTreeMap<String, BTreeSet<String>>>,
     network_failed: bool,
+    host_dirs: HostDirs,
 }
 
-/// The files the record says deckhand dropped, per container.
+/// The files the record says deckhand dropped, per container, and the
+/// declared seeds: neither is a foreign change of a container's layer.
 fn dropped_files(record: &RecordUpdate) -> BTreeMap<String, BTreeSet<String>> {
     let mut dropped: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (container, path) in record.previous.iter().flat_map(|r| r.files.iter()) {
+    let recorded = record.previous.iter().flat_map(|r| r.files.iter());
+    for (container, path) in recorded.chain(&record.seeds) {
         dropped
             .entry(container.clone())
             .or_default()
@@ -245,6 +251,7 @@ async fn units(
                 failed: Default::default(),
                 keeper: &shared.keeper,
                 dropped: &shared.dropped,
+                host_dirs: shared.host_dirs,
             };
             unit.run(changes).await
         });

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::desired::{DesiredState, Ensure};
+use crate::desired::{DesiredState, Ensure, OnDrift};
 use crate::live::LiveState;
 use crate::plan::{in_targets, Action, Detail, Object};
 
@@ -20,18 +20,26 @@ pub struct RecordUpdate {
     pub scope: Option<BTreeSet<String>>,
     /// DECNET's containers taken over by this apply (`--adopt`): name to id.
     pub adopt: BTreeMap<String, String>,
+    /// Declared seeds (`on_drift = "seed"`), (container, path): never
+    /// recorded (once written they are someone else's, and removing one from
+    /// the file leaves it in place) and never evidence.
+    pub seeds: BTreeSet<FileKey>,
 }
 
 impl RecordUpdate {
     /// The record bookkeeping for an apply of `desired` over `live`, limited to `targets` (empty: all).
     pub fn new(desired: &DesiredState, live: &LiveState, targets: &[String]) -> RecordUpdate {
         let in_scope = |decky: &str| in_targets(targets, Some(decky));
+        let key = |f: &crate::desired::FileSpec| (f.container.clone(), f.path.clone());
+        let is_seed = |f: &&crate::desired::FileSpec| f.on_drift == OnDrift::Seed;
         let declared = desired
             .files
             .iter()
             .filter(|f| in_scope(&f.decky) && matches!(f.ensure, Ensure::Present(_)))
-            .map(|f| (f.container.clone(), f.path.clone()))
+            .filter(|f| !is_seed(f))
+            .map(key)
             .collect();
+        let seeds = desired.files.iter().filter(is_seed).map(key).collect();
         let scope = (!targets.is_empty()).then(|| {
             let desired_names = desired.containers.iter().map(|c| (&c.decky, &c.name));
             let live_names = live.containers.values().map(|c| (&c.decky, &c.name));
@@ -46,6 +54,7 @@ impl RecordUpdate {
             declared,
             scope,
             adopt: BTreeMap::new(),
+            seeds,
         }
     }
 
@@ -78,6 +87,9 @@ impl RecordUpdate {
                 Detail::File(f),
             ) = (&o.change.object, &o.change.detail)
             {
+                if self.seeds.contains(&(container.clone(), path.clone())) {
+                    continue;
+                }
                 if let Some(w) = &f.write {
                     let state = Written {
                         sha256: content_digest(&w.bytes),

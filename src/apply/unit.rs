@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
+use crate::desired::HostDirs;
 use crate::engine::Engine;
 use crate::interrupt::Interrupt;
 use crate::plan::{Action, Change, Detail, FileChange, LanChange, Object};
@@ -35,6 +36,8 @@ pub struct Unit<'a> {
     pub keeper: &'a Keeper,
     /// Files deckhand dropped, per container (from the record): not evidence.
     pub dropped: &'a BTreeMap<String, BTreeSet<String>>,
+    /// How missing bind-mount directories are made (`[fleet] artifacts`).
+    pub host_dirs: HostDirs,
 }
 
 fn container_of(change: &Change) -> &str {
@@ -191,7 +194,7 @@ impl Unit<'_> {
                 return Err(StepError::Malformed("a create without a container spec"));
             };
             let local = self.engine.endpoint().starts_with("unix://");
-            container::prepare_host_dirs(local, spec).map_err(|e| {
+            super::host_dirs::prepare(local, spec, self.host_dirs).map_err(|e| {
                 StepError::Engine(format!(
                     "cannot create the bind mount directories of {name}: {e}"
                 ))

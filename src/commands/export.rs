@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 
-use crate::cli::ExportComposeArgs;
+use crate::cli::{ExportComposeArgs, ExportDecnetStateArgs};
 use crate::desired::Ensure;
 
 pub fn compose(args: &ExportComposeArgs) -> anyhow::Result<ExitCode> {
@@ -37,6 +37,22 @@ pub fn compose(args: &ExportComposeArgs) -> anyhow::Result<ExitCode> {
         .count();
     if files > 0 {
         eprintln!("note: {files} bait file(s) are not part of a compose file: after `docker-compose up -d`, run `deckhand apply` to drop them.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `export decnet-state`: DECNET's state file, for its sniffer, collector and dashboard.
+pub fn decnet_state(args: &ExportDecnetStateArgs) -> anyhow::Result<ExitCode> {
+    let loaded = super::load(&args.config.file)?;
+    let state = crate::decnet_state::state(&loaded.desired).map_err(anyhow::Error::msg)?;
+    let out = args
+        .out
+        .as_ref()
+        .or(loaded.desired.beside.decnet_state.as_ref());
+    match out {
+        Some(path) => crate::decnet_state::write(path, &state)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => println!("{}", serde_json::to_string_pretty(&state)?),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -122,6 +122,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unlock(args) => unlock::run(&ctx, &args).await,
         Command::Import(args) => import::run(&ctx, &args).await,
         Command::Export(ExportCommand::Compose(args)) => export::compose(&args),
+        Command::Export(ExportCommand::DecnetState(args)) => export::decnet_state(&args),
         Command::Init(args) => init::run(&args),
         Command::Canaries(args) => canaries::run(&args),
         Command::Lint(args) => lint::run(&args),

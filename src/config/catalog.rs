@@ -172,6 +172,7 @@ impl Validator<'_> {
                 service: svc,
                 hostname: "",
                 ip: "",
+                ports: "",
             };
             self.fill_in(&mut spec, &values, fleet_src, &s.span());
             self.containers.push(spec);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::catalog::{check_env_key, service_spec};
-use super::disguise::{check_volume, expand, Values};
+use super::disguise::{check_volume, expand, open_ports, Values};
 use super::merge::{Named, Tables};
 use super::raw::RawDecky;
 use super::validate::Validator;
@@ -111,8 +111,10 @@ impl Validator<'_> {
             None => None,
         };
         let first_ip = ip.clone().or_else(|| lans.values().next().cloned());
-        let env = self.base_env(name, src, raw, &hostname, first_ip.as_deref());
-        settings.volumes = self.base_volumes(name, src, raw, &hostname, first_ip.as_deref());
+        let ports = open_ports(raw, &tables.catalog);
+        let at = (hostname.as_str(), first_ip.as_deref());
+        let env = self.base_env(name, src, raw, at, &ports);
+        settings.volumes = self.base_volumes(name, src, raw, at, &ports);
         ContainerSpec {
             name: name.to_string(),
             role: Role::Base,
@@ -180,8 +182,8 @@ impl Validator<'_> {
         name: &str,
         src: usize,
         raw: &RawDecky,
-        hostname: &str,
-        ip: Option<&str>,
+        (hostname, ip): (&str, Option<&str>),
+        ports: &str,
     ) -> Vec<String> {
         let fleet = self.fleet_name.clone();
         let values = Values {
@@ -190,11 +192,12 @@ impl Validator<'_> {
             service: "",
             hostname,
             ip: ip.unwrap_or_default(),
+            ports,
         };
         let place = format!("decky '{name}'");
         let mut out = Vec::new();
         for v in &raw.volumes {
-            let allowed = ["fleet", "decky", "hostname", "ip"];
+            let allowed = ["fleet", "decky", "hostname", "ip", "ports"];
             self.placeholders(src, &v.span(), v.get_ref(), &allowed, &place);
             let bind = expand(v.get_ref(), &values);
             if let Err(m) = check_volume(&bind) {
@@ -213,8 +216,8 @@ impl Validator<'_> {
         name: &str,
         src: usize,
         raw: &RawDecky,
-        hostname: &str,
-        ip: Option<&str>,
+        (hostname, ip): (&str, Option<&str>),
+        ports: &str,
     ) -> BTreeMap<String, String> {
         let fleet = self.fleet_name.clone();
         let ip = ip.unwrap_or_default();
@@ -224,6 +227,7 @@ impl Validator<'_> {
             service: "",
             hostname,
             ip,
+            ports,
         };
         let mut env = BTreeMap::new();
         for (key, value) in &raw.env {
@@ -233,7 +237,7 @@ impl Validator<'_> {
                 src,
                 &key.span(),
                 value,
-                &["fleet", "decky", "hostname", "ip"],
+                &["fleet", "decky", "hostname", "ip", "ports"],
                 &at,
             );
             env.insert(key.get_ref().clone(), expand(value, &values));
@@ -291,12 +295,14 @@ impl Validator<'_> {
             self.service_image(name, d, svc, &mut spec);
             let fleet = self.fleet_name.clone();
             let ip = base.joins().into_values().next().unwrap_or_default();
+            let ports = open_ports(raw, &tables.catalog);
             let values = Values {
                 fleet: &fleet,
                 decky: name,
                 service: svc,
                 hostname: base.hostname.as_deref().unwrap_or(name),
                 ip: &ip,
+                ports: &ports,
             };
             self.fill_in(&mut spec, &values, src, &s.span());
             self.containers.push(spec);

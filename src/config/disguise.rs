@@ -7,13 +7,14 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::raw::RawDecky;
+use super::merge::Named;
+use super::raw::{RawDecky, RawService};
 use super::validate::Validator;
 use crate::desired::Logging;
 use crate::persona;
 
 /// Every placeholder, in the order messages list them.
-pub const PLACEHOLDERS: [&str; 5] = ["fleet", "decky", "service", "hostname", "ip"];
+pub const PLACEHOLDERS: [&str; 6] = ["fleet", "decky", "service", "hostname", "ip", "ports"];
 
 /// What each placeholder stands for in one container.
 pub struct Values<'a> {
@@ -22,10 +23,12 @@ pub struct Values<'a> {
     pub service: &'a str,
     pub hostname: &'a str,
     pub ip: &'a str,
+    /// The decky's service ports, as DECNET's `DECNET_OPEN_PORTS` ([`open_ports`]).
+    pub ports: &'a str,
 }
 
-/// `text` with `{fleet}` `{decky}` `{service}` `{hostname}` `{ip}` filled in;
-/// any other braces are left as they are.
+/// `text` with `{fleet}` `{decky}` `{service}` `{hostname}` `{ip}` `{ports}`
+/// filled in; any other braces are left as they are.
 pub fn expand(text: &str, v: &Values<'_>) -> String {
     let pairs = [
         ("{fleet}", v.fleet),
@@ -33,10 +36,30 @@ pub fn expand(text: &str, v: &Values<'_>) -> String {
         ("{service}", v.service),
         ("{hostname}", v.hostname),
         ("{ip}", v.ip),
+        ("{ports}", v.ports),
     ];
     pairs
         .iter()
         .fold(text.to_string(), |t, (k, val)| t.replace(k, val))
+}
+
+/// The ports the decky's services listen on, as DECNET's composer gives
+/// them to its cloak (`DECNET_OPEN_PORTS`): every listed service's `ports`,
+/// de-duplicated, ascending, joined by commas without spaces ("22,80,443").
+pub(super) fn open_ports(
+    raw: &RawDecky,
+    catalog: &BTreeMap<String, Named<'_, RawService>>,
+) -> String {
+    let listed = raw.services.as_ref().map(|s| s.get_ref().as_slice());
+    let ports: std::collections::BTreeSet<u16> = listed
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| catalog.get(s.get_ref()))
+        .flat_map(|entry| entry.value.get_ref().ports.iter().flatten())
+        .filter_map(|p| u16::try_from(*p.get_ref()).ok().filter(|p| *p > 0))
+        .collect();
+    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    ports.join(",")
 }
 
 /// The `{word}`s of `text` that are not placeholders.
@@ -296,7 +319,12 @@ mod tests {
             service: "ssh",
             hostname: "www",
             ip: "10.0.0.5",
+            ports: "22,80",
         };
+        assert_eq!(
+            expand("DECNET_OPEN_PORTS={ports}", &v),
+            "DECNET_OPEN_PORTS=22,80"
+        );
         assert_eq!(
             expand("/var/lib/decnet/artifacts/{decky}/{service}", &v),
             "/var/lib/decnet/artifacts/web-01/ssh"

@@ -9,7 +9,7 @@ use super::raw::{Key, RawFileEntry};
 use super::validate::Validator;
 use super::values;
 use super::MAX_SOURCE_BYTES;
-use crate::desired::{Ensure, FileContent, FileSpec, Mtime};
+use crate::desired::{Ensure, FileContent, FileSpec, Mtime, OnDrift};
 
 /// One file entry being checked: where it is and what it says.
 pub(super) struct Entry<'e> {
@@ -63,6 +63,12 @@ impl Validator<'_> {
         };
         if self.is_absent(&e) {
             self.no_content_keys(&e);
+            if on_drift == OnDrift::Seed {
+                let span = e.raw.on_drift.as_ref().map_or(e.span.clone(), |o| o.span());
+                let message = format!("file {}: on_drift = \"seed\" writes a file when it is absent; it cannot go with ensure = \"absent\"", e.path);
+                self.ctx
+                    .err_help(src, &span, message, "drop one of the two keys");
+            }
             return (self.ctx.diags.len() == before).then(|| spec(Ensure::Absent, None));
         }
         // Both checked, so that every problem is reported at once.

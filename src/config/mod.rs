@@ -4,6 +4,7 @@
 //! one desired state. Every problem found is reported at once, each with its
 //! file, line and column.
 
+mod beside;
 mod budget;
 mod canary;
 mod catalog;

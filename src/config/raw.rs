@@ -42,6 +42,18 @@ pub struct RawFleet {
     pub hold_on_session: Option<Spanned<bool>>,
     /// The secret templated bait is derived from (SPEC §11).
     pub seed_file: Option<Spanned<String>>,
+    /// Mode and group of bind-mount host directories (SPEC §7).
+    pub artifacts: Option<Spanned<RawArtifacts>>,
+    /// DECNET's state file, kept current by watch.
+    pub decnet_state: Option<Spanned<String>>,
+}
+
+/// `[fleet] artifacts = { mode = "2775", group = "decnet" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArtifacts {
+    pub mode: Option<Spanned<toml::Value>>,
+    pub group: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,7 +19,7 @@ use super::values::{self, Cidr};
 use super::Loaded;
 use crate::build::Build;
 use crate::desired::{
-    ContainerSpec, DesiredState, EvidenceSettings, FileSpec, Logging, NetworkSpec, OnDrift,
+    Beside, ContainerSpec, DesiredState, EvidenceSettings, FileSpec, Logging, NetworkSpec, OnDrift,
 };
 use crate::hosts::{HostSpec, Hosts, LOCAL};
 
@@ -54,7 +54,8 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
         v.decky(name, decky, &tables, &fleet_network);
     }
     v.singletons(&tables, &fleet_network);
-    v.finish(hosts, &tables, (evidence, budget))
+    let beside = v.beside(tables.fleet, tables.fleet_src);
+    v.finish(hosts, &tables, (evidence, budget, beside))
 }
 
 /// The fleet's name, checked.
@@ -131,7 +132,7 @@ impl<'a> Validator<'a> {
         self,
         hosts: Hosts,
         tables: &Tables<'_>,
-        (evidence, budget): (EvidenceSettings, crate::budget::Budget),
+        (evidence, budget, beside): (EvidenceSettings, crate::budget::Budget, Beside),
     ) -> Result<Loaded, ConfigError> {
         if !self.ctx.diags.is_empty() {
             // In reading order, file by file, whatever order the rules ran in.
@@ -159,6 +160,7 @@ impl<'a> Validator<'a> {
                     .hold_on_session
                     .as_ref()
                     .is_none_or(|h| *h.get_ref()),
+                beside,
             },
             hosts,
             inputs: self.inputs,
@@ -288,6 +290,11 @@ impl<'a> Validator<'a> {
         }
         if let Some(o) = &fleet.on_drift {
             self.on_drift = self.drift_policy(src, o).unwrap_or_default();
+            if self.on_drift == OnDrift::Seed {
+                let message = "on_drift = \"seed\" cannot be every file's default".to_string();
+                self.ctx.err_help(src, &o.span(), message, "set on_drift = \"seed\" on the files DECNET or an intruder may own, in [deckies.NAME.files.\"PATH\"]");
+                self.on_drift = OnDrift::default();
+            }
         }
         if let Some(l) = &fleet.logging {
             self.fleet_logging = self.logging(src, l, "[fleet]");
@@ -295,14 +302,15 @@ impl<'a> Validator<'a> {
         settings
     }
 
-    /// `on_drift = "restore" | "report"`.
+    /// `on_drift = "restore" | "report" | "seed"`.
     pub fn drift_policy(&mut self, src: usize, o: &toml::Spanned<String>) -> Option<OnDrift> {
         match o.get_ref().as_str() {
             "restore" => Some(OnDrift::Restore),
             "report" => Some(OnDrift::Report),
+            "seed" => Some(OnDrift::Seed),
             other => {
                 let message = format!("unknown on_drift '{other}'");
-                self.ctx.err_help(src, &o.span(), message, "use \"restore\" (keep evidence, then restore) or \"report\" (keep evidence, leave it)");
+                self.ctx.err_help(src, &o.span(), message, "use \"restore\" (keep evidence, then restore), \"report\" (keep evidence, leave it) or \"seed\" (write it when absent, never compare it)");
                 None
             }
         }

@@ -187,9 +187,17 @@ impl Pass {
             }
             let sink = sink.clone();
             async move {
-                let evidence = &p.site.desired.evidence;
-                let report =
-                    apply::apply(&p.site.engine, &p.plan, record, evidence, sink, interrupt).await;
+                let (evidence, dirs) = (&p.site.desired.evidence, p.site.desired.beside.artifacts);
+                let report = apply::apply(
+                    &p.site.engine,
+                    &p.plan,
+                    record,
+                    evidence,
+                    dirs,
+                    sink,
+                    interrupt,
+                )
+                .await;
                 (p.site.host.name.clone(), report)
             }
         });

@@ -111,6 +111,7 @@ async fn read_decnet(
             origin,
             lans: c.networks.clone(),
             unexpressed: adopt::unexpressed(role, &details),
+            compose_project: c.labels.get(labels::COMPOSE_PROJECT).cloned(),
         });
     }
     Ok(out)
@@ -134,6 +135,7 @@ fn live_container(c: &ContainerInfo) -> LiveContainer {
         origin: Origin::Deckhand,
         lans: c.networks.clone(),
         unexpressed: Vec::new(),
+        compose_project: c.labels.get(labels::COMPOSE_PROJECT).cloned(),
     }
 }
 

@@ -49,6 +49,10 @@ pub fn compare(spec: &FileSpec, seen: &Seen<'_>, limits: DiffLimits) -> Option<S
         (LiveFile::Blocked { .. }, Ensure::Absent) | (LiveFile::Missing, Ensure::Absent) => {
             return None
         }
+        // A seed is written when absent, and is someone else's once anything is there.
+        (LiveFile::Blocked { .. } | LiveFile::Present(_), _) if spec.on_drift == OnDrift::Seed => {
+            return None
+        }
         (LiveFile::Blocked { by, kind }, Ensure::Present(want)) => {
             return in_the_way(spec, seen, want, by, kind, limits)
         }
@@ -501,6 +505,36 @@ mod tests {
             step(&s, &live(b"v1\n"), Some(&wrote(b"v1\n"))),
             Some(Step::Change(..))
         ));
+    }
+
+    #[test]
+    fn a_seed_is_written_when_absent_and_never_compared_after() {
+        let mut s = spec(b"v1\n", false);
+        s.on_drift = OnDrift::Seed;
+        let (action, reasons, change) = change(step(&s, &LiveFile::Missing, None));
+        assert_eq!(
+            (action, reasons),
+            (Action::Create, vec!["not present live".to_string()])
+        );
+        assert_eq!(change.evidence, None);
+        // Rewritten, chmodded, or a directory in its place: left as found, no evidence.
+        let mut other = state("file", b"DECNET canary\n");
+        other.mode = 0o777;
+        for found in [
+            LiveFile::Present(other),
+            LiveFile::Present(state("directory", b"")),
+        ] {
+            assert!(step(&s, &found, None).is_none(), "{found:?}");
+            assert!(
+                step(&s, &found, Some(&wrote(b"v1\n"))).is_none(),
+                "{found:?}"
+            );
+        }
+        let blocked = LiveFile::Blocked {
+            by: "/root".into(),
+            kind: "file".into(),
+        };
+        assert!(step(&s, &blocked, None).is_none());
     }
 
     #[test]

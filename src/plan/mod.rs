@@ -13,6 +13,7 @@ mod spec_diff;
 use crate::desired::{ContainerSpec, FileContent, NetworkSpec};
 
 pub use planner::{network_removals, plan, PlanError};
+pub use spec_diff::reasons as spec_changes;
 
 /// Everything one apply would do to one fleet.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use crate::plan::Plan;
 use super::json;
 
 /// The fields every event carries.
-fn event(kind: &str, fleet: &str) -> Map<String, Value> {
+pub fn event(kind: &str, fleet: &str) -> Map<String, Value> {
     let time = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();

@@ -14,6 +14,7 @@
 mod backoff;
 mod baits;
 mod debounce;
+mod drift;
 mod events;
 mod files;
 mod last_valid;
@@ -21,6 +22,7 @@ mod pass;
 mod poll;
 mod say;
 mod seen;
+mod state_file;
 mod touch;
 mod window;
 
@@ -168,6 +170,8 @@ struct Watcher {
     /// When to try again after an engine was unreachable or locked, and the wait.
     retry: Option<(Instant, Duration)>,
     pass_number: u64,
+    /// The managed containers the last pass left: to notice a recreate by someone else.
+    known: drift::Known,
     signals: UnboundedSender<EngineSignal>,
     /// Whose container events are followed, and the tasks following them.
     followed: Option<Sources>,
@@ -208,6 +212,7 @@ impl Watcher {
             own: BTreeMap::new(),
             retry: None,
             pass_number: 0,
+            known: drift::Known::default(),
             signals,
             followed: None,
             followers: Vec::new(),
@@ -419,6 +424,7 @@ impl Watcher {
                 let scope = pass::Scope {
                     targets: &targets,
                     backed_off: &held,
+                    known: &mut self.known,
                 };
                 pass::run(&self.settings, loaded, scope, say, interrupt).await
             }

@@ -68,6 +68,8 @@ pub struct Scope<'a> {
     pub targets: &'a [String],
     /// Baits whose restore waits (backoff).
     pub backed_off: &'a BTreeSet<(String, String)>,
+    /// The managed containers the last pass left.
+    pub known: &'a mut super::drift::Known,
 }
 
 /// One pass over `loaded`, within `scope`.
@@ -79,6 +81,7 @@ pub async fn run(
     interrupt: &Interrupt,
 ) -> PassEnd {
     let style = settings.style;
+    super::state_file::keep(loaded, say);
     let mut end = PassEnd {
         inputs: Some(loaded.inputs.clone()),
         sources: Some(sources(loaded, settings)),
@@ -101,6 +104,7 @@ pub async fn run(
         hold_back(&pass.fleet, held, settings.max_destroy, say);
     }
     end.held = hold_back_restores(&mut pass, scope.backed_off);
+    super::drift::tell(&pass.fleet, &scope.known.observe(&pass.planned), say);
     let plan = pass.plan();
     say.event(events_json::plan(&plan));
     events_json::notices(&plan)
