@@ -1,8 +1,6 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
-use anyhow::bail;
-
 use crate::cli::ApplyArgs;
 use crate::config::Loaded;
 use crate::fleet::{FleetReport, Pass};
@@ -13,6 +11,7 @@ use crate::render::{self, steps};
 use crate::saved::{self, SavedPlan};
 use crate::stale;
 
+use super::refusal::{self, Refusal};
 use super::Context;
 
 /// How apply gets the go-ahead.
@@ -60,11 +59,9 @@ pub async fn in_json(
     match (run.await, json) {
         (Err(e), true) => {
             let fleet = crate::config::load(config).map(|l| l.desired.fleet);
-            let view = RunView::Json {
-                fleet: fleet.unwrap_or_default(),
-            };
-            view.error(&format!("{e:#}"));
-            Ok(ExitCode::from(1))
+            let fleet = fleet.unwrap_or_default();
+            crate::render::events_json::emit(refusal::event(&e, &fleet));
+            Ok(ExitCode::from(refusal::exit_code(&e)))
         }
         (result, _) => result,
     }
@@ -120,17 +117,7 @@ pub fn approval(
     match (auto_approve, ctx.interactive && !json) {
         (true, _) => Ok(Approval::Given),
         (false, true) => Ok(Approval::Ask),
-        (false, false) => bail!("{}", refusal(verb, json)),
-    }
-}
-
-/// Why a run that needs a `yes` cannot get one, and what to do instead.
-pub fn refusal(verb: Verb, json: bool) -> &'static str {
-    match (verb, json) {
-        (Verb::Apply, true) => "--json never prompts\n  help: pass --auto-approve (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`",
-        (Verb::Apply, false) => "apply asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to apply without asking (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`",
-        (Verb::Destroy, true) => "--json never prompts\n  help: pass --auto-approve (preview with `deckhand plan --destroy` first), or apply a plan saved with `deckhand plan --destroy --out FILE`",
-        (Verb::Destroy, false) => "destroy asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to destroy without asking (preview with `deckhand plan --destroy` first), or apply a plan saved with `deckhand plan --destroy --out FILE`",
+        (false, false) => Err(Refusal::NoApproval { verb, json }.into()),
     }
 }
 
@@ -167,7 +154,11 @@ fn check_config(
     let digest = saved::desired_digest(&loaded.inputs).ok();
     if digest.as_deref() != Some(saved.desired_digest.as_str()) {
         let changed = stale::input_changes(&saved.inputs, &stale::input_digests(&loaded.inputs));
-        bail!("plan is stale: the configuration ({}) changed since the plan was made{}; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", config.display(), listed(&changed));
+        return Err(Refusal::StaleConfig {
+            config: config.to_path_buf(),
+            changed,
+        }
+        .into());
     }
     Ok(())
 }
@@ -206,7 +197,7 @@ async fn locked(
     kept: &[String],
 ) -> anyhow::Result<ExitCode> {
     if let Some(f) = pass.sole_failure() {
-        return Err(f.into());
+        return Err(refusal::sole(f));
     }
     let plan = pass.plan();
     if let Approval::Saved(saved) = &request.approval {
@@ -222,6 +213,9 @@ async fn locked(
             verb: request.verb(),
         },
     };
+    for (host, held) in &pass.taken_over {
+        eprintln!("{}", steps::taken_over(host, held, pass.several));
+    }
     match request.destroy && !plan.has_work() && plan.degraded.is_empty() {
         true if !request.json => view.say(&super::nothing_to_destroy(&plan.fleet)),
         _ => view.plan(&plan),
@@ -231,7 +225,8 @@ async fn locked(
     }
     let touched = pass.decnet_touched();
     if !request.adopt && !touched.is_empty() {
-        bail!("the plan changes containers or networks that DECNET (or someone else) made and deckhand does not manage yet: {}; nothing was changed\n  help: review the plan, then run `deckhand apply --adopt` to take DECNET's containers under management", touched.join(", "));
+        let touched = touched.into_iter().map(str::to_string).collect();
+        return Err(Refusal::DecnetMade { touched }.into());
     }
     if !plan.has_work() && (!request.adopt || pass.decnet_in_scope() == 0) {
         if request.json {
@@ -266,28 +261,17 @@ fn check_live(pass: &Pass, plan: &Plan, saved: &SavedPlan) -> anyhow::Result<()>
         for f in &pass.failures {
             eprintln!("error: {}", steps::failure(f, pass.several));
         }
-        bail!("plan is stale: not every host of fleet '{fleet}' could be observed again; nothing was changed");
+        let fleet = fleet.clone();
+        return Err(Refusal::StaleHosts { fleet }.into());
     }
     if saved::hosts_fingerprint(&pass.lives()) != saved.live_fingerprint
         || render::json::to_value(plan) != saved.plan
     {
         let changed = stale::changes(&saved.live, &stale::hosts_facts(&pass.lives()));
-        bail!("plan is stale: the live state of fleet '{fleet}' changed since the plan was made{}; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", listed(&changed));
+        let fleet = fleet.clone();
+        return Err(Refusal::StaleLive { fleet, changed }.into());
     }
     Ok(())
-}
-
-/// `: a; b` for up to ten changes (then how many more), or nothing.
-fn listed(changes: &[String]) -> String {
-    const SHOWN: usize = 10;
-    let mut shown = changes.iter().take(SHOWN).cloned().collect::<Vec<_>>();
-    if changes.len() > SHOWN {
-        shown.push(format!("and {} more", changes.len() - SHOWN));
-    }
-    match shown.is_empty() {
-        true => String::new(),
-        false => format!(": {}", shown.join("; ")),
-    }
 }
 
 /// The fleet is gone: its record goes too (the lock goes on release).
@@ -334,7 +318,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn destroy_asks_its_own_question_and_refuses_in_its_own_words() {
+    fn destroy_asks_its_own_question() {
         assert_eq!(
             question(Verb::Destroy, "corp"),
             "Do you really want to destroy the containers above of fleet 'corp'? There is no undo (evidence directories are kept). Only 'yes' will be accepted: "
@@ -343,8 +327,5 @@ mod tests {
             question(Verb::Apply, "corp"),
             "Do you want to perform these actions? Only 'yes' will be accepted: "
         );
-        assert!(refusal(Verb::Destroy, false).starts_with("destroy asks for confirmation"));
-        assert!(refusal(Verb::Apply, false).starts_with("apply asks for confirmation"));
-        assert!(!refusal(Verb::Destroy, true).contains("review with `deckhand plan` first"));
     }
 }

@@ -15,6 +15,7 @@ mod export;
 mod import;
 mod init;
 mod plan;
+pub mod refusal;
 mod status;
 mod unlock;
 mod validate;

@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.config.file)?;
     let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &ctx.pass(&[], false)).await;
     if let Some(f) = pass.sole_failure() {
-        return Err(f.into());
+        return Err(super::refusal::sole(f));
     }
     let mut rows = Vec::new();
     for p in &pass.planned {

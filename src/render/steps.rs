@@ -28,6 +28,17 @@ pub fn failure(f: &HostFailure, several: bool) -> String {
     )
 }
 
+/// A lock taken over from a process gone from this host, as a warning.
+pub fn taken_over(host: &str, held: &crate::lock::Held, several: bool) -> String {
+    format!(
+        "warning: {}taking over the lock of fleet '{}' left by {} since {}: that process is gone",
+        on_host(host, several),
+        held.fleet,
+        held.holder,
+        held.since
+    )
+}
+
 /// The line an event is drawn as; `None` for events the text view leaves out.
 pub fn event_line(event: &Event, style: Style, several: bool) -> Option<String> {
     match event {

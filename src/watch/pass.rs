@@ -96,6 +96,9 @@ pub async fn run(
         let line = failure_line(f, pass.several, style);
         say.problem(&pass.fleet, Some(&f.host), &line, &f.failure.to_string());
     }
+    for (host, held) in &pass.taken_over {
+        say.warning(&steps::taken_over(host, held, pass.several));
+    }
     let held = pass.hold_back_destroys(settings.max_destroy);
     if let Some(held) = &held {
         hold_back(&pass.fleet, held, settings.max_destroy, say);
@@ -212,15 +215,10 @@ fn sources(loaded: &Loaded, settings: &Settings) -> Sources {
 /// retried without alarm. Anything else is flagged.
 fn failure_line(f: &HostFailure, several: bool, style: Style) -> String {
     match &f.failure {
-        Failure::Locked {
-            fleet,
-            holder,
-            since,
-        } => format!(
-            "{}fleet '{fleet}' is locked by {} since {}; trying again shortly",
+        Failure::Locked(held) => format!(
+            "{}{}; trying again shortly",
             steps::on_host(&f.host, several),
-            holder,
-            since,
+            held.message(),
         ),
         _ => format!("{} {}", style.red("!"), steps::failure(f, several)),
     }

@@ -23,6 +23,14 @@ impl Say {
         }
     }
 
+    /// A warning: in the log, or on standard error beside the events.
+    pub fn warning(&self, line: &str) {
+        match self.json {
+            true => eprintln!("{line}"),
+            false => log(self.style, line),
+        }
+    }
+
     /// A problem: `line` in the log, or an `error` event with `message`.
     pub fn problem(&self, fleet: &str, host: Option<&str>, line: &str, message: &str) {
         match self.json {
