@@ -22,6 +22,8 @@ pub enum Approval {
     Given,
     /// A saved plan: run it if it is exactly what was saved.
     Saved(Box<SavedPlan>),
+    /// No terminal to ask on, and no `--auto-approve`: refused.
+    Refused,
 }
 
 /// What one apply (or destroy) was asked to do, lowered from its flags.
@@ -42,25 +44,29 @@ pub struct Request {
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let config = &args.change.config.file;
-    in_json(args.change.json, config, async {
+    let fleet = Fleet::new();
+    in_json(args.change.json, &fleet, async {
         let request = lower(ctx, args)?;
-        execute(ctx, &request).await
+        execute(ctx, &request, &fleet).await
     })
     .await
 }
 
-/// With `--json`, an error that ends the run is an `error` event, exit 1.
+/// The name of the fleet a run works on, once its configuration has loaded
+/// (an error event names it; the file is not read again for that).
+pub type Fleet = std::cell::OnceCell<String>;
+
+/// With `--json`, an error that ends the run is an `error` event of `fleet`
+/// (empty when the configuration did not load), with the refusal's exit code.
 pub async fn in_json(
     json: bool,
-    config: &std::path::Path,
+    fleet: &Fleet,
     run: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
 ) -> anyhow::Result<ExitCode> {
     match (run.await, json) {
         (Err(e), true) => {
-            let fleet = crate::config::load(config).map(|l| l.desired.fleet);
-            let fleet = fleet.unwrap_or_default();
-            crate::render::events_json::emit(refusal::event(&e, &fleet));
+            let fleet = fleet.get().map_or("", String::as_str);
+            crate::render::events_json::emit(refusal::event(&e, fleet));
             Ok(ExitCode::from(refusal::exit_code(&e)))
         }
         (result, _) => result,
@@ -96,7 +102,7 @@ fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
         None => Request {
             config: args.change.config.file.clone(),
             targets: args.change.target.clone(),
-            approval: approval(ctx, args.change.auto_approve, args.change.json, Verb::Apply)?,
+            approval: approval(ctx, args.change.auto_approve, args.change.json),
             adopt: args.adopt,
             destroy: false,
             networks: false,
@@ -106,27 +112,28 @@ fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
     })
 }
 
-/// `--auto-approve`, else a terminal to ask on, else a refusal in the words
-/// of the command refused. `--json` never prompts.
-pub fn approval(
-    ctx: &Context,
-    auto_approve: bool,
-    json: bool,
-    verb: Verb,
-) -> anyhow::Result<Approval> {
+/// `--auto-approve`, else a terminal to ask on, else refused (once the
+/// configuration names the fleet). `--json` never prompts.
+pub fn approval(ctx: &Context, auto_approve: bool, json: bool) -> Approval {
     match (auto_approve, ctx.interactive && !json) {
-        (true, _) => Ok(Approval::Given),
-        (false, true) => Ok(Approval::Ask),
-        (false, false) => Err(Refusal::NoApproval { verb, json }.into()),
+        (true, _) => Approval::Given,
+        (false, true) => Approval::Ask,
+        (false, false) => Approval::Refused,
     }
 }
 
 /// Loads, checks a saved plan's config, then runs the locked pass and always
 /// releases its locks.
-pub async fn execute(ctx: &Context, request: &Request) -> anyhow::Result<ExitCode> {
+pub async fn execute(ctx: &Context, request: &Request, fleet: &Fleet) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&request.config)?;
-    if let Approval::Saved(saved) = &request.approval {
-        check_config(&loaded, saved, &request.config)?;
+    let _ = fleet.set(loaded.desired.fleet.clone());
+    match &request.approval {
+        Approval::Saved(saved) => check_config(&loaded, saved, &request.config)?,
+        Approval::Refused => {
+            let (verb, json) = (request.verb(), request.json);
+            return Err(Refusal::NoApproval { verb, json }.into());
+        }
+        Approval::Ask | Approval::Given => {}
     }
     let aim = super::Aim {
         targets: &request.targets,

@@ -198,6 +198,7 @@ impl Watcher {
         // The start pass is due at once: its burst began one debounce ago.
         let now = Instant::now();
         debounce.trigger(now.checked_sub(settings.debounce).unwrap_or(now));
+        let last_valid = LastValid::starting(&settings.config);
         Watcher {
             debounce,
             bait_debounce: PerDecky::new(settings.debounce),
@@ -212,15 +213,13 @@ impl Watcher {
             followed: None,
             followers: Vec::new(),
             pass_started: 0,
-            fleet: crate::config::load(&settings.config)
-                .map(|l| l.desired.fleet)
-                .unwrap_or_default(),
+            fleet: last_valid.fleet().unwrap_or_default().to_string(),
+            last_valid,
             settings,
             baits: BaitWatch::new(),
             inotify_lost: None,
             backoff: Backoff::default(),
             lost: Backoff::default(),
-            last_valid: LastValid::default(),
             engaged: BTreeMap::new(),
             engaged_look: None,
         }
