@@ -62,7 +62,7 @@ impl LastValid {
             ),
         };
         let message = format!("invalid configuration; {kept}:\n{error}");
-        let line = format!("{} {message}\n  help: {help}", say.style.red("!"));
+        let line = format!("{} {message}\n  help: {help}", say.look.style.red("!"));
         say.advice(fleet, &line, &message, help);
     }
 }
