@@ -7,6 +7,7 @@ use crate::fleet::{FleetReport, Pass};
 use crate::interrupt::Interrupt;
 use crate::plan::Plan;
 use crate::render::run::{RunView, Verb};
+use crate::render::view::Look;
 use crate::render::{self, steps};
 use crate::saved::{self, SavedPlan};
 use crate::stale;
@@ -210,26 +211,8 @@ async fn locked(
     if let Approval::Saved(saved) = &request.approval {
         check_live(pass, &plan, saved)?;
     }
-    let view = match request.json {
-        true => RunView::Json {
-            fleet: pass.fleet.clone(),
-        },
-        false => RunView::Text {
-            style: ctx.style,
-            several: pass.several,
-            verb: request.verb(),
-        },
-    };
-    for (host, held) in &pass.taken_over {
-        eprintln!("{}", steps::taken_over(host, held, pass.several));
-    }
-    match request.destroy && !plan.has_work() && plan.degraded.is_empty() {
-        true if !request.json => view.say(&super::nothing_to_destroy(&plan.fleet)),
-        _ => view.plan(&plan),
-    }
-    for f in &pass.failures {
-        view.failure(f);
-    }
+    let view = view(ctx, request, pass);
+    show(&view, request, pass, &plan);
     let touched = pass.decnet_touched();
     if !request.adopt && !touched.is_empty() {
         let touched = touched.into_iter().map(str::to_string).collect();
@@ -259,6 +242,38 @@ async fn locked(
         view.say(&kept_line(kept));
     }
     Ok(exit_code(report.failed() == 0 && pass.failures.is_empty()))
+}
+
+/// The view of this run: text for a person, or events with `--json`.
+fn view(ctx: &Context, request: &Request, pass: &Pass) -> RunView {
+    match request.json {
+        true => RunView::Json {
+            fleet: pass.fleet.clone(),
+        },
+        false => RunView::Text {
+            look: Look {
+                style: ctx.style,
+                several: pass.several,
+            },
+            verb: request.verb(),
+            stamped: false,
+        },
+    }
+}
+
+/// What the run found before it asks: locks taken over, the plan (or that
+/// nothing is left to destroy), the engines that could not be planned.
+fn show(view: &RunView, request: &Request, pass: &Pass, plan: &Plan) {
+    for (host, held) in &pass.taken_over {
+        eprintln!("{}", steps::taken_over(host, held, pass.several));
+    }
+    match request.destroy && !plan.has_work() && plan.degraded.is_empty() {
+        true if !request.json => view.say(&super::nothing_to_destroy(&plan.fleet)),
+        _ => view.plan(plan),
+    }
+    for f in &pass.failures {
+        view.failure(f);
+    }
 }
 
 /// A saved plan runs only when every engine it covers looks as it did then.
