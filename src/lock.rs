@@ -17,14 +17,40 @@ const SINCE: &str = "deckhand.lock.since";
 const LOOKS: usize = 10;
 const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Who holds a fleet's lock, and since when (escaped: see [`describe`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub fleet: String,
+    pub holder: String,
+    pub since: String,
+}
+
+impl Held {
+    /// What a run that finds the lock held does about it.
+    pub const HELP: &'static str =
+        "wait for that run to end; if it was killed, run `deckhand unlock`";
+
+    /// `fleet 'f' is locked by HOLDER since SINCE`.
+    pub fn message(&self) -> String {
+        format!(
+            "fleet '{}' is locked by {} since {}",
+            self.fleet, self.holder, self.since
+        )
+    }
+}
+
+impl std::fmt::Display for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\n  help: {}", self.message(), Held::HELP)
+    }
+}
+
+impl std::error::Error for Held {}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("fleet '{fleet}' is locked by {holder} since {since}\n  help: wait for that run to end; if it was killed, run `deckhand unlock`")]
-    Held {
-        fleet: String,
-        holder: String,
-        since: String,
-    },
+    #[error(transparent)]
+    Held(Held),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -32,6 +58,8 @@ pub enum LockError {
 /// A held lock; release it with [`FleetLock::release`].
 pub struct FleetLock {
     name: String,
+    /// The lock a process gone from this host left, taken over to get this one.
+    pub took_over: Option<Held>,
 }
 
 fn lock_name(fleet: &str) -> String {
@@ -98,7 +126,8 @@ fn describe(l: &BTreeMap<String, String>) -> (String, String) {
 
 impl FleetLock {
     /// Takes the lock or fails fast naming the holder. A lock left on this host
-    /// by a process that no longer exists is taken over, with a warning.
+    /// by a process that no longer exists is taken over: the lock returned
+    /// names it, for the caller to warn of.
     pub async fn acquire(
         engine: &Engine,
         fleet: &str,
@@ -117,9 +146,10 @@ impl FleetLock {
         ]);
         // A conflict with no holder to be seen means the name is taken by a
         // container still being created (or just removed): look again shortly.
+        let mut took_over = None;
         for _ in 0..LOOKS {
             match holder::create(engine, &name, fleet, "lock", labels.clone()).await {
-                Ok(()) => return Ok(FleetLock { name }),
+                Ok(()) => return Ok(FleetLock { name, took_over }),
                 Err(e) if e.is_conflict() => {}
                 Err(e) => return Err(e.into()),
             }
@@ -133,21 +163,22 @@ impl FleetLock {
                     .get(PID)
                     .and_then(|p| p.parse::<u32>().ok())
                     .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+            let held = Held {
+                fleet: fleet.to_string(),
+                holder,
+                since,
+            };
             if !dead_here {
-                return Err(LockError::Held {
-                    fleet: fleet.to_string(),
-                    holder,
-                    since,
-                });
+                return Err(LockError::Held(held));
             }
-            eprintln!("warning: taking over the lock of fleet '{fleet}' left by {holder} since {since}: that process is gone");
             engine.remove_container(&name).await?;
+            took_over = Some(held);
         }
-        Err(LockError::Held {
+        Err(LockError::Held(Held {
             fleet: fleet.to_string(),
             holder: "another run whose lock is being created or removed right now".to_string(),
             since: "a moment ago".to_string(),
-        })
+        }))
     }
 
     pub async fn release(self, engine: &Engine) -> Result<(), EngineError> {

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
             // The chain can quote an engine or a container: shown escaped.
             let message = format!("{e:#}");
             eprintln!("error: {}", deckhand::render::safe::escape_lines(&message));
-            ExitCode::from(1)
+            ExitCode::from(deckhand::commands::refusal::exit_code(&e))
         }
     }
 }

@@ -23,6 +23,7 @@ use deckhand::live::{LiveContainer, LiveFile, LiveFileState, LiveState};
 use deckhand::plan::{Detail, Plan};
 use deckhand::record::{content_digest, FileRecord, Written};
 use deckhand::render::style::Style;
+use deckhand::render::view::Look;
 use deckhand::render::{events_json, steps};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -542,7 +543,7 @@ fn outputs(plan: &Plan, live: &LiveState) -> String {
     let (events, report) = events(plan, live);
     let mut lines = Vec::new();
     for e in &events {
-        out.extend(steps::event_line(e, style, false).map(|l| l + "\n"));
+        out.extend(steps::event_line(e, Look::PLAIN).map(|l| l + "\n"));
         lines.extend(events_json::of(e, &plan.fleet));
     }
     lines.push(events_json::summary(&plan.fleet, &report, &[]));
@@ -551,15 +552,9 @@ fn outputs(plan: &Plan, live: &LiveState) -> String {
         out += &json_strings(&serde_json::Value::Object(line.clone()));
         out += &events_json::line(line);
     }
-    out += &steps::summary(
-        &report,
-        &[],
-        false,
-        style,
-        deckhand::render::run::Verb::Apply,
-    )
-    .join("\n");
-    out += &steps::watch_summary("local", &report.hosts[0].1, false, style);
+    let apply = deckhand::render::run::Verb::Apply;
+    out += &steps::summary(&report, &[], Look::PLAIN, apply).join("\n");
+    out += &steps::watch_summary("local", &report.hosts[0].1, Look::PLAIN);
     out
 }
 

@@ -1,18 +1,18 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
-use anyhow::bail;
-
 use crate::cli::ApplyArgs;
 use crate::config::Loaded;
 use crate::fleet::{FleetReport, Pass};
 use crate::interrupt::Interrupt;
 use crate::plan::Plan;
 use crate::render::run::{RunView, Verb};
+use crate::render::view::Look;
 use crate::render::{self, steps};
 use crate::saved::{self, SavedPlan};
 use crate::stale;
 
+use super::refusal::{self, Refusal};
 use super::Context;
 
 /// How apply gets the go-ahead.
@@ -23,6 +23,8 @@ pub enum Approval {
     Given,
     /// A saved plan: run it if it is exactly what was saved.
     Saved(Box<SavedPlan>),
+    /// No terminal to ask on, and no `--auto-approve`: refused.
+    Refused,
 }
 
 /// What one apply (or destroy) was asked to do, lowered from its flags.
@@ -45,28 +47,30 @@ pub struct Request {
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let config = &args.change.config.file;
-    in_json(args.change.json, config, async {
+    let fleet = Fleet::new();
+    in_json(args.change.json, &fleet, async {
         let request = lower(ctx, args)?;
-        execute(ctx, &request).await
+        execute(ctx, &request, &fleet).await
     })
     .await
 }
 
-/// With `--json`, an error that ends the run is an `error` event, exit 1.
+/// The name of the fleet a run works on, once its configuration has loaded
+/// (an error event names it; the file is not read again for that).
+pub type Fleet = std::cell::OnceCell<String>;
+
+/// With `--json`, an error that ends the run is an `error` event of `fleet`
+/// (empty when the configuration did not load), with the refusal's exit code.
 pub async fn in_json(
     json: bool,
-    config: &std::path::Path,
+    fleet: &Fleet,
     run: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
 ) -> anyhow::Result<ExitCode> {
     match (run.await, json) {
         (Err(e), true) => {
-            let fleet = crate::config::load(config).map(|l| l.desired.fleet);
-            let view = RunView::Json {
-                fleet: fleet.unwrap_or_default(),
-            };
-            view.error(&format!("{e:#}"));
-            Ok(ExitCode::from(1))
+            let fleet = fleet.get().map_or("", String::as_str);
+            crate::render::events_json::emit(refusal::event(&e, fleet));
+            Ok(ExitCode::from(refusal::exit_code(&e)))
         }
         (result, _) => result,
     }
@@ -102,7 +106,7 @@ fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
         None => Request {
             config: args.change.config.file.clone(),
             targets: args.change.target.clone(),
-            approval: approval(ctx, args.change.auto_approve, args.change.json, Verb::Apply)?,
+            approval: approval(ctx, args.change.auto_approve, args.change.json),
             adopt: args.adopt,
             destroy: false,
             networks: false,
@@ -113,44 +117,35 @@ fn lower(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<Request> {
     })
 }
 
-/// `--auto-approve`, else a terminal to ask on, else a refusal in the words
-/// of the command refused. `--json` never prompts.
-pub fn approval(
-    ctx: &Context,
-    auto_approve: bool,
-    json: bool,
-    verb: Verb,
-) -> anyhow::Result<Approval> {
+/// `--auto-approve`, else a terminal to ask on, else refused (once the
+/// configuration names the fleet). `--json` never prompts.
+pub fn approval(ctx: &Context, auto_approve: bool, json: bool) -> Approval {
     match (auto_approve, ctx.interactive && !json) {
-        (true, _) => Ok(Approval::Given),
-        (false, true) => Ok(Approval::Ask),
-        (false, false) => bail!("{}", refusal(verb, json)),
-    }
-}
-
-/// Why a run that needs a `yes` cannot get one, and what to do instead.
-pub fn refusal(verb: Verb, json: bool) -> &'static str {
-    match (verb, json) {
-        (Verb::Apply, true) => "--json never prompts\n  help: pass --auto-approve (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`",
-        (Verb::Apply, false) => "apply asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to apply without asking (review with `deckhand plan` first), or apply a plan saved with `deckhand plan --out FILE`",
-        (Verb::Destroy, true) => "--json never prompts\n  help: pass --auto-approve (preview with `deckhand plan --destroy` first), or apply a plan saved with `deckhand plan --destroy --out FILE`",
-        (Verb::Destroy, false) => "destroy asks for confirmation on a terminal, and standard input is not one\n  help: pass --auto-approve to destroy without asking (preview with `deckhand plan --destroy` first), or apply a plan saved with `deckhand plan --destroy --out FILE`",
+        (true, _) => Approval::Given,
+        (false, true) => Approval::Ask,
+        (false, false) => Approval::Refused,
     }
 }
 
 /// Loads, checks a saved plan's config, then runs the locked pass and always
 /// releases its locks.
-pub async fn execute(ctx: &Context, request: &Request) -> anyhow::Result<ExitCode> {
+pub async fn execute(ctx: &Context, request: &Request, fleet: &Fleet) -> anyhow::Result<ExitCode> {
     let mut loaded = super::load(&request.config)?;
-    if let Approval::Saved(saved) = &request.approval {
-        check_config(&loaded, saved, &request.config)?;
+    let _ = fleet.set(loaded.desired.fleet.clone());
+    match &request.approval {
+        Approval::Saved(saved) => check_config(&loaded, saved, &request.config)?,
+        Approval::Refused => {
+            let (verb, json) = (request.verb(), request.json);
+            return Err(Refusal::NoApproval { verb, json }.into());
+        }
+        Approval::Ask | Approval::Given => {}
     }
     let outside = request
         .rotate
         .iter()
         .find(|d| !request.targets.is_empty() && !request.targets.contains(d));
     if let Some(d) = outside {
-        bail!("--rotate-canaries {d}: the decky is not among the --target deckies, so its new canaries would not be planted; nothing was changed\n  help: add --target {d}, or leave it out of --rotate-canaries");
+        anyhow::bail!("--rotate-canaries {d}: the decky is not among the --target deckies, so its new canaries would not be planted; nothing was changed\n  help: add --target {d}, or leave it out of --rotate-canaries");
     }
     let rotated = crate::canary::rotate(&mut loaded, &request.rotate)?;
     let aim = super::Aim {
@@ -179,7 +174,11 @@ fn check_config(
     let digest = saved::desired_digest(&loaded.inputs).ok();
     if digest.as_deref() != Some(saved.desired_digest.as_str()) {
         let changed = stale::input_changes(&saved.inputs, &stale::input_digests(&loaded.inputs));
-        bail!("plan is stale: the configuration ({}) changed since the plan was made{}; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", config.display(), listed(&changed));
+        return Err(Refusal::StaleConfig {
+            config: config.to_path_buf(),
+            changed,
+        }
+        .into());
     }
     Ok(())
 }
@@ -218,32 +217,18 @@ async fn locked(
     (kept, rotated): (&[String], Option<&crate::canary::Rotations>),
 ) -> anyhow::Result<ExitCode> {
     if let Some(f) = pass.sole_failure() {
-        return Err(f.into());
+        return Err(refusal::sole(f));
     }
     let plan = pass.plan();
     if let Approval::Saved(saved) = &request.approval {
         check_live(pass, &plan, saved)?;
     }
-    let view = match request.json {
-        true => RunView::Json {
-            fleet: pass.fleet.clone(),
-        },
-        false => RunView::Text {
-            style: ctx.style,
-            several: pass.several,
-            verb: request.verb(),
-        },
-    };
-    match request.destroy && !plan.has_work() && plan.degraded.is_empty() {
-        true if !request.json => view.say(&super::nothing_to_destroy(&plan.fleet)),
-        _ => view.plan(&plan),
-    }
-    for f in &pass.failures {
-        view.failure(f);
-    }
+    let view = view(ctx, request, pass);
+    show(&view, request, pass, &plan);
     let touched = pass.decnet_touched();
     if !request.adopt && !touched.is_empty() {
-        bail!("the plan changes containers or networks that DECNET (or someone else) made and deckhand does not manage yet: {}; nothing was changed\n  help: review the plan, then run `deckhand apply --adopt` to take DECNET's containers under management", touched.join(", "));
+        let touched = touched.into_iter().map(str::to_string).collect();
+        return Err(Refusal::DecnetMade { touched }.into());
     }
     if !plan.has_work() && (!request.adopt || pass.decnet_in_scope() == 0) {
         if request.json {
@@ -276,6 +261,38 @@ async fn locked(
     Ok(exit_code(report.failed() == 0 && pass.failures.is_empty()))
 }
 
+/// The view of this run: text for a person, or events with `--json`.
+fn view(ctx: &Context, request: &Request, pass: &Pass) -> RunView {
+    match request.json {
+        true => RunView::Json {
+            fleet: pass.fleet.clone(),
+        },
+        false => RunView::Text {
+            look: Look {
+                style: ctx.style,
+                several: pass.several,
+            },
+            verb: request.verb(),
+            stamped: false,
+        },
+    }
+}
+
+/// What the run found before it asks: locks taken over, the plan (or that
+/// nothing is left to destroy), the engines that could not be planned.
+fn show(view: &RunView, request: &Request, pass: &Pass, plan: &Plan) {
+    for (host, held) in &pass.taken_over {
+        eprintln!("{}", steps::taken_over(host, held, pass.several));
+    }
+    match request.destroy && !plan.has_work() && plan.degraded.is_empty() {
+        true if !request.json => view.say(&super::nothing_to_destroy(&plan.fleet)),
+        _ => view.plan(plan),
+    }
+    for f in &pass.failures {
+        view.failure(f);
+    }
+}
+
 /// A saved plan runs only when every engine it covers looks as it did then.
 fn check_live(pass: &Pass, plan: &Plan, saved: &SavedPlan) -> anyhow::Result<()> {
     let fleet = &pass.fleet;
@@ -283,28 +300,17 @@ fn check_live(pass: &Pass, plan: &Plan, saved: &SavedPlan) -> anyhow::Result<()>
         for f in &pass.failures {
             eprintln!("error: {}", steps::failure(f, pass.several));
         }
-        bail!("plan is stale: not every host of fleet '{fleet}' could be observed again; nothing was changed");
+        let fleet = fleet.clone();
+        return Err(Refusal::StaleHosts { fleet }.into());
     }
     if saved::hosts_fingerprint(&pass.lives()) != saved.live_fingerprint
         || render::json::to_value(plan) != saved.plan
     {
         let changed = stale::changes(&saved.live, &stale::hosts_facts(&pass.lives()));
-        bail!("plan is stale: the live state of fleet '{fleet}' changed since the plan was made{}; nothing was changed\n  help: make a new plan with `deckhand plan --out FILE`", listed(&changed));
+        let fleet = fleet.clone();
+        return Err(Refusal::StaleLive { fleet, changed }.into());
     }
     Ok(())
-}
-
-/// `: a; b` for up to ten changes (then how many more), or nothing.
-fn listed(changes: &[String]) -> String {
-    const SHOWN: usize = 10;
-    let mut shown = changes.iter().take(SHOWN).cloned().collect::<Vec<_>>();
-    if changes.len() > SHOWN {
-        shown.push(format!("and {} more", changes.len() - SHOWN));
-    }
-    match shown.is_empty() {
-        true => String::new(),
-        false => format!(": {}", shown.join("; ")),
-    }
 }
 
 /// The fleet is gone: its record goes too (the lock goes on release).
@@ -351,7 +357,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn destroy_asks_its_own_question_and_refuses_in_its_own_words() {
+    fn destroy_asks_its_own_question() {
         assert_eq!(
             question(Verb::Destroy, "corp"),
             "Do you really want to destroy the containers above of fleet 'corp'? There is no undo (evidence directories are kept). Only 'yes' will be accepted: "
@@ -360,8 +366,5 @@ mod tests {
             question(Verb::Apply, "corp"),
             "Do you want to perform these actions? Only 'yes' will be accepted: "
         );
-        assert!(refusal(Verb::Destroy, false).starts_with("destroy asks for confirmation"));
-        assert!(refusal(Verb::Apply, false).starts_with("apply asks for confirmation"));
-        assert!(!refusal(Verb::Destroy, true).contains("review with `deckhand plan` first"));
     }
 }

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 
 use crate::cli::{ExportComposeArgs, ExportDecnetStateArgs};
 use crate::desired::Ensure;
@@ -13,12 +13,9 @@ pub fn compose(args: &ExportComposeArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .find(|p| p.host.name == args.host)
     else {
-        let known: Vec<&str> = loaded.hosts.specs.keys().map(String::as_str).collect();
-        bail!(
-            "no host '{}' in this configuration (hosts: {})",
-            args.host,
-            known.join(", ")
-        );
+        let known = loaded.hosts.specs.keys().cloned().collect();
+        let host = args.host.clone();
+        return Err(super::refusal::Refusal::NoHost { host, known }.into());
     };
     let text = crate::safe::json::to_string_pretty(&crate::export::compose(&part.desired))? + "\n";
     match &args.out {

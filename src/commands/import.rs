@@ -1,29 +1,27 @@
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 
 use crate::cli::ImportArgs;
 use crate::engine::Engine;
 use crate::import::{to_toml, Found};
 
+use super::refusal::{self, Refusal};
 use super::Context;
 use crate::render::steps::count;
 
-/// `deckhand import docker-compose.yml`: import reads what runs, not a file.
-pub fn not_a_compose_reader(file: &std::path::Path) -> String {
-    format!("deckhand import reads the containers DECNET deployed from the engine; it does not read {f}\n  help: deploy it first (`docker-compose -f {f} up -d`), then run `deckhand import --fleet NAME --out deckhand.toml`", f = file.display())
-}
-
 pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = &args.compose_file {
-        bail!("{}", not_a_compose_reader(file));
+        let file = file.clone();
+        return Err(Refusal::ImportFile { file }.into());
     }
     let fleet = args.fleet.as_deref().unwrap_or_default();
-    if let Err(m) = crate::config::values::fleet_name(fleet) {
-        bail!("{m}");
+    if let Err(why) = crate::config::values::fleet_name(fleet) {
+        return Err(Refusal::FleetName { why }.into());
     }
     if let Some(out) = args.out.as_ref().filter(|o| o.exists()) {
-        bail!("{} exists; nothing was written\n  help: name a new file with --out, or move that one away", out.display());
+        let (path, help) = (out.clone(), refusal::IMPORT_EXISTS);
+        return Err(Refusal::Exists { path, help }.into());
     }
     let engine = Engine::connect(ctx.docker_host.as_deref(), None).await?;
     let Found {
@@ -34,7 +32,8 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {}", crate::render::safe::escape(w));
     }
     if found.is_empty() && warnings.is_empty() {
-        bail!("no container on {} carries DECNET's labels (decnet.fleet.decky, decnet.fleet.service_name); nothing was written", engine.endpoint());
+        let endpoint = engine.endpoint().to_string();
+        return Err(Refusal::NothingToImport { endpoint }.into());
     }
     let mut text = to_toml(fleet, &found);
     let joined = crate::import::networks::joined(&found);

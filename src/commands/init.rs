@@ -52,7 +52,8 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     let dir = Path::new(".");
     let config = dir.join("deckhand.toml");
     if config.exists() {
-        bail!("deckhand.toml exists; nothing was written\n  help: run `deckhand init` in an empty directory, or edit that file");
+        let (path, help) = ("deckhand.toml".into(), super::refusal::INIT_EXISTS);
+        return Err(super::refusal::Refusal::Exists { path, help }.into());
     }
     let fleet = fleet_name(dir);
     for (path, bytes) in example.files {

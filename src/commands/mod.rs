@@ -18,6 +18,7 @@ mod import;
 mod init;
 mod lint;
 mod plan;
+pub mod refusal;
 mod status;
 mod unlock;
 mod validate;

@@ -22,7 +22,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     };
     let mut pass = super::open_pass(ctx, &loaded, &aim, false).await;
     if let Some(f) = pass.sole_failure() {
-        return Err(f.into());
+        return Err(super::refusal::sole(f));
     }
     let plan = pass.plan();
     let nothing_left = args.destroy && !plan.has_work() && plan.degraded.is_empty();

@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.config.file)?;
     let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &ctx.pass(&[], false)).await;
     if let Some(f) = pass.sole_failure() {
-        return Err(f.into());
+        return Err(super::refusal::sole(f));
     }
     let mut rows = Vec::new();
     for p in &pass.planned {
@@ -156,45 +156,11 @@ fn to_json(fleet: &str, rows: &[Row], baits: &[Bait]) -> serde_json::Value {
 
 /// One row per desired container, then one per live container no longer desired.
 fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for spec in &desired.containers {
-        let healthy = live
-            .containers
-            .get(&spec.name)
-            .is_some_and(|c| c.state == "running");
-        let state = match live.containers.get(&spec.name) {
-            None => "missing".to_string(),
-            Some(c) if c.digest.as_deref() != Some(spec.digest().as_str()) => {
-                format!("{} (outdated)", c.state)
-            }
-            Some(c) if c.origin == Origin::Decnet => format!("{} (DECNET's, not adopted)", c.state),
-            Some(c) => c.state.clone(),
-        };
-        let ports = if spec.ports.is_empty() {
-            "-".to_string()
-        } else {
-            spec.ports
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let cells = [
-            host.to_string(),
-            spec.decky.clone().unwrap_or_else(|| "(fleet)".into()),
-            spec.name.clone(),
-            // A base's persona is its disguise: shown beside its role.
-            match &spec.settings.persona {
-                Some(p) => format!("{} ({p})", spec.role.as_str()),
-                None => spec.role.as_str().to_string(),
-            },
-            state,
-            spec.image.clone(),
-            ports,
-            networks(spec, live.containers.get(&spec.name)),
-        ];
-        rows.push(Row { cells, healthy });
-    }
+    let mut rows: Vec<Row> = desired
+        .containers
+        .iter()
+        .map(|spec| desired_row(host, spec, live))
+        .collect();
     for c in live
         .containers
         .values()
@@ -216,6 +182,39 @@ fn site_rows(host: &str, desired: &DesiredState, live: &LiveState) -> Vec<Row> {
         });
     }
     rows
+}
+
+/// The row of a container the file wants, as `live` has it.
+fn desired_row(host: &str, spec: &ContainerSpec, live: &LiveState) -> Row {
+    let found = live.containers.get(&spec.name);
+    let healthy = found.is_some_and(|c| c.state == "running");
+    let state = match found {
+        None => "missing".to_string(),
+        Some(c) if c.digest.as_deref() != Some(spec.digest().as_str()) => {
+            format!("{} (outdated)", c.state)
+        }
+        Some(c) if c.origin == Origin::Decnet => format!("{} (DECNET's, not adopted)", c.state),
+        Some(c) => c.state.clone(),
+    };
+    let ports: Vec<String> = spec.ports.iter().map(u16::to_string).collect();
+    let cells = [
+        host.to_string(),
+        spec.decky.clone().unwrap_or_else(|| "(fleet)".into()),
+        spec.name.clone(),
+        // A base's persona is its disguise: shown beside its role.
+        match &spec.settings.persona {
+            Some(p) => format!("{} ({p})", spec.role.as_str()),
+            None => spec.role.as_str().to_string(),
+        },
+        state,
+        spec.image.clone(),
+        match ports.is_empty() {
+            true => "-".to_string(),
+            false => ports.join(","),
+        },
+        networks(spec, found),
+    ];
+    Row { cells, healthy }
 }
 
 /// The networks a base or singleton is on, with the address asked for on

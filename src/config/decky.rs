@@ -58,6 +58,18 @@ impl Validator<'_> {
         }
     }
 
+    /// The decky's hostname (its name unless given), checked.
+    fn hostname(&mut self, name: &str, d: &Named<RawDecky>) -> String {
+        let raw = d.value.get_ref();
+        let hostname = raw.hostname.as_ref().map(|h| h.get_ref().clone());
+        let hostname = hostname.unwrap_or_else(|| name.to_string());
+        if let Err(m) = values::hostname(&hostname) {
+            let span = raw.hostname.as_ref().map_or(d.key.span(), |h| h.span());
+            self.ctx.err(d.src, &span, format!("decky '{name}': {m}"));
+        }
+        hostname
+    }
+
     /// The decky's base container: hostname, image, network, address, command.
     fn base(
         &mut self,
@@ -66,17 +78,8 @@ impl Validator<'_> {
         tables: &Tables<'_>,
         fleet_network: &str,
     ) -> ContainerSpec {
-        let (src, raw, key_span) = (d.src, d.value.get_ref(), d.key.span());
-        let hostname = raw.hostname.as_ref().map(|h| h.get_ref().clone());
-        let hostname = hostname.unwrap_or_else(|| name.to_string());
-        if let Err(m) = values::hostname(&hostname) {
-            let span = raw
-                .hostname
-                .as_ref()
-                .map(|h| h.span())
-                .unwrap_or(key_span.clone());
-            self.ctx.err(src, &span, format!("decky '{name}': {m}"));
-        }
+        let (src, raw) = (d.src, d.value.get_ref());
+        let hostname = self.hostname(name, d);
         let (image, build) = self.base_image(name, d, tables);
         let (network, lans) = self.joins(name, src, raw, fleet_network);
         if let Some(c) = raw.command.as_ref().filter(|c| c.get_ref().is_empty()) {

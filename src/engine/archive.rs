@@ -8,6 +8,19 @@ use futures_util::StreamExt;
 use super::{Engine, EngineError};
 
 impl Engine {
+    /// The engine's tar stream of `path` in `container`.
+    fn tar_of(
+        &self,
+        container: &str,
+        path: &str,
+    ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, bollard::errors::Error>> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        self.docker
+            .download_from_container(container, Some(options))
+    }
+
     /// A tar of `path` (a file or a directory) in `container`, or `None` when
     /// the path does not exist. The body is drained at once: the engine keeps
     /// the container locked until it is. Over `cap` bytes, the read is
@@ -18,12 +31,7 @@ impl Engine {
         path: &str,
         cap: usize,
     ) -> Result<Option<Vec<u8>>, EngineError> {
-        let options = DownloadFromContainerOptionsBuilder::default()
-            .path(path)
-            .build();
-        let mut stream = self
-            .docker
-            .download_from_container(container, Some(options));
+        let mut stream = self.tar_of(container, path);
         let mut tar = Vec::new();
         while let Some(chunk) = stream.next().await {
             match chunk {
@@ -58,12 +66,7 @@ impl Engine {
         cap: u64,
         to: tokio::sync::mpsc::Sender<bytes::Bytes>,
     ) -> Result<bool, EngineError> {
-        let options = DownloadFromContainerOptionsBuilder::default()
-            .path(path)
-            .build();
-        let mut stream = self
-            .docker
-            .download_from_container(container, Some(options));
+        let mut stream = self.tar_of(container, path);
         let mut sent = 0u64;
         while let Some(chunk) = stream.next().await {
             let bytes = match chunk {

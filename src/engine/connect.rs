@@ -47,27 +47,7 @@ impl Engine {
         if let Some(path) = socket_path(&endpoint) {
             check_socket(path).map_err(unreachable)?;
         }
-        let scheme = endpoint.split_once("://").map(|(s, _)| s);
-        let (socket, keep): (Option<PathBuf>, Option<KeepAlive>) = match (scheme, tls) {
-            (Some("ssh"), None) => {
-                let ssh = SshBridge::start(&endpoint)
-                    .await
-                    .map_err(|problem| unreachable(Unreachable::Ssh { problem }))?;
-                (Some(ssh.bridge.socket.clone()), Some(Arc::new(ssh)))
-            }
-            (Some("tcp"), Some(tls)) => {
-                let bridge = super::tls::start(&endpoint, tls)
-                    .await
-                    .map_err(unreachable)?;
-                (Some(bridge.socket.clone()), Some(Arc::new(bridge)))
-            }
-            (_, Some(_)) => {
-                return Err(unreachable(Unreachable::BadUrl {
-                    problem: "TLS certificates are for tcp:// engines only".to_string(),
-                }))
-            }
-            _ => (None, None),
-        };
+        let (socket, keep) = bridge(&endpoint, tls).await?;
         let docker = match &socket {
             Some(socket) => Docker::connect_with_unix(
                 &socket.to_string_lossy(),
@@ -77,22 +57,7 @@ impl Engine {
             None => client(&endpoint),
         }
         .map_err(|e| unreachable(Unreachable::of_error(&endpoint, &e)))?;
-        let version = match tokio::time::timeout(PROBE_TIMEOUT, docker.version()).await {
-            Ok(Ok(version)) => version,
-            Ok(Err(_)) if scheme == Some("ssh") => {
-                return Err(unreachable(Unreachable::Ssh {
-                    problem: "ssh logged in, but `docker system dial-stdio` gave no engine there"
-                        .to_string(),
-                }))
-            }
-            Ok(Err(e)) => return Err(unreachable(Unreachable::of_error(&endpoint, &e))),
-            Err(_) => {
-                return Err(unreachable(Unreachable::TimedOut {
-                    seconds: PROBE_TIMEOUT.as_secs(),
-                }))
-            }
-        };
-        let api = version.api_version.unwrap_or_default();
+        let api = probe(&docker, &endpoint).await?;
         let parsed: Vec<u32> = api.split('.').filter_map(|p| p.parse().ok()).collect();
         if parsed.len() < 2 || (parsed[0], parsed[1]) < MIN_API {
             return Err(EngineError::TooOld {
@@ -106,6 +71,63 @@ impl Engine {
             _keep: keep,
         })
     }
+}
+
+/// The local socket an ssh:// or a TLS tcp:// engine is reached through, and
+/// what keeps its bridge alive; `None` for an engine bollard reaches itself.
+async fn bridge(
+    endpoint: &str,
+    tls: Option<&TlsFiles>,
+) -> Result<(Option<PathBuf>, Option<KeepAlive>), EngineError> {
+    let unreachable = |why: Unreachable| EngineError::Unreachable {
+        endpoint: endpoint.to_string(),
+        why,
+    };
+    let scheme = endpoint.split_once("://").map(|(s, _)| s);
+    Ok(match (scheme, tls) {
+        (Some("ssh"), None) => {
+            let ssh = SshBridge::start(endpoint)
+                .await
+                .map_err(|problem| unreachable(Unreachable::Ssh { problem }))?;
+            (Some(ssh.bridge.socket.clone()), Some(Arc::new(ssh)))
+        }
+        (Some("tcp"), Some(tls)) => {
+            let bridge = super::tls::start(endpoint, tls)
+                .await
+                .map_err(unreachable)?;
+            (Some(bridge.socket.clone()), Some(Arc::new(bridge)))
+        }
+        (_, Some(_)) => {
+            return Err(unreachable(Unreachable::BadUrl {
+                problem: "TLS certificates are for tcp:// engines only".to_string(),
+            }))
+        }
+        _ => (None, None),
+    })
+}
+
+/// Asks the engine its API version, within the probe's time.
+async fn probe(docker: &Docker, endpoint: &str) -> Result<String, EngineError> {
+    let unreachable = |why: Unreachable| EngineError::Unreachable {
+        endpoint: endpoint.to_string(),
+        why,
+    };
+    let version = match tokio::time::timeout(PROBE_TIMEOUT, docker.version()).await {
+        Ok(Ok(version)) => version,
+        Ok(Err(_)) if endpoint.starts_with("ssh://") => {
+            return Err(unreachable(Unreachable::Ssh {
+                problem: "ssh logged in, but `docker system dial-stdio` gave no engine there"
+                    .to_string(),
+            }))
+        }
+        Ok(Err(e)) => return Err(unreachable(Unreachable::of_error(endpoint, &e))),
+        Err(_) => {
+            return Err(unreachable(Unreachable::TimedOut {
+                seconds: PROBE_TIMEOUT.as_secs(),
+            }))
+        }
+    };
+    Ok(version.api_version.unwrap_or_default())
 }
 
 /// A socket path that is missing, forbidden or not a socket is told before

@@ -2,7 +2,7 @@
 //! the view that draws it (no downcasts).
 
 use crate::engine::{EngineError, Unreachable, UrlFrom};
-use crate::lock::LockError;
+use crate::lock::{Held, LockError};
 use crate::observe::ObserveError;
 use crate::plan::PlanError;
 
@@ -20,12 +20,8 @@ pub enum Failure {
         why: Unreachable,
     },
     /// Another run holds the fleet's lock on this engine.
-    #[error("fleet '{fleet}' is locked by {holder} since {since}\n  help: wait for that run to end; if it was killed, run `deckhand unlock`")]
-    Locked {
-        fleet: String,
-        holder: String,
-        since: String,
-    },
+    #[error(transparent)]
+    Locked(Held),
     /// Taking or releasing the lock failed at the engine.
     #[error(transparent)]
     Lock(EngineError),
@@ -38,15 +34,7 @@ pub enum Failure {
 impl From<LockError> for Failure {
     fn from(e: LockError) -> Failure {
         match e {
-            LockError::Held {
-                fleet,
-                holder,
-                since,
-            } => Failure::Locked {
-                fleet,
-                holder,
-                since,
-            },
+            LockError::Held(held) => Failure::Locked(held),
             LockError::Engine(e) => Failure::Lock(e),
         }
     }

@@ -11,7 +11,7 @@ use crate::engine::{Engine, EngineError};
 use crate::hosts::Hosts;
 use crate::interrupt::Interrupt;
 use crate::live::{LiveState, Origin};
-use crate::lock::FleetLock;
+use crate::lock::{FleetLock, Held};
 use crate::observe::observe;
 use crate::plan::{in_targets, plan, Action, Change, Object, Plan};
 
@@ -48,6 +48,8 @@ pub struct Pass {
     pub planned: Vec<Planned>,
     /// The engines that could not be, and why.
     pub failures: Vec<HostFailure>,
+    /// Locks left by processes gone from this host, taken over, by host name.
+    pub taken_over: Vec<(String, Held)>,
     locks: Vec<(Engine, FleetLock)>,
 }
 
@@ -55,12 +57,16 @@ impl Pass {
     /// Reaches, locks (with `lock_as`), observes and plans every engine at once.
     pub async fn open(desired: &DesiredState, hosts: &Hosts, options: &Options<'_>) -> Pass {
         let (sites, mut failures) = connect(hosts.split(desired), options.docker_host).await;
-        let mut locks = Vec::new();
+        let (mut locks, mut taken_over) = (Vec::new(), Vec::new());
         let sites = match options.lock_as {
             Some(holder) => {
                 let (locked, failed) = lock(sites, holder).await;
                 failures.extend(failed);
-                let (sites, held): (Vec<Site>, Vec<FleetLock>) = locked.into_iter().unzip();
+                let (sites, mut held): (Vec<Site>, Vec<FleetLock>) = locked.into_iter().unzip();
+                for (site, lock) in sites.iter().zip(&mut held) {
+                    let took = lock.took_over.take();
+                    taken_over.extend(took.map(|h| (site.host.name.clone(), h)));
+                }
                 locks = sites.iter().map(|s| s.engine.clone()).zip(held).collect();
                 sites
             }
@@ -80,6 +86,7 @@ impl Pass {
             targets: options.targets.to_vec(),
             planned,
             failures,
+            taken_over,
             locks,
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod events_json;
 pub mod json;
+pub mod log;
 pub mod markdown;
 pub mod run;
 /// The one sanitizer, at the bottom of the crate so that every layer can use it.
@@ -11,6 +12,7 @@ pub use crate::safe;
 pub mod steps;
 pub mod style;
 pub mod text;
+pub mod view;
 
 #[cfg(test)]
 mod fixture;

@@ -9,7 +9,7 @@ use crate::apply::{Event, Sink};
 use crate::fleet::{FleetReport, HostFailure};
 use crate::plan::Plan;
 
-use super::style::Style;
+use super::view::Look;
 use super::{events_json, safe, steps, text};
 
 /// What a run is, as its text says it: `Apply complete`, `Destroy complete`.
@@ -41,9 +41,10 @@ impl Verb {
 #[derive(Clone)]
 pub enum RunView {
     Text {
-        style: Style,
-        several: bool,
+        look: Look,
         verb: Verb,
+        /// Each line stamped with the time, as watch logs.
+        stamped: bool,
     },
     Json {
         fleet: String,
@@ -54,11 +55,19 @@ fn out(line: &str) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
+/// A line of a text view: plain, or stamped into the watch log.
+fn line(look: Look, stamped: bool, line: &str) {
+    match stamped {
+        true => super::log::log(look.style, line),
+        false => out(line),
+    }
+}
+
 impl RunView {
     pub fn plan(&self, plan: &Plan) {
         match self {
-            RunView::Text { style, .. } => {
-                let _ = text::render(plan, &mut std::io::stdout().lock(), *style);
+            RunView::Text { look, .. } => {
+                let _ = text::render(plan, &mut std::io::stdout().lock(), look.style);
             }
             RunView::Json { .. } => {
                 events_json::emit(events_json::plan(plan));
@@ -72,7 +81,9 @@ impl RunView {
     /// An engine that could not be planned.
     pub fn failure(&self, f: &HostFailure) {
         match self {
-            RunView::Text { several, .. } => eprintln!("error: {}", steps::failure(f, *several)),
+            RunView::Text { look, .. } => {
+                eprintln!("error: {}", steps::failure(f, look.several))
+            }
             RunView::Json { fleet } => events_json::emit(events_json::failure(fleet, f)),
         }
     }
@@ -87,8 +98,8 @@ impl RunView {
 
     /// A line for a person (progress, what was cleaned up); JSON leaves it out.
     pub fn say(&self, line: &str) {
-        if let RunView::Text { .. } = self {
-            out(line);
+        if let RunView::Text { look, stamped, .. } = self {
+            self::line(*look, *stamped, line);
         }
     }
 
@@ -96,9 +107,9 @@ impl RunView {
     /// per step started and ended.
     pub fn sink(&self) -> Sink {
         match self.clone() {
-            RunView::Text { style, several, .. } => Arc::new(move |e: &Event| {
-                if let Some(line) = steps::event_line(e, style, several) {
-                    out(&format!("  {line}"));
+            RunView::Text { look, stamped, .. } => Arc::new(move |e: &Event| {
+                if let Some(step) = steps::event_line(e, look) {
+                    line(look, stamped, &format!("  {step}"));
                 }
             }),
             RunView::Json { fleet } => Arc::new(move |e: &Event| {
@@ -112,12 +123,8 @@ impl RunView {
     /// The end of the run.
     pub fn summary(&self, report: &FleetReport, failures: &[HostFailure]) {
         match self {
-            RunView::Text {
-                style,
-                several,
-                verb,
-            } => {
-                for line in steps::summary(report, failures, *several, *style, *verb) {
+            RunView::Text { look, verb, .. } => {
+                for line in steps::summary(report, failures, *look, *verb) {
                     out(&line);
                 }
             }

@@ -3,8 +3,8 @@
 
 use super::run::Verb;
 use super::safe;
-use super::style::Style;
 use super::text;
+use super::view::Look;
 use crate::apply::{Event, Outcome, Report, Status, StepError};
 use crate::fleet::{FleetReport, HostFailure};
 use crate::plan::Action;
@@ -28,8 +28,20 @@ pub fn failure(f: &HostFailure, several: bool) -> String {
     )
 }
 
+/// A lock taken over from a process gone from this host, as a warning.
+pub fn taken_over(host: &str, held: &crate::lock::Held, several: bool) -> String {
+    format!(
+        "warning: {}taking over the lock of fleet '{}' left by {} since {}: that process is gone",
+        on_host(host, several),
+        held.fleet,
+        held.holder,
+        held.since
+    )
+}
+
 /// The line an event is drawn as; `None` for events the text view leaves out.
-pub fn event_line(event: &Event, style: Style, several: bool) -> Option<String> {
+pub fn event_line(event: &Event, look: Look) -> Option<String> {
+    let Look { style, several } = look;
     match event {
         Event::Started(_) => None,
         Event::Evidence {
@@ -62,7 +74,7 @@ pub fn event_line(event: &Event, style: Style, several: bool) -> Option<String> 
                 style.yellow("!")
             ))
         }
-        Event::Ended(outcome) => Some(outcome_line(outcome, style, several)),
+        Event::Ended(outcome) => Some(outcome_line(outcome, look)),
         // A builder's output is the build context's (and its base image's) doing.
         Event::Build { host, image, line } => {
             let on = if several {
@@ -77,7 +89,8 @@ pub fn event_line(event: &Event, style: Style, several: bool) -> Option<String> 
 }
 
 /// A finished step: symbol, object, what happened, time.
-pub fn outcome_line(o: &Outcome, style: Style, several: bool) -> String {
+pub fn outcome_line(o: &Outcome, look: Look) -> String {
+    let Look { style, several } = look;
     let secs = o.elapsed.as_secs_f64();
     let what = text::describe_on(&o.change, several);
     match problem(o) {
@@ -125,10 +138,10 @@ pub fn verb(action: Action) -> &'static str {
 pub fn summary(
     report: &FleetReport,
     failures: &[HostFailure],
-    several: bool,
-    style: Style,
+    look: Look,
     verb: Verb,
 ) -> Vec<String> {
+    let Look { style, several } = look;
     let mut lines = vec![String::new()];
     for (host, r) in &report.hosts {
         for e in &r.errors {
@@ -213,8 +226,8 @@ fn not_done(report: &FleetReport, several: bool) -> Vec<String> {
 }
 
 /// The line watch logs after applying one engine's plan.
-pub fn watch_summary(host: &str, report: &Report, several: bool, style: Style) -> String {
-    let on = on_host(host, several);
+pub fn watch_summary(host: &str, report: &Report, look: Look) -> String {
+    let (on, style) = (on_host(host, look.several), look.style);
     let steps = report.outcomes.len() + report.errors.len();
     match report.failed() {
         0 => format!("{on}applied {}", changes(report.outcomes.len())),
@@ -247,13 +260,7 @@ mod tests {
 
     #[test]
     fn a_destroy_ends_in_its_own_words() {
-        let lines = summary(
-            &FleetReport::default(),
-            &[],
-            false,
-            Style { color: false },
-            Verb::Destroy,
-        );
+        let lines = summary(&FleetReport::default(), &[], Look::PLAIN, Verb::Destroy);
         assert_eq!(lines, vec!["", "Destroy complete: 0 steps done."]);
     }
 
@@ -280,7 +287,7 @@ mod tests {
             hosts: vec![("local".into(), report)],
             ..FleetReport::default()
         };
-        let lines = summary(&fleet, &[], false, Style { color: false }, Verb::Apply);
+        let lines = summary(&fleet, &[], Look::PLAIN, Verb::Apply);
         assert_eq!(
             lines[1],
             "Apply finished: 1 failed, 2 skipped, 1 step done:"

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::config::Loaded;
+use crate::config::{ConfigError, Loaded};
 
 use super::say::Say;
 
@@ -13,13 +13,37 @@ use super::say::Say;
 #[derive(Default)]
 pub struct LastValid {
     loaded: Option<Loaded>,
+    /// The load made at start (to name the fleet), for the first pass to use.
+    first: Option<Result<Loaded, ConfigError>>,
 }
 
 impl LastValid {
-    /// Loads `config`; when it is invalid, says so and keeps the last valid
-    /// state. `None` when nothing valid was ever loaded.
+    /// Loads `config` once at start: the fleet is named from it, and the
+    /// first pass works from it without reading the file again.
+    pub fn starting(config: &Path) -> LastValid {
+        LastValid {
+            loaded: None,
+            first: Some(crate::config::load(config)),
+        }
+    }
+
+    /// The fleet the file named at start, if it loaded.
+    pub fn fleet(&self) -> Option<&str> {
+        match &self.first {
+            Some(Ok(loaded)) => Some(&loaded.desired.fleet),
+            _ => None,
+        }
+    }
+
+    /// Loads `config` (the first time: takes the load made at start); when
+    /// it is invalid, says so and keeps the last valid state. `None` when
+    /// nothing valid was ever loaded.
     pub fn load(&mut self, config: &Path, say: Say, fleet: &str) -> Option<&Loaded> {
-        match crate::config::load(config) {
+        match self
+            .first
+            .take()
+            .unwrap_or_else(|| crate::config::load(config))
+        {
             Ok(loaded) => self.loaded = Some(loaded),
             Err(e) => self.report(&e.to_string(), say, fleet),
         }
@@ -38,7 +62,7 @@ impl LastValid {
             ),
         };
         let message = format!("invalid configuration; {kept}:\n{error}");
-        let line = format!("{} {message}\n  help: {help}", say.style.red("!"));
+        let line = format!("{} {message}\n  help: {help}", say.look.style.red("!"));
         say.advice(fleet, &line, &message, help);
     }
 }

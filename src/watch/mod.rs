@@ -72,39 +72,7 @@ pub struct Settings {
     pub command: String,
 }
 
-/// A line of the watch log, with a UTC timestamp.
-///
-/// Views escape what came from an engine or a decky before it reaches here;
-/// the message may carry deckhand's own colours.
-pub fn log(style: Style, message: &str) {
-    let stamp = stamp(time::OffsetDateTime::now_utc());
-    let indent = " ".repeat(stamp.len() + 2);
-    let stamp = style.dim(&stamp);
-    for (i, line) in message.lines().enumerate() {
-        if i == 0 {
-            say_line(&format!("{stamp} {line}"));
-        } else {
-            say_line(&format!("{indent}{line}"));
-        }
-    }
-}
-
-/// `2026-12-04T11:46:23Z`: a log that runs for days needs the date.
-pub fn stamp(now: time::OffsetDateTime) -> String {
-    let now = now.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        now.date(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    )
-}
-
-fn say_line(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stdout(), "{line}");
-}
+pub use crate::render::log::{log, stamp};
 
 /// Runs until `interrupt` is raised; a pass in flight finishes its steps first.
 pub async fn run(settings: Settings, interrupt: Interrupt) -> notify::Result<()> {
@@ -202,6 +170,7 @@ impl Watcher {
         // The start pass is due at once: its burst began one debounce ago.
         let now = Instant::now();
         debounce.trigger(now.checked_sub(settings.debounce).unwrap_or(now));
+        let last_valid = LastValid::starting(&settings.config);
         Watcher {
             debounce,
             bait_debounce: PerDecky::new(settings.debounce),
@@ -217,15 +186,13 @@ impl Watcher {
             followed: None,
             followers: Vec::new(),
             pass_started: 0,
-            fleet: crate::config::load(&settings.config)
-                .map(|l| l.desired.fleet)
-                .unwrap_or_default(),
+            fleet: last_valid.fleet().unwrap_or_default().to_string(),
+            last_valid,
             settings,
             baits: BaitWatch::new(),
             inotify_lost: None,
             backoff: Backoff::default(),
             lost: Backoff::default(),
-            last_valid: LastValid::default(),
             engaged: BTreeMap::new(),
             engaged_look: None,
         }
@@ -233,7 +200,10 @@ impl Watcher {
 
     fn say(&self) -> Say {
         Say {
-            style: self.settings.style,
+            look: crate::render::view::Look {
+                style: self.settings.style,
+                several: false,
+            },
             json: self.settings.json,
         }
     }

@@ -7,15 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use crate::apply::{Event, Sink};
 use crate::config::Loaded;
 use crate::engine::TlsFiles;
 use crate::fleet::{Failure, HostFailure, Options, Pass, Planned};
 use crate::interrupt::Interrupt;
 use crate::plan::Plan;
-use crate::render::style::Style;
+use crate::render::view::Look;
 use crate::render::{events_json, safe, steps};
 
 use super::say::Say;
@@ -80,7 +78,6 @@ pub async fn run(
     say: Say,
     interrupt: &Interrupt,
 ) -> PassEnd {
-    let style = settings.style;
     super::state_file::keep(loaded, say);
     let mut end = PassEnd {
         inputs: Some(loaded.inputs.clone()),
@@ -94,11 +91,12 @@ pub async fn run(
         force: false,
     };
     let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &options).await;
+    let say = Say {
+        look: say.look.spanning(pass.several),
+        ..say
+    };
     end.retry = !pass.failures.is_empty();
-    for f in &pass.failures {
-        let line = failure_line(f, pass.several, style);
-        say.problem(&pass.fleet, Some(&f.host), &line, &f.failure.to_string());
-    }
+    opened(&pass, say);
     let held = pass.hold_back_destroys(settings.max_destroy);
     if let Some(held) = &held {
         hold_back(&pass.fleet, held, settings.max_destroy, say);
@@ -106,22 +104,7 @@ pub async fn run(
     end.held = hold_back_restores(&mut pass, scope.backed_off);
     super::drift::tell(&pass.fleet, &scope.known.observe(&pass.planned), say);
     let plan = pass.plan();
-    say.event(events_json::plan(&plan));
-    events_json::notices(&plan)
-        .into_iter()
-        .for_each(|e| say.event(e));
-    for h in &plan.held {
-        let sessions = crate::engagement::live_session_from(&h.sessions);
-        say.line(&crate::render::safe::escape(&format!(
-            "decky {} held: {sessions}; its replaces, restarts and restores wait until it ends",
-            h.decky
-        )));
-    }
-    end.engaged = plan
-        .held
-        .iter()
-        .map(|h| (h.decky.clone(), h.base.clone()))
-        .collect();
+    end.engaged = planned(&plan, say);
     if settings.plan_only {
         show_plan(&plan, say);
     } else {
@@ -130,15 +113,43 @@ pub async fn run(
     end.baits = baits(&pass).await;
     let fleet = pass.fleet.clone();
     if let Err(e) = pass.release().await {
-        let message = format!("could not release the fleet lock: {e}");
-        say.problem(
+        say.alarm(
             &fleet,
             None,
-            &format!("{} {message}", style.red("!")),
-            &message,
+            &format!("could not release the fleet lock: {e}"),
         );
     }
     end
+}
+
+/// Says which engines could not be reconciled, and which locks were taken over.
+fn opened(pass: &Pass, say: Say) {
+    for f in &pass.failures {
+        let line = failure_line(f, say.look);
+        say.problem(&pass.fleet, Some(&f.host), &line, &f.failure.to_string());
+    }
+    for (host, held) in &pass.taken_over {
+        say.warning(&steps::taken_over(host, held, pass.several));
+    }
+}
+
+/// Draws the plan made (its `plan` event and notices; the log names the
+/// deckies a live session holds); returns those deckies with their base.
+fn planned(plan: &Plan, say: Say) -> BTreeMap<String, crate::engine::Running> {
+    if say.json {
+        say.view(&plan.fleet).plan(plan);
+    }
+    for h in &plan.held {
+        let sessions = crate::engagement::live_session_from(&h.sessions);
+        say.line(&crate::render::safe::escape(&format!(
+            "decky {} held: {sessions}; its replaces, restarts and restores wait until it ends",
+            h.decky
+        )));
+    }
+    plan.held
+        .iter()
+        .map(|h| (h.decky.clone(), h.base.clone()))
+        .collect()
 }
 
 /// Leaves out of the plans every file step on a bait of `held`; returns
@@ -214,19 +225,18 @@ fn sources(loaded: &Loaded, settings: &Settings) -> Sources {
 
 /// A locked fleet is expected now and then (an apply from a terminal): it is
 /// retried without alarm. Anything else is flagged.
-fn failure_line(f: &HostFailure, several: bool, style: Style) -> String {
+fn failure_line(f: &HostFailure, look: Look) -> String {
     match &f.failure {
-        Failure::Locked {
-            fleet,
-            holder,
-            since,
-        } => format!(
-            "{}fleet '{fleet}' is locked by {} since {}; trying again shortly",
-            steps::on_host(&f.host, several),
-            holder,
-            since,
+        Failure::Locked(held) => format!(
+            "{}{}; trying again shortly",
+            steps::on_host(&f.host, look.several),
+            held.message(),
         ),
-        _ => format!("{} {}", style.red("!"), steps::failure(f, several)),
+        _ => format!(
+            "{} {}",
+            look.style.red("!"),
+            steps::failure(f, look.several)
+        ),
     }
 }
 
@@ -240,14 +250,9 @@ fn hold_back(fleet: &str, held: &Plan, max: usize, say: Say) {
     let n = deckies.len();
     let names = deckies.into_iter().collect::<Vec<_>>().join(", ");
     let message = format!("this pass would destroy {n} deckies ({names}), more than --max-destroy {max}: none of them is destroyed; the rest of the plan is applied\n  help: if the file is right, run `deckhand apply` to destroy them; else restore the file");
-    say.problem(
-        fleet,
-        None,
-        &format!("{} {message}", say.style.red("!")),
-        &message,
-    );
+    say.alarm(fleet, None, &message);
     if !say.json {
-        let _ = crate::render::text::render(held, &mut std::io::stdout().lock(), say.style);
+        say.view(fleet).plan(held);
     }
 }
 
@@ -262,7 +267,7 @@ fn show_plan(plan: &Plan, say: Say) {
     }
     let n = steps::changes(plan.changes.len());
     say.line(&format!("{n} to apply (--plan-only: not applied):"));
-    let _ = crate::render::text::render(plan, &mut std::io::stdout().lock(), say.style);
+    say.view(&plan.fleet).plan(plan);
 }
 
 /// Applies every engine's plan that changes no container of DECNET's; returns
@@ -278,7 +283,6 @@ async fn reconcile(
     BTreeSet<String>,
     BTreeMap<(String, String), (String, String)>,
 ) {
-    let style = say.style;
     let changes: usize = pass.planned.iter().map(|p| p.plan.changes.len()).sum();
     match (changes, held) {
         (0, false) => say.line("no changes"),
@@ -290,11 +294,9 @@ async fn reconcile(
         .iter()
         .filter(|p| !p.decnet_touched().is_empty())
     {
-        let on = steps::on_host(&p.site.host.name, pass.several);
         let names = p.decnet_touched().join(", ");
         let message = format!("the plan changes containers that DECNET made and deckhand does not manage yet: {names}; nothing changed there, still watching\n  help: run `deckhand apply --adopt` once to take them under management");
-        let line = format!("{} {on}{message}", style.red("!"));
-        say.problem(&pass.fleet, Some(&p.site.host.name), &line, &message);
+        say.alarm(&pass.fleet, Some(&p.site.host.name), &message);
     }
     let runnable = |p: &Planned| p.plan.has_work() && p.decnet_touched().is_empty();
     let removed = pass
@@ -303,20 +305,19 @@ async fn reconcile(
         .filter(|p| runnable(p))
         .flat_map(Planned::removed_ids)
         .collect();
-    let report = pass
-        .apply(false, runnable, sink(pass, say), interrupt)
-        .await;
+    let view = say.view(&pass.fleet);
+    let report = pass.apply(false, runnable, view.sink(), interrupt).await;
     for (host, r) in &report.hosts {
         for e in &r.errors {
             let line = format!(
                 "{} {}{}",
-                style.red("!"),
-                steps::on_host(host, pass.several),
+                say.look.style.red("!"),
+                steps::on_host(host, say.look.several),
                 safe::escape_lines(e)
             );
             say.problem(&pass.fleet, Some(host), &line, e);
         }
-        say.line(&steps::watch_summary(host, r, pass.several, style));
+        say.line(&steps::watch_summary(host, r, say.look));
     }
     say.event(events_json::summary(&pass.fleet, &report, &pass.failures));
     (removed, files_done(&report))
@@ -341,21 +342,4 @@ fn files_done(report: &crate::fleet::FleetReport) -> BTreeMap<(String, String), 
             _ => None,
         })
         .collect()
-}
-
-/// Where a pass's step events go: log lines, or `step` events.
-fn sink(pass: &Pass, say: Say) -> Sink {
-    let (several, fleet) = (pass.several, pass.fleet.clone());
-    Arc::new(move |e: &Event| match say.json {
-        true => {
-            if let Some(step) = events_json::of(e, &fleet) {
-                events_json::emit(step);
-            }
-        }
-        false => {
-            if let Some(line) = steps::event_line(e, say.style, several) {
-                say.line(&format!("  {line}"));
-            }
-        }
-    })
 }

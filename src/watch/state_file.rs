@@ -15,7 +15,6 @@ pub fn keep(loaded: &Loaded, say: Say) {
         .and_then(|s| crate::decnet_state::write(path, &s).map_err(|e| e.to_string()));
     if let Err(e) = written {
         let message = format!("DECNET's state file {} not written: {e}", path.display());
-        let line = format!("{} {message}", say.style.red("!"));
-        say.problem(&loaded.desired.fleet, None, &line, &message);
+        say.alarm(&loaded.desired.fleet, None, &message);
     }
 }

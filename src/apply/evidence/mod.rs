@@ -333,15 +333,7 @@ fn keep_file(
         list_left_out(&mut meta, &left_out);
     }
     store::write_sidecar(&copy, &meta)?;
-    draft.quota.settle(&copy);
-    Ok(Some(Kept {
-        path: copy,
-        sha256: Some(sha),
-        size,
-        seen_before: false,
-        dropped: std::mem::take(&mut draft.quota.dropped),
-        left_out: left_out.len(),
-    }))
+    Ok(Some(settled(&mut draft, copy, sha, size, left_out.len())))
 }
 
 /// Puts a layer's draft in place with its sidecar.
@@ -360,15 +352,20 @@ fn keep_layer(
     meta["observed_at"] = json!(now());
     list_left_out(&mut meta, &left_out);
     store::write_sidecar(&copy, &meta)?;
+    Ok(settled(&mut draft, copy, sha, size, left_out.len()))
+}
+
+/// A new copy kept at `copy`: its room counted, and what it dropped told.
+fn settled(draft: &mut Draft, copy: PathBuf, sha: String, size: u64, left_out: usize) -> Kept {
     draft.quota.settle(&copy);
-    Ok(Kept {
+    Kept {
         path: copy,
         sha256: Some(sha),
         size,
         seen_before: false,
         dropped: std::mem::take(&mut draft.quota.dropped),
-        left_out: left_out.len(),
-    })
+        left_out,
+    }
 }
 
 fn evidence_failed(dir: &Path, e: io::Error) -> String {
