@@ -143,11 +143,40 @@ fn a_fleet_built_to_give_itself_away_is_caught_on_every_kind() {
     );
 }
 
+const WEB_01_ON_MV: &str = "services = [\"ssh\"]\nnetwork = \"mv\"";
+const WEB_02_ON_MV: &str = "services = []\nnetwork = \"mv\"";
+
+#[test]
+fn deckies_whose_mac_addresses_share_a_vendor_prefix_are_named() {
+    let same_vendor = GIVEAWAY
+        .replace(
+            WEB_01_ON_MV,
+            &format!("{WEB_01_ON_MV}\nmac_address = \"00:15:5d:01:02:03\""),
+        )
+        .replace(
+            WEB_02_ON_MV,
+            &format!("{WEB_02_ON_MV}\nmac_address = \"00:15:5D:0a:0b:0c\""),
+        );
+    let dir = fleet(&same_vendor);
+    let run = lint(dir.path(), &[]);
+    let named: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("same-mac-vendor"))
+        .collect();
+    assert_eq!(named.len(), 2, "{run:?}");
+    assert!(
+        named.iter().all(|l| l.contains("prefix 00:15:5d")),
+        "{named:?}"
+    );
+}
+
 #[test]
 fn each_fix_named_by_the_lint_makes_its_finding_go() {
     let fixed = GIVEAWAY
         .replace("persona = \"windows_server\"", "persona = \"linux\"")
-        .replace("driver = \"macvlan\"\nparent = \"eth0\"", "driver = \"bridge\"")
+        .replace(WEB_01_ON_MV, &format!("{WEB_01_ON_MV}\nmac_address = \"00:15:5d:01:02:03\""))
+        .replace(WEB_02_ON_MV, &format!("{WEB_02_ON_MV}\nmac_address = \"52:54:00:12:34:56\""))
         .replace("content = \"Welcome to ACME web services\\n\"\nmtime = \"2024-03-01T08:00:00Z\"\n\n# root", "content = \"Welcome to {hostname}\\n\"\ntemplate = true\nmtime = \"2024-02-11T17:20:00Z\"\n\n# root")
         .replace("mtime_offset = \"-9d\"", "mtime_offset = \"-9d\"\nowner = \"1001:1001\"")
         .replacen("mtime_offset = \"-2d\"", "mtime_offset = \"-3d\"", 1)
