@@ -29,6 +29,19 @@ pub struct DesiredState {
     /// Whether a live inbound session holds a decky's replaces, restarts
     /// and restores (SPEC §11; `[fleet] hold_on_session`, default true).
     pub hold_on_session: bool,
+    /// What plan and apply do with an image the engine lacks (`[fleet] pull`).
+    pub pull: Pull,
+}
+
+/// `[fleet] pull`: whether apply pulls an image the engine does not have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pull {
+    /// The plan says the image will be pulled; apply pulls it first.
+    #[default]
+    Missing,
+    /// An image the engine lacks is a plan error naming it.
+    Never,
 }
 
 /// Where evidence goes, the most one capture keeps, and the most the

@@ -9,6 +9,7 @@ mod container;
 mod evidence;
 mod images;
 mod network_replace;
+mod pull;
 mod record_update;
 mod removal;
 mod remove_host;
@@ -61,7 +62,8 @@ pub async fn apply(
         host: host.clone(),
         written: written_files(&record),
     });
-    let unbuilt = images::build_missing(engine, plan, &host, &sink, interrupt).await;
+    let mut unbuilt = images::build_missing(engine, plan, &host, &sink, interrupt).await;
+    unbuilt.extend(pull::pull_missing(engine, plan, &host, &sink, interrupt).await);
     let mut report = Report {
         errors: unbuilt.values().cloned().collect(),
         ..Report::default()

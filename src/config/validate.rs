@@ -43,6 +43,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     let mut v = Validator::new(ctx, fleet_name);
     let evidence = v.evidence(&tables);
     let budget = v.budget(&tables);
+    let pull = v.pull(&tables);
     v.seed_file(&tables);
     let mut hosts = v.hosts(&tables.hosts);
     v.networks(&tables.networks);
@@ -54,7 +55,9 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
         v.decky(name, decky, &tables, &fleet_network);
     }
     v.singletons(&tables, &fleet_network);
-    v.finish(hosts, &tables, (evidence, budget))
+    let mut loaded = v.finish(hosts, &tables, (evidence, budget))?;
+    loaded.desired.pull = pull;
+    Ok(loaded)
 }
 
 /// The fleet's name, checked.
@@ -156,6 +159,7 @@ impl<'a> Validator<'a> {
                     .hold_on_session
                     .as_ref()
                     .is_none_or(|h| *h.get_ref()),
+                pull: Default::default(),
             },
             hosts,
             inputs: self.inputs,

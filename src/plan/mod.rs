@@ -3,6 +3,7 @@
 //! Built by [`planner::plan`] from the desired and live states; drawn by the
 //! renderers; executed as is by `apply`. Nothing here talks to the engine.
 
+pub mod checks;
 mod file_steps;
 mod files;
 mod lans;

@@ -14,6 +14,20 @@ pub enum PlanError {
     UnknownTarget { name: String, known: String },
     #[error("{}", .0.join("\n"))]
     Refused(Vec<String>),
+    /// What apply would fail on (SPEC §4), found before anything changed.
+    #[error("{}", blocked_message(.0))]
+    Blocked(Vec<super::checks::Problem>),
+}
+
+fn blocked_message(problems: &[super::checks::Problem]) -> String {
+    let mut out = format!(
+        "the plan found {} problem(s) that apply would fail on; nothing was changed:",
+        problems.len()
+    );
+    for p in problems {
+        out.push_str(&format!("\n  {p}"));
+    }
+    out
 }
 
 /// Plans `live` into `desired` on the engine `host`. With `targets`, only
@@ -71,8 +85,13 @@ pub fn plan(
     if !planner.refusals.is_empty() {
         return Err(PlanError::Refused(planner.refusals));
     }
+    let problems = super::checks::run(desired, live, &changes);
+    if !problems.is_empty() {
+        return Err(PlanError::Blocked(problems));
+    }
     mark_decnet(&mut changes, live, &desired.fleet);
     let mut notes = notes(&changes, live, &in_scope);
+    notes.extend(super::checks::pull_notes(desired, live, &changes));
     notes.extend(degraded.iter().map(degraded_note));
     Ok(Plan {
         fleet: desired.fleet.clone(),
@@ -451,6 +470,7 @@ mod tests {
             evidence: Default::default(),
             budget: Default::default(),
             hold_on_session: true,
+            pull: Default::default(),
         }
     }
 
