@@ -292,3 +292,50 @@ fn a_replace_that_would_lose_an_unexpressed_setting_is_refused() {
         "{why:?}"
     );
 }
+
+#[test]
+fn an_address_held_by_another_container_blocks_the_plan_but_its_own_does_not() {
+    use crate::observe::neighbours::Neighbour;
+    let mut d = desired();
+    d.containers[2].network = Some("lan".into());
+    d.containers[2].ip = Some("10.1.0.5".into());
+    let mut live = converged(&d);
+    live.networks.insert("lan".into());
+    // Its own container holds the address: a replace is no problem.
+    live.containers.get_mut("db").unwrap().digest = Some("old".into());
+    assert!(plan(&d, &live, &[], "local").is_ok());
+    live.engine.others = vec![Neighbour {
+        name: "nc-legacy".into(),
+        addresses: [("lan".to_string(), ["10.1.0.5".to_string()].into())].into(),
+        published: vec![],
+    }];
+    let Err(PlanError::Blocked(problems)) = plan(&d, &live, &[], "local") else {
+        panic!("the held address was planned");
+    };
+    assert_eq!(
+        problems.iter().map(|p| p.message()).collect::<Vec<_>>(),
+        ["decky db: address 10.1.0.5 on network lan is already held by container nc-legacy"]
+    );
+}
+
+#[test]
+fn a_missing_image_is_a_note_with_pull_missing_and_an_error_with_pull_never() {
+    let mut d = desired();
+    let mut live = converged(&d);
+    live.containers.remove("db");
+    live.engine.missing_images = ["img:1".to_string()].into();
+    let p = plan(&d, &live, &[], "local").unwrap();
+    assert!(
+        p.notes.contains(
+            &"image img:1 is not on the engine: apply pulls it before creating db".to_string()
+        ),
+        "{:?}",
+        p.notes
+    );
+    d.pull = crate::desired::Pull::Never;
+    let err = plan(&d, &live, &[], "local").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "the plan found 1 problem(s) that apply would fail on; nothing was changed:\n  image img:1 is not on the engine and [fleet] pull = \"never\"; needed by db\n    help: put img:1 on the engine first (docker pull, docker load or docker build), or set [fleet] pull = \"missing\" to have apply pull it"
+    );
+}
