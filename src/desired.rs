@@ -31,6 +31,8 @@ pub struct DesiredState {
     pub hold_on_session: bool,
     /// What living beside DECNET needs (SPEC §7).
     pub beside: Beside,
+    /// What plan and apply do with an image the engine lacks (`[fleet] pull`).
+    pub pull: Pull,
 }
 
 /// What living beside DECNET needs (SPEC §7): how the host directories of
@@ -58,6 +60,17 @@ impl Default for HostDirs {
             gid: None,
         }
     }
+}
+
+/// `[fleet] pull`: whether apply pulls an image the engine does not have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pull {
+    /// The plan says the image will be pulled; apply pulls it first.
+    #[default]
+    Missing,
+    /// An image the engine lacks is a plan error naming it.
+    Never,
 }
 
 /// Where evidence goes, the most one capture keeps, and the most the

@@ -197,6 +197,7 @@ mod tests {
             budget: Default::default(),
             hold_on_session: true,
             beside: Default::default(),
+            pull: Default::default(),
         };
         let v = compose(&desired);
         let web = &v["services"]["web-01"];

@@ -126,6 +126,7 @@ mod tests {
             budget: Default::default(),
             hold_on_session: true,
             beside: Default::default(),
+            pull: Default::default(),
         }
     }
 

@@ -29,6 +29,8 @@ pub struct LiveState {
     pub over_budget: Vec<OverBudget>,
     /// How long each decky's reads took, by decky: what its diffs may still spend.
     pub read_time: BTreeMap<String, Duration>,
+    /// What else the engine holds that the plan could run into (SPEC §4).
+    pub engine: crate::observe::neighbours::EngineFacts,
 }
 
 /// A decky that went over its budget, and what it went over.

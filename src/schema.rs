@@ -73,6 +73,10 @@ fn fleet() -> Value {
                 "description": "Whether a live inbound session to a decky holds its replaces, restarts and restores until it ends (default true); apply --force overrides.",
                 "type": "boolean"
             },
+            "pull": {
+                "description": "An image the engine does not have: \"missing\" (default) pulls it before its containers are created; \"never\" makes it a plan error.",
+                "enum": ["missing", "never"]
+            },
             "seed_file": string("Secret file templated bait's random values are derived from, relative to this TOML file; must not be world-readable, keep it out of git."),
             "artifacts": {
                 "description": "How missing host directories of bind mounts are made (DECNET's collector reads them as group decnet, 2775); default 0700 root. Directories that exist are not changed.",

@@ -557,7 +557,7 @@ fn a_failed_step_is_reported_and_other_deckies_proceed_then_a_rerun_converges() 
     let fleet = Fleet::new("fail");
     let broken = three_deckies(r#"["ssh"]"#).replace(
         "[services.ssh]\nimage = \"{image}\"",
-        "[services.ssh]\nimage = \"deckhand/no-such-image:0\"",
+        "[services.ssh]\nimage = \"127.0.0.1:1/deckhand/no-such-image:0\"",
     );
     fleet.write(&broken);
     let run = fleet.deckhand(&["apply", "--auto-approve", "--no-color"]);
@@ -568,7 +568,7 @@ fn a_failed_step_is_reported_and_other_deckies_proceed_then_a_rerun_converges() 
         "{run:?}"
     );
     assert!(
-        run.stdout.contains("deckhand/no-such-image:0"),
+        run.stdout.contains("127.0.0.1:1/deckhand/no-such-image:0"),
         "the engine's message is shown: {run:?}"
     );
     assert!(run.stdout.contains("Apply finished: 1 failed, "), "{run:?}");
@@ -595,7 +595,7 @@ services = [\"http\"]
 
 [deckies.{{fleet}}-b]
 services = [\"http\"]
-image = \"deckhand/no-such-image:0\"
+image = \"127.0.0.1:1/deckhand/no-such-image:0\"
 
 [deckies.{{fleet}}-b.files.\"/srv/bait\"]
 content = \"x\"

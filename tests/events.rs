@@ -102,7 +102,7 @@ fn apply_json_is_one_event_per_line_from_plan_to_summary() {
     // A failed step is a failed step event, and the summary counts it.
     fleet.write(&CONFIG.replace(
         "[services.http]\nimage = \"{image}\"",
-        "[services.http]\nimage = \"deckhand/no-such:0\"",
+        "[services.http]\nimage = \"127.0.0.1:1/deckhand/no-such:0\"",
     ));
     let run = fleet.deckhand(&["apply", "--json", "--auto-approve"]);
     assert_eq!(run.code, 1, "{run:?}");

@@ -76,9 +76,10 @@ pub async fn build_missing(
     failed
 }
 
-/// Why `change` cannot run: the image it needs failed to build.
+/// Why `change` cannot run: the image it needs failed to build or pull.
 pub fn unbuilt<'a>(change: &Change, failed: &'a BTreeMap<String, String>) -> Option<&'a String> {
-    change
-        .built_image()
-        .and_then(|(image, _)| failed.get(image))
+    let built = change.built_image().map(|(image, _)| image);
+    built
+        .or_else(|| super::pull::pulled_image(change))
+        .and_then(|image| failed.get(image))
 }

@@ -10,6 +10,7 @@ mod evidence;
 mod host_dirs;
 mod images;
 mod network_replace;
+mod pull;
 mod record_update;
 mod removal;
 mod remove_host;
@@ -63,11 +64,14 @@ pub async fn apply(
         host: host.clone(),
         written: written_files(&record),
     });
-    let unbuilt = images::build_missing(engine, plan, &host, &sink, interrupt).await;
+    let mut unbuilt = images::build_missing(engine, plan, &host, &sink, interrupt).await;
     let mut report = Report {
         errors: unbuilt.values().cloned().collect(),
         ..Report::default()
     };
+    // A failed pull is said by its progress line and by each step needing
+    // it (failed, with why): not counted again as an error of its own.
+    unbuilt.extend(pull::pull_missing(engine, plan, &host, &sink, interrupt).await);
     report.outcomes = networks(engine, plan, Action::Create, &sink, interrupt).await;
     let network_failed = report.outcomes.iter().any(|o| !o.status.is_done());
     let shared = Shared {

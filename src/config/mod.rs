@@ -17,6 +17,7 @@ mod inputs;
 mod keys;
 mod merge;
 mod networks;
+mod pull;
 pub(crate) mod raw;
 mod settings;
 mod source;

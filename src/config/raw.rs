@@ -40,6 +40,8 @@ pub struct RawFleet {
     pub diff_max_kb: Option<Spanned<i64>>,
     pub decky_budget_s: Option<Spanned<f64>>,
     pub hold_on_session: Option<Spanned<bool>>,
+    /// `"missing"` (default) or `"never"`.
+    pub pull: Option<Spanned<String>>,
     /// The secret templated bait is derived from (SPEC §11).
     pub seed_file: Option<Spanned<String>>,
     /// Mode and group of bind-mount host directories (SPEC §7).

@@ -43,6 +43,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     let mut v = Validator::new(ctx, fleet_name);
     let evidence = v.evidence(&tables);
     let budget = v.budget(&tables);
+    let pull = v.pull(&tables);
     v.seed_file(&tables);
     let mut hosts = v.hosts(&tables.hosts);
     v.networks(&tables.networks);
@@ -55,7 +56,9 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     }
     v.singletons(&tables, &fleet_network);
     let beside = v.beside(tables.fleet, tables.fleet_src);
-    v.finish(hosts, &tables, (evidence, budget, beside))
+    let mut loaded = v.finish(hosts, &tables, (evidence, budget, beside))?;
+    loaded.desired.pull = pull;
+    Ok(loaded)
 }
 
 /// The fleet's name, checked.
@@ -161,6 +164,7 @@ impl<'a> Validator<'a> {
                     .as_ref()
                     .is_none_or(|h| *h.get_ref()),
                 beside,
+                pull: Default::default(),
             },
             hosts,
             inputs: self.inputs,

@@ -54,12 +54,22 @@ impl Engine {
                         read_write: m.rw.unwrap_or(true),
                     })
                     .collect(),
+                addresses: held_addresses(c.network_settings.as_ref()),
                 networks: c
                     .network_settings
                     .and_then(|n| n.networks)
                     .unwrap_or_default()
                     .into_iter()
                     .map(|(net, e)| (net, asked_address(e.ipam_config)))
+                    .collect(),
+                published: c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| {
+                        let proto = p.typ.map(|t| t.to_string()).unwrap_or_default();
+                        Some((p.ip.unwrap_or_default(), p.public_port?, proto))
+                    })
                     .collect(),
                 created: c.created.unwrap_or_default(),
             })
@@ -231,6 +241,18 @@ fn port_bindings(publish: &[String]) -> HashMap<String, Option<Vec<PortBinding>>
             .push(binding);
     }
     out
+}
+
+/// The IPv4 address a listed container holds on each network ("" = none).
+fn held_addresses(
+    settings: Option<&bollard::models::ContainerSummaryNetworkSettings>,
+) -> std::collections::BTreeMap<String, String> {
+    let networks = settings.and_then(|n| n.networks.as_ref());
+    networks
+        .into_iter()
+        .flatten()
+        .map(|(net, e)| (net.clone(), e.ip_address.clone().unwrap_or_default()))
+        .collect()
 }
 
 /// The static address a container asked for on a network ("" = none).

@@ -11,6 +11,7 @@ mod exec;
 mod images;
 mod inspect;
 mod networks;
+mod pull;
 mod settings;
 mod ssh;
 mod tls;
@@ -110,6 +111,10 @@ pub struct ContainerInfo {
     pub mounts: Vec<MountInfo>,
     /// Networks joined, with the address asked for on each ("" = none asked).
     pub networks: BTreeMap<String, String>,
+    /// Networks joined, with the IPv4 address held on each now ("" = none yet).
+    pub addresses: BTreeMap<String, String>,
+    /// Host ports a running container publishes: `(host ip, port, proto)`.
+    pub published: Vec<(String, u16, String)>,
     /// Seconds since the epoch.
     pub created: i64,
 }

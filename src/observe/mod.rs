@@ -10,6 +10,7 @@
 mod budgeted;
 mod classify;
 pub mod host;
+pub mod neighbours;
 mod reads;
 mod stream;
 mod tar;
@@ -55,7 +56,10 @@ pub async fn observe(
             }
         }
     )?;
+    let listed = all.clone();
     let (containers, record) = classify::containers(engine, desired, all).await?;
+    let ours = containers.keys().map(String::as_str).collect();
+    let facts = neighbours::gather(engine, desired, &listed, &ours).await?;
     let wanted = wanted_files(desired, &containers, record.as_ref(), targets);
     let read = read_files(engine, &containers, wanted, desired.budget).await;
     Ok(LiveState {
@@ -67,6 +71,7 @@ pub async fn observe(
         images,
         over_budget: read.over_budget,
         read_time: read.took,
+        engine: facts,
     })
 }
 

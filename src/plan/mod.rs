@@ -3,16 +3,22 @@
 //! Built by [`planner::plan`] from the desired and live states; drawn by the
 //! renderers; executed as is by `apply`. Nothing here talks to the engine.
 
+pub mod checks;
+mod error;
 mod file_steps;
 mod files;
 mod lans;
 pub mod networks;
+mod notes;
 pub mod planner;
+mod removals;
 mod spec_diff;
 
 use crate::desired::{ContainerSpec, FileContent, NetworkSpec};
 
-pub use planner::{network_removals, plan, PlanError};
+pub use error::PlanError;
+pub use planner::plan;
+pub use removals::network_removals;
 pub use spec_diff::reasons as spec_changes;
 
 /// Everything one apply would do to one fleet.
