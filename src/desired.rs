@@ -29,6 +29,8 @@ pub struct DesiredState {
     /// Whether a live inbound session holds a decky's replaces, restarts
     /// and restores (SPEC §11; `[fleet] hold_on_session`, default true).
     pub hold_on_session: bool,
+    /// The rotation applied to this desired state (SPEC §11), if any.
+    pub rotation: crate::rotation::Applied,
 }
 
 /// Where evidence goes, the most one capture keeps, and the most the

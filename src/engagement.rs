@@ -17,6 +17,7 @@ use crate::plan::{Action, Change, Held, Object, Plan};
 fn disrupts(change: &Change) -> bool {
     matches!(change.action, Action::Replace | Action::Start)
         || matches!(change.object, Object::File { .. })
+        || crate::rotation::is_rotation(&change.reasons)
 }
 
 /// Moves the disruptive changes of every engaged decky of `plan` into its

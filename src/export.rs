@@ -196,6 +196,7 @@ mod tests {
             evidence: Default::default(),
             budget: Default::default(),
             hold_on_session: true,
+            rotation: Default::default(),
         };
         let v = compose(&desired);
         let web = &v["services"]["web-01"];

@@ -125,6 +125,7 @@ mod tests {
             evidence: Default::default(),
             budget: Default::default(),
             hold_on_session: true,
+            rotation: Default::default(),
         }
     }
 

@@ -26,13 +26,16 @@ use crate::hosts::{HostSpec, Hosts, LOCAL};
 /// Docker's default network, used when neither the fleet nor the decky names one.
 pub(super) const DEFAULT_NETWORK: &str = "bridge";
 
-pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
+/// The desired state at time `at` (Unix seconds): the file with the
+/// rotation's choice for that time applied.
+pub fn validate(sources: &[SourceFile], at: i64) -> Result<Loaded, ConfigError> {
     let mut ctx = Ctx {
         sources,
         diags: Vec::new(),
         warnings: Vec::new(),
     };
-    let raws = merge::parse(&mut ctx);
+    let mut raws = merge::parse(&mut ctx);
+    let rotation = super::rotation::apply(&mut ctx, &mut raws, at);
     if !ctx.diags.is_empty() {
         return Err(ConfigError::Invalid(ctx.diags));
     }
@@ -54,7 +57,9 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
         v.decky(name, decky, &tables, &fleet_network);
     }
     v.singletons(&tables, &fleet_network);
-    v.finish(hosts, &tables, (evidence, budget))
+    let mut loaded = v.finish(hosts, &tables, (evidence, budget))?;
+    loaded.desired.rotation = rotation;
+    Ok(loaded)
 }
 
 /// The fleet's name, checked.
@@ -159,6 +164,7 @@ impl<'a> Validator<'a> {
                     .hold_on_session
                     .as_ref()
                     .is_none_or(|h| *h.get_ref()),
+                rotation: Default::default(),
             },
             hosts,
             inputs: self.inputs,
