@@ -13,8 +13,12 @@ use crate::rotation::{self, every, Applied};
 
 /// Checks `[rotation]` and applies its choice for time `at` (Unix seconds).
 pub(super) fn apply(ctx: &mut Ctx<'_>, raws: &mut [(usize, RawConfig)], at: i64) -> Applied {
+    let none = Applied {
+        at,
+        ..Applied::default()
+    };
     let Some((src, table)) = table(ctx, raws) else {
-        return Applied::default();
+        return none;
     };
     let span = table.span();
     let rot: &RawRotation = table.get_ref();
@@ -25,7 +29,7 @@ pub(super) fn apply(ctx: &mut Ctx<'_>, raws: &mut [(usize, RawConfig)], at: i64)
         .flat_map(|(_, r)| r.services.keys().map(|k| k.get_ref().clone()))
         .collect();
     let (Some(every), Some(seed)) = (every, seed) else {
-        return Applied::default();
+        return none;
     };
     let epoch = rotation::epoch(at, every);
     let mut applied = Applied {

@@ -7,7 +7,9 @@
 //! The desired state at time t is the file with epoch(t)'s choice applied
 //! (by `config`); this module holds the choice and what it tells plans.
 
+pub mod at;
 pub mod every;
+pub mod plan_at;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
