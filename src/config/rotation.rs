@@ -13,12 +13,11 @@ use crate::rotation::{self, every, Applied};
 
 /// Checks `[rotation]` and applies its choice for time `at` (Unix seconds).
 pub(super) fn apply(ctx: &mut Ctx<'_>, raws: &mut [(usize, RawConfig)], at: i64) -> Applied {
-    let none = Applied {
-        at,
-        ..Applied::default()
-    };
     let Some((src, table)) = table(ctx, raws) else {
-        return none;
+        return Applied {
+            at,
+            ..Applied::default()
+        };
     };
     let span = table.span();
     let rot: &RawRotation = table.get_ref();
@@ -28,12 +27,9 @@ pub(super) fn apply(ctx: &mut Ctx<'_>, raws: &mut [(usize, RawConfig)], at: i64)
         .iter()
         .flat_map(|(_, r)| r.services.keys().map(|k| k.get_ref().clone()))
         .collect();
-    let (Some(every), Some(seed)) = (every, seed) else {
-        return none;
-    };
-    let epoch = rotation::epoch(at, every);
+    let epoch = every.map_or(0, |e| rotation::epoch(at, e));
     let mut applied = Applied {
-        every,
+        every: every.unwrap_or_default(),
         at,
         epoch,
         deckies: Default::default(),
@@ -44,8 +40,12 @@ pub(super) fn apply(ctx: &mut Ctx<'_>, raws: &mut [(usize, RawConfig)], at: i64)
             continue;
         };
         let active = active(ctx, src, name, entry, pool.len());
+        // Every pool is checked; a choice needs the period and the seed.
+        let (Some(_), Some(seed)) = (every, &seed) else {
+            continue;
+        };
         let names: Vec<String> = pool.iter().map(|s| s.get_ref().clone()).collect();
-        let chosen = rotation::choose(&seed, name, epoch, &names, active);
+        let chosen = rotation::choose(seed, name, epoch, &names, active);
         if let Some(()) = add_services(ctx, raws, (src, &entry.span()), name, &pool, &chosen) {
             applied.deckies.insert(name.clone(), (names, chosen));
         }
@@ -143,7 +143,12 @@ fn pool(
 ) -> Option<Vec<Spanned<String>>> {
     let Some(pool) = &entry.get_ref().pool else {
         let help = "add pool = [\"ssh\", \"http\", ...]: the services to rotate among";
-        ctx.err_help(src, &entry.span(), format!("[rotation.deckies.{name}] has no pool"), help);
+        ctx.err_help(
+            src,
+            &entry.span(),
+            format!("[rotation.deckies.{name}] has no pool"),
+            help,
+        );
         return None;
     };
     let mut ok = !pool.get_ref().is_empty();
@@ -225,6 +230,10 @@ fn add_services(
         ctx.err_help(src, span, message, help);
         return None;
     }
-    services.extend(pool.iter().filter(|s| chosen.contains(s.get_ref())).cloned());
+    services.extend(
+        pool.iter()
+            .filter(|s| chosen.contains(s.get_ref()))
+            .cloned(),
+    );
     Some(())
 }

@@ -14,7 +14,9 @@ pub fn parse(text: &str, now: i64) -> Result<i64, String> {
     }
     OffsetDateTime::parse(text, &Rfc3339)
         .map(|t| t.unix_timestamp())
-        .map_err(|_| format!("'{text}' is neither RFC 3339 (2026-12-04T16:30:00Z) nor +PERIOD (+30m)"))
+        .map_err(|_| {
+            format!("'{text}' is neither RFC 3339 (2026-12-04T16:30:00Z) nor +PERIOD (+30m)")
+        })
 }
 
 /// `at` in RFC 3339, UTC.

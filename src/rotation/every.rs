@@ -8,7 +8,9 @@ pub const MIN_EVERY: Duration = Duration::from_secs(10);
 /// Parses `90s`, `30m`, `6h` or `1d` (one number, one unit).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let n: u64 = number
         .parse()

@@ -56,7 +56,13 @@ pub fn epoch(at: i64, every: Duration) -> u64 {
 /// The `active` services of `pool` that run in `epoch` on `decky`, in the
 /// pool's order: a shuffle keyed by the seed, the decky and the epoch.
 pub fn choose(seed: &Seed, decky: &str, epoch: u64, pool: &[String], active: usize) -> Vec<String> {
-    let bytes = derive::bytes(seed, decky, "", &format!("rotation {epoch}"), 8 * pool.len());
+    let bytes = derive::bytes(
+        seed,
+        decky,
+        "",
+        &format!("rotation {epoch}"),
+        8 * pool.len(),
+    );
     let mut keyed: Vec<(u64, usize)> = bytes
         .chunks(8)
         .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))

@@ -366,7 +366,8 @@ impl Watcher {
         }
         if let Some(why) = self.rotation.fire(now) {
             self.reasons.insert(why);
-            self.debounce.trigger(now.checked_sub(self.settings.debounce).unwrap_or(now));
+            self.debounce
+                .trigger(now.checked_sub(self.settings.debounce).unwrap_or(now));
         }
         if self.debounce.fire(now) || retry_due {
             // The whole fleet: every decky's pending bait pass is in it.
