@@ -107,6 +107,59 @@ mod tests {
             .to_vec()
     }
 
+    fn change(action: Action, decky: &str, service: &str) -> crate::plan::Change {
+        crate::plan::Change {
+            host: "local".into(),
+            action,
+            object: Object::Service {
+                decky: decky.into(),
+                service: service.into(),
+            },
+            reasons: vec!["not live".into()],
+            detail: crate::plan::Detail::Container {
+                name: format!("{decky}-{service}"),
+                spec: None,
+            },
+        }
+    }
+
+    #[test]
+    fn only_the_pools_creates_and_deletes_name_the_rotation() {
+        let mut rotation = Applied {
+            every: Duration::from_secs(1800),
+            epoch: 9,
+            ..Default::default()
+        };
+        let both = (vec!["ftp".to_string(), "smb".to_string()], vec![]);
+        rotation.deckies.insert("web-01".into(), both);
+        let mut changes = vec![
+            change(Action::Create, "web-01", "ftp"),
+            change(Action::Delete, "web-01", "smb"),
+            change(Action::Create, "web-01", "ssh"),
+            change(Action::Replace, "web-01", "ftp"),
+            change(Action::Create, "db-01", "ftp"),
+        ];
+        let mut plan = crate::plan::Plan {
+            fleet: "corp".into(),
+            hosts: vec![],
+            unplanned: vec![],
+            changes: std::mem::take(&mut changes),
+            notes: vec![],
+            drift: vec![],
+            degraded: vec![],
+            held: vec![],
+        };
+        annotate(&rotation, &mut plan);
+        annotate(&rotation, &mut plan);
+        let marked: Vec<bool> = plan
+            .changes
+            .iter()
+            .map(|c| is_rotation(&c.reasons))
+            .collect();
+        assert_eq!(marked, [true, true, false, false, false]);
+        assert_eq!(plan.changes[0].reasons, ["not live", "rotation epoch 9"]);
+    }
+
     #[test]
     fn the_epoch_is_time_over_the_period() {
         let every = Duration::from_secs(1800);
