@@ -329,6 +329,10 @@ pub struct PlanArgs {
     /// deckies, as updates. Nothing is kept: apply issues them.
     #[arg(long, value_name = "DECKY", num_args = 1.., conflicts_with = "out")]
     pub rotate_canaries: Vec<String>,
+    /// Plan against the desired state at TIME (RFC 3339, or +30m from now):
+    /// what `[rotation]` will do then. Nothing is kept.
+    #[arg(long, value_name = "TIME", conflicts_with = "out")]
+    pub at: Option<String>,
     /// Plan what `deckhand destroy` would do: every container of the fleet (or
     /// of the --target deckies) removed.
     #[arg(long)]

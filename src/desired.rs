@@ -33,6 +33,8 @@ pub struct DesiredState {
     pub beside: Beside,
     /// What plan and apply do with an image the engine lacks (`[fleet] pull`).
     pub pull: Pull,
+    /// The rotation applied to this desired state (SPEC §11), if any.
+    pub rotation: crate::rotation::Applied,
 }
 
 /// What living beside DECNET needs (SPEC §7): how the host directories of

@@ -55,6 +55,7 @@ pub fn live_session_from(sessions: &[Engagement]) -> String {
 fn disrupts(change: &Change) -> bool {
     matches!(change.action, Action::Replace | Action::Start)
         || matches!(change.object, Object::File { .. })
+        || crate::rotation::is_rotation(&change.reasons)
 }
 
 /// Moves the disruptive changes of every engaged decky of `plan` into its

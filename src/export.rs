@@ -198,6 +198,7 @@ mod tests {
             hold_on_session: true,
             beside: Default::default(),
             pull: Default::default(),
+            rotation: Default::default(),
         };
         let v = compose(&desired);
         let web = &v["services"]["web-01"];

@@ -127,6 +127,7 @@ mod tests {
             hold_on_session: true,
             beside: Default::default(),
             pull: Default::default(),
+            rotation: Default::default(),
         }
     }
 

@@ -36,6 +36,7 @@ pub mod persona;
 pub mod plan;
 pub mod record;
 pub mod render;
+pub mod rotation;
 pub mod safe;
 pub mod saved;
 pub mod schema;

@@ -24,6 +24,31 @@ pub fn schema() -> Value {
             "networks": table("Networks, created when missing and never deleted implicitly.", network()),
             "services": table("The service catalog: what a decky can run beside its base container.", with_settings(service())),
             "deckies": table("The decoy hosts. Each is a base container plus its services and bait files.", with_settings(decky())),
+            "rotation": rotation(),
+        }
+    })
+}
+
+/// `[rotation]` (SPEC §11): services rotated per decky, seeded.
+fn rotation() -> Value {
+    json!({
+        "description": "Rotate services per decky on a schedule, as DECNET's mutator does, but seeded and shown in plans (`plan --at`). Needs [fleet] seed_file.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "every": string("The period: \"30m\" (DECNET's default), \"6h\", \"1d\"; at least 10s. Epoch k starts at k x every since 1970."),
+            "deckies": table("Per decky, the pool its rotated services are chosen from.", json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "pool": names("Catalog services to rotate among (not also in the decky's services)."),
+                    "active": {
+                        "description": "How many of the pool run at once (default 1).",
+                        "type": "integer",
+                        "minimum": 1
+                    }
+                }
+            })),
         }
     })
 }

@@ -12,7 +12,7 @@ use crate::saved::{self, SavedPlan};
 use super::Context;
 
 pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let mut loaded = super::load(&args.config.file)?;
+    let mut loaded = crate::rotation::plan_at::load(&args.config.file, args.at.as_deref())?;
     crate::canary::rotate(&mut loaded, &args.rotate_canaries)?;
     let aim = super::Aim {
         targets: &args.target,
@@ -24,7 +24,8 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     if let Some(f) = pass.sole_failure() {
         return Err(super::refusal::sole(f));
     }
-    let plan = pass.plan();
+    let mut plan = pass.plan();
+    crate::rotation::plan_at::note(&loaded, args.at.as_deref(), &mut plan);
     let nothing_left = args.destroy && !plan.has_work() && plan.degraded.is_empty();
     match nothing_left && args.format() == Format::Text {
         true => say!("{}", super::nothing_to_destroy(&plan.fleet)),

@@ -19,6 +19,7 @@ mod merge;
 mod networks;
 mod pull;
 pub(crate) mod raw;
+mod rotation;
 mod settings;
 mod source;
 mod template;
@@ -50,8 +51,15 @@ pub struct Loaded {
     pub warnings: Vec<error::Diagnostic>,
 }
 
-/// Reads and validates the config at `path` (a file or a directory).
+/// Reads and validates the config at `path` (a file or a directory), as
+/// desired now.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    load_at(path, time::OffsetDateTime::now_utc().unix_timestamp())
+}
+
+/// Reads and validates the config at `path` as desired at `at` (Unix
+/// seconds): `[rotation]`'s choice depends on the time.
+pub fn load_at(path: &Path, at: i64) -> Result<Loaded, ConfigError> {
     let files = config_files(path)?;
     let mut sources = Vec::with_capacity(files.len());
     let mut not_utf8 = Vec::new();
@@ -70,7 +78,7 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         not_utf8.extend(sources.iter().flat_map(keys::check));
         return Err(ConfigError::Invalid(not_utf8));
     }
-    let loaded = validate::validate(&sources)?;
+    let loaded = validate::validate(&sources, at)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }

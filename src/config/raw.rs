@@ -23,6 +23,23 @@ pub struct RawConfig {
     pub services: Table<RawService>,
     #[serde(default)]
     pub deckies: Table<RawDecky>,
+    /// Services rotated per decky on a schedule (SPEC §11).
+    pub rotation: Option<Spanned<RawRotation>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRotation {
+    pub every: Option<Spanned<String>>,
+    #[serde(default)]
+    pub deckies: Table<RawRotationDecky>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRotationDecky {
+    pub pool: Option<Spanned<Vec<Spanned<String>>>>,
+    pub active: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

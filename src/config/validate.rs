@@ -26,13 +26,16 @@ use crate::hosts::{HostSpec, Hosts, LOCAL};
 /// Docker's default network, used when neither the fleet nor the decky names one.
 pub(super) const DEFAULT_NETWORK: &str = "bridge";
 
-pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
+/// The desired state at time `at` (Unix seconds): the file with the
+/// rotation's choice for that time applied.
+pub fn validate(sources: &[SourceFile], at: i64) -> Result<Loaded, ConfigError> {
     let mut ctx = Ctx {
         sources,
         diags: Vec::new(),
         warnings: Vec::new(),
     };
-    let raws = merge::parse(&mut ctx);
+    let mut raws = merge::parse(&mut ctx);
+    let rotation = super::rotation::apply(&mut ctx, &mut raws, at);
     if !ctx.diags.is_empty() {
         return Err(ConfigError::Invalid(ctx.diags));
     }
@@ -58,6 +61,7 @@ pub fn validate(sources: &[SourceFile]) -> Result<Loaded, ConfigError> {
     let beside = v.beside(tables.fleet, tables.fleet_src);
     let mut loaded = v.finish(hosts, &tables, (evidence, budget, beside))?;
     loaded.desired.pull = pull;
+    loaded.desired.rotation = rotation;
     Ok(loaded)
 }
 
@@ -165,6 +169,7 @@ impl<'a> Validator<'a> {
                     .is_none_or(|h| *h.get_ref()),
                 beside,
                 pull: Default::default(),
+                rotation: Default::default(),
             },
             hosts,
             inputs: self.inputs,

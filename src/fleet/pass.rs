@@ -260,6 +260,7 @@ async fn observe_site(site: Site, options: &Options<'_>) -> Result<Planned, Host
     let planned = async {
         let live = observe(&site.engine, &site.desired, targets).await?;
         let mut plan = plan(&site.desired, &live, targets, &site.host.name)?;
+        crate::rotation::annotate(&site.desired.rotation, &mut plan);
         if !options.force {
             crate::engagement::hold(&site.engine, &site.desired, &mut plan).await;
         }

@@ -41,6 +41,7 @@ fn desired() -> DesiredState {
         hold_on_session: true,
         pull: Default::default(),
         beside: Default::default(),
+        rotation: Default::default(),
     }
 }
 

@@ -20,6 +20,7 @@ mod files;
 mod last_valid;
 mod pass;
 mod poll;
+mod rotation;
 mod say;
 mod seen;
 mod state_file;
@@ -162,6 +163,8 @@ struct Watcher {
     /// when to look at their sessions next.
     engaged: BTreeMap<String, crate::engine::Running>,
     engaged_look: Option<Instant>,
+    /// The next `[rotation]` epoch's pass.
+    rotation: rotation::Schedule,
 }
 
 impl Watcher {
@@ -195,6 +198,7 @@ impl Watcher {
             lost: Backoff::default(),
             engaged: BTreeMap::new(),
             engaged_look: None,
+            rotation: Default::default(),
         }
     }
 
@@ -233,6 +237,7 @@ impl Watcher {
             self.backoff.deadline(),
             self.lost.deadline(),
             self.engaged_look,
+            self.rotation.deadline(),
         ];
         debounces
             .into_iter()
@@ -348,6 +353,11 @@ impl Watcher {
             let why = format!("bait directory {container}:{dir} moved or deleted (after backoff)");
             self.trigger_bait(&container, why);
         }
+        if let Some(why) = self.rotation.fire(now) {
+            self.reasons.insert(why);
+            self.debounce
+                .trigger(now.checked_sub(self.settings.debounce).unwrap_or(now));
+        }
         if self.debounce.fire(now) || retry_due {
             // The whole fleet: every decky's pending bait pass is in it.
             self.bait_debounce.clear();
@@ -391,6 +401,7 @@ impl Watcher {
             .load(&self.settings.config, say, &self.fleet)
         {
             Some(loaded) => {
+                self.rotation.set(&loaded.desired.rotation);
                 let scope = pass::Scope {
                     targets: &targets,
                     backed_off: &held,
