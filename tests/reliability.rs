@@ -478,7 +478,9 @@ fn sigint_during_replaces_still_creates_the_containers_in_flight() {
     // Version 3 changes every ssh banner: one replace per decky.
     fleet.write(&fleet_config(DECKIES, 3));
     let mut apply = RunningApply::start(&fleet, &["--json"]);
-    apply.wait_for("\"action\":\"replace\",\"kind\":\"service\"", 1);
+    // A replace step's own event (a plan's change names its host after
+    // its kind; a step's before its action): one replace under way.
+    apply.wait_for("\"action\":\"replace\",\"kind\":\"service\",\"decky\"", 1);
     let (code, all) = apply.interrupt();
     assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("not started: interrupted"), "{all}");
