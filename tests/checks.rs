@@ -182,6 +182,18 @@ services = []
             fleet.n("lan")
         )],
     );
+    // The JSON plan carries what it would have done and the problems.
+    let run = fleet.deckhand(&["plan", "--format", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON plan");
+    assert_eq!(plan["summary"]["add"], 2, "{run:?}");
+    let problem = &plan["problems"][0];
+    assert_eq!(problem["check"], "subnet_overlaps", "{run:?}");
+    assert_eq!(problem["network"], fleet.n("lan").as_str());
+    assert_eq!(problem["other"], other.as_str());
+    assert_eq!(problem["other_subnet"], taken.as_str());
+    assert_eq!(problem["host"], "local");
+    assert!(problem["help"].as_str().unwrap().contains("choose a subnet"));
     let nets = docker(&["network", "ls", "--format", "{{.Name}}"]);
     assert!(!nets.contains(&fleet.n("lan")), "the network was created");
 }

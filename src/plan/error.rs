@@ -14,8 +14,12 @@ pub enum PlanError {
     #[error("{}", .0.join("\n"))]
     Refused(Vec<String>),
     /// What apply would fail on (SPEC §4), found before anything changed.
-    #[error("{}", blocked_message(.0))]
-    Blocked(Vec<super::checks::Problem>),
+    /// `plan` is what would have been done, for the JSON plan.
+    #[error("{}", blocked_message(.problems))]
+    Blocked {
+        problems: Vec<super::checks::Problem>,
+        plan: Box<super::Plan>,
+    },
 }
 
 fn blocked_message(problems: &[super::checks::Problem]) -> String {
