@@ -193,7 +193,10 @@ services = []
     assert_eq!(problem["other"], other.as_str());
     assert_eq!(problem["other_subnet"], taken.as_str());
     assert_eq!(problem["host"], "local");
-    assert!(problem["help"].as_str().unwrap().contains("choose a subnet"));
+    assert!(problem["help"]
+        .as_str()
+        .unwrap()
+        .contains("choose a subnet"));
     let nets = docker(&["network", "ls", "--format", "{{.Name}}"]);
     assert!(!nets.contains(&fleet.n("lan")), "the network was created");
 }

@@ -3,41 +3,46 @@
 
 use std::process::ExitCode;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::fleet::{Failure, Pass};
 use crate::plan::{Plan, PlanError};
+use crate::render::{problems_json, steps};
 
 /// Prints the JSON plan with a `problems` array when any engine's plan was
 /// stopped by a check; `None` (nothing printed) otherwise.
 pub fn json(pass: &Pass) -> anyhow::Result<Option<ExitCode>> {
-    let mut plans: Vec<Plan> = pass.planned.iter().map(|p| p.plan.clone()).collect();
-    let mut problems = Vec::new();
-    for f in &pass.failures {
-        if let Failure::Plan(PlanError::Blocked { problems: found, plan }) = &f.failure {
-            plans.push((**plan).clone());
-            problems.extend(found.iter().map(|p| problem(&f.host, p)));
-        }
-    }
-    if problems.is_empty() {
+    let Some(value) = stopped(pass) else {
         return Ok(None);
-    }
-    let mut value = crate::render::json::to_value(&Plan::merge(&pass.fleet, plans));
-    value["problems"] = Value::Array(problems);
+    };
     let mut out = std::io::stdout().lock();
     crate::safe::json::to_writer_pretty(&mut out, &value)?;
     println!();
     for f in &pass.failures {
-        eprintln!("error: {}", crate::render::steps::failure(f, pass.several));
+        eprintln!("error: {}", steps::failure(f, pass.several));
     }
     Ok(Some(ExitCode::from(1)))
 }
 
-/// One problem: its check and fields, the host, and its words.
-fn problem(host: &str, p: &crate::plan::checks::Problem) -> Value {
-    let mut v = serde_json::to_value(p).unwrap_or_else(|_| json!({}));
-    v["host"] = json!(host);
-    v["message"] = json!(p.message());
-    v["help"] = json!(p.help());
-    v
+/// The §4 plan object of every engine (a stopped one's as it would have
+/// been) with `problems`; `None` when no check stopped a plan.
+fn stopped(pass: &Pass) -> Option<Value> {
+    let mut plans: Vec<Plan> = pass.planned.iter().map(|p| p.plan.clone()).collect();
+    let mut problems = Vec::new();
+    for f in &pass.failures {
+        if let Failure::Plan(PlanError::Blocked {
+            problems: found,
+            plan,
+        }) = &f.failure
+        {
+            plans.push((**plan).clone());
+            problems.extend(problems_json::problems(&f.host, found));
+        }
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    let mut value = crate::render::json::to_value(&Plan::merge(&pass.fleet, plans));
+    value["problems"] = Value::Array(problems);
+    Some(value)
 }

@@ -23,10 +23,7 @@ pub enum PlanError {
 }
 
 fn blocked_message(problems: &[super::checks::Problem]) -> String {
-    let mut out = format!(
-        "the plan found {} problem(s) that apply would fail on; nothing was changed:",
-        problems.len()
-    );
+    let mut out = super::checks::headline(problems.len());
     for p in problems {
         out.push_str(&format!("\n  {p}"));
     }
