@@ -223,8 +223,8 @@ fn advice(message: &str) -> (String, Option<String>) {
     (said.join("\n"), help)
 }
 
-/// `error` for one engine's failure.
-/// A plan the checks stopped carries its problems (SPEC §4).
+/// `error` for one engine's failure; a plan the checks stopped carries its
+/// problems (SPEC §4).
 pub fn failure(fleet: &str, f: &HostFailure) -> Map<String, Value> {
     use crate::fleet::Failure;
     use crate::plan::PlanError;

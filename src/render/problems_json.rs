@@ -24,13 +24,10 @@ pub fn problems(host: &str, found: &[Problem]) -> Vec<Value> {
 /// wrong under `message` (a line per problem), what to do under `help` (a
 /// line per problem), each problem under `problems`.
 pub fn blocked_event(fleet: &str, host: &str, found: &[Problem]) -> Map<String, Value> {
-    let mut e = super::events_json::error(fleet, Some(host), &headline(found.len()));
-    let said: Vec<String> = found.iter().map(|p| format!("  {}", p.message())).collect();
+    let mut said = vec![headline(found.len())];
+    said.extend(found.iter().map(|p| format!("  {}", p.message())));
     let help: Vec<String> = found.iter().map(Problem::help).collect();
-    e.insert(
-        "message".into(),
-        json!(format!("{}\n{}", headline(found.len()), said.join("\n"))),
-    );
+    let mut e = super::events_json::error(fleet, Some(host), &said.join("\n"));
     e.insert("help".into(), json!(help.join("\n")));
     e.insert("problems".into(), json!(problems(host, found)));
     e
