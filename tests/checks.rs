@@ -5,6 +5,7 @@
 mod common;
 
 use common::{docker, Fleet};
+use serde_json::{json, Value};
 
 /// Containers and networks a test makes outside the fleet, removed on drop
 /// (containers first).
@@ -48,8 +49,9 @@ fn free_port() -> u16 {
 }
 
 /// Plan and apply both refuse with exit 1, print `expected`, and the fleet
-/// has nothing on the engine afterwards.
-fn refused(fleet: &Fleet, expected: &[String]) {
+/// has nothing on the engine afterwards; their JSON carries `problems`, each
+/// with the fields of one of `want` (and on host `local`, with its words).
+fn refused(fleet: &Fleet, expected: &[String], want: &[Value]) {
     let plan = fleet.plan();
     assert_eq!(plan.code, 1, "{plan:?}");
     for e in expected {
@@ -64,7 +66,69 @@ fn refused(fleet: &Fleet, expected: &[String]) {
             "missing {e:?}: {apply:?}"
         );
     }
+    let problems = json_plan_problems(fleet, want);
+    apply_json_error(fleet, &problems);
     assert!(fleet.containers().is_empty(), "apply changed something");
+}
+
+/// `plan --format json` exits 1 with the plan and its `problems`: one per
+/// `want`, in any order, with its fields, host, message and help. Returns them.
+fn json_plan_problems(fleet: &Fleet, want: &[Value]) -> Vec<Value> {
+    let run = fleet.deckhand(&["plan", "--format", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let plan: Value = serde_json::from_str(&run.stdout).expect("a JSON plan");
+    assert_eq!(plan["fleet"], fleet.name.as_str(), "{run:?}");
+    assert!(plan["summary"]["add"].as_u64().unwrap() > 0, "{run:?}");
+    assert!(run.stderr.contains("nothing was changed"), "{run:?}");
+    let problems = plan["problems"].as_array().expect("problems").clone();
+    assert_eq!(problems.len(), want.len(), "{run:?}");
+    for want in want {
+        let fields = want.as_object().unwrap();
+        let got = problems
+            .iter()
+            .find(|p| fields.iter().all(|(key, value)| &p[key] == value))
+            .unwrap_or_else(|| panic!("no problem {want} in {problems:?}"));
+        assert_eq!(got["host"], "local", "{got}");
+        let message = got["message"].as_str().unwrap();
+        assert!(run.stderr.contains(message), "{message}: {run:?}");
+        let help = got["help"].as_str().unwrap();
+        assert!(
+            run.stderr.contains(&format!("help: {help}")),
+            "{help}: {run:?}"
+        );
+    }
+    problems
+}
+
+/// `apply --json` exits 1 with one `error` event on host `local`: the
+/// problems' words under `message`, their advice apart under `help`, and
+/// the same `problems` as the plan.
+fn apply_json_error(fleet: &Fleet, problems: &[Value]) {
+    let run = fleet.deckhand(&["apply", "--auto-approve", "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let events: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an event"))
+        .collect();
+    let errors: Vec<&Value> = events.iter().filter(|e| e["type"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{run:?}");
+    let e = errors[0];
+    assert!(events.iter().all(|e| e["type"] != "step"), "{run:?}");
+    assert_eq!(
+        (&e["fleet"], &e["host"]),
+        (&json!(fleet.name), &json!("local"))
+    );
+    assert_eq!(e["problems"].as_array().unwrap(), problems, "{e}");
+    let (message, help) = (e["message"].as_str().unwrap(), e["help"].as_str().unwrap());
+    assert!(
+        message.contains("nothing was changed") && !message.contains("help:"),
+        "{e}"
+    );
+    for p in problems {
+        assert!(message.contains(p["message"].as_str().unwrap()), "{e}");
+        assert!(help.lines().any(|h| h == p["help"]), "{e}");
+    }
 }
 
 #[test]
@@ -109,6 +173,12 @@ ip = "10.99.99.5"
                 fleet.n("web")
             ),
         ],
+        &[
+            json!({"check": "address_held", "decky": fleet.n("web"), "container": fleet.n("web"),
+                   "network": lan, "ip": ip, "holder": holder}),
+            json!({"check": "address_outside", "decky": fleet.n("far"), "container": fleet.n("far"),
+                   "network": lan, "ip": "10.99.99.5", "subnet": subnet}),
+        ],
     );
 }
 
@@ -148,6 +218,12 @@ publish = ["127.0.0.1:{bound}:5432"]
                 fleet.n("db")
             ),
         ],
+        &[
+            json!({"check": "port_published", "decky": fleet.n("web"), "container": fleet.n("web"),
+                   "port": format!("{published}/tcp"), "holder": holder}),
+            json!({"check": "port_bound", "decky": fleet.n("db"), "container": fleet.n("db"),
+                   "port": format!("{bound}/tcp")}),
+        ],
     );
     drop(listener);
 }
@@ -181,6 +257,10 @@ services = []
             "network {}: subnet {inner} overlaps subnet {taken} of network {other}",
             fleet.n("lan")
         )],
+        &[
+            json!({"check": "subnet_overlaps", "network": fleet.n("lan"), "subnet": inner,
+                 "other": other, "other_subnet": taken}),
+        ],
     );
     let nets = docker(&["network", "ls", "--format", "{{.Name}}"]);
     assert!(!nets.contains(&fleet.n("lan")), "the network was created");
@@ -212,6 +292,8 @@ services = ["ssh"]
             ),
             "help: put deckhand/absent:nope on the engine first".to_string(),
         ],
+        &[json!({"check": "image_missing", "image": "deckhand/absent:nope",
+                 "containers": [fleet.n("web-ssh")]})],
     );
 }
 

@@ -10,6 +10,7 @@ macro_rules! say {
 }
 
 mod apply;
+mod blocked;
 mod canaries;
 mod destroy;
 mod export;

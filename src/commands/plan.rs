@@ -21,6 +21,11 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
     };
     let mut pass = super::open_pass(ctx, &loaded, &aim, false).await;
+    if args.format() == Format::Json {
+        if let Some(code) = super::blocked::json(&pass)? {
+            return Ok(code);
+        }
+    }
     if let Some(f) = pass.sole_failure() {
         return Err(super::refusal::sole(f));
     }

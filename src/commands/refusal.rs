@@ -175,9 +175,13 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     e.downcast_ref::<Refusal>().map_or(1, Refusal::code)
 }
 
-/// `e` as an `error` event of `fleet`: a refusal with its help apart, any
-/// other error with its `  help:` lines taken apart.
+/// `e` as an `error` event of `fleet`: one engine's failure on its host (a
+/// stopped plan with its problems), a refusal with its help apart, any other
+/// error with its `  help:` lines taken apart.
 pub fn event(e: &anyhow::Error, fleet: &str) -> Map<String, Value> {
+    if let Some(f) = e.downcast_ref::<HostFailure>() {
+        return events_json::failure(fleet, f);
+    }
     match e.downcast_ref::<Refusal>() {
         Some(r) => r.event(fleet),
         None => events_json::error(fleet, None, &format!("{e:#}")),

@@ -14,15 +14,16 @@ pub enum PlanError {
     #[error("{}", .0.join("\n"))]
     Refused(Vec<String>),
     /// What apply would fail on (SPEC §4), found before anything changed.
-    #[error("{}", blocked_message(.0))]
-    Blocked(Vec<super::checks::Problem>),
+    /// `plan` is what would have been done, for the JSON plan.
+    #[error("{}", blocked_message(.problems))]
+    Blocked {
+        problems: Vec<super::checks::Problem>,
+        plan: Box<super::Plan>,
+    },
 }
 
 fn blocked_message(problems: &[super::checks::Problem]) -> String {
-    let mut out = format!(
-        "the plan found {} problem(s) that apply would fail on; nothing was changed:",
-        problems.len()
-    );
+    let mut out = super::checks::headline(problems.len());
     for p in problems {
         out.push_str(&format!("\n  {p}"));
     }

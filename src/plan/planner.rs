@@ -35,14 +35,11 @@ pub fn plan(
         return Err(PlanError::Refused(planner.refusals));
     }
     let problems = super::checks::run(desired, live, &changes);
-    if !problems.is_empty() {
-        return Err(PlanError::Blocked(problems));
-    }
     mark_decnet(&mut changes, live, &desired.fleet);
     let mut notes = notes(&changes, live, &in_scope);
     notes.extend(super::checks::pull_notes(desired, live, &changes));
     notes.extend(degraded.iter().map(degraded_note));
-    Ok(Plan {
+    let plan = Plan {
         fleet: desired.fleet.clone(),
         hosts: vec![host.to_string()],
         unplanned: vec![],
@@ -51,7 +48,14 @@ pub fn plan(
         drift: planner.drift,
         degraded,
         held: vec![],
-    })
+    };
+    match problems.is_empty() {
+        true => Ok(plan),
+        false => Err(PlanError::Blocked {
+            problems,
+            plan: Box::new(plan),
+        }),
+    }
 }
 
 pub(super) struct Planner<'a> {

@@ -312,7 +312,7 @@ fn an_address_held_by_another_container_blocks_the_plan_but_its_own_does_not() {
         addresses: [("lan".to_string(), ["10.1.0.5".to_string()].into())].into(),
         published: vec![],
     }];
-    let Err(PlanError::Blocked(problems)) = plan(&d, &live, &[], "local") else {
+    let Err(PlanError::Blocked { problems, .. }) = plan(&d, &live, &[], "local") else {
         panic!("the held address was planned");
     };
     assert_eq!(

@@ -223,9 +223,17 @@ fn advice(message: &str) -> (String, Option<String>) {
     (said.join("\n"), help)
 }
 
-/// `error` for one engine's failure.
+/// `error` for one engine's failure; a plan the checks stopped carries its
+/// problems (SPEC §4).
 pub fn failure(fleet: &str, f: &HostFailure) -> Map<String, Value> {
-    error(fleet, Some(&f.host), &f.failure.to_string())
+    use crate::fleet::Failure;
+    use crate::plan::PlanError;
+    match &f.failure {
+        Failure::Plan(PlanError::Blocked { problems, .. }) => {
+            super::problems_json::blocked_event(fleet, &f.host, problems)
+        }
+        other => error(fleet, Some(&f.host), &other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod events_json;
 pub mod json;
 pub mod log;
 pub mod markdown;
+pub mod problems_json;
 pub mod run;
 /// The one sanitizer, at the bottom of the crate so that every layer can use it.
 pub use crate::safe;

@@ -15,7 +15,7 @@ use super::{Action, Change, Detail};
 
 pub use images::pull_notes;
 pub use ports::parse_publish;
-pub use problem::Problem;
+pub use problem::{headline, Problem};
 
 /// Every problem the plan's `changes` would meet at apply.
 pub fn run(desired: &DesiredState, live: &LiveState, changes: &[Change]) -> Vec<Problem> {

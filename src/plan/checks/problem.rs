@@ -92,6 +92,11 @@ impl Problem {
     }
 }
 
+/// The first line of a plan the checks stopped.
+pub fn headline(count: usize) -> String {
+    format!("the plan found {count} problem(s) that apply would fail on; nothing was changed:")
+}
+
 /// A decky by name, with its container when that says more.
 fn who(decky: &str, container: &str) -> String {
     match decky {
