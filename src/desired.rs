@@ -342,8 +342,9 @@ pub enum Ensure {
     Absent,
 }
 
-/// The bytes and metadata of a file to drop.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The bytes and metadata of a file to drop. `Debug` shows the size of the
+/// bytes, never them: they may be a canary or a sensitive file.
+#[derive(Clone, PartialEq, Eq)]
 pub struct FileContent {
     pub bytes: Vec<u8>,
     pub mode: u32,
@@ -360,6 +361,18 @@ pub enum Mtime {
     /// Seconds relative to the time of writing; not compared afterwards.
     /// No `mtime` at all is an offset of zero.
     Offset(i64),
+}
+
+impl std::fmt::Debug for FileContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileContent")
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .field("mode", &format_args!("{:04o}", self.mode))
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .field("mtime", &self.mtime)
+            .finish()
+    }
 }
 
 impl FileContent {
@@ -384,5 +397,25 @@ mod tests {
         assert_eq!(hostname_of(&containers, "web"), "files-01");
         assert_eq!(hostname_of(&containers, "db"), "db");
         assert!(base_of(&containers, "nope").is_none());
+    }
+
+    #[test]
+    fn file_content_debug_shows_the_size_never_the_bytes() {
+        let c = FileContent {
+            bytes: b"password=Hunter2Secret\n".to_vec(),
+            mode: 0o600,
+            uid: 0,
+            gid: 0,
+            mtime: Mtime::Offset(0),
+        };
+        let shown = format!("{c:?} {:#?}", Ensure::Present(c.clone()));
+        assert!(
+            !shown.contains("Hunter2") && !shown.contains("104, 117"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("<23 bytes>") && shown.contains("0600"),
+            "{shown}"
+        );
     }
 }

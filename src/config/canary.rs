@@ -133,4 +133,30 @@ template = true
         );
         assert_eq!(text("/etc/motd"), "welcome to files-01\n");
     }
+
+    #[test]
+    fn a_canary_file_defaults_to_mode_0600_and_others_to_0644() {
+        let dir = tempfile::tempdir().unwrap();
+        let fleet = format!("{FLEET}\n[deckies.web.files.\"/root/.aws/credentials\"]\ncanary = \"aws\"\nmode = 0o640\n");
+        std::fs::write(dir.path().join("deckhand.toml"), fleet).unwrap();
+        let seed = dir.path().join("seed");
+        std::fs::write(&seed, [7u8; 32]).unwrap();
+        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let loaded = crate::config::load(&dir.path().join("deckhand.toml")).unwrap();
+        let mode = |path: &str| {
+            let f = loaded
+                .desired
+                .files
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap();
+            let crate::desired::Ensure::Present(c) = &f.ensure else {
+                panic!("{path} absent")
+            };
+            c.mode
+        };
+        assert_eq!(mode("/root/.my.cnf"), 0o600);
+        assert_eq!(mode("/root/.aws/credentials"), 0o640);
+        assert_eq!(mode("/etc/motd"), 0o644);
+    }
 }
