@@ -41,13 +41,9 @@ fn table(list: &[Canary]) -> String {
     let rows: Vec<[String; 5]> = list
         .iter()
         .map(|c| {
-            [
-                c.id.clone(),
-                c.kind.as_str().to_string(),
-                c.decky.clone(),
-                c.path.clone(),
-                c.token.reveal().to_string(),
-            ]
+            // A path is the operator's, but printed to a terminal all the same.
+            [&c.id, c.kind.as_str(), &c.decky, &c.path, c.token.reveal()]
+                .map(|cell| crate::safe::escape(cell).into_owned())
         })
         .collect();
     let head = ["ID", "KIND", "DECKY", "PATH", "TOKEN"].map(String::from);
@@ -65,4 +61,31 @@ fn table(list: &[Canary]) -> String {
         .chain(rows.iter().map(line))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canary::Kind;
+
+    #[test]
+    fn the_table_escapes_its_cells() {
+        let (c, _) = crate::canary::planted(
+            &crate::craft::Seed::from_bytes(vec![1; 32]),
+            Kind::Url,
+            crate::canary::content::Place {
+                fleet: "corp",
+                decky: "web",
+                hostname: "web",
+                path: "/root/\u{1b}[2Jtodo\u{202e}.txt",
+            },
+            0,
+        );
+        let shown = table(&[c.clone()]);
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{202e}'),
+            "{shown:?}"
+        );
+        assert!(shown.contains(c.token.reveal()), "{shown}");
+    }
 }
