@@ -48,6 +48,7 @@ struct Listed {
     decky: String,
     path: String,
     token: String,
+    current: bool,
 }
 
 fn seeded(hint: &str) -> Fleet {
@@ -59,7 +60,14 @@ fn seeded(hint: &str) -> Fleet {
     fleet
 }
 
+/// The current canaries.
 fn listed(fleet: &Fleet) -> Vec<Listed> {
+    let all = every_generation(fleet);
+    all.into_iter().filter(|c| c.current).collect()
+}
+
+/// Every generation `deckhand canaries` lists, current or older.
+fn every_generation(fleet: &Fleet) -> Vec<Listed> {
     let run = fleet.deckhand(&["canaries", "--format", "json"]);
     assert_eq!(run.code, 0, "{run:?}");
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"))
@@ -271,6 +279,18 @@ fn rotating_a_deckys_canaries_is_planned_as_updates_and_kept() {
         "{run:?}"
     );
     assert_planted(&after);
+    // The older generation stays listed (it may still be planted, or copied away).
+    let old: Vec<(String, String)> = every_generation(&fleet)
+        .into_iter()
+        .filter(|c| !c.current)
+        .map(|c| (c.id, c.token))
+        .collect();
+    let rotated: Vec<(String, String)> = before
+        .iter()
+        .filter(|c| c.decky == a)
+        .map(|c| (c.id.clone(), c.token.clone()))
+        .collect();
+    assert_eq!(old, rotated);
     let kept =
         std::fs::read_to_string(fleet.dir.path().join(".deckhand/canary-rotations.toml")).unwrap();
     assert!(kept.contains(&format!("\"{a}\" = 1")), "{kept}");
