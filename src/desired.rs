@@ -189,6 +189,23 @@ impl Role {
     }
 }
 
+/// The base container of decky `decky` among `containers` (the last one
+/// declared): found by decky and role, since `container_name` may name it
+/// otherwise.
+pub fn base_of<'a>(containers: &'a [ContainerSpec], decky: &str) -> Option<&'a ContainerSpec> {
+    containers
+        .iter()
+        .rev()
+        .find(|c| c.decky.as_deref() == Some(decky) && c.role == Role::Base)
+}
+
+/// The hostname decky `decky` answers to: its base's, else the decky's name.
+pub fn hostname_of(containers: &[ContainerSpec], decky: &str) -> String {
+    base_of(containers, decky)
+        .and_then(|b| b.hostname.clone())
+        .unwrap_or_else(|| decky.to_string())
+}
+
 /// Everything a managed container is created from. Two equal specs give equal
 /// containers; the digest of this value is stored on the container as a label,
 /// and the value itself too, so that a replace can name the field that forced it.
@@ -325,8 +342,9 @@ pub enum Ensure {
     Absent,
 }
 
-/// The bytes and metadata of a file to drop.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The bytes and metadata of a file to drop. `Debug` shows the size of the
+/// bytes, never them: they may be a canary or a sensitive file.
+#[derive(Clone, PartialEq, Eq)]
 pub struct FileContent {
     pub bytes: Vec<u8>,
     pub mode: u32,
@@ -345,9 +363,59 @@ pub enum Mtime {
     Offset(i64),
 }
 
+impl std::fmt::Debug for FileContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileContent")
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .field("mode", &format_args!("{:04o}", self.mode))
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .field("mtime", &self.mtime)
+            .finish()
+    }
+}
+
 impl FileContent {
     /// The sha256 of the content, hex.
     pub fn sha256(&self) -> String {
         hex::encode(Sha256::digest(&self.bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_with_its_own_container_name_is_found_by_decky_and_role() {
+        let mut base = ContainerSpec::minimal("srv-web", Role::Base, Some("web"), None, "i:1");
+        base.hostname = Some("files-01".into());
+        // A service of another decky whose container happens to be called `web`.
+        let other = ContainerSpec::minimal("web", Role::Service, Some("db"), Some("ssh"), "i:1");
+        let containers = [base, other];
+        assert_eq!(base_of(&containers, "web").unwrap().name, "srv-web");
+        assert_eq!(hostname_of(&containers, "web"), "files-01");
+        assert_eq!(hostname_of(&containers, "db"), "db");
+        assert!(base_of(&containers, "nope").is_none());
+    }
+
+    #[test]
+    fn file_content_debug_shows_the_size_never_the_bytes() {
+        let c = FileContent {
+            bytes: b"password=Hunter2Secret\n".to_vec(),
+            mode: 0o600,
+            uid: 0,
+            gid: 0,
+            mtime: Mtime::Offset(0),
+        };
+        let shown = format!("{c:?} {:#?}", Ensure::Present(c.clone()));
+        assert!(
+            !shown.contains("Hunter2") && !shown.contains("104, 117"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("<23 bytes>") && shown.contains("0600"),
+            "{shown}"
+        );
     }
 }

@@ -48,6 +48,7 @@ struct Listed {
     decky: String,
     path: String,
     token: String,
+    current: bool,
 }
 
 fn seeded(hint: &str) -> Fleet {
@@ -59,7 +60,14 @@ fn seeded(hint: &str) -> Fleet {
     fleet
 }
 
+/// The current canaries.
 fn listed(fleet: &Fleet) -> Vec<Listed> {
+    let all = every_generation(fleet);
+    all.into_iter().filter(|c| c.current).collect()
+}
+
+/// Every generation `deckhand canaries` lists, current or older.
+fn every_generation(fleet: &Fleet) -> Vec<Listed> {
     let run = fleet.deckhand(&["canaries", "--format", "json"]);
     assert_eq!(run.code, 0, "{run:?}");
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"))
@@ -140,6 +148,20 @@ fn evidence_names(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// The content of every evidence copy (not its json notes) under `dir`.
+fn evidence_files(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(evidence_files(&p));
+        } else if p.extension().is_none_or(|x| x != "json") {
+            out.push(std::fs::read(&p).unwrap());
+        }
+    }
+    out
+}
+
 #[test]
 fn a_canarys_token_is_in_the_container_and_nowhere_in_any_output() {
     let fleet = seeded("canary");
@@ -177,17 +199,17 @@ fn a_canarys_token_is_in_the_container_and_nowhere_in_any_output() {
         .find(|c| c.kind == "aws" && c.decky == fleet.n("a"))
         .unwrap();
     let watch = common::watch::Watch::start(&fleet, 600);
+    // Taken before the intruder writes: watch may restore it at any moment after.
+    let planted = cat(&aws.decky, &aws.path);
     common::docker(&[
         "exec",
         &aws.decky,
         "sh",
         "-c",
-        &format!("echo stolen >> {}", aws.path),
+        &format!("echo stolen-by-intruder >> {}", aws.path),
     ]);
-    assert!(cat(&aws.decky, &aws.path).ends_with(b"stolen\n"));
-    let planted = cat(&aws.decky, &aws.path);
     let healed = common::watch::within(Duration::from_secs(60), || {
-        cat(&aws.decky, &aws.path) == planted[..planted.len() - "stolen\n".len()]
+        cat(&aws.decky, &aws.path) == planted
     });
     assert!(healed.is_some(), "not restored:\n{}", watch.output());
     watch.settled(Duration::from_secs(60));
@@ -204,6 +226,12 @@ fn a_canarys_token_is_in_the_container_and_nowhere_in_any_output() {
         "no evidence kept of the rewritten canary"
     );
     outputs.push(("evidence names".into(), names.join("\n")));
+    assert!(
+        evidence_files(&fleet.dir.path().join(".deckhand/evidence"))
+            .iter()
+            .any(|bytes| bytes.ends_with(b"stolen-by-intruder\n")),
+        "no evidence copy holds the intruder's bytes: {names:?}"
+    );
     let bodies = key_bodies(&canaries);
     assert!(!bodies.is_empty());
     for (label, out) in &outputs {
@@ -271,6 +299,18 @@ fn rotating_a_deckys_canaries_is_planned_as_updates_and_kept() {
         "{run:?}"
     );
     assert_planted(&after);
+    // The older generation stays listed (it may still be planted, or copied away).
+    let old: Vec<(String, String)> = every_generation(&fleet)
+        .into_iter()
+        .filter(|c| !c.current)
+        .map(|c| (c.id, c.token))
+        .collect();
+    let rotated: Vec<(String, String)> = before
+        .iter()
+        .filter(|c| c.decky == a)
+        .map(|c| (c.id.clone(), c.token.clone()))
+        .collect();
+    assert_eq!(old, rotated);
     let kept =
         std::fs::read_to_string(fleet.dir.path().join(".deckhand/canary-rotations.toml")).unwrap();
     assert!(kept.contains(&format!("\"{a}\" = 1")), "{kept}");

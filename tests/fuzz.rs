@@ -855,10 +855,10 @@ fn sidecars(fleet: &common::Fleet) -> Vec<(String, String)> {
     out
 }
 
-/// Runs `args`, keeping what it printed under a label.
-fn run(fleet: &common::Fleet, outputs: &mut Vec<(String, String)>, args: &[&str]) {
+/// Runs `args`, which must exit with `code`, keeping what it printed under a label.
+fn run(fleet: &common::Fleet, outputs: &mut Vec<(String, String)>, args: &[&str], code: i32) {
     let run = fleet.deckhand(args);
-    assert!(run.code <= 1, "{args:?}: {run:?}");
+    assert_eq!(run.code, code, "{args:?}: {run:?}");
     outputs.push((args.join(" "), run.all()));
 }
 
@@ -887,6 +887,14 @@ fn an_intruders_secrets_and_controls_reach_no_output_of_a_real_run() {
         .map(|c| c["token"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(tokens.len(), 1, "{canaries}");
+    let c = &canaries[0];
+    let (decky, path) = (c["decky"].as_str().unwrap(), c["path"].as_str().unwrap());
+    // Files of a decky with services go to its first service's container.
+    let planted = String::from_utf8(common::cat(&format!("{decky}-ssh"), path)).unwrap();
+    assert!(
+        planted.contains(&tokens[0]),
+        "{decky}:{path} lacks its token after apply"
+    );
     intrude(&fleet);
     let mut outputs = Vec::new();
     for args in [
@@ -896,18 +904,24 @@ fn an_intruders_secrets_and_controls_reach_no_output_of_a_real_run() {
         &["status", "--no-color"],
         &["apply", "--auto-approve", "--no-color"],
     ] {
-        run(&fleet, &mut outputs, args);
+        run(&fleet, &mut outputs, args, 0);
     }
     let saved = std::fs::read_to_string(fleet.dir.path().join("saved.json")).unwrap();
     outputs.push(("saved plan".into(), saved));
     intrude(&fleet);
-    run(&fleet, &mut outputs, &["apply", "--auto-approve", "--json"]);
+    run(
+        &fleet,
+        &mut outputs,
+        &["apply", "--auto-approve", "--json"],
+        0,
+    );
     watch_once(&fleet, &mut outputs, &["--json"]);
     watch_once(&fleet, &mut outputs, &[]);
     run(
         &fleet,
         &mut outputs,
         &["destroy", "--auto-approve", "--json"],
+        0,
     );
     let kept = sidecars(&fleet);
     // The intruder's names are kept, each control escaped as JSON \uXXXX.

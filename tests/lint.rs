@@ -159,6 +159,7 @@ fn deckies_whose_mac_addresses_share_a_vendor_prefix_are_named() {
         );
     let dir = fleet(&same_vendor);
     let run = lint(dir.path(), &[]);
+    assert_eq!(run.code, 1, "{run:?}");
     let named: Vec<&str> = run
         .stdout
         .lines()

@@ -68,9 +68,11 @@ fn aws(draw: &Draw<'_>) -> (String, String) {
     (key_id, text)
 }
 
-/// A MySQL client config with the token as its password.
+/// A MySQL client config with the token as its password: three words and
+/// sixteen characters of a 64-letter alphabet drawn from whole bytes (21 +
+/// 96 bits), so that no digest of the file can be searched back to it.
 fn password(draw: &Draw<'_>, place: Place<'_>) -> (String, String) {
-    let bytes = draw("password", 5);
+    let bytes = draw("password", 3);
     let word = |b: u8| {
         let w = crate::craft::word(b);
         let mut c = w.chars();
@@ -78,9 +80,10 @@ fn password(draw: &Draw<'_>, place: Place<'_>) -> (String, String) {
             .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
             .unwrap_or_default()
     };
-    let number = u16::from_be_bytes([bytes[3], bytes[4]]) % 10_000;
+    // 256 is a multiple of 64: every character is exactly six random bits.
+    let tail = chars(&draw("password-tail", 16), SECRET);
     let token = format!(
-        "{}{}{}!{number:04}",
+        "{}{}{}!{tail}",
         word(bytes[0]),
         word(bytes[1]),
         word(bytes[2])
@@ -175,6 +178,18 @@ mod tests {
             assert_ne!(rotated.id, a.id, "{kind:?}");
             assert!(!a.id.contains(a.token.reveal()));
         }
+    }
+
+    #[test]
+    fn a_password_has_at_least_eighty_random_bits() {
+        let (c, _) = plant(Kind::Password, "a", 0);
+        let tail = c.token.reveal().split_once('!').unwrap().1;
+        assert_eq!(tail.len(), 16, "{tail:?}");
+        assert!(tail.bytes().all(|b| SECRET.contains(&b)));
+        assert_eq!(SECRET.len(), 64); // six bits a character, unbiased
+                                      // Rotations and deckies draw different tails.
+        let other = plant(Kind::Password, "a", 1).0;
+        assert_ne!(other.token.reveal().split_once('!').unwrap().1, tail);
     }
 
     #[test]

@@ -58,10 +58,7 @@ pub fn rotate(loaded: &mut Loaded, deckies: &[String]) -> Result<Option<Rotation
         .iter_mut()
         .filter(|c| deckies.contains(&c.decky))
     {
-        let base = desired.containers.iter().find(|c| c.name == canary.decky);
-        let hostname = base
-            .and_then(|b| b.hostname.clone())
-            .unwrap_or(canary.decky.clone());
+        let hostname = crate::desired::hostname_of(&desired.containers, &canary.decky);
         let place = Place {
             fleet: &desired.fleet,
             decky: &canary.decky,

@@ -243,7 +243,8 @@ async fn locked(
     }
     view.say("");
     // Kept before the new canaries are planted: a token once planted is
-    // one the alerting side must know.
+    // one the alerting side must know. Should the apply then fail or stop,
+    // `deckhand canaries` still lists the older generations (not current).
     if let Some(r) = rotated {
         r.save()?;
     }

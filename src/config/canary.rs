@@ -78,8 +78,85 @@ impl Validator<'_> {
 
     /// The hostname decky `decky`'s base has (its name unless set).
     fn hostname_of(&self, decky: &str) -> String {
-        let base = self.containers.iter().rev().find(|c| c.name == decky);
-        base.and_then(|b| b.hostname.clone())
-            .unwrap_or_else(|| decky.to_string())
+        crate::desired::hostname_of(&self.containers, decky)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    /// A fleet whose decky `web` has its own container name and hostname,
+    /// with a password canary and a templated file.
+    const FLEET: &str = r#"[fleet]
+name = "corp"
+base_image = "img:1"
+seed_file = "seed"
+
+[deckies.web]
+services = []
+container_name = "srv-web"
+hostname = "files-01"
+
+[deckies.web.files."/root/.my.cnf"]
+canary = "password"
+
+[deckies.web.files."/etc/motd"]
+content = "welcome to {hostname}\n"
+template = true
+"#;
+
+    #[test]
+    fn content_uses_the_hostname_of_a_base_with_its_own_container_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("deckhand.toml"), FLEET).unwrap();
+        let seed = dir.path().join("seed");
+        std::fs::write(&seed, [7u8; 32]).unwrap();
+        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let loaded = crate::config::load(&dir.path().join("deckhand.toml")).unwrap();
+        let text = |path: &str| {
+            let f = loaded
+                .desired
+                .files
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap();
+            let crate::desired::Ensure::Present(c) = &f.ensure else {
+                panic!("{path} absent")
+            };
+            String::from_utf8(c.bytes.clone()).unwrap()
+        };
+        assert!(
+            text("/root/.my.cnf").contains("cron on files-01;"),
+            "{}",
+            text("/root/.my.cnf")
+        );
+        assert_eq!(text("/etc/motd"), "welcome to files-01\n");
+    }
+
+    #[test]
+    fn a_canary_file_defaults_to_mode_0600_and_others_to_0644() {
+        let dir = tempfile::tempdir().unwrap();
+        let fleet = format!("{FLEET}\n[deckies.web.files.\"/root/.aws/credentials\"]\ncanary = \"aws\"\nmode = 0o640\n");
+        std::fs::write(dir.path().join("deckhand.toml"), fleet).unwrap();
+        let seed = dir.path().join("seed");
+        std::fs::write(&seed, [7u8; 32]).unwrap();
+        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let loaded = crate::config::load(&dir.path().join("deckhand.toml")).unwrap();
+        let mode = |path: &str| {
+            let f = loaded
+                .desired
+                .files
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap();
+            let crate::desired::Ensure::Present(c) = &f.ensure else {
+                panic!("{path} absent")
+            };
+            c.mode
+        };
+        assert_eq!(mode("/root/.my.cnf"), 0o600);
+        assert_eq!(mode("/root/.aws/credentials"), 0o640);
+        assert_eq!(mode("/etc/motd"), 0o644);
     }
 }

@@ -221,6 +221,8 @@ impl Validator<'_> {
         }
         let mode = match &raw.mode {
             Some(m) => self.checked(src, path, values::mode(m.get_ref()), m.span()),
+            // A canary is a secret someone kept: 0600 (ssh refuses a key readable by others).
+            None if raw.canary.is_some() => Some(0o600),
             None => Some(0o644),
         };
         let owner = match &raw.owner {

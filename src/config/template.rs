@@ -54,7 +54,7 @@ impl Validator<'_> {
         let Some(t) = template.filter(|t| *t.get_ref()) else {
             return Some(bytes);
         };
-        let base = self.containers.iter().rev().find(|c| c.name == decky);
+        let base = crate::desired::base_of(&self.containers, decky);
         let base = base.expect("a decky's base is expanded before its files");
         let ip = base
             .ip

@@ -37,9 +37,12 @@ impl<'a> Planner<'a> {
     /// managed is a step that fails (that decky's only); a drift left as
     /// found is noted on the plan.
     fn declared_file(&mut self, f: &FileSpec) -> Option<Change> {
-        let change = |action, mut reasons: Vec<String>, detail| {
+        let change = |action, mut reasons: Vec<String>, mut detail: FileChange| {
             // A canary is named by its id, never its token (SPEC §11).
             reasons.extend(f.canary.as_ref().map(|id| format!("canary {id}")));
+            if let Some(id) = &f.canary {
+                detail.content = canary_content(f, id, detail.content);
+            }
             Change {
                 host: self.host.to_string(),
                 action,
@@ -202,5 +205,21 @@ impl<'a> Planner<'a> {
             });
         }
         out
+    }
+}
+
+/// A canary file's content change without digests: `canary <id>, N bytes`,
+/// N the size of the declared content.
+fn canary_content(f: &FileSpec, id: &str, content: ContentChange) -> ContentChange {
+    if content == ContentChange::Unchanged {
+        return content;
+    }
+    let size = match &f.ensure {
+        Ensure::Present(want) => want.bytes.len(),
+        Ensure::Absent => 0,
+    };
+    ContentChange::Canary {
+        id: id.to_string(),
+        size,
     }
 }

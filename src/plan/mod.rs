@@ -284,6 +284,13 @@ pub enum ContentChange {
         before: Option<Digest>,
         after: Option<Digest>,
     },
+    /// A canary file (SPEC §11): its id and the size of its new content,
+    /// and no digest of either side (a digest could be searched back to
+    /// the token).
+    Canary {
+        id: String,
+        size: usize,
+    },
 }
 
 /// Size and short sha256 of some content.

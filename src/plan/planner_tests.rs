@@ -342,3 +342,29 @@ fn a_missing_image_is_a_note_with_pull_missing_and_an_error_with_pull_never() {
         "the plan found 1 problem(s) that apply would fail on; nothing was changed:\n  image img:1 is not on the engine and [fleet] pull = \"never\"; needed by db\n    help: put img:1 on the engine first (docker pull, docker load or docker build), or set [fleet] pull = \"missing\" to have apply pull it"
     );
 }
+
+#[test]
+fn a_canary_file_is_shown_by_id_and_size_and_no_digest_of_either_side() {
+    let mut d = desired();
+    let new = b"password=SecretTail\n".to_vec();
+    d.files[0].sensitive = true;
+    d.files[0].canary = Some("cn-0123456789".into());
+    if let Ensure::Present(c) = &mut d.files[0].ensure {
+        c.bytes = new.clone();
+    }
+    let p = plan(&d, &converged(&desired()), &[], "local").unwrap();
+    let (mut text, mut json, mut md) = (Vec::new(), Vec::new(), Vec::new());
+    crate::render::text::render(&p, &mut text, crate::render::style::Style::PLAIN).unwrap();
+    crate::render::json::render(&p, &mut json).unwrap();
+    crate::render::markdown::render(&p, &mut md, 1 << 20).unwrap();
+    let shown: String = [text, json, md]
+        .map(|o| String::from_utf8(o).unwrap())
+        .concat();
+    assert!(shown.contains("canary cn-0123456789, 20 bytes"), "{shown}");
+    assert!(shown.contains(r#""canary": "cn-0123456789""#), "{shown}");
+    for bytes in [&new[..], b"x\n"] {
+        let full = crate::record::content_digest(bytes);
+        assert!(!shown.contains(&full[..8]), "{shown}");
+    }
+    assert!(!shown.contains("sha256"), "{shown}");
+}

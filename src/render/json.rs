@@ -68,6 +68,7 @@ fn content(c: &ContentChange) -> Value {
         ContentChange::Opaque { before, after } => {
             json!({"before": digest(before), "after": digest(after)})
         }
+        ContentChange::Canary { id, size } => json!({"canary": id, "size": size}),
     }
 }
 

@@ -135,6 +135,9 @@ fn section(group: &str, changes: &[&Change], with_diffs: bool) -> String {
                     };
                     let _ = writeln!(out, "  - {what}: {} → {}", show(before), show(after));
                 }
+                ContentChange::Canary { id, size } => {
+                    let _ = writeln!(out, "  - 🔒 canary {}, {size} bytes", code(id));
+                }
                 ContentChange::TextDiff(diff) if with_diffs => {
                     let fence = fence(diff);
                     let _ = write!(out, "\n  {fence}diff\n");

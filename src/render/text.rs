@@ -242,6 +242,9 @@ fn render_content(
                 digest(after)
             )?;
         }
+        ContentChange::Canary { id, size } => {
+            writeln!(out, "{INDENT}canary {}, {size} bytes", safe::escape(id))?;
+        }
     }
     Ok(())
 }

@@ -57,7 +57,7 @@ impl Watch {
             true => "\"status\":\"ended\"",
             false => "pass 1 done",
         };
-        watch.wait_for(first, Duration::from_secs(20));
+        watch.wait_for(first, Duration::from_secs(120));
         watch
     }
 
