@@ -69,7 +69,8 @@ def toml_string(s):
     return json.dumps(s)
 
 
-def deckhand_config(n, extra_on_first=False, fleet=FLEET):
+def deckhand_config(n, extra_on_first=False, fleet=None):
+    fleet = fleet or FLEET
     out = [f'[fleet]\nname = "{fleet}"\nbase_image = "{IMAGE}"\n']
     for svc, spec in CATALOG.items():
         out.append(f"\n[services.{svc}]\nimage = \"{IMAGE}\"\ncommand = {json.dumps(spec['command'])}\n")
@@ -243,7 +244,7 @@ class Bench:
         self.compose = os.path.join(work, "docker-compose.json")
         self.rows = []
 
-    def write(self, n, extra=False, fleet=FLEET):
+    def write(self, n, extra=False, fleet=None):
         with open(self.cfg, "w") as f:
             f.write(deckhand_config(n, extra, fleet))
 
@@ -281,6 +282,23 @@ class Bench:
             self.compose_cmd("down")
         self.rows.append((f"3. First apply, {n} deckies ({n * 4} containers; deckhand also drops {n * 4} files)",
                           ours, "docker-compose up -d", theirs))
+
+    def apply_destroy(self, n):
+        """Figure 3 both ways: first apply, then `deckhand destroy` against
+        `docker-compose down`, each tool bringing up and taking down its own."""
+        progress(f"3. first apply and destroy of {n} deckies, {self.runs['apply']} runs each tool")
+        up, theirs_up, down, theirs_down = [], [], [], []
+        self.write(n)
+        self.write_compose(n)
+        for _ in range(self.runs["apply"]):
+            cleanup()
+            up.append(self.apply().seconds)
+            down.append(self.dh("destroy", "--auto-approve").seconds)
+            theirs_up.append(self.compose_cmd("up", "-d").seconds)
+            theirs_down.append(self.compose_cmd("down").seconds)
+        self.rows.append((f"3. First apply, {n} deckies ({n * 4} containers; deckhand also drops {n * 4} files)",
+                          up, "docker-compose up -d", theirs_up))
+        self.rows.append((f"3b. Destroy, {n} deckies", down, "docker-compose down", theirs_down))
 
     def no_change_vs_exec(self, n):
         progress(f"1. no-change plan of {n} deckies vs docker exec sha256sum per file")
@@ -457,6 +475,7 @@ def ratio_median(ours, theirs):
 
 
 def main():
+    global FLEET, PROJECT
     # docker-compose 1.29 deadlocks at its default parallel limit (64) once
     # services wait on their base (network_mode: service:...): 200 containers
     # hung at 75 here. Unbounded, it is also at its fastest.
@@ -468,13 +487,24 @@ def main():
     p.add_argument("--quick", action="store_true", help="fewer runs per figure (a smoke run)")
     p.add_argument("--flood-seconds", type=int, default=40, help="length of each run of figure 7")
     p.add_argument("--only-flood", action="store_true", help="figure 7 alone")
+    p.add_argument("--only-apply", action="store_true", help="figure 3 alone, with destroy against compose down")
+    p.add_argument("--fleet", default=FLEET, help="fleet name (and prefix of the compose project)")
     args = p.parse_args()
+    FLEET, PROJECT = args.fleet, "c" + args.fleet
     runs = {"plan": 5, "exec": 3, "apply": 3, "add": 5, "heal": 5}
     if args.quick:
         runs = {k: 1 for k in runs}
     work = tempfile.mkdtemp(prefix="deckhand-bench-")
     bench = Bench(args.deckhand, runs, work)
     cleanup()
+    if args.only_apply:
+        try:
+            bench.apply_destroy(args.deckies)
+        finally:
+            cleanup()
+            shutil.rmtree(work, ignore_errors=True)
+        print_rows(bench.rows, runs)
+        return
     if args.only_flood:
         try:
             bench.flood(args.deckies, args.flood_seconds)
@@ -515,6 +545,14 @@ def main():
     curve = ", ".join(f"{n}: {s:.3f} s" for n, s in points)
     print(f"| 5. No-change plan by fleet size ({curve}) | slope {slope * 1000:.1f} ms per decky | | | |")
     print_flood(bench.flood_rows, args.deckies)
+
+
+def print_rows(rows, runs):
+    print(f"\nMedians of {runs['apply']} runs.\n")
+    print("| figure | deckhand | other tool | other | deckhand faster by |")
+    print("|---|---|---|---|---|")
+    for name, ours, other, theirs in rows:
+        print(f"| {name} | {median(ours):.2f} s | {other} | {median(theirs):.2f} s | {ratio_median(ours, theirs):.1f}x |")
 
 
 def print_flood(rows, n):
