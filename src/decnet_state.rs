@@ -59,6 +59,7 @@ fn decky(desired: &DesiredState, base: &ContainerSpec) -> Option<Value> {
         .containers
         .iter()
         .filter(|c| c.role == Role::Service && c.decky.as_deref() == Some(&name))
+        .map(|c| &**c)
         .collect();
     if services.is_empty() {
         return None;

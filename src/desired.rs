@@ -2,7 +2,9 @@
 //!
 //! Everything here is plain data built by `config`; nothing refers back to TOML.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -14,7 +16,7 @@ pub struct DesiredState {
     /// Networks the file declares (created when missing, never deleted).
     pub networks: BTreeMap<String, NetworkSpec>,
     /// Bases, services and singletons, in creation order (bases before their services).
-    pub containers: Vec<ContainerSpec>,
+    pub containers: Vec<Arc<ContainerSpec>>,
     /// Every file entry, present or absent.
     pub files: Vec<FileSpec>,
     /// Names of all deckies, in name order.
@@ -110,7 +112,10 @@ pub enum OnDrift {
 
 impl DesiredState {
     pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
-        self.containers.iter().find(|c| c.name == name)
+        self.containers
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| &**c)
     }
 
     /// This state less the deckies in `targets` (empty: every decky and
@@ -192,15 +197,20 @@ impl Role {
 /// The base container of decky `decky` among `containers` (the last one
 /// declared): found by decky and role, since `container_name` may name it
 /// otherwise.
-pub fn base_of<'a>(containers: &'a [ContainerSpec], decky: &str) -> Option<&'a ContainerSpec> {
+/// Held as the validator builds them or shared as the desired state holds them.
+pub fn base_of<'a, C: Borrow<ContainerSpec>>(
+    containers: &'a [C],
+    decky: &str,
+) -> Option<&'a ContainerSpec> {
     containers
         .iter()
+        .map(Borrow::borrow)
         .rev()
         .find(|c| c.decky.as_deref() == Some(decky) && c.role == Role::Base)
 }
 
 /// The hostname decky `decky` answers to: its base's, else the decky's name.
-pub fn hostname_of(containers: &[ContainerSpec], decky: &str) -> String {
+pub fn hostname_of<C: Borrow<ContainerSpec>>(containers: &[C], decky: &str) -> String {
     base_of(containers, decky)
         .and_then(|b| b.hostname.clone())
         .unwrap_or_else(|| decky.to_string())

@@ -58,18 +58,35 @@ fn disrupts(change: &Change) -> bool {
         || crate::rotation::is_rotation(&change.reasons)
 }
 
+/// The deckies with a disruptive change whose base is live: a base the plan
+/// creates holds no session, and asking the engine about it would cost one
+/// request per new decky (10,000 on a fleet's first plan).
+fn disrupted(plan: &Plan) -> BTreeSet<String> {
+    let created: BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|c| match &c.object {
+            Object::Decky { decky } => Some(decky.as_str()),
+            _ => None,
+        })
+        .collect();
+    plan.changes
+        .iter()
+        .filter(|c| disrupts(c))
+        .filter_map(|c| c.object.decky())
+        .filter(|d| !created.contains(d))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Moves the disruptive changes of every engaged decky of `plan` into its
 /// `held`, with a note each.
 pub async fn hold(engine: &Engine, desired: &DesiredState, plan: &mut Plan) {
     if !desired.hold_on_session {
         return;
     }
-    let deckies: std::collections::BTreeSet<String> = plan
-        .changes
-        .iter()
-        .filter(|c| disrupts(c))
-        .filter_map(|c| c.object.decky().map(str::to_string))
-        .collect();
+    let deckies = disrupted(plan);
     if deckies.is_empty() {
         return;
     }
@@ -189,5 +206,33 @@ mod tests {
         assert!(plan.notes[0].starts_with(
             "decky a held: live session from 10.0.0.9:5000 since 2026-12-04T15:00:00Z (port 22); since: first seen by deckhand; its 1 change(s)"
         ));
+    }
+
+    #[test]
+    fn a_decky_whose_base_the_plan_creates_is_not_read_for_sessions() {
+        let file = |d: &str| Object::File {
+            decky: d.into(),
+            container: format!("{d}-base"),
+            path: "/etc/motd".into(),
+        };
+        let mut plan = Plan::merge("f", vec![]);
+        plan.changes = vec![
+            change(
+                Action::Create,
+                Object::Decky {
+                    decky: "new".into(),
+                },
+            ),
+            change(Action::Create, file("new")),
+            change(Action::Update, file("old")),
+            change(
+                Action::Create,
+                Object::Decky {
+                    decky: "calm".into(),
+                },
+            ),
+        ];
+        let read: Vec<String> = disrupted(&plan).into_iter().collect();
+        assert_eq!(read, ["old"]);
     }
 }

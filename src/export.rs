@@ -189,7 +189,7 @@ mod tests {
                 },
             )]
             .into(),
-            containers: vec![base, ssh, other],
+            containers: vec![base.into(), ssh.into(), other.into()],
             files: vec![],
             deckies: vec!["db-01".into(), "web-01".into()],
             destroying: vec![],

@@ -83,24 +83,31 @@ impl Hosts {
     /// One part per engine, `local` first, then by name. Every engine gets a
     /// part even when nothing should run on it, so that what was moved away
     /// from it is destroyed. Singletons run on `local`.
-    pub fn split(&self, desired: &DesiredState) -> Vec<Part> {
+    pub fn split(&self, desired: DesiredState) -> Vec<Part> {
         let mut names: Vec<&String> = self.specs.keys().collect();
         names.sort_by_key(|n| (n.as_str() != LOCAL, n.as_str()));
-        names
-            .into_iter()
-            .map(|name| {
-                let here =
-                    |decky: Option<&str>| decky.map(|d| self.host_of(d)).unwrap_or(LOCAL) == name;
-                let mut part = desired.clone();
-                part.containers.retain(|c| here(c.decky.as_deref()));
-                part.files.retain(|f| here(Some(&f.decky)));
-                part.deckies.retain(|d| here(Some(d)));
-                Part {
-                    host: self.specs[name].clone(),
-                    desired: part,
-                }
-            })
-            .collect()
+        let mut rest = desired;
+        let mut parts = Vec::with_capacity(names.len());
+        for name in names {
+            let here =
+                |decky: Option<&str>| decky.map(|d| self.host_of(d)).unwrap_or(LOCAL) == name;
+            let containers = std::mem::take(&mut rest.containers);
+            let files = std::mem::take(&mut rest.files);
+            let deckies = std::mem::take(&mut rest.deckies);
+            // What is left is small: networks, budgets, the fleet's settings.
+            let mut part = rest.clone();
+            (part.containers, rest.containers) = containers
+                .into_iter()
+                .partition(|c| here(c.decky.as_deref()));
+            (part.files, rest.files) = files.into_iter().partition(|f| here(Some(&f.decky)));
+            (part.deckies, rest.deckies) = deckies.into_iter().partition(|d| here(Some(d)));
+            let host = self.specs[name].clone();
+            parts.push(Part {
+                host,
+                desired: part,
+            });
+        }
+        parts
     }
 }
 
@@ -118,7 +125,10 @@ mod tests {
                 ContainerSpec::minimal("a-ssh", Role::Service, Some("a"), Some("ssh"), "img"),
                 ContainerSpec::minimal("b", Role::Base, Some("b"), None, "img"),
                 ContainerSpec::minimal("t-sniffer", Role::Singleton, None, Some("sniffer"), "img"),
-            ],
+            ]
+            .into_iter()
+            .map(Into::into)
+            .collect(),
             files: vec![],
             deckies: vec!["a".into(), "b".into()],
             destroying: vec![],
@@ -141,7 +151,7 @@ mod tests {
 
     #[test]
     fn one_engine_gets_everything() {
-        let parts = Hosts::default().split(&desired());
+        let parts = Hosts::default().split(desired());
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].host.name, "local");
         assert_eq!(names(&parts[0]), ["a", "a-ssh", "b", "t-sniffer"]);
@@ -161,7 +171,7 @@ mod tests {
             );
         }
         hosts.placement.insert("a".into(), "edge".into());
-        let parts = hosts.split(&desired());
+        let parts = hosts.split(desired());
         let hosts: Vec<&str> = parts.iter().map(|p| p.host.name.as_str()).collect();
         assert_eq!(hosts, ["local", "edge", "empty"]);
         assert_eq!(names(&parts[0]), ["b", "t-sniffer"]);

@@ -290,7 +290,7 @@ fn live_containers(desired: &DesiredState, shape: &LiveShape, live: &mut LiveSta
                 decky: spec.decky.clone(),
                 service: spec.service.clone(),
                 state: ["running", "exited", "created"][state as usize].to_string(),
-                spec: Some(spec.clone()),
+                spec: Some((**spec).clone()),
                 digest: Some(if same {
                     spec.digest()
                 } else {

@@ -188,7 +188,7 @@ fn check_config(
 /// are evidence; only an operator removes them.
 fn kept_dirs(loaded: &Loaded, targets: &[String]) -> Vec<String> {
     let mut kept = vec![loaded.desired.evidence.dir.display().to_string()];
-    let in_scope = |c: &&crate::desired::ContainerSpec| {
+    let in_scope = |c: &&std::sync::Arc<crate::desired::ContainerSpec>| {
         targets.is_empty() || c.decky.as_ref().is_some_and(|d| targets.contains(d))
     };
     for c in loaded.desired.containers.iter().filter(in_scope) {

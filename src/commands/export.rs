@@ -9,7 +9,7 @@ pub fn compose(args: &ExportComposeArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.config.file)?;
     let Some(part) = loaded
         .hosts
-        .split(&loaded.desired)
+        .split(loaded.desired.clone())
         .into_iter()
         .find(|p| p.host.name == args.host)
     else {

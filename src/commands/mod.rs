@@ -95,7 +95,7 @@ pub async fn open_pass(ctx: &Context, loaded: &Loaded, aim: &Aim<'_>, lock: bool
         force: aim.force,
         ..ctx.pass(aim.targets, lock)
     };
-    let mut pass = Pass::open(&desired, &loaded.hosts, &options).await;
+    let mut pass = Pass::open(desired, &loaded.hosts, &options).await;
     if aim.networks {
         pass.remove_declared_networks();
     }

@@ -38,7 +38,7 @@ struct Bait {
 
 pub async fn run(ctx: &Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.config.file)?;
-    let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &ctx.pass(&[], false)).await;
+    let mut pass = Pass::open(loaded.desired.clone(), &loaded.hosts, &ctx.pass(&[], false)).await;
     if let Some(f) = pass.sole_failure() {
         return Err(super::refusal::sole(f));
     }

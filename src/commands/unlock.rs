@@ -10,7 +10,7 @@ use super::Context;
 pub async fn run(ctx: &Context, args: &UnlockArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.config.file)?;
     let several = loaded.hosts.several();
-    let parts = loaded.hosts.split(&loaded.desired);
+    let parts = loaded.hosts.split(loaded.desired.clone());
     let (sites, mut failures) = fleet::connect(parts, ctx.docker_host.as_deref()).await;
     if !several {
         if let Some(f) = failures.pop() {

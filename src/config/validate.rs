@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::error::ConfigError;
 use super::hosts;
@@ -156,7 +157,7 @@ impl<'a> Validator<'a> {
             desired: DesiredState {
                 fleet: self.fleet_name,
                 networks: networks.collect(),
-                containers: self.containers,
+                containers: self.containers.into_iter().map(Arc::new).collect(),
                 files: self.files,
                 deckies: tables.deckies.keys().cloned().collect(),
                 destroying: vec![],

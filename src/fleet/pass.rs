@@ -55,7 +55,8 @@ pub struct Pass {
 
 impl Pass {
     /// Reaches, locks (with `lock_as`), observes and plans every engine at once.
-    pub async fn open(desired: &DesiredState, hosts: &Hosts, options: &Options<'_>) -> Pass {
+    pub async fn open(desired: DesiredState, hosts: &Hosts, options: &Options<'_>) -> Pass {
+        let fleet = desired.fleet.clone();
         let (sites, mut failures) = connect(hosts.split(desired), options.docker_host).await;
         let (mut locks, mut taken_over) = (Vec::new(), Vec::new());
         let sites = match options.lock_as {
@@ -81,7 +82,7 @@ impl Pass {
             }
         }
         Pass {
-            fleet: desired.fleet.clone(),
+            fleet,
             several: hosts.several(),
             targets: options.targets.to_vec(),
             planned,

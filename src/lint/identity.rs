@@ -68,7 +68,7 @@ fn disagree(a: &Claim, b: &Claim) -> bool {
     a.family != b.family || matches!((a.distro, b.distro), (Some(x), Some(y)) if x != y)
 }
 
-pub fn findings(containers: &[ContainerSpec]) -> Vec<Finding> {
+pub fn findings(containers: &[std::sync::Arc<ContainerSpec>]) -> Vec<Finding> {
     let mut claims: BTreeMap<&str, Vec<Claim>> = BTreeMap::new();
     for c in containers {
         let Some(decky) = c.decky.as_deref() else {

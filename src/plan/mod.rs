@@ -207,7 +207,7 @@ pub enum Detail {
     /// The container to act on; `spec` is what a create or replace creates.
     Container {
         name: String,
-        spec: Option<Box<ContainerSpec>>,
+        spec: Option<std::sync::Arc<ContainerSpec>>,
     },
     File(FileChange),
     /// A base's LANs joined and left live (no recreate, no restart).

@@ -1,6 +1,7 @@
 //! The planner: a pure function from (desired, live) to a [`Plan`].
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::desired::{ContainerSpec, DesiredState, Role};
 use crate::live::LiveState;
@@ -143,7 +144,7 @@ impl Planner<'_> {
         super::networks::changes(self.desired, self.live, self.host, used)
     }
 
-    fn container(&mut self, spec: &ContainerSpec) -> Option<Change> {
+    fn container(&mut self, spec: &Arc<ContainerSpec>) -> Option<Change> {
         for net in spec.joins().keys() {
             if !self.live.networks.contains(net) && !self.desired.networks.contains_key(net) {
                 self.refusals.push(format!("{}: network '{net}' is neither declared in [networks] nor present on the engine\n  help: declare [networks.{net}] or create it first", spec.name));
@@ -174,7 +175,7 @@ impl Planner<'_> {
             reasons,
             detail: Detail::Container {
                 name: spec.name.clone(),
-                spec: Some(Box::new(spec.clone())),
+                spec: Some(Arc::clone(spec)),
             },
         })
     }

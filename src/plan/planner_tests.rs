@@ -1,6 +1,8 @@
 //! The planner, from literal desired and live states.
 
 use super::*;
+use std::sync::Arc;
+
 use crate::desired::{Ensure, FileContent, FileSpec, Mtime};
 use crate::live::{LiveContainer, LiveFile, LiveFileState};
 use crate::record::FileRecord;
@@ -17,7 +19,10 @@ fn desired() -> DesiredState {
             container("web", Role::Base, "web", None),
             container("web-ssh", Role::Service, "web", Some("ssh")),
             container("db", Role::Base, "db", None),
-        ],
+        ]
+        .into_iter()
+        .map(Arc::new)
+        .collect(),
         files: vec![FileSpec {
             decky: "web".into(),
             target: "ssh".into(),
@@ -58,7 +63,7 @@ fn converged(d: &DesiredState) -> LiveState {
                 decky: c.decky.clone(),
                 service: c.service.clone(),
                 state: "running".into(),
-                spec: Some(c.clone()),
+                spec: Some((**c).clone()),
                 digest: Some(c.digest()),
                 lans: c.joins(),
                 ..Default::default()
@@ -122,7 +127,7 @@ fn replacing_a_base_replaces_its_services_and_drops_their_files_again() {
     let d = desired();
     let live = converged(&d);
     let mut changed = d.clone();
-    changed.containers[0].image = "img:2".into();
+    Arc::make_mut(&mut changed.containers[0]).image = "img:2".into();
     let p = plan(&changed, &live, &[], "local").unwrap();
     assert_eq!(
         summary(&p),
@@ -247,7 +252,7 @@ fn targets_leave_other_deckies_alone_and_unknown_targets_are_refused() {
 #[test]
 fn a_network_neither_declared_nor_live_is_refused() {
     let mut d = desired();
-    d.containers[2].network = Some("lan".into());
+    Arc::make_mut(&mut d.containers[2]).network = Some("lan".into());
     let err = plan(&d, &LiveState::default(), &[], "local").unwrap_err();
     assert!(
         matches!(err, PlanError::Refused(r) if r[0].contains("network 'lan' is neither declared"))
@@ -266,10 +271,13 @@ fn a_lost_record_is_reported() {
 #[test]
 fn lans_of_a_live_base_change_as_an_update_and_nothing_else() {
     let mut d = desired();
-    d.containers[0].lans = [("lan_a".to_string(), "10.1.0.5".to_string())].into();
+    Arc::make_mut(&mut d.containers[0]).lans =
+        [("lan_a".to_string(), "10.1.0.5".to_string())].into();
     let mut live = converged(&d);
     live.networks = ["lan_a".to_string(), "lan_b".to_string()].into();
-    d.containers[0].lans.insert("lan_b".into(), String::new());
+    Arc::make_mut(&mut d.containers[0])
+        .lans
+        .insert("lan_b".into(), String::new());
     let p = plan(&d, &live, &[], "local").unwrap();
     assert_eq!(summary(&p), ["update decky decky web networks"]);
     let Detail::Lans(l) = &p.changes[0].detail else {
@@ -300,8 +308,8 @@ fn a_replace_that_would_lose_an_unexpressed_setting_is_refused() {
 fn an_address_held_by_another_container_blocks_the_plan_but_its_own_does_not() {
     use crate::observe::neighbours::Neighbour;
     let mut d = desired();
-    d.containers[2].network = Some("lan".into());
-    d.containers[2].ip = Some("10.1.0.5".into());
+    Arc::make_mut(&mut d.containers[2]).network = Some("lan".into());
+    Arc::make_mut(&mut d.containers[2]).ip = Some("10.1.0.5".into());
     let mut live = converged(&d);
     live.networks.insert("lan".into());
     // Its own container holds the address: a replace is no problem.

@@ -8,8 +8,8 @@ fn spec(
     role: Role,
     decky: Option<&str>,
     service: Option<&str>,
-) -> Option<Box<ContainerSpec>> {
-    Some(Box::new(ContainerSpec::minimal(
+) -> Option<std::sync::Arc<ContainerSpec>> {
+    Some(std::sync::Arc::new(ContainerSpec::minimal(
         name,
         role,
         decky,

@@ -90,7 +90,7 @@ pub async fn run(
         lock_as: (!settings.plan_only).then_some(settings.command.as_str()),
         force: false,
     };
-    let mut pass = Pass::open(&loaded.desired, &loaded.hosts, &options).await;
+    let mut pass = Pass::open(loaded.desired.clone(), &loaded.hosts, &options).await;
     let say = Say {
         look: say.look.spanning(pass.several),
         ..say
@@ -206,7 +206,7 @@ async fn baits(pass: &Pass) -> Vec<super::baits::Bait> {
 fn sources(loaded: &Loaded, settings: &Settings) -> Sources {
     let engines = loaded
         .hosts
-        .split(&loaded.desired)
+        .split(loaded.desired.clone())
         .into_iter()
         .map(|p| Endpoint {
             url: p
