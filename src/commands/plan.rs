@@ -29,7 +29,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     if let Some(f) = pass.sole_failure() {
         return Err(super::refusal::sole(f));
     }
-    let mut plan = pass.plan();
+    let mut plan = pass.take_plan();
     crate::rotation::plan_at::note(&loaded, args.at.as_deref(), &mut plan);
     let nothing_left = args.destroy && !plan.has_work() && plan.degraded.is_empty();
     match nothing_left && args.format() == Format::Text {

@@ -95,6 +95,22 @@ impl Pass {
     /// The one plan of every engine planned; it names the engines that were not.
     pub fn plan(&self) -> Plan {
         let plans = self.planned.iter().map(|p| p.plan.clone()).collect();
+        self.merged(plans)
+    }
+
+    /// [`Pass::plan`] for a pass that will not apply: the engines' plans
+    /// are moved into it instead of copied (a plan of 10,000 deckies is
+    /// held once).
+    pub fn take_plan(&mut self) -> Plan {
+        let plans = self
+            .planned
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.plan))
+            .collect();
+        self.merged(plans)
+    }
+
+    fn merged(&self, plans: Vec<Plan>) -> Plan {
         let mut plan = Plan::merge(&self.fleet, plans);
         plan.unplanned = self.failures.iter().map(|f| f.host.clone()).collect();
         plan

@@ -22,7 +22,7 @@ pub use removals::network_removals;
 pub use spec_diff::reasons as spec_changes;
 
 /// Everything one apply would do to one fleet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub fleet: String,
     /// The engines this plan covers, `local` first (SPEC §6).
