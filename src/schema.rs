@@ -32,12 +32,12 @@ pub fn schema() -> Value {
 /// `[rotation]` (SPEC §11): services rotated per decky, seeded.
 fn rotation() -> Value {
     json!({
-        "description": "Rotate services per decky on a schedule, as DECNET's mutator does, but seeded and shown in plans (`plan --at`). Needs [fleet] seed_file.",
+        "description": "Rotate services and personas per decky on a schedule, as DECNET's mutator does, but seeded and shown in plans (`plan --at`). Needs [fleet] seed_file.",
         "type": "object",
         "additionalProperties": false,
         "properties": {
             "every": string("The period: \"30m\" (DECNET's default), \"6h\", \"1d\"; at least 10s. Epoch k starts at k x every since 1970."),
-            "deckies": table("Per decky, the pool its rotated services are chosen from.", json!({
+            "deckies": table("Per decky, the pool its rotated services are chosen from, and the personas it rotates among.", json!({
                 "type": "object",
                 "additionalProperties": false,
                 "properties": {
@@ -46,7 +46,8 @@ fn rotation() -> Value {
                         "description": "How many of the pool run at once (default 1).",
                         "type": "integer",
                         "minimum": 1
-                    }
+                    },
+                    "personas": names("Personas to wear one at a time (at least two; the decky sets no persona of its own). A change of persona replaces the base.")
                 }
             })),
         }

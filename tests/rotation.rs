@@ -52,12 +52,32 @@ active = 2
 "#
 );
 
+/// A decky that wears one of two personas, rotated.
+const PERSONAS: &str = concat!(
+    fleet_table!(),
+    r#"seed_file = ".deckhand/seed"
+
+[deckies.{fleet}-p]
+services = []
+
+[rotation]
+every = "10s"
+
+[rotation.deckies.{fleet}-p]
+personas = ["linux", "windows"]
+"#
+);
+
 fn seeded(hint: &str) -> Fleet {
+    seeded_with(hint, FLEET)
+}
+
+fn seeded_with(hint: &str, config: &str) -> Fleet {
     let fleet = Fleet::new(hint);
     fleet.write_file(".deckhand/seed", &[0x24; 32]);
     let seed = fleet.dir.path().join(".deckhand/seed");
     std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
-    fleet.write(FLEET);
+    fleet.write(config);
     fleet
 }
 
@@ -212,4 +232,53 @@ fn a_bad_rotation_is_refused_with_file_and_line() {
     let run = fleet.deckhand(&["validate"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("[fleet] has no seed_file"), "{run:?}");
+}
+
+#[test]
+fn a_rotated_persona_is_planned_ahead_as_a_replace_of_the_base_that_names_it() {
+    let fleet = seeded_with("rotpersona", PERSONAS);
+    fleet.apply();
+    let first = now() / EVERY + 1;
+    let (k, plan) = (first..first + 64)
+        .map(|k| (k, plan_at(&fleet, &rfc3339(k * EVERY))))
+        .find(|(_, plan)| !changes(plan).is_empty())
+        .expect("two personas, 64 epochs: one of them differs from the one worn now");
+    let planned = changes(&plan);
+    assert_eq!(planned.len(), 1, "{plan}");
+    let (action, container, reasons) = &planned[0];
+    assert_eq!(
+        (action.as_str(), container.as_str()),
+        ("replace", &*format!("{}-p", fleet.name))
+    );
+    let swap = ["persona linux -> windows", "persona windows -> linux"];
+    assert!(
+        reasons.iter().any(|r| swap.contains(&r.as_str())),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&format!("rotation epoch {k}")),
+        "{reasons:?}"
+    );
+    let sysctl = reasons
+        .iter()
+        .any(|r| r.starts_with("sysctl net.ipv4.ip_default_ttl"));
+    assert!(sysctl, "the persona's sysctls are named too: {reasons:?}");
+}
+
+#[test]
+fn a_persona_both_fixed_and_rotated_or_unknown_is_refused() {
+    let fleet = seeded_with("rotpersbad", PERSONAS);
+    let both = PERSONAS.replace("services = []\n", "services = []\npersona = \"bsd\"\n");
+    fleet.write(&both);
+    let run = fleet.deckhand(&["validate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let said = format!(
+        "decky {}-p sets persona = \"bsd\", and its rotation rotates personas",
+        fleet.name
+    );
+    assert!(run.stderr.contains(&said), "{run:?}");
+    fleet.write(&PERSONAS.replace("\"windows\"]", "\"amiga\"]"));
+    let run = fleet.deckhand(&["validate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("unknown persona 'amiga'"), "{run:?}");
 }

@@ -40,6 +40,7 @@ pub struct RawRotation {
 pub struct RawRotationDecky {
     pub pool: Option<Spanned<Vec<Spanned<String>>>>,
     pub active: Option<Spanned<i64>>,
+    pub personas: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

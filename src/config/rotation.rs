@@ -32,25 +32,74 @@ pub(super) fn apply(ctx: &mut Ctx<'_>, raws: &mut [(usize, RawConfig)], at: i64)
         every: every.unwrap_or_default(),
         at,
         epoch,
-        deckies: Default::default(),
+        ..Applied::default()
     };
     for (name, entry) in &rot.deckies {
         let name = name.get_ref();
-        let Some(pool) = pool(ctx, src, name, entry, &catalog) else {
-            continue;
-        };
-        let active = active(ctx, src, name, entry, pool.len());
-        // Every pool is checked; a choice needs the period and the seed.
-        let (Some(_), Some(seed)) = (every, &seed) else {
-            continue;
-        };
-        let names: Vec<String> = pool.iter().map(|s| s.get_ref().clone()).collect();
-        let chosen = rotation::choose(seed, name, epoch, &names, active);
-        if let Some(()) = add_services(ctx, raws, (src, &entry.span()), name, &pool, &chosen) {
-            applied.deckies.insert(name.clone(), (names, chosen));
+        let rotated = Rotated::check(ctx, src, name, entry, &catalog);
+        // Every entry is checked; a choice needs the period and the seed.
+        if let (Some(_), Some(seed)) = (every, &seed) {
+            let site = (src, &entry.span());
+            rotated.apply(ctx, raws, site, (name, seed), &mut applied);
         }
     }
     applied
+}
+
+/// One decky's entry, checked: the services and the personas it rotates
+/// among (`None` where it names none, or they are refused).
+struct Rotated {
+    pool: Option<(Vec<Spanned<String>>, usize)>,
+    personas: Option<Vec<String>>,
+}
+
+impl Rotated {
+    fn check(
+        ctx: &mut Ctx<'_>,
+        src: usize,
+        name: &str,
+        entry: &Spanned<RawRotationDecky>,
+        catalog: &BTreeSet<String>,
+    ) -> Rotated {
+        let raw = entry.get_ref();
+        let personas = raw.personas.as_ref();
+        let personas = personas.and_then(|p| self::personas(ctx, src, name, p));
+        // A pool is asked for unless the entry rotates personas alone.
+        let wants_pool = raw.pool.is_some() || raw.personas.is_none();
+        let pool = wants_pool.then(|| pool(ctx, src, name, entry, catalog));
+        let pool = pool.flatten().map(|p| {
+            let active = active(ctx, src, name, entry, p.len());
+            (p, active)
+        });
+        Rotated { pool, personas }
+    }
+
+    /// Applies epoch `applied.epoch`'s choice to the decky, and records it.
+    fn apply(
+        self,
+        ctx: &mut Ctx<'_>,
+        raws: &mut [(usize, RawConfig)],
+        site: (usize, &std::ops::Range<usize>),
+        (name, seed): (&str, &Seed),
+        applied: &mut Applied,
+    ) {
+        let epoch = applied.epoch;
+        if let Some((pool, active)) = self.pool {
+            let names: Vec<String> = pool.iter().map(|s| s.get_ref().clone()).collect();
+            let chosen = rotation::choose(seed, name, epoch, &names, active);
+            if let Some(()) = add_services(ctx, raws, site, name, &pool, &chosen) {
+                applied.deckies.insert(name.to_string(), (names, chosen));
+            }
+        }
+        if let Some(personas) = self.personas {
+            let chosen = rotation::choose_persona(seed, name, epoch, &personas);
+            if let Some(()) = set_persona(ctx, raws, site, name, &chosen) {
+                applied
+                    .personas
+                    .insert(name.to_string(), (personas, chosen));
+            }
+        }
+    }
 }
 
 /// The one `[rotation]` table, taken out of the files (the only one kept).
@@ -142,7 +191,7 @@ fn pool(
     catalog: &BTreeSet<String>,
 ) -> Option<Vec<Spanned<String>>> {
     let Some(pool) = &entry.get_ref().pool else {
-        let help = "add pool = [\"ssh\", \"http\", ...]: the services to rotate among";
+        let help = "add pool = [\"ssh\", \"http\", ...] (the services to rotate among), personas = [\"linux\", \"windows\", ...] (the personas), or both";
         ctx.err_help(
             src,
             &entry.span(),
@@ -195,6 +244,81 @@ fn active(
     }
 }
 
+/// The personas a decky rotates among: known, each once, at least two.
+fn personas(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    name: &str,
+    list: &Spanned<Vec<Spanned<String>>>,
+) -> Option<Vec<String>> {
+    let known = crate::persona::names();
+    let mut ok = list.get_ref().len() >= 2;
+    if !ok {
+        let message = format!("[rotation.deckies.{name}] personas names fewer than two");
+        let help = "name two personas or more to rotate among, or set persona on the decky";
+        ctx.err_help(src, &list.span(), message, help);
+    }
+    let mut seen = BTreeSet::new();
+    for p in list.get_ref() {
+        let persona = p.get_ref();
+        if !known.contains(&persona.as_str()) {
+            let message = format!("rotation personas of decky {name}: unknown persona '{persona}'");
+            let help = format!("one of: {}", known.join(", "));
+            ctx.err_help(src, &p.span(), message, help);
+            ok = false;
+        } else if !seen.insert(persona.clone()) {
+            let message = format!("rotation personas of decky {name} list '{persona}' twice");
+            ctx.err_help(src, &p.span(), message, "list each persona once");
+            ok = false;
+        }
+    }
+    ok.then(|| list.get_ref().iter().map(|p| p.get_ref().clone()).collect())
+}
+
+/// The decky `name` of the files, to change as the rotation chooses; a
+/// decky not in the file is refused.
+fn decky_of<'r>(
+    ctx: &mut Ctx<'_>,
+    raws: &'r mut [(usize, RawConfig)],
+    (src, span): (usize, &std::ops::Range<usize>),
+    name: &str,
+) -> Option<&'r mut super::raw::RawDecky> {
+    let decky = raws.iter_mut().find_map(|(_, r)| {
+        r.deckies
+            .iter_mut()
+            .find(|(k, _)| k.get_ref() == name)
+            .map(|(_, d)| d)
+    });
+    if decky.is_none() {
+        let message = format!("[rotation.deckies.{name}]: there is no decky '{name}'");
+        ctx.err_help(src, span, message, "name a decky of [deckies]");
+    }
+    Some(decky?.get_mut())
+}
+
+/// Sets decky `name`'s persona to the one chosen; refuses a decky that
+/// sets a persona of its own.
+fn set_persona(
+    ctx: &mut Ctx<'_>,
+    raws: &mut [(usize, RawConfig)],
+    (src, span): (usize, &std::ops::Range<usize>),
+    name: &str,
+    chosen: &str,
+) -> Option<()> {
+    let decky = decky_of(ctx, raws, (src, span), name)?;
+    if let Some(own) = &decky.persona {
+        let message = format!(
+            "decky {name} sets persona = \"{}\", and its rotation rotates personas",
+            own.get_ref()
+        );
+        let help = "keep persona on the decky (fixed) or personas in [rotation.deckies] (rotated), not both";
+        ctx.err_help(src, span, message, help);
+        return None;
+    }
+    decky.persona = Some(Spanned::new(span.clone(), chosen.to_string()));
+    Some(())
+}
+
 /// Adds the chosen services to decky `name`'s `services`; refuses a decky
 /// not in the file, or one that already lists a pool service.
 fn add_services(
@@ -205,18 +329,7 @@ fn add_services(
     pool: &[Spanned<String>],
     chosen: &[String],
 ) -> Option<()> {
-    let decky = raws.iter_mut().find_map(|(_, r)| {
-        r.deckies
-            .iter_mut()
-            .find(|(k, _)| k.get_ref() == name)
-            .map(|(_, d)| d)
-    });
-    let Some(decky) = decky else {
-        let message = format!("[rotation.deckies.{name}]: there is no decky '{name}'");
-        ctx.err_help(src, span, message, "name a decky of [deckies]");
-        return None;
-    };
-    let decky = decky.get_mut();
+    let decky = decky_of(ctx, raws, (src, span), name)?;
     let services = decky
         .services
         .get_or_insert_with(|| Spanned::new(span.clone(), Vec::new()))

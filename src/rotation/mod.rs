@@ -27,12 +27,14 @@ pub struct Applied {
     pub epoch: u64,
     /// Per decky: its pool, and the services chosen from it.
     pub deckies: BTreeMap<String, (Vec<String>, Vec<String>)>,
+    /// Per decky: its personas, and the one chosen.
+    pub personas: BTreeMap<String, (Vec<String>, String)>,
 }
 
 impl Applied {
     /// Whether there is a rotation at all.
     pub fn is_on(&self) -> bool {
-        !self.deckies.is_empty() && !self.every.is_zero()
+        (!self.deckies.is_empty() || !self.personas.is_empty()) && !self.every.is_zero()
     }
 
     /// Unix seconds of the next epoch's start.
@@ -56,13 +58,21 @@ pub fn epoch(at: i64, every: Duration) -> u64 {
 /// The `active` services of `pool` that run in `epoch` on `decky`, in the
 /// pool's order: a shuffle keyed by the seed, the decky and the epoch.
 pub fn choose(seed: &Seed, decky: &str, epoch: u64, pool: &[String], active: usize) -> Vec<String> {
-    let bytes = derive::bytes(
-        seed,
-        decky,
-        "",
-        &format!("rotation {epoch}"),
-        8 * pool.len(),
-    );
+    shuffled(seed, decky, &format!("rotation {epoch}"), pool, active)
+}
+
+/// The persona of `personas` that `decky` wears in `epoch`: drawn apart
+/// from its services (another key), so the two rotate independently.
+pub fn choose_persona(seed: &Seed, decky: &str, epoch: u64, personas: &[String]) -> String {
+    let label = format!("rotation persona {epoch}");
+    let chosen = shuffled(seed, decky, &label, personas, 1);
+    chosen.into_iter().next().unwrap_or_default()
+}
+
+/// The first `active` of `pool` in an order keyed by the seed, the decky
+/// and `label`, in the pool's order.
+fn shuffled(seed: &Seed, decky: &str, label: &str, pool: &[String], active: usize) -> Vec<String> {
+    let bytes = derive::bytes(seed, decky, "", label, 8 * pool.len());
     let mut keyed: Vec<(u64, usize)> = bytes
         .chunks(8)
         .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))
@@ -74,21 +84,32 @@ pub fn choose(seed: &Seed, decky: &str, epoch: u64, pool: &[String], active: usi
     chosen.into_iter().map(|i| pool[i].clone()).collect()
 }
 
-/// Marks the changes the rotation makes: a service of a pool created or
-/// removed gets `rotation epoch N` among its reasons.
+/// Marks the changes the rotation makes with `rotation epoch N` among
+/// their reasons: a service of a pool created or removed, and a base
+/// replaced for a persona its rotation chose.
 pub fn annotate(rotation: &Applied, plan: &mut Plan) {
     let reason = rotation.reason();
     for change in &mut plan.changes {
-        let Object::Service { decky, service } = &change.object else {
-            continue;
-        };
-        let Some((pool, _)) = rotation.deckies.get(decky) else {
-            continue;
-        };
-        let rotates = matches!(change.action, Action::Create | Action::Delete);
-        if rotates && pool.contains(service) && !change.reasons.contains(&reason) {
+        if rotates(rotation, change) && !change.reasons.contains(&reason) {
             change.reasons.push(reason.clone());
         }
+    }
+}
+
+fn rotates(rotation: &Applied, change: &crate::plan::Change) -> bool {
+    match &change.object {
+        Object::Service { decky, service } => {
+            let pool = rotation.deckies.get(decky).map(|(pool, _)| pool);
+            matches!(change.action, Action::Create | Action::Delete)
+                && pool.is_some_and(|p| p.contains(service))
+        }
+        Object::Decky { decky } => {
+            let persona_changed = change.reasons.iter().any(|r| r.starts_with("persona "));
+            change.action == Action::Replace
+                && persona_changed
+                && rotation.personas.contains_key(decky)
+        }
+        _ => false,
     }
 }
 
@@ -196,5 +217,51 @@ mod tests {
         let other = Seed::from_bytes(vec![4; 32]);
         let web2: Vec<_> = (0..8).map(|e| per(&other, "web-01", e)).collect();
         assert_ne!(web, web2);
+    }
+
+    #[test]
+    fn a_persona_is_chosen_per_epoch_apart_from_the_services() {
+        let seed = Seed::from_bytes(vec![3; 32]);
+        let personas: Vec<String> = ["linux", "windows", "bsd"].map(String::from).to_vec();
+        let worn: Vec<String> = (0..12)
+            .map(|e| choose_persona(&seed, "web-01", e, &personas))
+            .collect();
+        assert!(worn.iter().all(|p| personas.contains(p)), "{worn:?}");
+        assert!(worn.iter().any(|p| *p != worn[0]), "{worn:?}");
+        assert_eq!(worn[5], choose_persona(&seed, "web-01", 5, &personas));
+    }
+
+    #[test]
+    fn a_base_replaced_for_its_rotated_persona_names_the_rotation() {
+        let mut rotation = Applied {
+            every: Duration::from_secs(1800),
+            epoch: 4,
+            ..Default::default()
+        };
+        let worn = (vec!["linux".into(), "windows".into()], "windows".into());
+        rotation.personas.insert("web-01".into(), worn);
+        let base = |decky: &str, reason: &str| crate::plan::Change {
+            object: Object::Decky {
+                decky: decky.into(),
+            },
+            reasons: vec![reason.into()],
+            ..change(Action::Replace, decky, "")
+        };
+        let mut plan = crate::plan::Plan {
+            changes: vec![
+                base("web-01", "persona linux -> windows"),
+                base("web-01", "image a -> b"),
+                base("db-01", "persona linux -> windows"),
+            ],
+            ..Default::default()
+        };
+        annotate(&rotation, &mut plan);
+        let marked: Vec<bool> = plan
+            .changes
+            .iter()
+            .map(|c| is_rotation(&c.reasons))
+            .collect();
+        assert_eq!(marked, [true, false, false]);
+        assert!(rotation.is_on());
     }
 }
