@@ -186,6 +186,19 @@ def dockerd_cpu():
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy():
+    """CPU seconds the whole machine has spent busy (all but idle and iowait)."""
+    fields = [int(f) for f in open("/proc/stat").readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_during(run):
+    """Runs `run()`; returns its result and the machine's busy CPU seconds meanwhile."""
+    before = machine_busy()
+    result = run()
+    return result, machine_busy() - before
+
+
 def proc_cpu(pid):
     """CPU seconds process `pid` has used (utime + stime)."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
@@ -288,17 +301,25 @@ class Bench:
         `docker-compose down`, each tool bringing up and taking down its own."""
         progress(f"3. first apply and destroy of {n} deckies, {self.runs['apply']} runs each tool")
         up, theirs_up, down, theirs_down = [], [], [], []
+        cpu = {"up": [], "theirs_up": [], "down": [], "theirs_down": []}
+
+        def timed_cpu(seconds, key, run):
+            result, busy = busy_during(run)
+            seconds.append(result.seconds)
+            cpu[key].append(busy)
+
         self.write(n)
         self.write_compose(n)
         for _ in range(self.runs["apply"]):
             cleanup()
-            up.append(self.apply().seconds)
-            down.append(self.dh("destroy", "--auto-approve").seconds)
-            theirs_up.append(self.compose_cmd("up", "-d").seconds)
-            theirs_down.append(self.compose_cmd("down").seconds)
+            timed_cpu(up, "up", self.apply)
+            timed_cpu(down, "down", lambda: self.dh("destroy", "--auto-approve"))
+            timed_cpu(theirs_up, "theirs_up", lambda: self.compose_cmd("up", "-d"))
+            timed_cpu(theirs_down, "theirs_down", lambda: self.compose_cmd("down"))
         self.rows.append((f"3. First apply, {n} deckies ({n * 4} containers; deckhand also drops {n * 4} files)",
                           up, "docker-compose up -d", theirs_up))
         self.rows.append((f"3b. Destroy, {n} deckies", down, "docker-compose down", theirs_down))
+        self.machine_cpu = cpu
 
     def no_change_vs_exec(self, n):
         progress(f"1. no-change plan of {n} deckies vs docker exec sha256sum per file")
@@ -504,6 +525,7 @@ def main():
             cleanup()
             shutil.rmtree(work, ignore_errors=True)
         print_rows(bench.rows, runs)
+        print_machine_cpu(bench.machine_cpu)
         return
     if args.only_flood:
         try:
@@ -553,6 +575,17 @@ def print_rows(rows, runs):
     print("|---|---|---|---|---|")
     for name, ours, other, theirs in rows:
         print(f"| {name} | {median(ours):.2f} s | {other} | {median(theirs):.2f} s | {ratio_median(ours, theirs):.1f}x |")
+
+
+def print_machine_cpu(cpu):
+    """Where figure 3's time goes: the machine's busy CPU seconds (engine,
+    containerd, shims and the tool itself) during each command."""
+    cores = os.cpu_count()
+    print(f"\nMachine CPU busy during each command (median; {cores} cores: at most {cores} s per second of wall time)\n")
+    print("| command | deckhand | docker-compose |")
+    print("|---|---|---|")
+    print(f"| first apply | {median(cpu['up']):.2f} s | {median(cpu['theirs_up']):.2f} s |")
+    print(f"| destroy / down | {median(cpu['down']):.2f} s | {median(cpu['theirs_down']):.2f} s |")
 
 
 def print_flood(rows, n):
