@@ -338,3 +338,124 @@ fn rotating_a_deckys_canaries_is_planned_as_updates_and_kept() {
     assert_eq!(unknown.code, 1, "{unknown:?}");
     assert!(unknown.stderr.contains("no decky 'nope'"), "{unknown:?}");
 }
+
+/// Every window of `width` characters of each secret: a slice of a token
+/// shown anywhere (cut, wrapped or escaped around it) is a leak too.
+fn slices(secrets: &[String], width: usize) -> Vec<String> {
+    let windows = secrets.iter().flat_map(|s| {
+        let chars: Vec<char> = s.chars().collect();
+        let count = chars.len().saturating_sub(width) + 1;
+        (0..count)
+            .map(|i| {
+                chars[i..(i + width).min(chars.len())]
+                    .iter()
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+    });
+    windows.collect()
+}
+
+/// The drawn part of a token: not the fleet's name in a URL, nor `AKIA`.
+fn secret_part(c: &Listed) -> String {
+    let token = c.token.as_str();
+    let part = match c.kind.as_str() {
+        "aws" => token.strip_prefix("AKIA"),
+        "url" => token.rsplit('/').next(),
+        "ssh_key" => token.strip_prefix("SHA256:"),
+        _ => Some(token),
+    };
+    part.unwrap_or_else(|| panic!("a {} token of another shape: {c:?}", c.kind))
+        .to_string()
+}
+
+/// Every file under `dir`, except the evidence (which keeps the intruder's
+/// bytes, and a canary's, on purpose) and the seed.
+fn state_files(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = vec![];
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if path.is_dir() && name != "evidence" {
+                todo.push(path);
+            } else if path.is_file() && name != "seed" {
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).to_string();
+                out.push((path.display().to_string(), text));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_command_output_or_state_file_shows_a_slice_of_a_token() {
+    let fleet = seeded("canslice");
+    fleet.apply();
+    let canaries = listed(&fleet);
+    assert_eq!(canaries.len(), 5, "{canaries:?}");
+    let secrets: Vec<String> = canaries
+        .iter()
+        .map(secret_part)
+        .chain(key_bodies(&canaries))
+        .collect();
+    let windows = slices(&secrets, 12);
+    assert!(windows.len() > secrets.len(), "{windows:?}");
+    // The check can find what it looks for: the planted files show their slices.
+    let aws = canaries.iter().find(|c| c.kind == "aws").unwrap();
+    let planted = String::from_utf8(cat(&aws.decky, &aws.path)).unwrap();
+    assert!(slices(&[secret_part(aws)], 12)
+        .iter()
+        .all(|w| planted.contains(w.as_str())));
+    let mut outputs: Vec<(String, String)> = vec![];
+    let saved = fleet.dir.path().join("saved.json");
+    let saved_arg = saved.display().to_string();
+    for args in [
+        &["plan", "--no-color"][..],
+        &["plan", "--format", "json"],
+        &["plan", "--format", "markdown"],
+        &["plan", "--at", "+2h", "--format", "json"],
+        &["plan", "--at", "+2h", "--format", "markdown"],
+        &["plan", "--out", &saved_arg],
+        &["status", "--format", "json"],
+        &["status", "--no-color"],
+        &["validate", "--format", "json"],
+        &["lint"],
+        &["graph"],
+        &["graph", "--format", "dot"],
+    ] {
+        let run = fleet.deckhand(args);
+        assert!(run.code <= 1, "{args:?}: {run:?}");
+        outputs.push((args.join(" "), run.all()));
+    }
+    let watch = common::watch::Watch::start_json(&fleet, 600);
+    watch.settled(Duration::from_secs(60));
+    assert!(
+        watch.output().contains("\"type\":\"pass\""),
+        "{}",
+        watch.output()
+    );
+    outputs.push(("watch --json".into(), watch.output()));
+    drop(watch);
+    outputs.extend(state_files(&fleet.dir.path().join(".deckhand")));
+    // The record of dropped files lives in the labels of its holder containers.
+    let filter = format!("name=deckhand.record.{}", fleet.name);
+    let holders = common::docker(&["ps", "-a", "-q", "--filter", &filter]);
+    let ids: Vec<&str> = holders.split_whitespace().collect();
+    assert!(!ids.is_empty(), "no record holder for {filter}");
+    let record = common::docker(&[&["inspect"][..], &ids].concat());
+    assert!(record.contains("/home/admin/.aws/credentials"), "{record}");
+    outputs.push(("the record".into(), record));
+    outputs.push((
+        "saved plan".into(),
+        std::fs::read_to_string(&saved).unwrap(),
+    ));
+    for (label, out) in &outputs {
+        let shown: Vec<&String> = windows
+            .iter()
+            .filter(|w| out.contains(w.as_str()))
+            .collect();
+        assert!(shown.is_empty(), "{label} shows {shown:?}:\n{out}");
+    }
+}
