@@ -255,3 +255,85 @@ fn watch_applies_what_a_session_held_once_it_ends() {
         watch.output()
     );
 }
+
+/// Decky a rotates between two services every 10 s; decky b is where the
+/// session comes from.
+const ROTATING: &str = concat!(
+    fleet_table!(),
+    r#"seed_file = ".deckhand/seed"
+
+[services.echo]
+image = "{image}"
+command = ["nc", "-ll", "-p", "2222", "-e", "cat"]
+ports = [2222]
+
+[services.p]
+image = "{image}"
+command = ["sleep", "infinity"]
+
+[services.q]
+image = "{image}"
+command = ["sleep", "infinity"]
+
+[deckies.{fleet}-a]
+services = ["echo"]
+
+[deckies.{fleet}-b]
+services = ["echo"]
+
+[rotation]
+every = "10s"
+
+[rotation.deckies.{fleet}-a]
+pool = ["p", "q"]
+"#
+);
+
+/// The containers a plan changes (not held).
+fn changed(plan: &Value) -> Vec<String> {
+    let changes = plan["changes"].as_array().unwrap();
+    let names = changes.iter().filter_map(|c| c["container"].as_str());
+    names.map(str::to_string).collect()
+}
+
+#[test]
+fn a_live_session_holds_a_rotation_due_until_it_ends() {
+    let fleet = Fleet::new("engrot");
+    fleet.write_file(".deckhand/seed", &[0x51; 32]);
+    let seed = fleet.dir.path().join(".deckhand/seed");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    fleet.write(ROTATING);
+    fleet.apply();
+    let session = Session::open(&fleet);
+    held_plan(&fleet);
+    // An epoch whose choice differs from what runs: `--force` plans it whole.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let at = |k: i64| {
+        let t = time::OffsetDateTime::from_unix_timestamp(k * 10).unwrap();
+        t.format(&Rfc3339).unwrap()
+    };
+    let first = now / 10 + 1;
+    let due = (first..first + 64)
+        .map(at)
+        .find(|t| !changed(&plan_json(&fleet, &["--at", t, "--force"])).is_empty())
+        .expect("two services, one active, 64 epochs: one of them differs from now");
+    let forced = changed(&plan_json(&fleet, &["--at", &due, "--force"]));
+    assert!(
+        forced.iter().all(|c| c.starts_with(&fleet.n("a-"))),
+        "{forced:?}"
+    );
+    let held = plan_json(&fleet, &["--at", &due]);
+    assert!(changed(&held).is_empty(), "the rotation went on: {held:#}");
+    assert_eq!(held["held"][0]["decky"], fleet.n("a").as_str(), "{held:#}");
+    drop(session);
+    let mut last = Value::Null;
+    let released = within(Duration::from_secs(60), || {
+        last = plan_json(&fleet, &["--at", &due]);
+        changed(&last) == forced
+    });
+    assert!(
+        released.is_some(),
+        "still held after the session ended: {last:#}"
+    );
+}
