@@ -51,7 +51,7 @@ use say::Say;
 /// are deckhand's own; the engine sends them within moments).
 const OWN_EVENTS_MEMORY: Duration = Duration::from_secs(60);
 /// How often the sessions holding a decky's changes are looked at.
-const SESSION_LOOK: Duration = Duration::from_millis(500);
+const SESSION_LOOK: Duration = Duration::from_millis(200);
 /// Waits between tries while the engine is away or the fleet is locked.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
