@@ -16,6 +16,35 @@ use crate::desired::{ContainerSpec, DesiredState, Role};
 /// DECNET's own default build base for its service images.
 const BUILD_BASE: &str = "debian:bookworm-slim";
 
+/// DECNET's distro profiles (`decnet/distros.py`): slug, base image, and
+/// the build base of those whose services are built on their own image.
+const DISTROS: [(&str, &str, Option<&str>); 9] = [
+    ("debian", "debian:bookworm-slim", None),
+    ("ubuntu22", "ubuntu:22.04", Some("ubuntu:22.04")),
+    ("ubuntu20", "ubuntu:20.04", Some("ubuntu:20.04")),
+    ("rocky9", "rockylinux:9-minimal", None),
+    ("centos7", "centos:7", None),
+    ("alpine", "alpine:3.19", None),
+    ("fedora", "fedora:39", None),
+    (
+        "kali",
+        "kalilinux/kali-rolling",
+        Some("kalilinux/kali-rolling"),
+    ),
+    ("arch", "archlinux:latest", None),
+];
+
+/// The distro slug DECNET would show for a decky: the profile whose image
+/// the base runs, else the one whose build base its services were built
+/// on, else DECNET's default (`debian`).
+fn distro(base_image: &str, build_base: &str) -> &'static str {
+    let by_image = DISTROS.iter().find(|(_, image, _)| *image == base_image);
+    let by_build = || DISTROS.iter().find(|(_, _, b)| *b == Some(build_base));
+    by_image
+        .or_else(by_build)
+        .map_or("debian", |(slug, _, _)| slug)
+}
+
 /// The state file's content for `desired`: every decky that runs a service.
 pub fn state(desired: &DesiredState) -> Result<Value, String> {
     let bases = desired.containers.iter().filter(|c| c.role == Role::Base);
@@ -73,7 +102,7 @@ fn decky(desired: &DesiredState, base: &ContainerSpec) -> Option<Value> {
         "name": name,
         "ip": ip.unwrap_or_default(),
         "services": services.iter().filter_map(|s| s.service.clone()).collect::<Vec<_>>(),
-        "distro": "debian",
+        "distro": distro(&base.image, &build_base),
         "base_image": base.image,
         "build_base": build_base,
         "hostname": base.hostname.clone().unwrap_or_else(|| name.clone()),
@@ -186,5 +215,13 @@ services = []
                 &json!("windows")
             )
         );
+    }
+
+    #[test]
+    fn the_distro_is_read_from_the_base_image_else_the_build_base() {
+        assert_eq!(distro("rockylinux:9-minimal", BUILD_BASE), "rocky9");
+        assert_eq!(distro("decnet_fleet_web-ssh", "ubuntu:22.04"), "ubuntu22");
+        assert_eq!(distro("busybox", "kalilinux/kali-rolling"), "kali");
+        assert_eq!(distro("busybox", BUILD_BASE), "debian");
     }
 }
