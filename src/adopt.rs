@@ -231,7 +231,7 @@ pub fn observed_spec(
             false => unless_default(&c.command, &image.command),
         },
         env: own_env(&c.env, image),
-        settings: observed_settings(want, c, image),
+        settings: Box::new(observed_settings(want, c, image)),
         publish: c.publish.clone(),
         ports: want.ports.clone(),
         hostname: base.then(|| c.hostname.clone()),

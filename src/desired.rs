@@ -237,7 +237,7 @@ pub struct ContainerSpec {
     /// Runtime settings: capabilities, persona and sysctls, bind mounts,
     /// logging, limits and the rest of SPEC §7.
     #[serde(flatten)]
-    pub settings: crate::settings::Settings,
+    pub settings: Box<crate::settings::Settings>,
     /// Bases only: host ports published, `[ip:]host:container[/tcp|udp]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub publish: Vec<String>,

@@ -61,7 +61,7 @@ pub fn new_container(fleet: &str, spec: &ContainerSpec) -> NewContainer {
         network_mode,
         ip,
         also_joins,
-        settings: spec.settings.clone(),
+        settings: (*spec.settings).clone(),
         publish: spec.publish.clone(),
     }
 }

@@ -52,7 +52,7 @@ impl Validator<'_> {
             if let Some(l) = &raw.logging {
                 self.logging(s.src, l, &place);
             }
-            let given = service_spec("", name, raw, None).settings;
+            let given = *service_spec("", name, raw, None).settings;
             let settings = self.settings(s.src, &place, !raw.singleton, raw.settings(), given);
             self.service_settings.insert(name.to_string(), settings);
             for c in [&raw.command, &raw.entrypoint].into_iter().flatten() {
@@ -158,11 +158,9 @@ impl Validator<'_> {
             let what = format!("fleet singleton '{svc}'");
             self.claim_name(fleet_src, &s.span(), &name, what);
             let mut spec = service_spec(&name, svc, entry.value.get_ref(), self.builds.get(svc));
-            spec.settings = self
-                .service_settings
-                .get(svc)
-                .cloned()
-                .unwrap_or(spec.settings);
+            if let Some(settings) = self.service_settings.get(svc) {
+                *spec.settings = settings.clone();
+            }
             spec.role = Role::Singleton;
             spec.network = Some(fleet_network.to_string());
             let fleet = self.fleet_name.clone();
@@ -245,13 +243,13 @@ pub(super) fn service_spec(
             .iter()
             .map(|(k, v)| (k.get_ref().clone(), v.clone()))
             .collect(),
-        settings: Settings {
+        settings: Box::new(Settings {
             cap_add: raw.cap_add.iter().map(|c| c.get_ref().clone()).collect(),
             cap_drop: raw.cap_drop.iter().map(|c| c.get_ref().clone()).collect(),
             volumes: raw.volumes.iter().map(|v| v.get_ref().clone()).collect(),
             logging: raw.logging.as_ref().and_then(|l| logging_of(l.get_ref())),
             ..Settings::default()
-        },
+        }),
         publish: Vec::new(),
         ports: raw
             .ports

@@ -18,7 +18,7 @@ impl Validator<'_> {
     pub fn decky(
         &mut self,
         name: &str,
-        d: &Named<RawDecky>,
+        d: &Named<Box<RawDecky>>,
         tables: &Tables<'_>,
         fleet_network: &str,
     ) {
@@ -39,7 +39,7 @@ impl Validator<'_> {
 
     /// The base's container name: `container_name`, else the decky's name;
     /// claimed, so that no two containers share it.
-    fn base_name(&mut self, name: &str, d: &Named<RawDecky>) -> String {
+    fn base_name(&mut self, name: &str, d: &Named<Box<RawDecky>>) -> String {
         let what = format!("decky '{name}'");
         match &d.value.get_ref().container_name {
             Some(c) => {
@@ -59,7 +59,7 @@ impl Validator<'_> {
     }
 
     /// The decky's hostname (its name unless given), checked.
-    fn hostname(&mut self, name: &str, d: &Named<RawDecky>) -> String {
+    fn hostname(&mut self, name: &str, d: &Named<Box<RawDecky>>) -> String {
         let raw = d.value.get_ref();
         let hostname = raw.hostname.as_ref().map(|h| h.get_ref().clone());
         let hostname = hostname.unwrap_or_else(|| name.to_string());
@@ -74,7 +74,7 @@ impl Validator<'_> {
     fn base(
         &mut self,
         name: &str,
-        d: &Named<RawDecky>,
+        d: &Named<Box<RawDecky>>,
         tables: &Tables<'_>,
         fleet_network: &str,
     ) -> ContainerSpec {
@@ -127,7 +127,7 @@ impl Validator<'_> {
             entrypoint: raw.entrypoint.as_ref().map(|e| e.get_ref().clone()),
             command: Some(command.unwrap_or_else(|| vec!["sleep".into(), "infinity".into()])),
             env,
-            settings,
+            settings: Box::new(settings),
             publish: self.publish(name, src, raw),
             ports: Vec::new(),
             hostname: Some(hostname),
@@ -145,7 +145,7 @@ impl Validator<'_> {
     fn base_image(
         &mut self,
         name: &str,
-        d: &Named<RawDecky>,
+        d: &Named<Box<RawDecky>>,
         tables: &Tables<'_>,
     ) -> (String, Option<Build>) {
         let (src, raw) = (d.src, d.value.get_ref());
@@ -254,7 +254,7 @@ impl Validator<'_> {
     fn services(
         &mut self,
         name: &str,
-        d: &Named<RawDecky>,
+        d: &Named<Box<RawDecky>>,
         tables: &Tables<'_>,
         base: &ContainerSpec,
     ) -> Vec<String> {
@@ -282,11 +282,9 @@ impl Validator<'_> {
             self.claim_name(src, &s.span(), &container, what);
             let mut spec =
                 service_spec(&container, svc, entry.value.get_ref(), self.builds.get(svc));
-            spec.settings = self
-                .service_settings
-                .get(svc)
-                .cloned()
-                .unwrap_or(spec.settings);
+            if let Some(settings) = self.service_settings.get(svc) {
+                *spec.settings = settings.clone();
+            }
             spec.decky = Some(name.to_string());
             spec.base = (base.name != name).then(|| base.name.clone());
             spec.topology = base.topology.clone();
@@ -318,7 +316,7 @@ impl Validator<'_> {
     fn service_build(
         &mut self,
         name: &str,
-        d: &Named<RawDecky>,
+        d: &Named<Box<RawDecky>>,
         svc: &str,
         spec: &mut ContainerSpec,
     ) {
@@ -359,7 +357,7 @@ impl Validator<'_> {
     fn service_image(
         &mut self,
         name: &str,
-        d: &Named<RawDecky>,
+        d: &Named<Box<RawDecky>>,
         svc: &str,
         spec: &mut ContainerSpec,
     ) {
@@ -385,7 +383,7 @@ impl Validator<'_> {
 
     /// Every `service_config`, `service_build` and `service_image` names a
     /// service the decky runs.
-    fn service_configs(&mut self, name: &str, d: &Named<RawDecky>, services: &[String]) {
+    fn service_configs(&mut self, name: &str, d: &Named<Box<RawDecky>>, services: &[String]) {
         let raw = d.value.get_ref();
         for svc in raw.service_image.keys() {
             if !services.contains(svc.get_ref()) {

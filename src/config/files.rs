@@ -27,7 +27,7 @@ impl Validator<'_> {
         decky: &str,
         src: usize,
         key: &Key,
-        entry: &toml::Spanned<RawFileEntry>,
+        entry: &toml::Spanned<Box<RawFileEntry>>,
         services: &[String],
     ) -> Option<FileSpec> {
         let e = Entry {

@@ -60,7 +60,7 @@ pub(super) struct Tables<'a> {
     pub hosts: BTreeMap<String, Named<'a, RawHost>>,
     pub networks: BTreeMap<String, Named<'a, RawNetwork>>,
     pub catalog: BTreeMap<String, Named<'a, RawService>>,
-    pub deckies: BTreeMap<String, Named<'a, RawDecky>>,
+    pub deckies: BTreeMap<String, Named<'a, Box<RawDecky>>>,
 }
 
 /// Each file parsed, in order; a syntax error is a diagnostic.

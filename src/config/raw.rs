@@ -22,7 +22,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub services: Table<RawService>,
     #[serde(default)]
-    pub deckies: Table<RawDecky>,
+    pub deckies: Table<Box<RawDecky>>,
     /// Services rotated per decky on a schedule (SPEC §11).
     pub rotation: Option<Spanned<RawRotation>>,
 }
@@ -207,7 +207,7 @@ pub struct RawDecky {
     #[serde(default)]
     pub service_image: BTreeMap<Key, Spanned<String>>,
     #[serde(default)]
-    pub files: Table<RawFileEntry>,
+    pub files: Table<Box<RawFileEntry>>,
 }
 }
 

@@ -204,7 +204,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Records which host a decky runs on; the host must be declared (or `local`).
-    fn placement(&mut self, name: &str, d: &Named<RawDecky>, hosts: &mut Hosts) {
+    fn placement(&mut self, name: &str, d: &Named<Box<RawDecky>>, hosts: &mut Hosts) {
         let Some(h) = &d.value.get_ref().host else {
             return;
         };

@@ -140,7 +140,7 @@ fn shape<'a>(r: &'a Run<'_>) -> Shape<'a> {
         Settings {
             volumes: Vec::new(),
             logging: None,
-            ..s.settings.clone()
+            ..(*s.settings).clone()
         },
         &r.volumes,
         &r.logging,
