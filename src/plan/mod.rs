@@ -414,7 +414,11 @@ impl Plan {
                 merged.notes.push(note);
             }
             merged.hosts.extend(p.hosts);
-            merged.changes.extend(p.changes);
+            match merged.changes.is_empty() {
+                // One engine's plan (the usual case) moves over whole.
+                true => merged.changes = p.changes,
+                false => merged.changes.extend(p.changes),
+            }
             merged.drift.extend(p.drift);
             merged.degraded.extend(p.degraded);
             merged.held.extend(p.held);
