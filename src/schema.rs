@@ -448,6 +448,7 @@ fn with_settings(mut table: Value) -> Value {
             "type": "string",
             "pattern": "^[0-9A-Fa-f][02468aceACE](:[0-9A-Fa-f]{2}){5}$"
         },
+        "domainname": string(&format!("The DNS domain the base answers to (hostname -d), like \"corp.local\". {net}")),
         "user": string("User (name or uid, optionally :group) the container runs as."),
         "working_dir": string("Working directory (an absolute path)."),
         "labels": {

@@ -83,6 +83,10 @@ pub struct Settings {
     /// not on a service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
+    /// The DNS domain the base answers to (`hostname -d`, `hostname -f`).
+    /// Network key: not on a service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
 }
 
 /// A health check: the command, and durations as [`duration_text`] writes them.
@@ -141,7 +145,13 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// The settings a container sharing another's network namespace cannot carry.
-pub const NETWORK_KEYS: &[&str] = &["dns", "dns_search", "extra_hosts", "mac_address"];
+pub const NETWORK_KEYS: &[&str] = &[
+    "dns",
+    "dns_search",
+    "extra_hosts",
+    "mac_address",
+    "domainname",
+];
 
 /// `nanos` billionths of a CPU as the shortest decimal: `"0.5"`, `"2"`.
 pub fn cpus_text(nanos: i64) -> String {
@@ -213,6 +223,7 @@ const FIELD_ORDER: &[&str] = &[
     "devices",
     "healthcheck",
     "mac_address",
+    "domainname",
 ];
 
 fn show(v: &serde_json::Value) -> String {
@@ -301,6 +312,7 @@ mod tests {
             working_dir: Some("/".into()),
             privileged: true,
             mac_address: Some("02:00:00:00:00:01".into()),
+            domainname: Some("corp.local".into()),
             ..Settings::default()
         };
         let mut all = serde_json::to_value(&all).unwrap();

@@ -31,6 +31,7 @@ const CASES: &[Case] = &[
     Case { on: "base", line: "dns = [\"9.9.9.9\"]", format: "{{.HostConfig.Dns}}", shows: "[9.9.9.9]", changed: "dns = [\"1.1.1.1\"]", reason: "dns [\"9.9.9.9\"] -> [\"1.1.1.1\"]" },
     Case { on: "base", line: "dns_search = [\"corp.local\"]", format: "{{.HostConfig.DnsSearch}}", shows: "[corp.local]", changed: "dns_search = [\"lab.local\"]", reason: "dns_search [\"corp.local\"] -> [\"lab.local\"]" },
     Case { on: "base", line: "mac_address = \"02:aa:bb:cc:dd:01\"", format: "{{.Config.MacAddress}}", shows: "02:aa:bb:cc:dd:01", changed: "mac_address = \"02:aa:bb:cc:dd:02\"", reason: "mac_address 02:aa:bb:cc:dd:01 -> 02:aa:bb:cc:dd:02" },
+    Case { on: "base", line: "domainname = \"corp.local\"", format: "{{.Config.Domainname}}", shows: "corp.local", changed: "domainname = \"lab.local\"", reason: "domainname corp.local -> lab.local" },
     Case { on: "base", line: "entrypoint = [\"/bin/env\"]", format: "{{.Config.Entrypoint}}", shows: "[/bin/env]", changed: "entrypoint = [\"/bin/env\", \"-u\", \"X\"]", reason: "entrypoint [\"/bin/env\"] -> [\"/bin/env\", \"-u\", \"X\"]" },
     Case { on: "base", line: "cap_drop = [\"MKNOD\"]", format: "{{.HostConfig.CapDrop}}", shows: "[MKNOD]", changed: "cap_drop = [\"MKNOD\", \"NET_RAW\"]", reason: "cap_drop [\"MKNOD\"] -> [\"MKNOD\",\"NET_RAW\"]" },
     Case { on: "base", line: "volumes = [\"/tmp/h-settings-sets/a:/mnt/a\"]", format: "{{.HostConfig.Binds}}", shows: "[/tmp/h-settings-sets/a:/mnt/a]", changed: "volumes = [\"/tmp/h-settings-sets/a:/mnt/a:ro\"]", reason: "volume added: /tmp/h-settings-sets/a:/mnt/a:ro" },
@@ -169,7 +170,7 @@ const SHOWN: &[(&str, &str)] = &[
     ("w", "{{.HostConfig.ExtraHosts}} {{.HostConfig.Dns}} {{.HostConfig.DnsSearch}} {{.Config.MacAddress}}"),
     ("w", "{{.Config.Entrypoint}} {{.HostConfig.CapAdd}} {{.HostConfig.CapDrop}} {{.HostConfig.Binds}}"),
     ("w", "{{.HostConfig.Sysctls}} {{index .Config.Labels \"team\"}} {{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}}"),
-    ("w", "{{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Config}} {{.Config.Hostname}}"),
+    ("w", "{{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Config}} {{.Config.Hostname}} {{.Config.Domainname}}"),
     ("w-ssh", "{{.HostConfig.ReadonlyRootfs}} {{.Config.User}} {{.Config.WorkingDir}} {{.HostConfig.Privileged}}"),
     ("w-ssh", "{{range .HostConfig.Devices}}{{.PathOnHost}}:{{.PathInContainer}}{{end}} {{index .Config.Labels \"team\"}}"),
     ("w-ssh", "{{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.HostConfig.LogConfig.Config}}"),
@@ -196,7 +197,7 @@ fn decnet_decky(fleet: &Fleet, lan: &str, ip: &str) {
     let (w, ssh) = (fleet.n("w"), fleet.n("w-ssh"));
     let bind = format!("/tmp/h-settings-all/{w}:/mnt/w");
     let body = serde_json::json!({
-        "Image": common::IMAGE, "Hostname": "w-host", "MacAddress": "02:aa:bb:cc:dd:10",
+        "Image": common::IMAGE, "Hostname": "w-host", "Domainname": "corp.local", "MacAddress": "02:aa:bb:cc:dd:10",
         "Entrypoint": ["/bin/env"], "Cmd": ["sleep", "infinity"], "Labels": {"team": "red"},
         "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 30_000_000_000u64},
         "HostConfig": {

@@ -133,7 +133,7 @@ macro_rules! raw_settings {
             [
                 restart, mem_limit, cpus, pids_limit, ulimits, security_opt, tmpfs, read_only,
                 extra_hosts, dns, dns_search, user, working_dir, labels, privileged, devices, healthcheck,
-                mac_address
+                mac_address, domainname
             ]
             $($t)*
         }

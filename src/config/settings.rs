@@ -86,6 +86,7 @@ fn help(key: &str) -> &'static str {
         "extra_hosts" => "a list like [\"db.corp.local:10.0.0.5\"]",
         "dns" => "a list of IP addresses",
         "mac_address" => "six hex pairs like \"02:42:0a:00:00:05\", not a multicast address",
+        "domainname" => "a DNS domain like \"corp.local\": labels of letters, digits and '-'",
         "healthcheck" => "like { test = [\"CMD\", \"true\"], interval = \"30s\", timeout = \"5s\", start_period = \"10s\", retries = 3 }",
         _ => "a list of strings",
     }
@@ -155,6 +156,9 @@ fn check(key: &str, value: &Value) -> Checked {
             Some(m) => Ok(json!(m)),
             None => bad(&format!("'{m}' is not a unicast MAC address")),
         },
+        ("domainname", Value::String(d)) if !is_domain(d) => {
+            bad(&format!("'{d}' is not a DNS domain"))
+        }
         ("healthcheck", Value::Table(t)) => match healthcheck(t) {
             Some(h) => Ok(h),
             None => bad("is not a health check"),
@@ -255,6 +259,18 @@ fn l_extra(v: &Value) -> bool {
         .is_some_and(|l| l.keys().any(|k| k != "soft" && k != "hard"))
 }
 
+/// A DNS domain: dot-separated labels of 1 to 63 letters, digits and
+/// hyphens, none starting or ending with a hyphen, 253 characters at most.
+fn is_domain(d: &str) -> bool {
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    d.len() <= 253 && d.split('.').all(label)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,5 +307,22 @@ mod tests {
         assert!(mac("02:aa:bb:00:00:1").is_err());
         let labels: toml::Table = toml::from_str("\"deckhand.fleet\" = \"x\"").unwrap();
         assert!(check("labels", &Value::Table(labels)).is_err());
+    }
+
+    #[test]
+    fn a_domainname_is_a_dns_domain() {
+        let check = |d: &str| check("domainname", &Value::String(d.into())).is_ok();
+        assert!(check("corp.local") && check("eu-west.corp.example") && check("lan"));
+        for bad in [
+            "",
+            "corp..local",
+            "-corp.local",
+            "corp-.local",
+            "co rp.local",
+            "a\u{1b}b",
+        ] {
+            assert!(!check(bad), "{bad:?}");
+        }
+        assert!(!check(&format!("{}.local", "a".repeat(64))));
     }
 }

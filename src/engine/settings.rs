@@ -103,6 +103,7 @@ pub(super) fn onto(s: &Settings, body: ContainerCreateBody) -> ContainerCreateBo
     ContainerCreateBody {
         user: s.user.clone(),
         working_dir: s.working_dir.clone(),
+        domainname: s.domainname.clone(),
         healthcheck: health_config(s),
         host_config: Some(HostConfig {
             network_mode: host.network_mode,
@@ -243,7 +244,16 @@ pub(super) fn read(config: &ContainerConfig, host: &HostConfig) -> Settings {
         healthcheck: config.healthcheck.as_ref().and_then(healthcheck),
         // Read from the container's endpoint (see [`mac_address`]).
         mac_address: None,
+        // A container in another's network namespace is given that one's
+        // domain by the engine: not a setting of its own.
+        domainname: text(&config.domainname).filter(|_| !in_anothers_network(host)),
     }
+}
+
+fn in_anothers_network(host: &HostConfig) -> bool {
+    host.network_mode
+        .as_deref()
+        .is_some_and(|m| m.starts_with("container:"))
 }
 
 /// The log driver and options, unless the engine's default json-file without options.
@@ -318,6 +328,7 @@ mod tests {
             dns_search: vec!["corp.local".into()],
             user: Some("1000:1000".into()),
             working_dir: Some("/srv".into()),
+            domainname: Some("corp.local".into()),
             labels: [("team".to_string(), "red".to_string())].into(),
             privileged: true,
             devices: vec!["/dev/null:/dev/x:r".into(), "/dev/zero".into()],
@@ -334,6 +345,7 @@ mod tests {
         let config = ContainerConfig {
             user: body.user,
             working_dir: body.working_dir,
+            domainname: body.domainname,
             healthcheck: body.healthcheck,
             labels: Some(s.labels.clone().into_iter().collect()),
             ..Default::default()
@@ -371,5 +383,23 @@ mod tests {
             json,
             serde_json::json!({"Image": "x", "MacAddress": "02:aa:bb:cc:dd:01"})
         );
+    }
+
+    #[test]
+    fn a_service_in_its_bases_network_has_no_domain_of_its_own() {
+        let config = ContainerConfig {
+            domainname: Some("corp.local".into()),
+            ..Default::default()
+        };
+        let base = HostConfig::default();
+        let service = HostConfig {
+            network_mode: Some("container:web-01".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            read(&config, &base).domainname.as_deref(),
+            Some("corp.local")
+        );
+        assert_eq!(read(&config, &service).domainname, None);
     }
 }
