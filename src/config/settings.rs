@@ -96,6 +96,7 @@ fn help(key: &str) -> &'static str {
 fn check(key: &str, value: &Value) -> Checked {
     let bad = |what: &str| Err((what.to_string(), help(key)));
     match (key, value) {
+        (_, Value::Array(items)) => check_list(key, items, value),
         ("restart", Value::String(s)) => match restart_ok(s) {
             true => Ok(json!(s)),
             false => bad(&format!("'{s}' is not a restart policy")),
@@ -104,16 +105,7 @@ fn check(key: &str, value: &Value) -> Checked {
             Some(n) if n >= MEM_MIN => Ok(json!(n)),
             _ => bad("is not a memory size of at least 6m"),
         },
-        ("cpus", Value::Float(_) | Value::Integer(_) | Value::String(_)) => {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            match cpus_nanos(&text) {
-                Some(n) => Ok(json!(cpus_text(n))),
-                None => bad(&format!("'{text}' is not a number of CPUs above 0")),
-            }
-        }
+        ("cpus", Value::Float(_) | Value::Integer(_) | Value::String(_)) => cpus(value),
         ("pids_limit", Value::Integer(n)) if *n <= 0 => bad("must be above 0"),
         ("ulimits", Value::Table(t)) => {
             ulimits(t).ok_or(("is not a table of limits".into(), help(key)))
@@ -123,35 +115,6 @@ fn check(key: &str, value: &Value) -> Checked {
             None => to_json(value),
         },
         ("working_dir", Value::String(s)) if !s.starts_with('/') => bad("is not an absolute path"),
-        ("tmpfs" | "devices", Value::Array(items)) => {
-            let paths = items.iter().filter_map(Value::as_str);
-            match paths.clone().all(|p| p.starts_with('/')) {
-                true if key == "tmpfs" => {
-                    let mut sorted: Vec<&str> = paths.collect();
-                    sorted.sort();
-                    Ok(json!(sorted))
-                }
-                true => to_json(value),
-                false => bad("holds a path that is not absolute"),
-            }
-        }
-        ("extra_hosts", Value::Array(items)) => {
-            match items
-                .iter()
-                .filter_map(Value::as_str)
-                .all(|h| h.contains(':'))
-            {
-                true => to_json(value),
-                false => bad("holds an entry that is not host:address"),
-            }
-        }
-        ("dns", Value::Array(items)) => {
-            let ip = |s: &str| s.parse::<std::net::IpAddr>().is_ok();
-            match items.iter().filter_map(Value::as_str).all(ip) {
-                true => to_json(value),
-                false => bad("holds something that is not an IP address"),
-            }
-        }
         ("mac_address", Value::String(m)) => match unicast_mac(m) {
             Some(m) => Ok(json!(m)),
             None => bad(&format!("'{m}' is not a unicast MAC address")),
@@ -164,6 +127,44 @@ fn check(key: &str, value: &Value) -> Checked {
             None => bad("is not a health check"),
         },
         _ => to_json(value),
+    }
+}
+
+/// A list-valued `key`: each entry checked; `tmpfs` sorted.
+fn check_list(key: &str, items: &[Value], value: &Value) -> Checked {
+    let bad = |what: &str| Err((what.to_string(), help(key)));
+    let mut texts = items.iter().filter_map(Value::as_str);
+    let ok = match key {
+        "tmpfs" | "devices" => texts.all(|p| p.starts_with('/')),
+        "extra_hosts" => texts.all(|h| h.contains(':')),
+        "dns" => texts.all(|s| s.parse::<std::net::IpAddr>().is_ok()),
+        _ => true,
+    };
+    match (ok, key) {
+        (false, "tmpfs" | "devices") => bad("holds a path that is not absolute"),
+        (false, "extra_hosts") => bad("holds an entry that is not host:address"),
+        (false, _) => bad("holds something that is not an IP address"),
+        (true, "tmpfs") => {
+            let mut sorted: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            sorted.sort();
+            Ok(json!(sorted))
+        }
+        (true, _) => to_json(value),
+    }
+}
+
+/// `cpus` as a number or a string, in the model's shortest decimal.
+fn cpus(value: &Value) -> Checked {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match cpus_nanos(&text) {
+        Some(n) => Ok(json!(cpus_text(n))),
+        None => Err((
+            format!("'{text}' is not a number of CPUs above 0"),
+            help("cpus"),
+        )),
     }
 }
 
