@@ -37,28 +37,10 @@ impl<'a> Planner<'a> {
     /// managed is a step that fails (that decky's only); a drift left as
     /// found is noted on the plan.
     fn declared_file(&mut self, f: &FileSpec) -> Option<Change> {
-        let change = |action, mut reasons: Vec<String>, mut detail: FileChange| {
-            // A canary is named by its id, never its token (SPEC §11).
-            reasons.extend(f.canary.as_ref().map(|id| format!("canary {id}")));
-            if let Some(id) = &f.canary {
-                detail.content = canary_content(f, id, detail.content);
-            }
-            Change {
-                host: self.host.to_string(),
-                action,
-                object: Object::File {
-                    decky: f.decky.clone(),
-                    container: f.container.clone(),
-                    path: f.path.clone(),
-                },
-                reasons,
-                detail: Detail::File(detail),
-            }
-        };
         if let Some(why) = self.unwritable(f) {
             let mut blocked = FileChange::new(None, f.sensitive, ContentChange::Unchanged);
             blocked.blocked = Some(why.clone());
-            return Some(change(Action::Update, vec![why], blocked));
+            return Some(self.file_change(f, Action::Update, vec![why], blocked));
         }
         // A container created or replaced: its files are written again, unread.
         if let Some(word) = self.fresh.get(&f.container) {
@@ -66,34 +48,18 @@ impl<'a> Planner<'a> {
                 return None;
             };
             let reasons = vec![format!("container {} is {word}", f.container)];
-            return Some(change(
-                Action::Create,
-                reasons,
-                files::creation(f.sensitive, content, self.diff_limits(&f.decky)),
-            ));
+            let detail = files::creation(f.sensitive, content, self.diff_limits(&f.decky));
+            return Some(self.file_change(f, Action::Create, reasons, detail));
         }
-        let key = (f.container.clone(), f.path.clone());
-        let live = self
-            .live
-            .files
-            .get(&key)
-            .cloned()
-            .unwrap_or(LiveFile::Missing);
-        let state: &'a LiveState = self.live;
-        let seen = Seen {
-            live: &live,
-            written: state.record.as_ref().and_then(|r| r.written.get(&key)),
-            container_id: self.container_id(&f.container),
-        };
-        let (limits, started) = (self.diff_limits(&f.decky), Instant::now());
-        let step = files::compare(f, &seen, limits);
-        self.spend(&f.decky, started.elapsed());
+        let (step, container_id) = self.compared(f);
         match step? {
-            Step::Change(action, reasons, detail) => Some(change(action, reasons, detail)),
+            Step::Change(action, reasons, detail) => {
+                Some(self.file_change(f, action, reasons, detail))
+            }
             Step::Drift { what, evidence } => {
                 let evidence = evidence.then(|| EvidenceOf {
                     path: f.path.clone(),
-                    container_id: seen.container_id.to_string(),
+                    container_id,
                 });
                 self.drift.push(Drift {
                     host: self.host.to_string(),
@@ -106,6 +72,49 @@ impl<'a> Planner<'a> {
                 });
                 None
             }
+        }
+    }
+
+    /// `f` compared with what was read back (its time spent from the
+    /// decky's budget), and the id of the container it is in.
+    fn compared(&mut self, f: &FileSpec) -> (Option<Step>, String) {
+        let key = (f.container.clone(), f.path.clone());
+        let state: &'a LiveState = self.live;
+        let missing = LiveFile::Missing;
+        let seen = Seen {
+            live: state.files.get(&key).unwrap_or(&missing),
+            written: state.record.as_ref().and_then(|r| r.written.get(&key)),
+            container_id: self.container_id(&f.container),
+        };
+        let (limits, started) = (self.diff_limits(&f.decky), Instant::now());
+        let step = files::compare(f, &seen, limits);
+        self.spend(&f.decky, started.elapsed());
+        (step, seen.container_id.to_string())
+    }
+
+    /// The step of file `f`; a canary is named by its id, never its token
+    /// (SPEC §11).
+    fn file_change(
+        &self,
+        f: &FileSpec,
+        action: Action,
+        mut reasons: Vec<String>,
+        mut detail: FileChange,
+    ) -> Change {
+        reasons.extend(f.canary.as_ref().map(|id| format!("canary {id}")));
+        if let Some(id) = &f.canary {
+            detail.content = canary_content(f, id, detail.content);
+        }
+        Change {
+            host: self.host.to_string(),
+            action,
+            object: Object::File {
+                decky: f.decky.clone(),
+                container: f.container.clone(),
+                path: f.path.clone(),
+            },
+            reasons,
+            detail: Detail::File(detail),
         }
     }
 
