@@ -1,5 +1,7 @@
 //! Names the fields that force a container's replacement.
 
+use std::collections::BTreeMap;
+
 use crate::build;
 use crate::desired::ContainerSpec;
 use crate::settings::Settings;
@@ -16,58 +18,14 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
         return vec!["created from an unknown spec (no readable deckhand.spec label)".to_string()];
     };
     let mut out = Vec::new();
-    let show = |v: &Option<Vec<String>>| {
-        v.as_ref()
-            .map(|c| format!("{c:?}"))
-            .unwrap_or_else(|| "(image default)".to_string())
-    };
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_string());
-    if live.image != want.image {
-        // Both built by deckhand from a context: the tag is the content digest.
-        let rebuilt = build::is_built(&live.image) && build::is_built(&want.image);
-        let context = want.build.as_ref().map(|b| b.context.display().to_string());
-        match (rebuilt, context) {
-            (true, Some(dir)) => out.push(format!(
-                "image rebuilt: build context {dir} changed ({} -> {})",
-                tag(&live.image),
-                tag(&want.image)
-            )),
-            _ => out.push(format!("image {} -> {}", live.image, want.image)),
-        }
-    }
-    for (field, before, after) in [
-        ("entrypoint", &live.entrypoint, &want.entrypoint),
-        ("command", &live.command, &want.command),
-    ] {
-        if before != after {
-            out.push(format!("{field} {} -> {}", show(before), show(after)));
-        }
-    }
-    for (k, v) in &want.env {
-        match live.env.get(k) {
-            None => out.push(format!("env {k} added")),
-            Some(old) if old != v => out.push(format!("env {k} changed")),
-            _ => {}
-        }
-    }
-    for k in live.env.keys().filter(|k| !want.env.contains_key(*k)) {
-        out.push(format!("env {k} removed"));
-    }
+    out.extend(image(&live.image, want));
+    out.extend(argv(live, want));
+    out.extend(env(&live.env, &want.env));
     out.extend(Settings::reasons(&live.settings, &want.settings));
     if live.publish != want.publish {
         out.push(format!("publish {:?} -> {:?}", live.publish, want.publish));
     }
-    let text_fields = [
-        ("hostname", &live.hostname, &want.hostname),
-        ("network", &live.network, &want.network),
-        ("ip", &live.ip, &want.ip),
-        ("topology", &live.topology, &want.topology),
-    ];
-    for (field, before, after) in text_fields {
-        if before != after {
-            out.push(format!("{field} {} -> {}", opt(before), opt(after)));
-        }
-    }
+    out.extend(texts(live, want));
     if live.role != want.role || live.decky != want.decky || live.service != want.service {
         out.push("role changed".to_string());
     }
@@ -75,6 +33,76 @@ pub fn reasons(live: Option<&ContainerSpec>, want: &ContainerSpec) -> Vec<String
         out.push("spec digest differs".to_string());
     }
     out
+}
+
+/// A changed image; for two of deckhand's builds, the context that changed.
+fn image(live: &str, want: &ContainerSpec) -> Option<String> {
+    if live == want.image {
+        return None;
+    }
+    // Both built by deckhand from a context: the tag is the content digest.
+    let rebuilt = build::is_built(live) && build::is_built(&want.image);
+    let context = want.build.as_ref().map(|b| b.context.display().to_string());
+    Some(match (rebuilt, context) {
+        (true, Some(dir)) => format!(
+            "image rebuilt: build context {dir} changed ({} -> {})",
+            tag(live),
+            tag(&want.image)
+        ),
+        _ => format!("image {live} -> {}", want.image),
+    })
+}
+
+/// A changed entrypoint or command, with both values.
+fn argv(live: &ContainerSpec, want: &ContainerSpec) -> Vec<String> {
+    let show = |v: &Option<Vec<String>>| {
+        v.as_ref()
+            .map(|c| format!("{c:?}"))
+            .unwrap_or_else(|| "(image default)".to_string())
+    };
+    let fields = [
+        ("entrypoint", &live.entrypoint, &want.entrypoint),
+        ("command", &live.command, &want.command),
+    ];
+    let changed = fields
+        .into_iter()
+        .filter(|(_, before, after)| before != after);
+    changed
+        .map(|(field, before, after)| format!("{field} {} -> {}", show(before), show(after)))
+        .collect()
+}
+
+/// Environment variables added, changed or removed, by name only.
+fn env(live: &BTreeMap<String, String>, want: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in want {
+        match live.get(k) {
+            None => out.push(format!("env {k} added")),
+            Some(old) if old != v => out.push(format!("env {k} changed")),
+            _ => {}
+        }
+    }
+    for k in live.keys().filter(|k| !want.contains_key(*k)) {
+        out.push(format!("env {k} removed"));
+    }
+    out
+}
+
+/// The hostname, network, address and topology, with both values.
+fn texts(live: &ContainerSpec, want: &ContainerSpec) -> Vec<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_string());
+    let fields = [
+        ("hostname", &live.hostname, &want.hostname),
+        ("network", &live.network, &want.network),
+        ("ip", &live.ip, &want.ip),
+        ("topology", &live.topology, &want.topology),
+    ];
+    let changed = fields
+        .into_iter()
+        .filter(|(_, before, after)| before != after);
+    changed
+        .map(|(field, before, after)| format!("{field} {} -> {}", opt(before), opt(after)))
+        .collect()
 }
 
 #[cfg(test)]
