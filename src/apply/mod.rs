@@ -10,7 +10,6 @@ mod evidence;
 mod host_dirs;
 mod images;
 mod network_replace;
-mod pull;
 mod record_update;
 mod removal;
 mod remove_host;
@@ -64,14 +63,18 @@ pub async fn apply(
         host: host.clone(),
         written: written_files(&record),
     });
-    let mut unbuilt = images::build_missing(engine, plan, &host, &sink, interrupt).await;
-    let mut report = Report {
-        errors: unbuilt.values().cloned().collect(),
-        ..Report::default()
-    };
+    let unmade = images::prepare(engine, plan, &host, &sink, interrupt).await;
     // A failed pull is said by its progress line and by each step needing
     // it (failed, with why): not counted again as an error of its own.
-    unbuilt.extend(pull::pull_missing(engine, plan, &host, &sink, interrupt).await);
+    let builds = unmade.values().filter(|u| u.built);
+    let mut report = Report {
+        errors: builds.map(|u| u.why.clone()).collect(),
+        ..Report::default()
+    };
+    let unbuilt: BTreeMap<String, String> = unmade
+        .into_iter()
+        .map(|(image, u)| (image, u.why))
+        .collect();
     report.outcomes = networks(engine, plan, Action::Create, &sink, interrupt).await;
     let network_failed = report.outcomes.iter().any(|o| !o.status.is_done());
     let shared = Shared {
