@@ -31,49 +31,7 @@ impl Engine {
             .list_containers(Some(options))
             .await
             .map_err(|e| EngineError::from_bollard("list containers", e))?;
-        Ok(list
-            .into_iter()
-            .map(|c| ContainerInfo {
-                id: c.id.unwrap_or_default(),
-                name: c
-                    .names
-                    .unwrap_or_default()
-                    .first()
-                    .map(|n| n.trim_start_matches('/').to_string())
-                    .unwrap_or_default(),
-                image: c.image.unwrap_or_default(),
-                labels: c.labels.unwrap_or_default().into_iter().collect(),
-                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-                mounts: c
-                    .mounts
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| MountInfo {
-                        destination: m.destination.unwrap_or_default(),
-                        kind: m.typ.unwrap_or_default(),
-                        read_write: m.rw.unwrap_or(true),
-                    })
-                    .collect(),
-                addresses: held_addresses(c.network_settings.as_ref()),
-                networks: c
-                    .network_settings
-                    .and_then(|n| n.networks)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(net, e)| (net, asked_address(e.ipam_config)))
-                    .collect(),
-                published: c
-                    .ports
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| {
-                        let proto = p.typ.map(|t| t.to_string()).unwrap_or_default();
-                        Some((p.ip.unwrap_or_default(), p.public_port?, proto))
-                    })
-                    .collect(),
-                created: c.created.unwrap_or_default(),
-            })
-            .collect())
+        Ok(list.into_iter().map(container_info).collect())
     }
 
     /// Joins a created or running container to `network`, at `ip` when given.
@@ -258,4 +216,39 @@ fn held_addresses(
 /// The static address a container asked for on a network ("" = none).
 fn asked_address(ipam: Option<EndpointIpamConfig>) -> String {
     ipam.and_then(|i| i.ipv4_address).unwrap_or_default()
+}
+
+/// One container of the engine's listing, as deckhand reads it.
+fn container_info(c: bollard::models::ContainerSummary) -> ContainerInfo {
+    let name = c
+        .names
+        .unwrap_or_default()
+        .first()
+        .map(|n| n.trim_start_matches('/').to_string());
+    let mounts = c.mounts.unwrap_or_default().into_iter().map(|m| MountInfo {
+        destination: m.destination.unwrap_or_default(),
+        kind: m.typ.unwrap_or_default(),
+        read_write: m.rw.unwrap_or(true),
+    });
+    let networks = c.network_settings.as_ref().and_then(|n| n.networks.clone());
+    let published = c.ports.unwrap_or_default().into_iter().filter_map(|p| {
+        let proto = p.typ.map(|t| t.to_string()).unwrap_or_default();
+        Some((p.ip.unwrap_or_default(), p.public_port?, proto))
+    });
+    ContainerInfo {
+        id: c.id.unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        image: c.image.unwrap_or_default(),
+        labels: c.labels.unwrap_or_default().into_iter().collect(),
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        mounts: mounts.collect(),
+        addresses: held_addresses(c.network_settings.as_ref()),
+        networks: networks
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(net, e)| (net, asked_address(e.ipam_config)))
+            .collect(),
+        published: published.collect(),
+        created: c.created.unwrap_or_default(),
+    }
 }
