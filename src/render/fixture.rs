@@ -52,189 +52,158 @@ pub fn every_kind() -> Plan {
     }
 }
 
+/// A step on the local engine.
+fn step(action: Action, object: Object, reasons: &[&str], detail: Detail) -> Change {
+    Change {
+        host: crate::hosts::LOCAL.to_string(),
+        action,
+        object,
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        detail,
+    }
+}
+
+fn decky(name: &str) -> Object {
+    Object::Decky { decky: name.into() }
+}
+
+fn service(decky: &str, service: &str) -> Object {
+    Object::Service {
+        decky: decky.into(),
+        service: service.into(),
+    }
+}
+
+fn container(name: &str, spec: Option<std::sync::Arc<ContainerSpec>>) -> Detail {
+    Detail::Container {
+        name: name.into(),
+        spec,
+    }
+}
+
+fn digest(size: usize, sha256: &str) -> Option<Digest> {
+    let sha256 = Some(sha256.to_string());
+    Some(Digest { size, sha256 })
+}
+
 /// A network, then decky web-01: its base replaced with a service and a text file.
 fn web_01() -> Vec<Change> {
+    let lan = NetworkSpec {
+        name: "decnet_lan".into(),
+        driver: "bridge".into(),
+        subnet: Some("172.30.0.0/24".into()),
+        ..Default::default()
+    };
+    let history = ContentChange::TextDiff("@@ -0,0 +1 @@\n+ls\n".into());
+    let (base, ssh) = (
+        spec("web-01", Role::Base, Some("web-01"), None),
+        spec("web-01-ssh", Role::Service, Some("web-01"), Some("ssh")),
+    );
     vec![
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Create,
-            object: Object::Network {
+        step(
+            Action::Create,
+            Object::Network {
                 name: "decnet_lan".into(),
             },
-            reasons: vec!["not present live".into()],
-            detail: Detail::Network(NetworkSpec {
-                name: "decnet_lan".into(),
-                driver: "bridge".into(),
-                subnet: Some("172.30.0.0/24".into()),
-                gateway: None,
-                parent: None,
-                ..Default::default()
-            }),
-        },
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Replace,
-            object: Object::Decky {
-                decky: "web-01".into(),
-            },
-            reasons: vec![
-                "image busybox:1.35 -> busybox:1.36".into(),
-                "replaces its services too: web-01-ssh".into(),
+            &["not present live"],
+            Detail::Network(lan),
+        ),
+        step(
+            Action::Replace,
+            decky("web-01"),
+            &[
+                "image busybox:1.35 -> busybox:1.36",
+                "replaces its services too: web-01-ssh",
             ],
-            detail: Detail::Container {
-                name: "web-01".into(),
-                spec: spec("web-01", Role::Base, Some("web-01"), None),
-            },
-        },
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Replace,
-            object: Object::Service {
-                decky: "web-01".into(),
-                service: "ssh".into(),
-            },
-            reasons: vec!["its base web-01 is replaced".into()],
-            detail: Detail::Container {
-                name: "web-01-ssh".into(),
-                spec: spec("web-01-ssh", Role::Service, Some("web-01"), Some("ssh")),
-            },
-        },
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Create,
-            object: file("web-01", "web-01-ssh", "/home/admin/.bash_history"),
-            reasons: vec!["container web-01-ssh is replaced".into()],
-            detail: Detail::File(FileChange {
-                write: content(b"ls\n"),
-                sensitive: false,
-                content: ContentChange::TextDiff("@@ -0,0 +1 @@\n+ls\n".into()),
-                evidence: None,
-                clear: None,
-                blocked: None,
-            }),
-        },
+            container("web-01", base),
+        ),
+        step(
+            Action::Replace,
+            service("web-01", "ssh"),
+            &["its base web-01 is replaced"],
+            container("web-01-ssh", ssh),
+        ),
+        step(
+            Action::Create,
+            file("web-01", "web-01-ssh", "/home/admin/.bash_history"),
+            &["container web-01-ssh is replaced"],
+            Detail::File(FileChange::new(content(b"ls\n"), false, history)),
+        ),
     ]
 }
 
 /// Decky web-02's base joining a LAN, live.
 fn web_02_lan() -> Change {
-    Change {
-        host: crate::hosts::LOCAL.to_string(),
-        action: Action::Update,
-        object: Object::Decky {
-            decky: "web-02".into(),
-        },
-        reasons: vec!["network lan_b attached".into()],
-        detail: Detail::Lans(crate::plan::LanChange {
-            container: "web-02".into(),
-            attach: [("lan_b".to_string(), String::new())].into(),
-            detach: vec![],
-        }),
-    }
+    let lans = crate::plan::LanChange {
+        container: "web-02".into(),
+        attach: [("lan_b".to_string(), String::new())].into(),
+        detach: vec![],
+    };
+    step(
+        Action::Update,
+        decky("web-02"),
+        &["network lan_b attached"],
+        Detail::Lans(lans),
+    )
 }
 
 /// Decky web-02: a LAN joined, a service started, a sensitive file, a deletion.
 fn web_02() -> Vec<Change> {
+    let changed = ContentChange::Opaque {
+        before: digest(12, "aaaaaaaaaaaa"),
+        after: digest(6, "bbbbbbbbbbbb"),
+    };
+    let gone = ContentChange::Opaque {
+        before: digest(3, "cccccccccccc"),
+        after: None,
+    };
     vec![
         web_02_lan(),
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Start,
-            object: Object::Service {
-                decky: "web-02".into(),
-                service: "http".into(),
-            },
-            reasons: vec!["exited live".into()],
-            detail: Detail::Container {
-                name: "web-02-http".into(),
-                spec: None,
-            },
-        },
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Update,
-            object: file("web-02", "web-02", "/root/.aws/credentials"),
-            reasons: vec!["content changed".into(), "mode 0644 -> 0600".into()],
-            detail: Detail::File(FileChange {
-                write: content(b"secret"),
-                sensitive: true,
-                content: ContentChange::Opaque {
-                    before: Some(Digest {
-                        size: 12,
-                        sha256: Some("aaaaaaaaaaaa".into()),
-                    }),
-                    after: Some(Digest {
-                        size: 6,
-                        sha256: Some("bbbbbbbbbbbb".into()),
-                    }),
-                },
-                evidence: None,
-                clear: None,
-                blocked: None,
-            }),
-        },
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Delete,
-            object: file("web-02", "web-02", "/tmp/old"),
-            reasons: vec!["dropped by deckhand, no longer in the file".into()],
-            detail: Detail::File(FileChange {
-                write: None,
-                sensitive: true,
-                content: ContentChange::Opaque {
-                    before: Some(Digest {
-                        size: 3,
-                        sha256: Some("cccccccccccc".into()),
-                    }),
-                    after: None,
-                },
-                evidence: None,
-                clear: None,
-                blocked: None,
-            }),
-        },
+        step(
+            Action::Start,
+            service("web-02", "http"),
+            &["exited live"],
+            container("web-02-http", None),
+        ),
+        step(
+            Action::Update,
+            file("web-02", "web-02", "/root/.aws/credentials"),
+            &["content changed", "mode 0644 -> 0600"],
+            Detail::File(FileChange::new(content(b"secret"), true, changed)),
+        ),
+        step(
+            Action::Delete,
+            file("web-02", "web-02", "/tmp/old"),
+            &["dropped by deckhand, no longer in the file"],
+            Detail::File(FileChange::new(None, true, gone)),
+        ),
     ]
 }
 
 /// Decky web-03 going, and a singleton.
 fn web_03_and_a_singleton() -> Vec<Change> {
+    let gone = ["decky web-03 is no longer in the file"];
+    let sniffer = spec("corp-sniffer", Role::Singleton, None, Some("sniffer"));
     vec![
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Delete,
-            object: Object::Service {
-                decky: "web-03".into(),
-                service: "ftp".into(),
-            },
-            reasons: vec!["decky web-03 is no longer in the file".into()],
-            detail: Detail::Container {
-                name: "web-03-ftp".into(),
-                spec: None,
-            },
-        },
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Delete,
-            object: Object::Decky {
-                decky: "web-03".into(),
-            },
-            reasons: vec!["decky web-03 is no longer in the file".into()],
-            detail: Detail::Container {
-                name: "web-03".into(),
-                spec: None,
-            },
-        },
-        Change {
-            host: crate::hosts::LOCAL.to_string(),
-            action: Action::Create,
-            object: Object::Singleton {
+        step(
+            Action::Delete,
+            service("web-03", "ftp"),
+            &gone,
+            container("web-03-ftp", None),
+        ),
+        step(
+            Action::Delete,
+            decky("web-03"),
+            &gone,
+            container("web-03", None),
+        ),
+        step(
+            Action::Create,
+            Object::Singleton {
                 service: "sniffer".into(),
             },
-            reasons: vec!["not live".into()],
-            detail: Detail::Container {
-                name: "corp-sniffer".into(),
-                spec: spec("corp-sniffer", Role::Singleton, None, Some("sniffer")),
-            },
-        },
+            &["not live"],
+            container("corp-sniffer", sniffer),
+        ),
     ]
 }
