@@ -82,33 +82,9 @@ impl Validator<'_> {
         let hostname = self.hostname(name, d);
         let (image, build) = self.base_image(name, d, tables);
         let (network, lans) = self.joins(name, src, raw, fleet_network);
-        if let Some(c) = raw.command.as_ref().filter(|c| c.get_ref().is_empty()) {
-            self.ctx.err_help(
-                src,
-                &c.span(),
-                format!("decky '{name}': command is empty"),
-                "remove it to run the default [\"sleep\", \"infinity\"]",
-            );
-        }
-        if let Some(e) = raw.entrypoint.as_ref().filter(|e| e.get_ref().is_empty()) {
-            let message = format!("decky '{name}': entrypoint is empty");
-            let help = "remove it to use the image's default";
-            self.ctx.err_help(src, &e.span(), message, help);
-        }
+        self.empty_argv(name, src, raw);
         let command = raw.command.as_ref().map(|c| c.get_ref().clone());
-        let (persona, sysctls) = self.sysctls(name, src, raw);
-        let place = format!("decky '{name}'");
-        let cap_add = self.caps(src, &raw.cap_add, &place);
-        let cap_drop = self.caps(src, &raw.cap_drop, &place);
-        let given = Settings {
-            cap_add,
-            cap_drop,
-            persona,
-            sysctls,
-            logging: self.fleet_logging.clone(),
-            ..Settings::default()
-        };
-        let mut settings = self.settings(src, &place, false, raw.settings(), given);
+        let mut settings = self.base_settings(name, src, raw);
         let ip = match &network {
             Some(_) => raw.ip.as_ref().map(|i| i.get_ref().clone()),
             None => None,
@@ -138,6 +114,41 @@ impl Validator<'_> {
             build,
             base: None,
         }
+    }
+
+    /// An empty `command` or `entrypoint` of the base, refused.
+    fn empty_argv(&mut self, name: &str, src: usize, raw: &RawDecky) {
+        if let Some(c) = raw.command.as_ref().filter(|c| c.get_ref().is_empty()) {
+            self.ctx.err_help(
+                src,
+                &c.span(),
+                format!("decky '{name}': command is empty"),
+                "remove it to run the default [\"sleep\", \"infinity\"]",
+            );
+        }
+        if let Some(e) = raw.entrypoint.as_ref().filter(|e| e.get_ref().is_empty()) {
+            let message = format!("decky '{name}': entrypoint is empty");
+            let help = "remove it to use the image's default";
+            self.ctx.err_help(src, &e.span(), message, help);
+        }
+    }
+
+    /// The base's settings: persona and sysctls, capabilities, the fleet's
+    /// logging, and the §7 settings the decky sets.
+    fn base_settings(&mut self, name: &str, src: usize, raw: &RawDecky) -> Settings {
+        let (persona, sysctls) = self.sysctls(name, src, raw);
+        let place = format!("decky '{name}'");
+        let cap_add = self.caps(src, &raw.cap_add, &place);
+        let cap_drop = self.caps(src, &raw.cap_drop, &place);
+        let given = Settings {
+            cap_add,
+            cap_drop,
+            persona,
+            sysctls,
+            logging: self.fleet_logging.clone(),
+            ..Settings::default()
+        };
+        self.settings(src, &place, false, raw.settings(), given)
     }
 
     /// The base's image: built from the decky's `build`, else its `image`,
