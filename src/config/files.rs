@@ -62,31 +62,44 @@ impl Validator<'_> {
             canary,
         };
         if self.is_absent(&e) {
-            self.no_content_keys(&e);
-            if on_drift == OnDrift::Seed {
-                let span = e.raw.on_drift.as_ref().map_or(e.span.clone(), |o| o.span());
-                let message = format!("file {}: on_drift = \"seed\" writes a file when it is absent; it cannot go with ensure = \"absent\"", e.path);
-                self.ctx
-                    .err_help(src, &span, message, "drop one of the two keys");
-            }
+            self.absent(&e, on_drift);
             return (self.ctx.diags.len() == before).then(|| spec(Ensure::Absent, None));
         }
-        // Both checked, so that every problem is reported at once.
-        let (bytes, id) = match canary {
-            Some(kind) => self.canary(&e, kind).unzip(),
-            None => {
-                let bytes = self.content(&e);
-                let template = e.raw.template.as_ref();
-                let b = bytes.and_then(|b| self.templated((decky, src, e.path), template, b));
-                (b, None)
-            }
-        };
-        let content = self
-            .metadata(&e)
-            .zip(bytes)
-            .map(|(meta, bytes)| meta(bytes));
+        let (content, id) = self.present(&e, canary);
         let content = content.filter(|_| self.ctx.diags.len() == before)?;
         Some(spec(Ensure::Present(content), id))
+    }
+
+    /// A file to make absent: no content keys, and not seeded.
+    fn absent(&mut self, e: &Entry<'_>, on_drift: OnDrift) {
+        self.no_content_keys(e);
+        if on_drift == OnDrift::Seed {
+            let span = e.raw.on_drift.as_ref().map_or(e.span.clone(), |o| o.span());
+            let message = format!("file {}: on_drift = \"seed\" writes a file when it is absent; it cannot go with ensure = \"absent\"", e.path);
+            self.ctx
+                .err_help(e.src, &span, message, "drop one of the two keys");
+        }
+    }
+
+    /// A present file's content with its metadata, and its canary's id.
+    /// Content and metadata are both checked, so that every problem is
+    /// reported at once.
+    fn present(
+        &mut self,
+        e: &Entry<'_>,
+        canary: Option<&toml::Spanned<String>>,
+    ) -> (Option<FileContent>, Option<String>) {
+        let (bytes, id) = match canary {
+            Some(kind) => self.canary(e, kind).unzip(),
+            None => {
+                let bytes = self.content(e);
+                let template = e.raw.template.as_ref();
+                let at = (e.decky, e.src, e.path);
+                (bytes.and_then(|b| self.templated(at, template, b)), None)
+            }
+        };
+        let content = self.metadata(e).zip(bytes).map(|(meta, bytes)| meta(bytes));
+        (content, id)
     }
 
     /// The container the file lives in: a service of the decky or `base`;

@@ -46,6 +46,7 @@ pub fn validate(sources: &[SourceFile], at: i64) -> Result<Loaded, ConfigError> 
     let fleet_name = fleet_name(&mut ctx, &tables);
     let mut v = Validator::new(ctx, fleet_name);
     let evidence = v.evidence(&tables);
+    v.fleet_defaults(&tables);
     let budget = v.budget(&tables);
     let pull = v.pull(&tables);
     v.seed_file(&tables);
@@ -245,6 +246,7 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Where evidence is kept and how much (SPEC §8).
     fn evidence(&mut self, tables: &Tables<'_>) -> EvidenceSettings {
         let (src, fleet) = (tables.fleet_src, tables.fleet);
         let dir = self.ctx.sources[src].dir();
@@ -268,6 +270,18 @@ impl<'a> Validator<'a> {
                 path => settings.dir = dir.join(path),
             }
         }
+        self.evidence_sizes(src, fleet, &mut settings);
+        settings
+    }
+
+    /// `evidence_max_mb` and `evidence_quota_mb`: one capture never keeps
+    /// more than the whole directory holds.
+    fn evidence_sizes(
+        &mut self,
+        src: usize,
+        fleet: &super::raw::RawFleet,
+        settings: &mut EvidenceSettings,
+    ) {
         let max = (
             "evidence_max_mb",
             1024 * 1024,
@@ -298,6 +312,11 @@ impl<'a> Validator<'a> {
             // The default cap never goes over a smaller quota.
             _ => settings.max_bytes = settings.max_bytes.min(settings.quota_bytes),
         }
+    }
+
+    /// The fleet's defaults for every file and container: `on_drift` and `logging`.
+    fn fleet_defaults(&mut self, tables: &Tables<'_>) {
+        let (src, fleet) = (tables.fleet_src, tables.fleet);
         if let Some(o) = &fleet.on_drift {
             self.on_drift = self.drift_policy(src, o).unwrap_or_default();
             if self.on_drift == OnDrift::Seed {
@@ -309,7 +328,6 @@ impl<'a> Validator<'a> {
         if let Some(l) = &fleet.logging {
             self.fleet_logging = self.logging(src, l, "[fleet]");
         }
-        settings
     }
 
     /// `on_drift = "restore" | "report" | "seed"`.
