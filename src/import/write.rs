@@ -140,62 +140,72 @@ fn decky(out: &mut String, d: &FoundDecky, base: &ContainerSpec, wide: &FleetWid
         key(&d.name),
         list(&services)
     );
-    let mut line = |k: &str, v: String| {
+    for (k, v) in identity(d, base, wide).into_iter().chain(disguise(d, base)) {
         let _ = writeln!(out, "{k} = {v}");
-    };
-    if d.base.0.name != d.name {
-        line("container_name", quote(&d.base.0.name));
-    }
-    if let Some(t) = d.base.0.labels.get(crate::labels::DECNET_TOPOLOGY_ID) {
-        line("topology", quote(t));
-    }
-    if base.hostname.as_deref() != Some(d.name.as_str()) {
-        line(
-            "hostname",
-            quote(base.hostname.as_deref().unwrap_or_default()),
-        );
-    }
-    if let Some(ip) = &base.ip {
-        line("ip", quote(ip));
-    }
-    if base.image != wide.base_image {
-        line("image", quote(&base.image));
-    }
-    let default_command: Vec<String> = DEFAULT_BASE_COMMAND.iter().map(|s| s.to_string()).collect();
-    if let Some(c) = base.command.as_ref().filter(|c| **c != default_command) {
-        line("command", list(c));
-    }
-    if let Some(e) = &base.entrypoint {
-        line("entrypoint", list(e));
-    }
-    match &base.network {
-        Some(n) if *n != wide.network => line("network", quote(n)),
-        Some(_) => {}
-        None => line("networks", inline(&base.lans)),
-    }
-    let (persona, sysctls) = persona_of(&base.settings.sysctls);
-    if let Some(p) = persona {
-        line("persona", quote(&p));
-    }
-    if !sysctls.is_empty() {
-        line("sysctls", inline(&sysctls));
-    }
-    let n = names(d);
-    let volumes = base.settings.volumes.iter();
-    let volumes: Vec<String> = volumes.map(|b| disguise::volume(b, &n)).collect();
-    for (name, items) in [
-        ("cap_add", &base.settings.cap_add),
-        ("cap_drop", &base.settings.cap_drop),
-        ("volumes", &volumes),
-        ("publish", &base.publish),
-    ] {
-        if !items.is_empty() {
-            line(name, list(items));
-        }
     }
     for l in settings(&base.settings) {
         let _ = writeln!(out, "{l}");
     }
+}
+
+/// The base's name, scope, hostname, address, image, argv and networks,
+/// where they differ from the defaults.
+fn identity(d: &FoundDecky, base: &ContainerSpec, wide: &FleetWide) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if d.base.0.name != d.name {
+        out.push(("container_name", quote(&d.base.0.name)));
+    }
+    if let Some(t) = d.base.0.labels.get(crate::labels::DECNET_TOPOLOGY_ID) {
+        out.push(("topology", quote(t)));
+    }
+    if base.hostname.as_deref() != Some(d.name.as_str()) {
+        let hostname = base.hostname.as_deref().unwrap_or_default();
+        out.push(("hostname", quote(hostname)));
+    }
+    if let Some(ip) = &base.ip {
+        out.push(("ip", quote(ip)));
+    }
+    if base.image != wide.base_image {
+        out.push(("image", quote(&base.image)));
+    }
+    let default_command: Vec<String> = DEFAULT_BASE_COMMAND.iter().map(|s| s.to_string()).collect();
+    if let Some(c) = base.command.as_ref().filter(|c| **c != default_command) {
+        out.push(("command", list(c)));
+    }
+    if let Some(e) = &base.entrypoint {
+        out.push(("entrypoint", list(e)));
+    }
+    match &base.network {
+        Some(n) if *n != wide.network => out.push(("network", quote(n))),
+        Some(_) => {}
+        None => out.push(("networks", inline(&base.lans))),
+    }
+    out
+}
+
+/// The base's persona and sysctls, capabilities, bind mounts and ports.
+fn disguise(d: &FoundDecky, base: &ContainerSpec) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let (persona, sysctls) = persona_of(&base.settings.sysctls);
+    if let Some(p) = persona {
+        out.push(("persona", quote(&p)));
+    }
+    if !sysctls.is_empty() {
+        out.push(("sysctls", inline(&sysctls)));
+    }
+    let n = names(d);
+    let volumes = base.settings.volumes.iter();
+    let volumes: Vec<String> = volumes.map(|b| disguise::volume(b, &n)).collect();
+    let lists = [
+        ("cap_add", &base.settings.cap_add),
+        ("cap_drop", &base.settings.cap_drop),
+        ("volumes", &volumes),
+        ("publish", &base.publish),
+    ];
+    for (name, items) in lists.into_iter().filter(|(_, items)| !items.is_empty()) {
+        out.push((name, list(items)));
+    }
+    out
 }
 
 /// `[deckies.NAME.env]`: the base's own environment.
