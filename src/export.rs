@@ -155,8 +155,9 @@ mod tests {
     use super::*;
     use crate::desired::{NetworkSpec, Role};
 
-    #[test]
-    fn the_compose_file_mirrors_what_apply_creates() {
+    /// web-01 on LAN `lan` with a built ssh service; db-01 on a network
+    /// the file does not declare.
+    fn two_deckies() -> DesiredState {
         let mut base =
             ContainerSpec::minimal("web-01", Role::Base, Some("web-01"), None, "busybox:1");
         base.hostname = Some("web-01".into());
@@ -175,20 +176,16 @@ mod tests {
         let mut other =
             ContainerSpec::minimal("db-01", Role::Base, Some("db-01"), None, "busybox:1");
         other.network = Some("existing".into());
-        let desired = DesiredState {
+        let lan = NetworkSpec {
+            name: "lan".into(),
+            driver: "bridge".into(),
+            subnet: Some("172.30.0.0/24".into()),
+            gateway: Some("172.30.0.1".into()),
+            ..Default::default()
+        };
+        DesiredState {
             fleet: "corp".into(),
-            networks: [(
-                "lan".to_string(),
-                NetworkSpec {
-                    name: "lan".into(),
-                    driver: "bridge".into(),
-                    subnet: Some("172.30.0.0/24".into()),
-                    gateway: Some("172.30.0.1".into()),
-                    parent: None,
-                    ..Default::default()
-                },
-            )]
-            .into(),
+            networks: [("lan".to_string(), lan)].into(),
             containers: vec![base.into(), ssh.into(), other.into()],
             files: vec![],
             deckies: vec!["db-01".into(), "web-01".into()],
@@ -199,7 +196,12 @@ mod tests {
             beside: Default::default(),
             pull: Default::default(),
             rotation: Default::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn the_compose_file_mirrors_what_apply_creates() {
+        let desired = two_deckies();
         let v = compose(&desired);
         let web = &v["services"]["web-01"];
         assert_eq!(web["networks"]["lan"]["ipv4_address"], "172.30.0.10");
