@@ -46,14 +46,7 @@ impl Validator<'_> {
 mod tests {
     use std::time::Duration;
 
-    /// Loads a fleet whose `[fleet]` table ends with `extra`.
-    fn load(extra: &str) -> Result<crate::config::Loaded, String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("deckhand.toml");
-        let text = format!("[fleet]\nname = \"corp\"\nbase_image = \"img:1\"\n{extra}\n");
-        std::fs::write(&path, text).unwrap();
-        crate::config::load(&path).map_err(|e| e.to_string())
-    }
+    use crate::config::load_fleet_with as load;
 
     #[test]
     fn the_budget_defaults_to_256_kib_diffs_and_10_seconds_a_decky() {

@@ -121,6 +121,16 @@ fn config_files(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(files)
 }
 
+/// Loads a fleet whose `[fleet]` table ends with `extra` (for tests of its keys).
+#[cfg(test)]
+pub(crate) fn load_fleet_with(extra: &str) -> Result<Loaded, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deckhand.toml");
+    let text = format!("[fleet]\nname = \"corp\"\nbase_image = \"img:1\"\n{extra}\n");
+    std::fs::write(&path, text).unwrap();
+    load(&path).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

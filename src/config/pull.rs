@@ -30,13 +30,7 @@ impl Validator<'_> {
 mod tests {
     use crate::desired::Pull;
 
-    fn load(extra: &str) -> Result<crate::config::Loaded, String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("deckhand.toml");
-        let text = format!("[fleet]\nname = \"corp\"\nbase_image = \"img:1\"\n{extra}\n");
-        std::fs::write(&path, text).unwrap();
-        crate::config::load(&path).map_err(|e| e.to_string())
-    }
+    use crate::config::load_fleet_with as load;
 
     #[test]
     fn pull_defaults_to_missing_and_takes_never() {
