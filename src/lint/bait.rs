@@ -55,24 +55,30 @@ fn same_content(present: &[(&FileSpec, &FileContent)]) -> Vec<Finding> {
     let key = |f: &FileSpec, c: &FileContent| {
         (f.canary.is_none() && c.bytes.len() >= MIN_BYTES).then(|| c.bytes.clone())
     };
-    let mut out = Vec::new();
-    for (_, group) in across_deckies(present, key) {
-        for f in &group {
-            let others: Vec<&FileSpec> = group
-                .iter()
-                .copied()
-                .filter(|o| o.decky != f.decky)
-                .collect();
-            out.push(Finding {
-                decky: f.decky.clone(),
-                file: Some(f.path.clone()),
-                kind: Kind::SameContent,
-                message: format!("the same content as {}: an intruder who sees both sees the trick", listed(&places(&others))),
-                fix: "make it per decky: template = true with {hostname} or {random:hex:N} / {random:words:N} in the content, or a canary".to_string(),
-            });
-        }
-    }
-    out
+    let groups = across_deckies(present, key).into_iter();
+    let found = groups.flat_map(|(_, group)| with_others(&group));
+    found
+        .map(|(f, others)| Finding {
+            decky: f.decky.clone(),
+            file: Some(f.path.clone()),
+            kind: Kind::SameContent,
+            message: format!("the same content as {others}: an intruder who sees both sees the trick"),
+            fix: "make it per decky: template = true with {hostname} or {random:hex:N} / {random:words:N} in the content, or a canary".to_string(),
+        })
+        .collect()
+}
+
+/// Each file of `group` with the other deckies' files of the group, listed.
+fn with_others<'a>(group: &[&'a FileSpec]) -> Vec<(&'a FileSpec, String)> {
+    let others = |f: &FileSpec| {
+        let others: Vec<&FileSpec> = group
+            .iter()
+            .copied()
+            .filter(|o| o.decky != f.decky)
+            .collect();
+        listed(&places(&others))
+    };
+    group.iter().map(|f| (*f, others(f))).collect()
 }
 
 /// When a file's mtime is: absolute (0) or from the apply (1), the
@@ -82,19 +88,10 @@ type When = (i64, i64, String);
 /// The mtime a file gets, in words, and as a key.
 fn mtime_key(c: &FileContent) -> When {
     match c.mtime {
-        Mtime::Absolute(t) => (0, t, rfc3339(t)),
+        Mtime::Absolute(t) => (0, t, crate::plan::rfc3339(t)),
         Mtime::Offset(0) => (1, 0, "the time of the apply (no mtime set)".to_string()),
         Mtime::Offset(o) => (1, o, format!("mtime_offset {o}s from the apply")),
     }
-}
-
-fn rfc3339(secs: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(secs).ok();
-    let f = t.and_then(|t| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    });
-    f.unwrap_or_else(|| secs.to_string())
 }
 
 /// Each file whose mtime another decky's file has too.
@@ -102,24 +99,18 @@ fn same_mtime(present: &[(&FileSpec, &FileContent)]) -> Vec<Finding> {
     let key = |_: &FileSpec, c: &FileContent| Some(mtime_key(c));
     let mut out = Vec::new();
     for ((_, _, when), group) in across_deckies(present, key) {
-        for f in &group {
-            let others: Vec<&FileSpec> = group
-                .iter()
-                .copied()
-                .filter(|o| o.decky != f.decky)
-                .collect();
-            out.push(Finding {
+        out.extend(with_others(&group).into_iter().map(|(f, others)| {
+            Finding {
                 decky: f.decky.clone(),
                 file: Some(f.path.clone()),
                 kind: Kind::SameMtime,
                 message: format!(
-                    "modified at {when}, like {}: deckies set up by hand would differ",
-                    listed(&places(&others))
+                    "modified at {when}, like {others}: deckies set up by hand would differ"
                 ),
                 fix: "give each decky its own mtime or mtime_offset (a few hours or days apart)"
                     .to_string(),
-            });
-        }
+            }
+        }));
     }
     out
 }

@@ -17,6 +17,7 @@ mod spec_diff;
 use crate::desired::{ContainerSpec, FileContent, NetworkSpec};
 
 pub use error::PlanError;
+pub use files::rfc3339;
 pub use planner::plan;
 pub use removals::network_removals;
 pub use spec_diff::reasons as spec_changes;
