@@ -106,26 +106,37 @@ content = "welcome to {hostname}\n"
 template = true
 "#;
 
-    #[test]
-    fn content_uses_the_hostname_of_a_base_with_its_own_container_name() {
+    /// The fleet above and `extra`, loaded with a seed beside it.
+    fn loaded(extra: &str) -> crate::config::Loaded {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("deckhand.toml"), FLEET).unwrap();
+        std::fs::write(dir.path().join("deckhand.toml"), format!("{FLEET}{extra}")).unwrap();
         let seed = dir.path().join("seed");
         std::fs::write(&seed, [7u8; 32]).unwrap();
         std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let loaded = crate::config::load(&dir.path().join("deckhand.toml")).unwrap();
-        let text = |path: &str| {
-            let f = loaded
-                .desired
-                .files
-                .iter()
-                .find(|f| f.path == path)
-                .unwrap();
-            let crate::desired::Ensure::Present(c) = &f.ensure else {
-                panic!("{path} absent")
-            };
-            String::from_utf8(c.bytes.clone()).unwrap()
+        crate::config::load(&dir.path().join("deckhand.toml")).unwrap()
+    }
+
+    /// The content file `path` of `loaded` is written with.
+    fn content<'a>(
+        loaded: &'a crate::config::Loaded,
+        path: &str,
+    ) -> &'a crate::desired::FileContent {
+        let f = loaded
+            .desired
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap();
+        let crate::desired::Ensure::Present(c) = &f.ensure else {
+            panic!("{path} absent")
         };
+        c
+    }
+
+    #[test]
+    fn content_uses_the_hostname_of_a_base_with_its_own_container_name() {
+        let loaded = loaded("");
+        let text = |path: &str| String::from_utf8(content(&loaded, path).bytes.clone()).unwrap();
         assert!(
             text("/root/.my.cnf").contains("cron on files-01;"),
             "{}",
@@ -136,25 +147,10 @@ template = true
 
     #[test]
     fn a_canary_file_defaults_to_mode_0600_and_others_to_0644() {
-        let dir = tempfile::tempdir().unwrap();
-        let fleet = format!("{FLEET}\n[deckies.web.files.\"/root/.aws/credentials\"]\ncanary = \"aws\"\nmode = 0o640\n");
-        std::fs::write(dir.path().join("deckhand.toml"), fleet).unwrap();
-        let seed = dir.path().join("seed");
-        std::fs::write(&seed, [7u8; 32]).unwrap();
-        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let loaded = crate::config::load(&dir.path().join("deckhand.toml")).unwrap();
-        let mode = |path: &str| {
-            let f = loaded
-                .desired
-                .files
-                .iter()
-                .find(|f| f.path == path)
-                .unwrap();
-            let crate::desired::Ensure::Present(c) = &f.ensure else {
-                panic!("{path} absent")
-            };
-            c.mode
-        };
+        let aws =
+            "\n[deckies.web.files.\"/root/.aws/credentials\"]\ncanary = \"aws\"\nmode = 0o640\n";
+        let loaded = loaded(aws);
+        let mode = |path: &str| content(&loaded, path).mode;
         assert_eq!(mode("/root/.my.cnf"), 0o600);
         assert_eq!(mode("/root/.aws/credentials"), 0o640);
         assert_eq!(mode("/etc/motd"), 0o644);
