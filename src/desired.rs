@@ -111,6 +111,26 @@ pub enum OnDrift {
 }
 
 impl DesiredState {
+    /// Fleet `fleet` with these containers and deckies, no files, and every
+    /// other setting at its default: what tests build on.
+    #[cfg(test)]
+    pub fn of(fleet: &str, containers: Vec<ContainerSpec>, deckies: &[&str]) -> DesiredState {
+        DesiredState {
+            fleet: fleet.into(),
+            networks: BTreeMap::new(),
+            containers: containers.into_iter().map(Arc::new).collect(),
+            files: vec![],
+            deckies: deckies.iter().map(|d| d.to_string()).collect(),
+            destroying: vec![],
+            evidence: Default::default(),
+            budget: Default::default(),
+            hold_on_session: true,
+            beside: Default::default(),
+            pull: Default::default(),
+            rotation: Default::default(),
+        }
+    }
+
     pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
         self.containers
             .iter()

@@ -184,18 +184,8 @@ mod tests {
             ..Default::default()
         };
         DesiredState {
-            fleet: "corp".into(),
             networks: [("lan".to_string(), lan)].into(),
-            containers: vec![base.into(), ssh.into(), other.into()],
-            files: vec![],
-            deckies: vec!["db-01".into(), "web-01".into()],
-            destroying: vec![],
-            evidence: Default::default(),
-            budget: Default::default(),
-            hold_on_session: true,
-            beside: Default::default(),
-            pull: Default::default(),
-            rotation: Default::default(),
+            ..DesiredState::of("corp", vec![base, ssh, other], &["db-01", "web-01"])
         }
     }
 

@@ -117,28 +117,13 @@ mod tests {
     use crate::desired::{ContainerSpec, Role};
 
     fn desired() -> DesiredState {
-        DesiredState {
-            fleet: "t".into(),
-            networks: BTreeMap::new(),
-            containers: vec![
-                ContainerSpec::minimal("a", Role::Base, Some("a"), None, "img"),
-                ContainerSpec::minimal("a-ssh", Role::Service, Some("a"), Some("ssh"), "img"),
-                ContainerSpec::minimal("b", Role::Base, Some("b"), None, "img"),
-                ContainerSpec::minimal("t-sniffer", Role::Singleton, None, Some("sniffer"), "img"),
-            ]
-            .into_iter()
-            .map(Into::into)
-            .collect(),
-            files: vec![],
-            deckies: vec!["a".into(), "b".into()],
-            destroying: vec![],
-            evidence: Default::default(),
-            budget: Default::default(),
-            hold_on_session: true,
-            beside: Default::default(),
-            pull: Default::default(),
-            rotation: Default::default(),
-        }
+        let containers = vec![
+            ContainerSpec::minimal("a", Role::Base, Some("a"), None, "img"),
+            ContainerSpec::minimal("a-ssh", Role::Service, Some("a"), Some("ssh"), "img"),
+            ContainerSpec::minimal("b", Role::Base, Some("b"), None, "img"),
+            ContainerSpec::minimal("t-sniffer", Role::Singleton, None, Some("sniffer"), "img"),
+        ];
+        DesiredState::of("t", containers, &["a", "b"])
     }
 
     fn names(part: &Part) -> Vec<&str> {

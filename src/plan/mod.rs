@@ -398,13 +398,7 @@ impl Plan {
         let several = plans.len() > 1;
         let mut merged = Plan {
             fleet: fleet.to_string(),
-            hosts: vec![],
-            unplanned: vec![],
-            changes: vec![],
-            notes: vec![],
-            drift: vec![],
-            degraded: vec![],
-            held: vec![],
+            ..Plan::default()
         };
         for p in plans {
             for note in p.notes {

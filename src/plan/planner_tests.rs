@@ -12,17 +12,12 @@ fn container(name: &str, role: Role, decky: &str, service: Option<&str>) -> Cont
 }
 
 fn desired() -> DesiredState {
+    let containers = vec![
+        container("web", Role::Base, "web", None),
+        container("web-ssh", Role::Service, "web", Some("ssh")),
+        container("db", Role::Base, "db", None),
+    ];
     DesiredState {
-        fleet: "corp".into(),
-        networks: Default::default(),
-        containers: vec![
-            container("web", Role::Base, "web", None),
-            container("web-ssh", Role::Service, "web", Some("ssh")),
-            container("db", Role::Base, "db", None),
-        ]
-        .into_iter()
-        .map(Arc::new)
-        .collect(),
         files: vec![FileSpec {
             decky: "web".into(),
             target: "ssh".into(),
@@ -39,14 +34,7 @@ fn desired() -> DesiredState {
             on_drift: Default::default(),
             canary: None,
         }],
-        deckies: vec!["db".into(), "web".into()],
-        destroying: vec![],
-        evidence: Default::default(),
-        budget: Default::default(),
-        hold_on_session: true,
-        pull: Default::default(),
-        beside: Default::default(),
-        rotation: Default::default(),
+        ..DesiredState::of("corp", containers, &["db", "web"])
     }
 }
 

@@ -58,12 +58,7 @@ mod tests {
         let plan = Plan {
             fleet: "corp".into(),
             hosts: vec!["local".into()],
-            unplanned: vec![],
-            changes: vec![],
-            notes: vec![],
-            drift: vec![],
-            degraded: vec![],
-            held: vec![],
+            ..Plan::default()
         };
         insta::assert_snapshot!(text(&plan, Style::PLAIN), @"No changes. Fleet 'corp' matches the configuration.");
     }

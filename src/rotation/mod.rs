@@ -162,13 +162,8 @@ mod tests {
         ];
         let mut plan = crate::plan::Plan {
             fleet: "corp".into(),
-            hosts: vec![],
-            unplanned: vec![],
             changes: std::mem::take(&mut changes),
-            notes: vec![],
-            drift: vec![],
-            degraded: vec![],
-            held: vec![],
+            ..Plan::default()
         };
         annotate(&rotation, &mut plan);
         annotate(&rotation, &mut plan);
