@@ -443,3 +443,34 @@ fn export_writes_decnets_state_and_watch_keeps_it_current() {
     );
     watch.settled(std::time::Duration::from_secs(60));
 }
+
+#[test]
+fn watch_tells_of_a_container_someone_else_removed_and_heals_it() {
+    let fleet = Fleet::new("dnrm");
+    fleet.write(RECREATED);
+    fleet.apply();
+    let ssh = fleet.n("a-ssh");
+    let old = docker(&["inspect", "-f", "{{.Id}}", &ssh])
+        .trim()
+        .to_string();
+    let watch = common::watch::Watch::start(&fleet, 60);
+    watch.settled(std::time::Duration::from_secs(60));
+    docker(&["rm", "-f", &ssh]);
+    let told = format!(
+        "drift service {ssh}: removed outside deckhand (id {})",
+        &old[..12]
+    );
+    watch.wait_for(&told, std::time::Duration::from_secs(60));
+    // Healed as before (a pass makes it again), and told once.
+    let healed = common::watch::within(std::time::Duration::from_secs(60), || {
+        watch.settled(std::time::Duration::from_secs(60));
+        fleet
+            .containers()
+            .get(&ssh)
+            .is_some_and(|c| c.status == "running")
+    });
+    assert!(healed.is_some(), "not made again:\n{}", watch.output());
+    let out = watch.output();
+    assert_eq!(out.matches(" drift ").count(), 1, "{out}");
+    fleet.assert_no_changes();
+}

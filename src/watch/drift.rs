@@ -1,9 +1,10 @@
-//! Containers recreated or changed behind watch's back (DECNET's mutator
-//! runs `docker compose up --remove-orphans`; a person runs `docker`): at
-//! the start of each pass, every managed container is compared with what
-//! the last pass left. An id that differs, where deckhand did not replace
-//! it, is a `drift` event and a log line naming what changed and, where its
-//! labels say, who (a compose project). The pass then reconciles as usual.
+//! Containers recreated, changed or removed behind watch's back (DECNET's
+//! mutator runs `docker compose up --remove-orphans`; a person runs
+//! `docker`): at the start of each pass, every managed container is
+//! compared with what the last pass left. An id that differs, or a
+//! container gone, where deckhand did not replace or remove it, is a
+//! `drift` event and a log line naming what changed and, where its labels
+//! say, who (a compose project). The pass then reconciles as usual.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +22,7 @@ pub struct Known {
     last: BTreeMap<(String, String), LiveContainer>,
 }
 
-/// A managed container someone else recreated.
+/// A managed container someone else recreated or removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recreated {
     pub host: String,
@@ -39,13 +40,7 @@ impl Known {
         let mut out = Vec::new();
         for p in planned {
             let host = &p.site.host.name;
-            for (name, now) in &p.live.containers {
-                let key = (host.clone(), name.clone());
-                if let Some(was) = self.last.get(&key).filter(|was| was.id != now.id) {
-                    out.push(recreated(host, was, now));
-                }
-                self.last.insert(key, now.clone());
-            }
+            out.extend(self.compare(host, &p.live.containers));
             for c in &p.plan.changes {
                 let ours = matches!(c.action, Action::Create | Action::Replace | Action::Delete);
                 if let (true, Some(name)) = (ours, c.container()) {
@@ -54,6 +49,52 @@ impl Known {
             }
         }
         out
+    }
+}
+
+impl Known {
+    /// What differs on `host` from what the last pass left; then `live` is
+    /// what is known.
+    fn compare(&mut self, host: &str, live: &BTreeMap<String, LiveContainer>) -> Vec<Recreated> {
+        let mut out = Vec::new();
+        let on_host = |(h, _): &(String, String)| h == host;
+        let gone: Vec<(String, String)> = self
+            .last
+            .keys()
+            .filter(|k| on_host(k) && !live.contains_key(&k.1))
+            .cloned()
+            .collect();
+        for key in gone {
+            let was = self.last.remove(&key).expect("listed above");
+            out.push(removed(host, &was));
+        }
+        for (name, now) in live {
+            let key = (host.to_string(), name.clone());
+            if let Some(was) = self.last.get(&key).filter(|was| was.id != now.id) {
+                out.push(recreated(host, was, now));
+            }
+            self.last.insert(key, now.clone());
+        }
+        out
+    }
+}
+
+/// A container that is gone, though no plan of deckhand's removed it.
+fn removed(host: &str, was: &LiveContainer) -> Recreated {
+    Recreated {
+        host: host.to_string(),
+        kind: kind_of(was),
+        decky: was.decky.clone(),
+        container: was.name.clone(),
+        what: format!("removed outside deckhand (id {})", short(&was.id)),
+    }
+}
+
+fn kind_of(c: &LiveContainer) -> &'static str {
+    match (&c.service, &c.decky) {
+        (Some(_), Some(_)) => "service",
+        (Some(_), None) => "singleton",
+        _ => "decky",
     }
 }
 
@@ -75,14 +116,9 @@ fn recreated(host: &str, was: &LiveContainer, now: &LiveContainer) -> Recreated 
     if let Some(project) = &now.compose_project {
         what.push_str(&format!("; by docker-compose project {project}"));
     }
-    let kind = match (&now.service, &now.decky) {
-        (Some(_), Some(_)) => "service",
-        (Some(_), None) => "singleton",
-        _ => "decky",
-    };
     Recreated {
         host: host.to_string(),
-        kind,
+        kind: kind_of(now),
         decky: now.decky.clone(),
         container: now.name.clone(),
         what,
@@ -143,6 +179,30 @@ mod tests {
         assert_eq!(
             same.what,
             "recreated outside deckhand (id aaaaaaaaaaaa -> cccc)"
+        );
+    }
+
+    #[test]
+    fn a_container_gone_is_told_once_and_one_of_another_host_is_not() {
+        let mut known = Known::default();
+        let live = |c: Option<LiveContainer>| {
+            let each = c.into_iter().map(|c| (c.name.clone(), c));
+            each.collect::<BTreeMap<_, _>>()
+        };
+        let ssh = container("aaaaaaaaaaaaaaaa", "one", None);
+        assert!(known.compare("local", &live(Some(ssh.clone()))).is_empty());
+        assert!(
+            known.compare("edge", &live(None)).is_empty(),
+            "another engine's"
+        );
+        let gone = known.compare("local", &live(None));
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].kind, "service");
+        assert_eq!(gone[0].what, "removed outside deckhand (id aaaaaaaaaaaa)");
+        assert!(known.compare("local", &live(None)).is_empty(), "told once");
+        assert!(
+            known.compare("local", &live(Some(ssh))).is_empty(),
+            "healed: no recreate"
         );
     }
 }
