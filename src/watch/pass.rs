@@ -78,7 +78,9 @@ pub async fn run(
     say: Say,
     interrupt: &Interrupt,
 ) -> PassEnd {
-    super::state_file::keep(loaded, say);
+    if let Some(problem) = super::state_file::keep(loaded) {
+        say.alarm(&loaded.desired.fleet, None, &problem);
+    }
     let mut end = PassEnd {
         inputs: Some(loaded.inputs.clone()),
         sources: Some(sources(loaded, settings)),

@@ -4,17 +4,15 @@
 
 use crate::config::Loaded;
 
-use super::say::Say;
-
-/// Writes the state file `loaded` names, if it names one; a failure is told.
-pub fn keep(loaded: &Loaded, say: Say) {
-    let Some(path) = &loaded.desired.beside.decnet_state else {
-        return;
-    };
+/// Writes the state file `loaded` names, if it names one. Returns the
+/// problem to tell when it was not written (the caller draws it).
+pub fn keep(loaded: &Loaded) -> Option<String> {
+    let path = loaded.desired.beside.decnet_state.as_ref()?;
     let written = crate::decnet_state::state(&loaded.desired)
         .and_then(|s| crate::decnet_state::write(path, &s).map_err(|e| e.to_string()));
-    if let Err(e) = written {
-        let message = format!("DECNET's state file {} not written: {e}", path.display());
-        say.alarm(&loaded.desired.fleet, None, &message);
-    }
+    let e = written.err()?;
+    Some(format!(
+        "DECNET's state file {} not written: {e}",
+        path.display()
+    ))
 }
