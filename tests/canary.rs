@@ -53,9 +53,7 @@ struct Listed {
 
 fn seeded(hint: &str) -> Fleet {
     let fleet = Fleet::new(hint);
-    fleet.write_file(".deckhand/seed", &[0x42; 32]);
-    let seed = fleet.dir.path().join(".deckhand/seed");
-    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    fleet.write_seed(0x42, 0o600);
     fleet.write(FLEET);
     fleet
 }

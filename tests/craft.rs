@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-
 use common::{cat, Fleet};
 
 const FLEET: &str = concat!(
@@ -28,9 +26,7 @@ template = true
 
 fn seeded(hint: &str, mode: u32) -> Fleet {
     let fleet = Fleet::new(hint);
-    fleet.write_file(".deckhand/seed", &[0x5a; 32]);
-    let seed = fleet.dir.path().join(".deckhand/seed");
-    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(mode)).unwrap();
+    fleet.write_seed(0x5a, mode);
     fleet.write(FLEET);
     fleet
 }

@@ -330,15 +330,20 @@ command = ["sleep", "infinity"]
 services = ["ssh"]
 "#;
 
-#[test]
-fn watch_tells_of_a_container_someone_else_recreated_and_who() {
-    let fleet = Fleet::new("dnmut");
+/// The RECREATED fleet applied: its ssh service's name and id.
+fn applied_ssh(hint: &str) -> (Fleet, String, String) {
+    let fleet = Fleet::new(hint);
     fleet.write(RECREATED);
     fleet.apply();
     let ssh = fleet.n("a-ssh");
-    let old = docker(&["inspect", "-f", "{{.Id}}", &ssh])
-        .trim()
-        .to_string();
+    let id = docker(&["inspect", "-f", "{{.Id}}", &ssh]);
+    let id = id.trim().to_string();
+    (fleet, ssh, id)
+}
+
+#[test]
+fn watch_tells_of_a_container_someone_else_recreated_and_who() {
+    let (fleet, ssh, old) = applied_ssh("dnmut");
     let watch = common::watch::Watch::start_json(&fleet, 60);
     // As DECNET's mutator would: compose recreates it, labels and all.
     let json = docker(&["inspect", "-f", "{{json .Config.Labels}}", &ssh]);
@@ -446,13 +451,7 @@ fn export_writes_decnets_state_and_watch_keeps_it_current() {
 
 #[test]
 fn watch_tells_of_a_container_someone_else_removed_and_heals_it() {
-    let fleet = Fleet::new("dnrm");
-    fleet.write(RECREATED);
-    fleet.apply();
-    let ssh = fleet.n("a-ssh");
-    let old = docker(&["inspect", "-f", "{{.Id}}", &ssh])
-        .trim()
-        .to_string();
+    let (fleet, ssh, old) = applied_ssh("dnrm");
     let watch = common::watch::Watch::start(&fleet, 60);
     watch.settled(std::time::Duration::from_secs(60));
     docker(&["rm", "-f", &ssh]);

@@ -299,10 +299,7 @@ fn changed(plan: &Value) -> Vec<String> {
 #[test]
 fn a_live_session_holds_a_rotation_due_until_it_ends() {
     let fleet = Fleet::new("engrot");
-    fleet.write_file(".deckhand/seed", &[0x51; 32]);
-    let seed = fleet.dir.path().join(".deckhand/seed");
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    fleet.write_seed(0x51, 0o600);
     fleet.write(ROTATING);
     fleet.apply();
     let session = Session::open(&fleet);

@@ -873,9 +873,7 @@ fn watch_once(fleet: &common::Fleet, outputs: &mut Vec<(String, String)>, extra:
 fn an_intruders_secrets_and_controls_reach_no_output_of_a_real_run() {
     let fleet = common::Fleet::new("leak");
     fleet.write(REAL);
-    fleet.write_file(".deckhand/seed", &[0x17; 32]);
-    let seed = fleet.dir.path().join(".deckhand/seed");
-    std::fs::set_permissions(&seed, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    fleet.write_seed(0x17, 0o600);
     fleet.apply();
     // A canary's token (SPEC §11) is looked for like the intruder's marks.
     let canaries = fleet.deckhand(&["canaries", "--format", "json"]);

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::watch::Watch;
@@ -74,9 +73,7 @@ fn seeded(hint: &str) -> Fleet {
 
 fn seeded_with(hint: &str, config: &str) -> Fleet {
     let fleet = Fleet::new(hint);
-    fleet.write_file(".deckhand/seed", &[0x24; 32]);
-    let seed = fleet.dir.path().join(".deckhand/seed");
-    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    fleet.write_seed(0x24, 0o600);
     fleet.write(config);
     fleet
 }

@@ -98,6 +98,14 @@ impl Fleet {
         std::fs::write(p, bytes).unwrap();
     }
 
+    /// `.deckhand/seed` (`[fleet] seed_file`): 32 bytes of `byte`, with `mode`.
+    pub fn write_seed(&self, byte: u8, mode: u32) {
+        use std::os::unix::fs::PermissionsExt as _;
+        self.write_file(".deckhand/seed", &[byte; 32]);
+        let seed = self.dir.path().join(".deckhand/seed");
+        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
     /// A container or decky name of this fleet: `<fleet>-<suffix>`.
     pub fn n(&self, suffix: &str) -> String {
         format!("{}-{suffix}", self.name)
