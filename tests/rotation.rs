@@ -294,4 +294,17 @@ fn a_persona_both_fixed_and_rotated_or_unknown_is_refused() {
     let run = fleet.deckhand(&["validate"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("unknown persona 'amiga'"), "{run:?}");
+    // A decky not in the file, rotating services and personas: told once.
+    let nobody = PERSONAS.replace(
+        "personas = [\"linux\", \"windows\"]",
+        "personas = [\"linux\", \"windows\"]\n\n[rotation.deckies.nobody]\npool = [\"x\"]\npersonas = [\"linux\", \"bsd\"]\n\n[services.x]\nimage = \"{image}\"",
+    );
+    fleet.write(&nobody);
+    let run = fleet.deckhand(&["validate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr.matches("there is no decky 'nobody'").count(),
+        1,
+        "{run:?}"
+    );
 }

@@ -83,6 +83,10 @@ impl Rotated {
         (name, seed): (&str, &Seed),
         applied: &mut Applied,
     ) {
+        // A decky not in the file is told once, not once per thing rotated.
+        if decky_of(ctx, raws, site, name).is_none() {
+            return;
+        }
         let epoch = applied.epoch;
         if let Some((pool, active)) = self.pool {
             let names: Vec<String> = pool.iter().map(|s| s.get_ref().clone()).collect();
