@@ -84,20 +84,20 @@ impl Rotated {
         applied: &mut Applied,
     ) {
         // A decky not in the file is told once, not once per thing rotated.
-        if decky_of(ctx, raws, site, name).is_none() {
+        let Some(decky) = decky_of(ctx, raws, site, name) else {
             return;
-        }
+        };
         let epoch = applied.epoch;
         if let Some((pool, active)) = self.pool {
             let names: Vec<String> = pool.iter().map(|s| s.get_ref().clone()).collect();
             let chosen = rotation::choose(seed, name, epoch, &names, active);
-            if let Some(()) = add_services(ctx, raws, site, name, &pool, &chosen) {
+            if let Some(()) = add_services(ctx, decky, site, name, &pool, &chosen) {
                 applied.deckies.insert(name.to_string(), (names, chosen));
             }
         }
         if let Some(personas) = self.personas {
             let chosen = rotation::choose_persona(seed, name, epoch, &personas);
-            if let Some(()) = set_persona(ctx, raws, site, name, &chosen) {
+            if let Some(()) = set_persona(ctx, decky, site, name, &chosen) {
                 applied
                     .personas
                     .insert(name.to_string(), (personas, chosen));
@@ -304,12 +304,11 @@ fn decky_of<'r>(
 /// sets a persona of its own.
 fn set_persona(
     ctx: &mut Ctx<'_>,
-    raws: &mut [(usize, RawConfig)],
+    decky: &mut super::raw::RawDecky,
     (src, span): (usize, &std::ops::Range<usize>),
     name: &str,
     chosen: &str,
 ) -> Option<()> {
-    let decky = decky_of(ctx, raws, (src, span), name)?;
     if let Some(own) = &decky.persona {
         let message = format!(
             "decky {name} sets persona = \"{}\", and its rotation rotates personas",
@@ -323,17 +322,16 @@ fn set_persona(
     Some(())
 }
 
-/// Adds the chosen services to decky `name`'s `services`; refuses a decky
-/// not in the file, or one that already lists a pool service.
+/// Adds the chosen services to decky `name`'s `services`; refuses one
+/// that already lists a pool service.
 fn add_services(
     ctx: &mut Ctx<'_>,
-    raws: &mut [(usize, RawConfig)],
+    decky: &mut super::raw::RawDecky,
     (src, span): (usize, &std::ops::Range<usize>),
     name: &str,
     pool: &[Spanned<String>],
     chosen: &[String],
 ) -> Option<()> {
-    let decky = decky_of(ctx, raws, (src, span), name)?;
     let services = decky
         .services
         .get_or_insert_with(|| Spanned::new(span.clone(), Vec::new()))
