@@ -80,14 +80,20 @@ impl Hosts {
             .unwrap_or(LOCAL)
     }
 
+    /// Every engine of the fleet, `local` first, then by name.
+    pub fn engines(&self) -> Vec<&HostSpec> {
+        let mut engines: Vec<&HostSpec> = self.specs.values().collect();
+        engines.sort_by_key(|h| (h.name != LOCAL, h.name.as_str()));
+        engines
+    }
+
     /// One part per engine, `local` first, then by name. Every engine gets a
     /// part even when nothing should run on it, so that what was moved away
     /// from it is destroyed. Singletons run on `local`.
     pub fn split(&self, desired: DesiredState) -> Vec<Part> {
-        let mut names: Vec<&String> = self.specs.keys().collect();
-        names.sort_by_key(|n| (n.as_str() != LOCAL, n.as_str()));
+        let names = self.engines().into_iter().map(|h| &h.name);
         let mut rest = desired;
-        let mut parts = Vec::with_capacity(names.len());
+        let mut parts = Vec::with_capacity(self.specs.len());
         for name in names {
             let here =
                 |decky: Option<&str>| decky.map(|d| self.host_of(d)).unwrap_or(LOCAL) == name;

@@ -206,18 +206,11 @@ async fn baits(pass: &Pass) -> Vec<super::baits::Bait> {
 
 /// Whose container events to follow: the fleet's engines.
 fn sources(loaded: &Loaded, settings: &Settings) -> Sources {
-    let engines = loaded
-        .hosts
-        .split(loaded.desired.clone())
-        .into_iter()
-        .map(|p| Endpoint {
-            url: p
-                .host
-                .url(settings.docker_host.as_deref())
-                .map(str::to_string),
-            host: p.host.name,
-            tls: p.host.tls,
-        });
+    let engines = loaded.hosts.engines().into_iter().map(|h| Endpoint {
+        url: h.url(settings.docker_host.as_deref()).map(str::to_string),
+        host: h.name.clone(),
+        tls: h.tls.clone(),
+    });
     Sources {
         fleet: loaded.desired.fleet.clone(),
         engines: engines.collect(),
