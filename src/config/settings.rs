@@ -130,26 +130,34 @@ fn check(key: &str, value: &Value) -> Checked {
     }
 }
 
+/// What each entry of a list must satisfy.
+type EntryCheck = fn(&str) -> bool;
+
 /// A list-valued `key`: each entry checked; `tmpfs` sorted.
 fn check_list(key: &str, items: &[Value], value: &Value) -> Checked {
-    let bad = |what: &str| Err((what.to_string(), help(key)));
-    let mut texts = items.iter().filter_map(Value::as_str);
-    let ok = match key {
-        "tmpfs" | "devices" => texts.all(|p| p.starts_with('/')),
-        "extra_hosts" => texts.all(|h| h.contains(':')),
-        "dns" => texts.all(|s| s.parse::<std::net::IpAddr>().is_ok()),
-        _ => true,
+    let rule: Option<(EntryCheck, &str)> = match key {
+        "tmpfs" | "devices" => Some((|p| p.starts_with('/'), "holds a path that is not absolute")),
+        "extra_hosts" => Some((
+            |h| h.contains(':'),
+            "holds an entry that is not host:address",
+        )),
+        "dns" => Some((
+            |s| s.parse::<std::net::IpAddr>().is_ok(),
+            "holds something that is not an IP address",
+        )),
+        _ => None,
     };
-    match (ok, key) {
-        (false, "tmpfs" | "devices") => bad("holds a path that is not absolute"),
-        (false, "extra_hosts") => bad("holds an entry that is not host:address"),
-        (false, _) => bad("holds something that is not an IP address"),
-        (true, "tmpfs") => {
-            let mut sorted: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+    let texts = || items.iter().filter_map(Value::as_str);
+    if let Some((_, what)) = rule.filter(|(valid, _)| !texts().all(valid)) {
+        return Err((what.to_string(), help(key)));
+    }
+    match key {
+        "tmpfs" => {
+            let mut sorted: Vec<&str> = texts().collect();
             sorted.sort();
             Ok(json!(sorted))
         }
-        (true, _) => to_json(value),
+        _ => to_json(value),
     }
 }
 
