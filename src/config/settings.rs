@@ -334,4 +334,29 @@ mod tests {
         }
         assert!(!check(&format!("{}.local", "a".repeat(64))));
     }
+
+    #[test]
+    fn a_list_setting_names_what_is_wrong_with_its_entries() {
+        let list = |items: &[&str]| {
+            Value::Array(items.iter().map(|i| Value::String(i.to_string())).collect())
+        };
+        let why = |key: &str, items: &[&str]| check(key, &list(items)).err().map(|(m, _)| m);
+        assert_eq!(
+            why("devices", &["dev/x"]).as_deref(),
+            Some("holds a path that is not absolute")
+        );
+        assert_eq!(
+            why("extra_hosts", &["db"]).as_deref(),
+            Some("holds an entry that is not host:address")
+        );
+        assert_eq!(
+            why("dns", &["ns1"]).as_deref(),
+            Some("holds something that is not an IP address")
+        );
+        assert_eq!(why("dns_search", &["corp.local"]), None);
+        assert_eq!(
+            check("tmpfs", &list(&["/tmp", "/run"])).ok(),
+            Some(json!(["/run", "/tmp"]))
+        );
+    }
 }
